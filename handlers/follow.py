@@ -1,0 +1,42 @@
+"""subscribe, unsubscribe and SCAN (a parametric QR code, also when it made the user follow)."""
+
+from __future__ import annotations
+
+from .context import link
+from .router import router
+
+
+def welcome(incoming) -> str:
+    lines = ["欢迎关注江海志愿！"]
+    if incoming.volunteer is None:
+        lines.append(f"请先{link(incoming.page_url('bind'), '绑定志愿者账号')}，"
+                     f"还不是志愿者？{link(incoming.page_url('register'), '注册志愿者')}。")
+    else:
+        lines.append(f"您已绑定志愿者账号，{link(incoming.page_url(''), '进入首页')}。")
+    lines.append(f"{link(incoming.page_url(''), '江海志愿首页')}")
+    return "\n".join(lines)
+
+
+@router.route("event", "subscribe")
+def on_subscribe(incoming):
+    incoming.follower.subscribe(incoming.now)
+    return welcome(incoming)
+
+
+@router.route("event", "subscribe_scan")
+def on_subscribe_scan(incoming):
+    """A ``qrscene_`` key: following through a parametric QR code is handled like SCAN."""
+    incoming.follower.subscribe(incoming.now)
+    return on_scan(incoming) or welcome(incoming)
+
+
+@router.route("event", "unsubscribe")
+def on_unsubscribe(incoming):
+    incoming.follower.unsubscribe(incoming.now)
+    return None
+
+
+@router.route("event", "scan")
+def on_scan(incoming):
+    scene = getattr(incoming.message, "scene_id", None) or getattr(incoming.message, "key", "")
+    return f"已收到扫码（{scene}）。\n{link(incoming.page_url(''), '进入江海志愿首页')}"

@@ -1,0 +1,46 @@
+"""rq job functions and the periodic schedule.
+
+Every job receives ids, loads fresh state and is idempotent.  ``enqueue`` defers the job until
+the current database transaction commits, so a job never runs before the rows it is about exist,
+and a rolled-back change enqueues nothing.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from models import db
+
+_PENDING = "wx_jobs_pending"
+
+
+def backend():
+    return current_app.extensions["wx_jobs"]
+
+
+def enqueue(func, *args, retry: tuple[int, list[int]] | None = None, job_id: str | None = None, **kwargs):
+    """Run ``func(*args, **kwargs)`` as a job once the current transaction has committed."""
+    session = db.session()
+    session.info.setdefault(_PENDING, []).append((func, args, kwargs, retry, job_id))
+
+
+def enqueue_now(func, *args, retry=None, job_id=None, **kwargs) -> bool:
+    """Submit at once (no transaction involved: a CLI command, a job chaining another)."""
+    return backend().submit(func, args, kwargs, retry=retry, job_id=job_id)
+
+
+def _flush(session):
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        for func, args, kwargs, retry, job_id in pending:
+            backend().submit(func, args, kwargs, retry=retry, job_id=job_id)
+
+
+def _discard(session):
+    session.info.pop(_PENDING, None)
+
+
+event.listen(Session, "after_commit", _flush)
+event.listen(Session, "after_rollback", _discard)

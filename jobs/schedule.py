@@ -1,0 +1,13 @@
+"""The periodic jobs, as data: (function, interval in seconds).
+
+Production runs them with rq's cron scheduler (``flask --app wx_service cron``); the embedded
+default runs them from a timer thread of the development server.
+"""
+
+from __future__ import annotations
+
+from .maintenance import purge_expired_shared_values
+
+PERIODIC: list[tuple[object, int]] = [
+    (purge_expired_shared_values, 3600),
+]

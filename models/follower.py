@@ -1,0 +1,53 @@
+"""A WeChat user of one official account, as seen from the callback (openid per account)."""
+
+from __future__ import annotations
+
+from .base import db, utcnow
+
+
+class Follower(db.Model):
+    """粉丝: one (account, openid) pair.
+
+    Kept from the first callback or OAuth visit on.  ``following`` turns false on unsubscribe or
+    when WeChat says the user no longer follows (43004), so nothing is sent to it; the last
+    LOCATION is stored raw (its datum is undocumented) and converted only when used.
+    """
+
+    __tablename__ = "follower"
+    __table_args__ = (db.UniqueConstraint("account", "openid"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    account = db.Column(db.String(64), nullable=False)
+    openid = db.Column(db.String(64), nullable=False)
+    following = db.Column(db.Boolean, nullable=False, default=False)
+    subscribed_at = db.Column(db.DateTime)
+    unsubscribed_at = db.Column(db.DateTime)
+    last_seen_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    last_latitude = db.Column(db.Float)
+    last_longitude = db.Column(db.Float)
+    last_precision = db.Column(db.Float)
+    last_location_at = db.Column(db.DateTime)
+
+    @classmethod
+    def touch(cls, account: str, openid: str, now) -> Follower:
+        """The follower row for (account, openid), created on first sight; marks the interaction."""
+        follower = cls.query.filter_by(account=account, openid=openid).one_or_none()
+        if follower is None:
+            follower = cls(account=account, openid=openid, last_seen_at=now)
+            db.session.add(follower)
+        follower.last_seen_at = now
+        return follower
+
+    def subscribe(self, now) -> None:
+        self.following = True
+        self.subscribed_at = now
+
+    def unsubscribe(self, now) -> None:
+        self.following = False
+        self.unsubscribed_at = now
+
+    def record_location(self, latitude: float, longitude: float, precision: float | None, now) -> None:
+        self.last_latitude = latitude
+        self.last_longitude = longitude
+        self.last_precision = precision
+        self.last_location_at = now

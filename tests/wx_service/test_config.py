@@ -1,0 +1,103 @@
+import pytest
+
+from wx_service import config as cfg
+
+BASE = {"database": {"url": "sqlite://"},
+        "accounts": {"a": {"app_id": "wx1", "app_secret": "s", "token": "t", "main": True}}}
+
+
+def with_(**changes):
+    import copy
+
+    data = copy.deepcopy(BASE)
+    for path, value in changes.items():
+        section, key = path.split("__")
+        data.setdefault(section, {})[key] = value
+    return data
+
+
+def test_defaults_fill_in():
+    settings = cfg.load(BASE)
+    assert settings.app["timezone"] == "Asia/Shanghai"
+    assert settings.accounts["a"].api_base == "https://api.weixin.qq.com/"
+    assert settings.main_account.name == "a"
+
+
+@pytest.mark.parametrize("data, key", [
+    (with_(app__colour="red"), "app.colour"),
+    ({**BASE, "extra": {}}, "[extra]"),
+    ({"accounts": BASE["accounts"]}, "database.url"),
+    ({"database": {"url": "sqlite://"}, "accounts": {"a": {"app_secret": "s", "main": True}}}, "accounts.a.app_id"),
+    ({"database": {"url": "sqlite://"}, "accounts": {"a": {"app_id": "x", "app_secret": "s", "main": True,
+                                                            "token": "t", "colour": 1}}}, "accounts.a.colour"),
+    (with_(app__max_clock_skew="ten"), "app.max_clock_skew"),
+    (with_(app__env="staging"), "app.env"),
+])
+def test_bad_configuration_names_the_key(data, key):
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.load(data)
+    assert key in str(err.value)
+
+
+def test_exactly_one_main_account():
+    data = with_()
+    data["accounts"]["b"] = {"app_id": "wx2", "app_secret": "s", "main": True}
+    with pytest.raises(cfg.ConfigError, match="exactly one"):
+        cfg.load(data)
+
+
+def test_unknown_template_kind_is_accepted():
+    data = with_()
+    data["accounts"]["a"]["templates"] = {"no_such_kind": "TPL"}
+    assert cfg.load(data).accounts["a"].templates == {"no_such_kind": "TPL"}
+
+
+PROD = {"app": {"env": "production", "secret_key": "real-secret"}, "security": {"data_key": "k" * 44},
+        "database": {"url": "postgresql://x/y"},
+        "accounts": {"a": {"app_id": "wx1", "app_secret": "s", "token": "t", "main": True}}}
+
+
+@pytest.mark.parametrize("change, key", [
+    (lambda d: d["app"].pop("secret_key"), "app.secret_key"),
+    (lambda d: d.__setitem__("sandbox", {"enabled": True}), "sandbox.enabled"),
+    (lambda d: d["accounts"]["a"].__setitem__("token", ""), "accounts.a.token"),
+    (lambda d: d["security"].pop("data_key"), "security.data_key"),
+])
+def test_production_refuses_unsafe_settings(change, key):
+    import copy
+
+    data = copy.deepcopy(PROD)
+    change(data)
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.load(data)
+    assert key in str(err.value)
+
+
+def test_production_accepts_a_complete_file():
+    assert cfg.load(PROD).production
+
+
+def test_toml_file_and_env(tmp_path, monkeypatch):
+    path = tmp_path / "c.toml"
+    path.write_text('[database]\nurl = "sqlite://"\n[accounts.x]\napp_id = "wx"\napp_secret = "s"\nmain = true\n')
+    monkeypatch.setenv("WX_SERVICE_CONFIG", str(path))
+    assert cfg.load().accounts["x"].app_id == "wx"
+    path.write_text("[database\n")
+    with pytest.raises(cfg.ConfigError, match="not valid TOML"):
+        cfg.load()
+
+
+def test_example_config_is_complete_and_valid():
+    """config.example.toml documents every key of the schema and loads."""
+    import tomllib
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "config.example.toml"
+    data = tomllib.loads(path.read_text())
+    for section, keys in cfg.SCHEMA.items():
+        for key in keys:
+            assert key in data.get(section, {}), f"config.example.toml lacks {section}.{key}"
+    account = next(iter(data["accounts"].values()))
+    for key in cfg.ACCOUNT_SCHEMA:
+        assert key in account, f"config.example.toml lacks accounts.NAME.{key}"
+    cfg.load(path)

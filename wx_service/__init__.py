@@ -1,0 +1,138 @@
+"""wx_service: the WeChat official-account service of a city volunteer platform (江海志愿).
+
+``create_app(config=None)`` builds the Flask application; ``config`` is a dict, a TOML path, or
+None for ``$WX_SERVICE_CONFIG`` / the embedded development default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+import redis as redis_lib
+from flask import Flask
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from jobs.queue import InProcessBackend, RQBackend
+from models import db
+
+from . import config as config_module
+from .logs import configure_logging, install_request_logging
+from .shared_store import DatabaseStore, RedisStore
+from .wechat_api import WeChatClients
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+MIGRATIONS_DIR = str(PACKAGE_DIR / "migrations")
+
+csrf = CSRFProtect()
+migrate = Migrate()
+log = logging.getLogger(__name__)
+
+
+def create_app(config=None) -> Flask:
+    settings = config_module.load(config)
+    configure_logging(settings.app["log_level"])
+    app = Flask(__name__)
+    app.config.update(
+        WX_SETTINGS=settings,
+        SECRET_KEY=settings.app["secret_key"],
+        SQLALCHEMY_DATABASE_URI=settings.database["url"],
+        SQLALCHEMY_ECHO=settings.database["echo"],
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database["url"]),
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.app["base_url"].startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+        MEDIA_DIR=os.path.abspath(settings.app["media_dir"]),
+    )
+    if settings.app["proxy_hops"]:
+        hops = settings.app["proxy_hops"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    csrf.init_app(app)
+    _init_stores(app, settings)
+    app.extensions["wechat"] = WeChatClients(settings, app.extensions["wx_store"])
+    _check_template_kinds(settings)
+
+    from . import callback, cli, errors, health, jssdk, oauth, pages
+
+    app.register_blueprint(callback.bp)
+    csrf.exempt(callback.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(oauth.bp)
+    app.register_blueprint(jssdk.bp)
+    pages.register(app)
+    errors.register(app)
+    cli.register(app)
+    if settings.sandbox["enabled"]:
+        from .sandbox import bp as sandbox_bp
+
+        app.register_blueprint(sandbox_bp, url_prefix="/sandbox")
+        csrf.exempt(sandbox_bp)
+    install_request_logging(app)
+
+    if settings.app["env"] == "development" and not os.environ.get("WX_SERVICE_NO_AUTO_UPGRADE"):
+        _upgrade(app)
+    return app
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_recycle": 1800}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """WAL lets the page threads read while the job thread writes on the embedded default."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def _init_stores(app: Flask, settings) -> None:
+    db_store = DatabaseStore(lambda: db.engine)
+    app.extensions["wx_db_store"] = db_store
+    url = settings.redis["url"]
+    if url:
+        connection = redis_lib.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=2,
+                                              health_check_interval=30)
+        app.extensions["wx_redis"] = connection
+        app.extensions["wx_store"] = RedisStore(connection, settings.redis["queue"])
+        app.extensions["wx_jobs"] = RQBackend(connection, settings.redis["queue"])
+    else:
+        app.extensions["wx_redis"] = None
+        app.extensions["wx_store"] = db_store
+        app.extensions["wx_jobs"] = InProcessBackend(app)
+
+
+def _check_template_kinds(settings) -> None:
+    from models.notification_kinds import KNOWN_KINDS
+
+    for account in settings.accounts.values():
+        for kind in account.templates:
+            if kind not in KNOWN_KINDS:
+                log.warning("accounts.%s.templates.%s: the code knows no notification of this kind",
+                            account.name, kind)
+
+
+def _upgrade(app: Flask) -> None:
+    from flask_migrate import upgrade
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR)

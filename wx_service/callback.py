@@ -1,0 +1,249 @@
+"""``/wechat/<account>``: the WeChat callback.
+
+The order matters: signature first (403, body unread), then size, then the XML is checked by
+defusedxml (no DTD, no entities) before anyone parses it, then decryption in safe mode, parsing,
+the repeat check, the handler in one transaction, commit, and the reply.  Every failure after the
+signature is a 4xx; a handler that raises is logged and answered ``success`` — WeChat must never
+show its "该公众号暂时无法提供服务".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from defusedxml import ElementTree as SafeET
+from flask import Blueprint, abort, current_app, g, request
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.replies import BaseReply, create_reply
+from wechatpy.utils import check_signature
+
+import handlers
+from models import Follower, db, utcnow
+
+from .binding import bound_volunteer
+
+bp = Blueprint("callback", __name__)
+log = logging.getLogger("wx_service.callback")
+
+MAX_BODY = 1024 * 1024
+DEDUP_TTL = 600
+PENDING = "\x00pending"
+REPEAT_WAIT = 4.0
+
+
+def _account(name):
+    account = current_app.config["WX_SETTINGS"].accounts.get(name)
+    if account is None:
+        abort(404)
+    g.log_account = name
+    return account
+
+
+def _verify(account):
+    args = request.args
+    signature, timestamp, nonce = args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", "")
+    try:
+        check_signature(account.token, signature, timestamp, nonce)
+    except InvalidSignatureException:
+        abort(403)
+    skew = current_app.config["WX_SETTINGS"].app["max_clock_skew"]
+    if skew:
+        try:
+            if abs(time.time() - int(timestamp)) > skew:
+                abort(403)
+        except ValueError:
+            abort(403)
+    return timestamp, nonce
+
+
+@bp.get("/wechat/<name>")
+def echo(name):
+    account = _account(name)
+    _verify(account)
+    return request.args.get("echostr", ""), 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def _read_body() -> bytes:
+    length = request.content_length
+    if length is not None and length > MAX_BODY:
+        abort(413)
+    body = request.stream.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        abort(413)
+    return body
+
+
+def _safe_xml(body: bytes):
+    """The parsed tree, or 400 for anything not plain, entity-free XML."""
+    try:
+        root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except Exception:
+        abort(400)
+    if root.tag != "xml":
+        abort(400)
+    return root
+
+
+def _decrypt(account, root, body, timestamp, nonce) -> bytes:
+    encrypt_type = request.args.get("encrypt_type", "raw")
+    if encrypt_type != "aes":
+        if account.safe_mode and root.find("Encrypt") is not None and root.find("MsgType") is None:
+            abort(400)
+        return body
+    if not account.safe_mode:
+        abort(400)
+    encrypted = root.findtext("Encrypt")
+    if not encrypted:
+        abort(400)
+    crypto = WeChatCrypto(account.token, account.encoding_aes_key, account.app_id)
+    try:
+        plain = crypto.decrypt_message({"Encrypt": encrypted}, request.args.get("msg_signature", ""),
+                                       timestamp, nonce)
+    except InvalidSignatureException:
+        abort(403)
+    except (InvalidAppIdException, ValueError, TypeError, UnicodeDecodeError, Exception):
+        abort(400)
+    return plain.encode() if isinstance(plain, str) else plain
+
+
+def dedup_key(root) -> str:
+    """MsgId + FromUserName + CreateTime for messages; events by sender, time, Event and EventKey."""
+    sender, created = root.findtext("FromUserName", ""), root.findtext("CreateTime", "")
+    if (root.findtext("MsgType") or "").lower() == "event":
+        return f"e:{sender}:{created}:{root.findtext('Event', '')}:{root.findtext('EventKey', '')}"
+    return f"m:{root.findtext('MsgId', '')}:{sender}:{created}"
+
+
+def _render(reply, message) -> str:
+    if reply is None or reply == "":
+        return "success"
+    if isinstance(reply, BaseReply):
+        return reply.render()
+    return create_reply(reply, message).render()
+
+
+def _respond(account, xml: str, nonce: str):
+    if xml == "success" or request.args.get("encrypt_type") != "aes":
+        return xml, 200, {"Content-Type": "application/xml; charset=utf-8"}
+    crypto = WeChatCrypto(account.token, account.encoding_aes_key, account.app_id)
+    return crypto.encrypt_message(xml, nonce), 200, {"Content-Type": "application/xml; charset=utf-8"}
+
+
+@bp.post("/wechat/<name>")
+def receive(name):
+    account = _account(name)
+    timestamp, nonce = _verify(account)
+    body = _read_body()
+    root = _safe_xml(body)
+    plain = _decrypt(account, root, body, timestamp, nonce)
+    plain_root = root if plain is body else _safe_xml(plain)
+    try:
+        message = parse_message(plain)
+    except Exception:
+        abort(400)
+    if message is None or not getattr(message, "source", None):
+        abort(400)
+
+    key = f"dedup:{name}:{dedup_key(plain_root)}"
+    store = _claim(key)
+    if store is None:
+        return _respond(account, _wait_for_first_reply(key), nonce)
+    try:
+        xml = _handle(name, message)
+    except DBAPIError:
+        # The database is down: forget the key so WeChat's retry is processed, and say 503.
+        _forget(store, key)
+        log.error("database unavailable while handling a callback")
+        abort(503)
+    try:
+        store.set(key, xml, DEDUP_TTL)
+    except RedisError:
+        log.warning("could not keep the reply beside the dedup key")
+    return _respond(account, xml, nonce)
+
+
+def _stores():
+    """The shared store, and the database store to fall back on while Redis is unreachable."""
+    return current_app.extensions["wx_store"], current_app.extensions["wx_db_store"]
+
+
+def _claim(key):
+    """SET NX the dedup key; the store that took it, or None when this is a repeat."""
+    primary, fallback = _stores()
+    for store in (primary, fallback) if primary is not fallback else (primary,):
+        try:
+            return store if store.add(key, PENDING, DEDUP_TTL) else None
+        except RedisError:
+            log.warning("Redis unreachable, deduplicating in the database")
+        except DBAPIError:
+            log.error("database unreachable for deduplication")
+            abort(503)
+    return None
+
+
+def _forget(store, key):
+    try:
+        store.delete(key)
+    except (RedisError, DBAPIError):
+        pass
+
+
+def _get_reply(key):
+    for store in dict.fromkeys(_stores()):
+        try:
+            stored = store.get(key)
+        except (RedisError, DBAPIError):
+            continue
+        if stored:
+            return stored
+    return None
+
+
+def _wait_for_first_reply(key) -> str:
+    """A repeat gets the first delivery's reply; if that is still being made, wait briefly."""
+    deadline = time.monotonic() + REPEAT_WAIT
+    while True:
+        stored = _get_reply(key)
+        if stored and stored != PENDING:
+            g.log_handler = "repeat"
+            return stored
+        if time.monotonic() > deadline:
+            g.log_handler = "repeat-pending"
+            return "success"
+        time.sleep(0.05)
+
+
+def _handle(name: str, message) -> str:
+    settings = current_app.config["WX_SETTINGS"]
+    now = utcnow()
+    event = getattr(message, "event", None)
+    func = handlers.router.resolve(message.type, event, getattr(message, "key", None))
+    g.log_handler = func.__name__ if func else "none"
+    if func is None:
+        try:
+            Follower.touch(name, message.source, now)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("could not record follower")
+        return "success"
+    try:
+        follower = Follower.touch(name, message.source, now)
+        incoming = handlers.Incoming(account=name, message=message, follower=follower,
+                                     volunteer=bound_volunteer(name, message.source),
+                                     now=now, base_url=settings.app["base_url"])
+        reply = func(incoming)
+        db.session.commit()
+        return _render(reply, message)
+    except DBAPIError:
+        db.session.rollback()
+        raise
+    except Exception:
+        db.session.rollback()
+        log.exception("handler %s failed", g.log_handler)
+        return "success"

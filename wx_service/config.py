@@ -1,0 +1,241 @@
+"""Configuration: one TOML file named by ``WX_SERVICE_CONFIG``, checked before anything starts.
+
+Every key the service reads is declared in ``SCHEMA`` with its default; an unknown key, a
+missing required key or a value of the wrong type stops start-up with a message that names
+the key.  With no file at all the embedded development default is used: SQLite under
+``var/``, jobs in the web process, and one demo account pointed at the sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_SECRET_KEY = "development-secret-key-change-me"
+WECHAT_API_BASE = "https://api.weixin.qq.com/"
+WECHAT_OAUTH_BASE = "https://open.weixin.qq.com/"
+
+REQUIRED = object()
+
+# section -> key -> (type, default).  REQUIRED marks keys without a default.
+SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
+    "app": {
+        "secret_key": (str, DEFAULT_SECRET_KEY),
+        "base_url": (str, "http://127.0.0.1:5000"),
+        "env": (str, "development"),
+        "timezone": (str, "Asia/Shanghai"),
+        "max_clock_skew": (int, 0),
+        "log_level": (str, "INFO"),
+        "media_dir": (str, "var/media"),
+        "weui": (str, "local"),
+        "jssdk_url": (str, "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"),
+        "proxy_hops": (int, 0),
+        "volunteer_number_prefix": (str, "3206"),
+    },
+    "database": {
+        "url": (str, REQUIRED),
+        "echo": (bool, False),
+    },
+    "redis": {
+        "url": (str, ""),
+        "queue": (str, "wx_service"),
+    },
+    "security": {
+        "data_key": (str, ""),
+    },
+    "sms": {
+        "sender": (str, "log"),
+        "endpoint": (str, ""),
+        "api_key": (str, ""),
+    },
+    "notifications": {
+        "rate_per_second": (int, 20),
+        "max_attempts": (int, 6),
+    },
+    "sandbox": {
+        "enabled": (bool, False),
+    },
+}
+
+ACCOUNT_SCHEMA: dict[str, tuple[type | tuple[type, ...], object]] = {
+    "app_id": (str, REQUIRED),
+    "app_secret": (str, REQUIRED),
+    "token": (str, ""),
+    "encoding_aes_key": (str, ""),
+    "api_base": (str, WECHAT_API_BASE),
+    "oauth_base": (str, WECHAT_OAUTH_BASE),
+    "main": (bool, False),
+    "title": (str, ""),
+    "templates": (dict, {}),
+}
+
+KNOWN_VALUES = {("app", "env"): ("development", "production"), ("app", "weui"): ("local", "cdn")}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """One official account (公众号): its credentials, API endpoints and template ids."""
+
+    name: str
+    app_id: str
+    app_secret: str
+    token: str
+    encoding_aes_key: str
+    api_base: str
+    oauth_base: str
+    main: bool
+    title: str
+    templates: dict = field(default_factory=dict)
+
+    @property
+    def safe_mode(self) -> bool:
+        return bool(self.encoding_aes_key)
+
+
+@dataclass(frozen=True)
+class Settings:
+    app: dict
+    database: dict
+    redis: dict
+    security: dict
+    sms: dict
+    notifications: dict
+    sandbox: dict
+    accounts: dict[str, Account]
+    source: str
+
+    @property
+    def main_account(self) -> Account:
+        return next(a for a in self.accounts.values() if a.main)
+
+    @property
+    def production(self) -> bool:
+        return self.app["env"] == "production"
+
+
+def development_default(base_dir: Path | None = None) -> dict:
+    """The embedded default: SQLite, in-process jobs, the sandbox demo account."""
+    var = (base_dir or Path.cwd()) / "var"
+    base_url = os.environ.get("WX_SERVICE_BASE_URL", "http://127.0.0.1:5000")
+    return {
+        "app": {"env": "development", "base_url": base_url, "media_dir": str(var / "media")},
+        "database": {"url": f"sqlite:///{var / 'wx_service.sqlite3'}"},
+        "redis": {"url": ""},
+        "sandbox": {"enabled": True},
+        "accounts": {
+            "demo": {
+                "app_id": "wxdemo0000000001",
+                "app_secret": "demo-secret-0000000000000000001",
+                "token": "demotoken",
+                "encoding_aes_key": "",
+                "api_base": base_url.rstrip("/") + "/sandbox/",
+                "oauth_base": base_url.rstrip("/") + "/sandbox/",
+                "main": True,
+                "title": "江海志愿(演示)",
+                "templates": {},
+            }
+        },
+    }
+
+
+def load(source: dict | str | os.PathLike | None = None) -> Settings:
+    """Read, check and complete the configuration.
+
+    ``source`` may be a dict (tests), a path, or None: then ``$WX_SERVICE_CONFIG`` or, failing
+    that, the embedded development default.
+    """
+    if source is None:
+        path = os.environ.get("WX_SERVICE_CONFIG")
+        source = path if path else development_default()
+        origin = path or "embedded development default"
+    elif isinstance(source, dict):
+        origin = "dict"
+    else:
+        origin = str(source)
+    if not isinstance(source, dict):
+        try:
+            with open(source, "rb") as fh:
+                raw = tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"configuration file not found: {source}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {source} is not valid TOML: {exc}") from exc
+    else:
+        raw = source
+    return _check(raw, origin)
+
+
+def _typed(where: str, value, expected):
+    if expected is int and isinstance(value, bool):
+        raise ConfigError(f"{where} must be an integer")
+    if expected is bool and not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false")
+    if not isinstance(value, expected):
+        raise ConfigError(f"{where} must be of type {getattr(expected, '__name__', expected)}")
+    return value
+
+
+def _section(name: str, raw: dict, schema: dict) -> dict:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    unknown = sorted(set(raw) - set(schema))
+    if unknown:
+        raise ConfigError(f"unknown configuration key {name}.{unknown[0]}")
+    out = {}
+    for key, (expected, default) in schema.items():
+        if key in raw:
+            out[key] = _typed(f"{name}.{key}", raw[key], expected)
+        elif default is REQUIRED:
+            raise ConfigError(f"missing required configuration key {name}.{key}")
+        else:
+            out[key] = dict(default) if isinstance(default, dict) else default
+        allowed = KNOWN_VALUES.get((name.split(".")[0], key))
+        if allowed and out[key] not in allowed:
+            raise ConfigError(f"{name}.{key} must be one of {', '.join(allowed)}")
+    return out
+
+
+def _check(raw: dict, origin: str) -> Settings:
+    unknown = sorted(set(raw) - set(SCHEMA) - {"accounts"})
+    if unknown:
+        raise ConfigError(f"unknown configuration section [{unknown[0]}]")
+    sections = {name: _section(name, raw.get(name, {}), schema) for name, schema in SCHEMA.items()}
+    raw_accounts = raw.get("accounts") or {}
+    if not raw_accounts:
+        raise ConfigError("missing required configuration key accounts: at least one [accounts.NAME]")
+    accounts = {}
+    for name, table in raw_accounts.items():
+        values = _section(f"accounts.{name}", table, ACCOUNT_SCHEMA)
+        for key in ("api_base", "oauth_base"):
+            if not values[key].endswith("/"):
+                values[key] += "/"
+        for kind, template_id in values["templates"].items():
+            _typed(f"accounts.{name}.templates.{kind}", template_id, str)
+        accounts[name] = Account(name=name, **values)
+    mains = [a.name for a in accounts.values() if a.main]
+    if len(mains) != 1:
+        raise ConfigError(f"accounts.*.main must be true on exactly one account (found {len(mains)})")
+    settings = Settings(accounts=accounts, source=origin, **sections)
+    if settings.production:
+        _check_production(settings)
+    return settings
+
+
+def _check_production(settings: Settings) -> None:
+    if settings.app["secret_key"] in ("", DEFAULT_SECRET_KEY):
+        raise ConfigError("app.secret_key must be set to a secret value in production")
+    if settings.sandbox["enabled"]:
+        raise ConfigError("sandbox.enabled must be false in production: the sandbox is for development only")
+    if not settings.security["data_key"]:
+        raise ConfigError("security.data_key must be set in production (it encrypts ID numbers)")
+    for account in settings.accounts.values():
+        if not account.token:
+            raise ConfigError(f"accounts.{account.name}.token must be set in production")
+        if "/sandbox/" in account.api_base or "/sandbox/" in account.oauth_base:
+            raise ConfigError(f"accounts.{account.name}.api_base points at the sandbox in production")

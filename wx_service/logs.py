@@ -1,0 +1,91 @@
+"""Structured logs: one JSON line per request or job, with secrets and personal data masked.
+
+The redaction runs on every record, whatever logger wrote it, so a library that logs a URL with
+``access_token=`` or a message that quotes an ID number cannot leak them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from flask import g, request
+
+REDACTIONS = [
+    (re.compile(r"(access_token|secret|ticket|encoding_aes_key|password|code)=([^&\s\"']+)", re.I), r"\1=***"),
+    (re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])"), r"\1********\2"),
+    (re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)"), r"\1****\2"),
+]
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class JsonFormatter(logging.Formatter):
+    FIELDS = ("request_id", "account", "handler", "duration_ms", "status", "method", "path", "job")
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": redact(record.getMessage()),
+        }
+        for name in self.FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                payload[name] = value
+        if record.exc_info:
+            payload["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(payload, ensure_ascii=False)
+
+
+_configured = False
+
+
+def configure_logging(level: str) -> None:
+    global _configured
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    if _configured:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root.handlers = [handler]
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    _configured = True
+
+
+access_log = logging.getLogger("wx_service.access")
+
+
+def install_request_logging(app) -> None:
+    @app.before_request
+    def _start():
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response):
+        if request.path.startswith(("/static/", "/sandbox/static/")):
+            return response
+        access_log.info(
+            "%s %s", request.method, request.path,
+            extra={
+                "request_id": getattr(g, "request_id", None),
+                "account": getattr(g, "log_account", None),
+                "handler": getattr(g, "log_handler", None),
+                "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+                "status": response.status_code,
+                "method": request.method,
+                "path": request.path,
+            },
+        )
+        response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        return response

@@ -1,0 +1,13 @@
+"""The mobile pages under ``/m/``: one blueprint, one module per area."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("pages", __name__, url_prefix="/m")
+
+
+def register(app) -> None:
+    from . import account, home  # noqa: F401  (routes register on import)
+
+    app.register_blueprint(bp)

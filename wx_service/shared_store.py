@@ -1,0 +1,158 @@
+"""State that every process must agree on: tokens, dedup keys, locks, counters.
+
+Redis when ``[redis] url`` is set; otherwise rows of ``shared_value`` in the database.  Each
+operation runs on a connection of its own and commits at once, so it never joins (or is rolled
+back with) the transaction of the request that uses it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import timedelta
+
+import redis as redis_lib
+from sqlalchemy import Integer, Text, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from models import SharedValue, utcnow
+
+
+class LockTimeout(Exception):
+    """Another process held the lock for longer than we were willing to wait."""
+
+
+class RedisStore:
+    def __init__(self, client: redis_lib.Redis, prefix: str):
+        self.redis = client
+        self.prefix = prefix + ":"
+
+    def _k(self, key: str) -> str:
+        return self.prefix + key
+
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        """Set only if absent (SET NX EX); True when this call created it."""
+        return bool(self.redis.set(self._k(key), value, nx=True, ex=ttl))
+
+    def get(self, key: str) -> str | None:
+        value = self.redis.get(self._k(key))
+        return value.decode() if value is not None else None
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        self.redis.set(self._k(key), value, ex=ttl)
+
+    def delete(self, key: str) -> None:
+        self.redis.delete(self._k(key))
+
+    _DELETE_IF = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+    def delete_if(self, key: str, expected: str) -> bool:
+        """Delete only while it still holds ``expected`` (compare-and-delete, atomic)."""
+        return bool(self.redis.eval(self._DELETE_IF, 1, self._k(key), expected))
+
+    def incr(self, key: str, ttl: int) -> int:
+        """Count up; the window of ``ttl`` seconds starts at the first count."""
+        pipe = self.redis.pipeline()
+        pipe.incr(self._k(key))
+        pipe.expire(self._k(key), ttl, nx=True)
+        return int(pipe.execute()[0])
+
+    def ttl(self, key: str) -> int:
+        return max(int(self.redis.ttl(self._k(key))), 0)
+
+    def ping(self) -> bool:
+        return bool(self.redis.ping())
+
+
+class DatabaseStore:
+    """The same operations on the ``shared_value`` table (no Redis configured)."""
+
+    def __init__(self, engine_getter):
+        self._engine = engine_getter
+        self.table = SharedValue.__table__
+
+    def _live(self, now):
+        t = self.table
+        return (t.c.expires_at.is_(None)) | (t.c.expires_at > now)
+
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        now = utcnow()
+        t = self.table
+        with self._engine().begin() as conn:
+            conn.execute(delete(t).where(t.c.key == key, t.c.expires_at <= now))
+        try:
+            with self._engine().begin() as conn:
+                conn.execute(insert(t).values(key=key, value=value, expires_at=now + timedelta(seconds=ttl)))
+            return True
+        except IntegrityError:
+            return False
+
+    def get(self, key: str) -> str | None:
+        t = self.table
+        with self._engine().connect() as conn:
+            return conn.execute(select(t.c.value).where(t.c.key == key, self._live(utcnow()))).scalar()
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        t = self.table
+        expires = utcnow() + timedelta(seconds=ttl)
+        with self._engine().begin() as conn:
+            if not conn.execute(update(t).where(t.c.key == key).values(value=value, expires_at=expires)).rowcount:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(t).values(key=key, value=value, expires_at=expires))
+                except IntegrityError:
+                    conn.execute(update(t).where(t.c.key == key).values(value=value, expires_at=expires))
+
+    def delete(self, key: str) -> None:
+        with self._engine().begin() as conn:
+            conn.execute(delete(self.table).where(self.table.c.key == key))
+
+    def delete_if(self, key: str, expected: str) -> bool:
+        t = self.table
+        with self._engine().begin() as conn:
+            return bool(conn.execute(delete(t).where(t.c.key == key, t.c.value == expected)).rowcount)
+
+    def incr(self, key: str, ttl: int) -> int:
+        t = self.table
+        now = utcnow()
+        for _ in range(5):
+            with self._engine().begin() as conn:
+                conn.execute(delete(t).where(t.c.key == key, t.c.expires_at <= now))
+                if conn.execute(
+                    update(t).where(t.c.key == key).values(value=(t.c.value.cast(Integer) + 1).cast(Text))
+                ).rowcount:
+                    return int(conn.execute(select(t.c.value).where(t.c.key == key)).scalar())
+            if self.add(key, "1", ttl):
+                return 1
+        raise RuntimeError(f"could not count {key}")
+
+    def ttl(self, key: str) -> int:
+        t = self.table
+        with self._engine().connect() as conn:
+            expires = conn.execute(select(t.c.expires_at).where(t.c.key == key)).scalar()
+        return max(int((expires - utcnow()).total_seconds()), 0) if expires else 0
+
+    def ping(self) -> bool:
+        with self._engine().connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return True
+
+
+
+@contextmanager
+def lock(store, name: str, timeout: float = 10.0, hold: int = 30):
+    """A lock every process honours, built on ``add``/``delete_if`` so it works on both stores."""
+    owner = uuid.uuid4().hex
+    key = f"lock:{name}"
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while not store.add(key, owner, hold):
+        if time.monotonic() > deadline:
+            raise LockTimeout(name)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+    try:
+        yield
+    finally:
+        store.delete_if(key, owner)

@@ -1,0 +1,136 @@
+"""WeChat API access: one wechatpy client per account, tokens shared by every process.
+
+wechatpy keeps the access token in a per-process session and, on 40001, fetches a new one
+unconditionally — two processes doing that invalidate each other's token.  ``AccountClient``
+keeps the token and the jsapi_ticket in the shared store, refreshes them under a lock that every
+process honours (so N processes asking at once cause one fetch), and on 40001/40014/42001 drops
+the cached token only if it is still the one that failed, then retries the call once.
+Every URL that wechatpy hard-codes to api.weixin.qq.com is sent to the account's ``api_base``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+
+from .config import WECHAT_API_BASE, Account
+from .shared_store import lock
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = (40001, 40014, 42001)
+# Refresh a little before WeChat's 7,200 s so a token is never used in its last minutes.
+EXPIRY_MARGIN = 300
+
+
+class AccountClient(WeChatClient):
+    """A wechatpy ``WeChatClient`` bound to one configured account and the shared store."""
+
+    def __init__(self, account: Account, store, timeout: float = 5.0):
+        super().__init__(account.app_id, account.app_secret, timeout=timeout, auto_retry=False)
+        self.account = account
+        self.store = store
+        self.API_BASE_URL = account.api_base + "cgi-bin/"
+
+    # -- URL routing -------------------------------------------------------------------------
+    def _rebase(self, url: str) -> str:
+        if url.startswith(WECHAT_API_BASE):
+            return self.account.api_base + url[len(WECHAT_API_BASE):]
+        return url
+
+    @property
+    def token_key(self) -> str:
+        return f"wechat:{self.account.name}:access_token"
+
+    @property
+    def ticket_key(self) -> str:
+        return f"wechat:{self.account.name}:jsapi_ticket"
+
+    # -- access token --------------------------------------------------------------------------
+    @property
+    def access_token(self) -> str:
+        token = self.store.get(self.token_key)
+        if token:
+            return token
+        with lock(self.store, self.token_key + ":refresh", timeout=15):
+            token = self.store.get(self.token_key)
+            if token:
+                return token
+            return self.fetch_access_token()["access_token"]
+
+    def fetch_access_token(self) -> dict:
+        """Fetch through ``stable_token`` (it does not rotate the token other holders use)."""
+        log.info("fetching access token", extra={"account": self.account.name})
+        res = self._http.post(
+            self.account.api_base + "cgi-bin/stable_token",
+            json={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+            timeout=self.timeout,
+        )
+        res.raise_for_status()
+        result = res.json()
+        if result.get("errcode"):
+            raise WeChatClientException(result["errcode"], result.get("errmsg"), client=self)
+        expires_in = int(result.get("expires_in", 7200))
+        self.store.set(self.token_key, result["access_token"], max(expires_in - EXPIRY_MARGIN, 60))
+        return result
+
+    def _request(self, method, url_or_endpoint, **kwargs):
+        if "api_base_url" in kwargs:
+            kwargs["api_base_url"] = self._rebase(kwargs["api_base_url"])
+        url_or_endpoint = self._rebase(url_or_endpoint)
+        params = kwargs.setdefault("params", {})
+        retry_kwargs = dict(kwargs, params=dict(params))
+        try:
+            return super()._request(method, url_or_endpoint, **kwargs)
+        except WeChatClientException as exc:
+            if exc.errcode not in TOKEN_ERRORS:
+                raise
+            failed = params.get("access_token")
+            if failed:
+                self.store.delete_if(self.token_key, failed)
+            log.warning("access token refused, retrying once", extra={"account": self.account.name})
+            retry_kwargs["params"].pop("access_token", None)
+            return super()._request(method, url_or_endpoint, **retry_kwargs)
+
+    # -- jsapi_ticket --------------------------------------------------------------------------
+    def jsapi_ticket(self) -> str:
+        ticket = self.store.get(self.ticket_key)
+        if ticket:
+            return ticket
+        with lock(self.store, self.ticket_key + ":refresh", timeout=15):
+            ticket = self.store.get(self.ticket_key)
+            if ticket:
+                return ticket
+            result = self.get("ticket/getticket", params={"type": "jsapi"})
+            ticket = result["ticket"]
+            expires_in = int(result.get("expires_in", 7200))
+            self.store.set(self.ticket_key, ticket, max(expires_in - EXPIRY_MARGIN, 60))
+            return ticket
+
+    # -- media ---------------------------------------------------------------------------------
+    def download_media(self, media_id: str, jssdk: bool = False) -> tuple[bytes, str]:
+        """Bytes and content type of a temporary media (``media/get`` or ``media/get/jssdk``)."""
+        endpoint = "media/get/jssdk" if jssdk else "media/get"
+        res = self.get(endpoint, params={"media_id": media_id})
+        if isinstance(res, dict):
+            raise WeChatClientException(res.get("errcode"), res.get("errmsg"), client=self)
+        return res.content, res.headers.get("Content-Type", "application/octet-stream")
+
+
+class WeChatClients:
+    """The clients of every configured account, made on first use and kept per process."""
+
+    def __init__(self, settings, store):
+        self.settings = settings
+        self.store = store
+        self._clients: dict[str, AccountClient] = {}
+        self._guard = threading.Lock()
+
+    def client(self, account_name: str) -> AccountClient:
+        with self._guard:
+            if account_name not in self._clients:
+                self._clients[account_name] = AccountClient(self.settings.accounts[account_name], self.store)
+            return self._clients[account_name]
