@@ -1,8 +1,12 @@
 """SQLAlchemy models and the domain rules that keep them valid (every rule of the manual, once)."""
 
+from . import accounts, identity, personal_data, sms_code, volunteer_qr
+from .audit import PhoneView
 from .base import RuleViolation, db, utcnow
 from .follower import Follower
 from .shared_value import SharedValue
 from .volunteer import Binding, Volunteer, VolunteerNumber
 
-__all__ = ["Binding", "Follower", "RuleViolation", "SharedValue", "Volunteer", "VolunteerNumber", "db", "utcnow"]
+__all__ = [
+    "accounts", "identity", "personal_data", "sms_code", "volunteer_qr",
+    "PhoneView", "Binding", "Follower", "RuleViolation", "SharedValue", "Volunteer", "VolunteerNumber", "db", "utcnow"]

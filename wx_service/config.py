@@ -71,7 +71,8 @@ ACCOUNT_SCHEMA: dict[str, tuple[type | tuple[type, ...], object]] = {
     "templates": (dict, {}),
 }
 
-KNOWN_VALUES = {("app", "env"): ("development", "production"), ("app", "weui"): ("local", "cdn")}
+KNOWN_VALUES = {("app", "env"): ("development", "production"), ("app", "weui"): ("local", "cdn"),
+                ("sms", "sender"): ("log", "http")}
 
 
 class ConfigError(Exception):
@@ -234,6 +235,8 @@ def _check_production(settings: Settings) -> None:
         raise ConfigError("sandbox.enabled must be false in production: the sandbox is for development only")
     if not settings.security["data_key"]:
         raise ConfigError("security.data_key must be set in production (it encrypts ID numbers)")
+    if settings.sms["sender"] != "http" or not settings.sms["endpoint"]:
+        raise ConfigError("sms.sender must be \"http\" with sms.endpoint set in production (codes must reach people)")
     for account in settings.accounts.values():
         if not account.token:
             raise ConfigError(f"accounts.{account.name}.token must be set in production")

@@ -53,6 +53,7 @@ def test_unknown_template_kind_is_accepted():
 
 
 PROD = {"app": {"env": "production", "secret_key": "real-secret"}, "security": {"data_key": "k" * 44},
+        "sms": {"sender": "http", "endpoint": "https://sms.example.org/send"},
         "database": {"url": "postgresql://x/y"},
         "accounts": {"a": {"app_id": "wx1", "app_secret": "s", "token": "t", "main": True}}}
 
@@ -62,6 +63,7 @@ PROD = {"app": {"env": "production", "secret_key": "real-secret"}, "security": {
     (lambda d: d.__setitem__("sandbox", {"enabled": True}), "sandbox.enabled"),
     (lambda d: d["accounts"]["a"].__setitem__("token", ""), "accounts.a.token"),
     (lambda d: d["security"].pop("data_key"), "security.data_key"),
+    (lambda d: d["sms"].__setitem__("sender", "log"), "sms.sender"),
 ])
 def test_production_refuses_unsafe_settings(change, key):
     import copy

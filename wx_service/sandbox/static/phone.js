@@ -61,9 +61,9 @@
     var f = item.fields || {};
     switch (item.kind) {
       case "text": return bubble("me", esc(f.content), clock(item.time));
-      case "voice": return bubble("me", "🎤 语音" + (f.recognition ? "：" + esc(f.recognition) : ""), clock(item.time));
-      case "image": return bubble("me", "🖼 图片", clock(item.time));
-      case "location": return bubble("me", "📍 " + esc(f.label || (f.latitude + "," + f.longitude)), clock(item.time));
+      case "voice": return bubble("me", "[语音]" + (f.recognition ? "：" + esc(f.recognition) : ""), clock(item.time));
+      case "image": return bubble("me", "[图片]", clock(item.time));
+      case "location": return bubble("me", "[位置] " + esc(f.label || (f.latitude + "," + f.longitude)), clock(item.time));
       default:
         var extra = f.scan_result ? "：" + esc(f.scan_result) : (f.event_key && item.kind === "click" ? "（" + esc(f.event_key) + "）" : "");
         return bubble("system", esc(KIND_LABEL[item.kind] || item.kind) + extra);
@@ -90,7 +90,7 @@
       html += "<dt>" + esc(k) + "</dt><dd>" + esc(item.data[k].value) + "</dd>";
     });
     html += "</dl>";
-    (item.warnings || []).forEach(function (w) { html += '<div class="warn">⚠ ' + esc(w) + "</div>"; });
+    (item.warnings || []).forEach(function (w) { html += '<div class="warn">注意：' + esc(w) + "</div>"; });
     if (item.url) html += '<a class="more" href="' + esc(item.url) + '" data-webview="1">详情 ›</a>';
     html += '<span class="meta muted small">' + esc(item.template_id) + " · " + clock(item.time) + "</span></div>";
     row.innerHTML = html;

@@ -1,0 +1,201 @@
+"""Volunteer accounts: registration (志愿者注册), binding (账号绑定与解绑), passwords.
+
+Every rule here takes plain values and ``now``; the pages only read forms and render.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError
+
+from . import identity, personal_data, sms_code, volunteer_qr
+from .base import RuleViolation, db
+from .volunteer import Binding, Volunteer, VolunteerNumber
+
+LOCK_AFTER = 5
+LOCK_SECONDS = 15 * 60
+NUMBER_LENGTH = 15
+
+
+@dataclass
+class Registration:
+    """The fields of 图2-2 as typed by the person."""
+
+    id_type: str
+    id_number: str
+    name: str
+    gender: str
+    password: str
+    password_repeat: str
+    phone: str
+    sms_code: str
+    birth_date: date | None = None
+    guardian_name: str | None = None
+    guardian_phone: str | None = None
+    guardian_consent: bool = False
+
+
+def volunteer_number(prefix: str) -> str:
+    """The next 15-digit volunteer number: region prefix + a sequence that is never reused."""
+    issued = VolunteerNumber()
+    db.session.add(issued)
+    db.session.flush()
+    digits = NUMBER_LENGTH - len(prefix)
+    if issued.id >= 10**digits:
+        raise RuntimeError("volunteer number sequence exhausted for prefix " + prefix)
+    return f"{prefix}{issued.id:0{digits}d}"
+
+
+def register(form: Registration, *, now, today: date, number_prefix: str) -> Volunteer:
+    """Check every field, consume the SMS code and create the volunteer (no admin approval)."""
+    person = identity.check_identity(form.id_type, (form.id_number or "").strip(), form.gender, form.birth_date)
+    name = identity.check_name(form.name or "")
+    identity.check_password(form.password or "", form.password_repeat)
+    phone = identity.check_phone(form.phone)
+    minor = identity.check_age(person.birth_date, today, form.guardian_name, form.guardian_phone,
+                               form.guardian_consent)
+    if Volunteer.by_id_number(person.number) is not None:
+        raise RuleViolation("id_registered", "该证件号码已注册，请直接绑定或找回密码。", 409)
+    if Volunteer.by_phone(phone) is not None:
+        raise RuleViolation("phone_registered", "该手机号码已被注册，请更换号码或找回密码。", 409)
+    sms_code.consume(phone, "register", form.sms_code, now)
+    volunteer = Volunteer(number=volunteer_number(number_prefix), name=name, gender=person.gender,
+                          birth_date=person.birth_date, id_type=person.id_type, qr_token=volunteer_qr.new_token(),
+                          created_at=now)
+    volunteer.set_id_number(person.number)
+    volunteer.set_phone(phone)
+    volunteer.set_password(form.password)
+    if minor:
+        volunteer.guardian_name = form.guardian_name
+        volunteer.guardian_phone_encrypted = personal_data.encrypt(form.guardian_phone)
+        volunteer.guardian_consent_at = now
+    db.session.add(volunteer)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # two forms with the same ID or phone at the same moment
+        db.session.rollback()
+        raise RuleViolation("already_registered", "该证件号码或手机号码已注册。", 409) from exc
+    return volunteer
+
+
+# -- binding -------------------------------------------------------------------------------------
+
+def _lock_keys(account: str, openid: str, id_number: str) -> list[str]:
+    return [f"bindfail:id:{personal_data.lookup_hash(id_number)}", f"bindfail:openid:{account}:{openid}"]
+
+
+def _check_not_locked(store, keys: list[str]) -> None:
+    for key in keys:
+        count = store.get(key)
+        if count is not None and int(count) >= LOCK_AFTER:
+            minutes = max(1, -(-store.ttl(key) // 60))
+            raise RuleViolation("bind_locked", f"密码错误次数过多，绑定已锁定，请{minutes}分钟后再试。", 429)
+
+
+def bind(account: str, openid: str, id_number: str, password: str, *, now, store) -> Volunteer:
+    """Bind (account, openid) to the volunteer; a volunteer bound elsewhere on this account moves here.
+
+    Five wrong passwords for an ID number or from an openid lock binding for 15 minutes, counted in
+    ``store`` (Redis or the database) so that every process agrees.
+    """
+    id_number = (id_number or "").strip().upper()
+    if not id_number or not password:
+        raise RuleViolation("bind_fields", "请输入证件号码和密码。")
+    keys = _lock_keys(account, openid, id_number)
+    _check_not_locked(store, keys)
+    volunteer = Volunteer.by_id_number(id_number)
+    if volunteer is None or not volunteer.check_password(password):
+        counts = [store.incr(key, LOCK_SECONDS) for key in keys]
+        left = LOCK_AFTER - max(counts)
+        if left <= 0:
+            raise RuleViolation("bind_locked", "密码错误次数过多，绑定已锁定，请15分钟后再试。", 429)
+        raise RuleViolation("bind_wrong", f"证件号码或密码不正确，还可尝试{left}次。", 401)
+    for key in keys:
+        store.delete(key)
+    Binding.query.filter(Binding.account == account,
+                         (Binding.openid == openid) | (Binding.volunteer_id == volunteer.id)).delete(
+        synchronize_session=False)
+    db.session.add(Binding(account=account, openid=openid, volunteer_id=volunteer.id, bound_at=now))
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise RuleViolation("bind_conflict", "绑定正在进行，请稍后刷新页面。", 409) from exc
+    return volunteer
+
+
+def bind_new(account: str, openid: str, volunteer: Volunteer, now) -> None:
+    """Registration on a WeChat page binds the new account to the current openid at once."""
+    Binding.query.filter_by(account=account, openid=openid).delete(synchronize_session=False)
+    db.session.add(Binding(account=account, openid=openid, volunteer_id=volunteer.id, bound_at=now))
+
+
+def unbind(account: str, openid: str) -> Volunteer:
+    binding = Binding.query.filter_by(account=account, openid=openid).one_or_none()
+    if binding is None:
+        raise RuleViolation("not_bound", "当前微信尚未绑定志愿者账号。", 404)
+    volunteer = binding.volunteer
+    db.session.delete(binding)
+    return volunteer
+
+
+# -- passwords -----------------------------------------------------------------------------------
+
+def request_reset_code(id_number: str, name: str, client_ip: str, now) -> tuple[Volunteer, str]:
+    """忘记密码, step 1: ID number + name must match; a code goes to the registered phone."""
+    volunteer = Volunteer.by_id_number((id_number or "").strip().upper())
+    if volunteer is None or volunteer.name != (name or "").strip():
+        raise RuleViolation("reset_unknown", "证件号码与姓名不匹配。", 404)
+    return volunteer, sms_code.issue(volunteer.phone, "reset", client_ip, now)
+
+
+def reset_password(id_number: str, name: str, code: str, password: str, repeat: str, now) -> Volunteer:
+    """忘记密码, step 2: the code and a new password chosen by the person (never "123456")."""
+    volunteer = Volunteer.by_id_number((id_number or "").strip().upper())
+    if volunteer is None or volunteer.name != (name or "").strip():
+        raise RuleViolation("reset_unknown", "证件号码与姓名不匹配。", 404)
+    identity.check_password(password, repeat)
+    sms_code.consume(volunteer.phone, "reset", code, now)
+    volunteer.set_password(password)
+    return volunteer
+
+
+def change_password(volunteer: Volunteer, old: str, new: str, repeat: str) -> None:
+    if not volunteer.check_password(old or ""):
+        raise RuleViolation("old_password_wrong", "原密码不正确。", 401)
+    identity.check_password(new, repeat)
+    if new == old:
+        raise RuleViolation("password_unchanged", "新密码不能与原密码相同。")
+    volunteer.set_password(new)
+
+
+def one_time_password(volunteer: Volunteer) -> str:
+    """A random password to hand over once; it must be changed at the next bind or login."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(10))
+        if not password.isdigit() and not password.isalpha():
+            break
+    volunteer.set_password(password, must_change=True)
+    return password
+
+
+PROFILE_FIELDS = {"education": 30, "native_place": 50, "political_status": 30, "ethnicity": 30,
+                  "other_contacts": 200, "country": 50}
+
+
+def update_profile(volunteer: Volunteer, values: dict) -> None:
+    """修改资料: the free fields of 图2-5 (identity fields are fixed by the ID document)."""
+    for field, limit in PROFILE_FIELDS.items():
+        if field not in values:
+            continue
+        value = (values[field] or "").strip()
+        if len(value) > limit:
+            raise RuleViolation("profile_too_long", f"“{field}”不能超过{limit}个字。")
+        setattr(volunteer, field, value or None)
+    if "country" in values and not volunteer.country:
+        volunteer.country = "中国"

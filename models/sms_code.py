@@ -1,0 +1,76 @@
+"""短信验证码: issued for registration and password reset, single use, valid 30 minutes.
+
+At most one per minute and five per hour, per phone and per client address, counted from the
+rows themselves so every process agrees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+
+from . import personal_data
+from .base import RuleViolation, db
+
+VALIDITY = timedelta(minutes=30)
+MAX_WRONG_TRIES = 5
+PURPOSES = ("register", "reset")
+
+
+class SmsCode(db.Model):
+    __tablename__ = "sms_code"
+
+    id = db.Column(db.Integer, primary_key=True)
+    phone_hash = db.Column(db.String(64), nullable=False, index=True)
+    client_ip = db.Column(db.String(64), nullable=False, index=True)
+    purpose = db.Column(db.String(16), nullable=False)
+    code_hash = db.Column(db.String(64), nullable=False)
+    wrong_tries = db.Column(db.Integer, nullable=False, default=0)
+    created_at = db.Column(db.DateTime, nullable=False, index=True)
+    expires_at = db.Column(db.DateTime, nullable=False)
+    used_at = db.Column(db.DateTime)
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def issue(phone: str, purpose: str, client_ip: str, now) -> str:
+    """A new code for ``phone``; the caller sends it once the transaction commits."""
+    assert purpose in PURPOSES
+    phone_hash = personal_data.lookup_hash(phone)
+    recent = SmsCode.query.filter(or_(SmsCode.phone_hash == phone_hash, SmsCode.client_ip == client_ip),
+                                  SmsCode.created_at > now - timedelta(hours=1))
+    rows = recent.with_entities(SmsCode.phone_hash, SmsCode.client_ip, SmsCode.created_at).all()
+    for key, value in (("phone", phone_hash), ("ip", client_ip)):
+        mine = [r.created_at for r in rows if (r.phone_hash if key == "phone" else r.client_ip) == value]
+        if any(t > now - timedelta(minutes=1) for t in mine):
+            raise RuleViolation("sms_too_soon", "验证码发送过于频繁，请1分钟后再试。", 429)
+        if len(mine) >= 5:
+            raise RuleViolation("sms_hourly_limit", "验证码发送次数已达每小时上限（5次），请稍后再试。", 429)
+    code = f"{secrets.randbelow(10**6):06d}"
+    db.session.add(SmsCode(phone_hash=phone_hash, client_ip=client_ip, purpose=purpose, code_hash=_digest(code),
+                           created_at=now, expires_at=now + VALIDITY))
+    return code
+
+
+def consume(phone: str, purpose: str, code: str, now) -> None:
+    """Accept the newest live code once; a wrong, used or expired code is refused."""
+    row = (SmsCode.query.filter_by(phone_hash=personal_data.lookup_hash(phone), purpose=purpose)
+           .filter(SmsCode.used_at.is_(None), SmsCode.expires_at > now)
+           .order_by(SmsCode.created_at.desc()).first())
+    if row is None or row.wrong_tries >= MAX_WRONG_TRIES:
+        raise RuleViolation("sms_code_invalid", "验证码已失效，请重新获取。")
+    if not hmac.compare_digest(row.code_hash, _digest((code or "").strip())):
+        row.wrong_tries += 1
+        db.session.commit()
+        raise RuleViolation("sms_code_wrong", "验证码不正确。")
+    claimed = db.session.execute(
+        update(SmsCode).where(SmsCode.id == row.id, SmsCode.used_at.is_(None)).values(used_at=now)
+    ).rowcount
+    if claimed != 1:
+        raise RuleViolation("sms_code_invalid", "验证码已失效，请重新获取。")

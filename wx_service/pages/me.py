@@ -1,0 +1,164 @@
+"""个人中心: basic data, profile edit, avatar, password, the volunteer's QR code."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+
+import qrcode
+from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from PIL import Image, UnidentifiedImageError
+
+from models import RuleViolation, accounts, db, identity, volunteer_qr
+
+from . import bp
+from .guards import volunteer_required
+
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+AVATAR_SIZE = 256
+
+# Functions later issues fill; each page says plainly that it is not available yet.
+NOT_YET = {
+    "activities": "我的活动", "hours": "服务记录", "points": "我的积分", "makeups": "我的补签申请",
+    "wishes": "已认领的心愿",
+}
+
+
+@bp.get("/me")
+@volunteer_required
+def me():
+    return render_template("pages/me.html", v=g.volunteer, not_yet=NOT_YET, id_types=identity.ID_TYPES,
+                           genders=identity.GENDERS)
+
+
+@bp.route("/me/profile", methods=["GET", "POST"])
+@volunteer_required
+def profile():
+    error = None
+    if request.method == "POST":
+        try:
+            accounts.update_profile(g.volunteer, request.form.to_dict())
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            flash("资料已保存。", "success")
+            return redirect(url_for("pages.profile", account=g.account))
+    return render_template("pages/profile.html", v=g.volunteer, error=error, id_types=identity.ID_TYPES,
+                           genders=identity.GENDERS), (error.status if error else 200)
+
+
+def _store_avatar(upload) -> str:
+    data = upload.read(AVATAR_MAX_BYTES + 1)
+    if len(data) > AVATAR_MAX_BYTES:
+        raise RuleViolation("avatar_too_large", "头像图片不能超过2MB。", 413)
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.format not in ("JPEG", "PNG"):
+            raise RuleViolation("avatar_format", "头像只支持JPG或PNG格式。", 415)
+        image.load()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise RuleViolation("avatar_format", "头像只支持JPG或PNG格式。", 415) from exc
+    image = image.convert("RGB")
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    image = image.crop((left, top, left + side, top + side)).resize((AVATAR_SIZE, AVATAR_SIZE))
+    folder = os.path.join(current_app.config["MEDIA_DIR"], "avatars")
+    os.makedirs(folder, exist_ok=True)
+    name = f"{g.volunteer.id}-{secrets.token_hex(8)}.jpg"
+    image.save(os.path.join(folder, name), "JPEG", quality=88)
+    return f"avatars/{name}"
+
+
+@bp.route("/me/avatar", methods=["GET", "POST"])
+@volunteer_required
+def avatar():
+    if request.method == "POST":
+        upload = request.files.get("avatar")
+        if upload is None or not upload.filename:
+            raise RuleViolation("avatar_missing", "请选择一张图片。")
+        old = g.volunteer.avatar_path
+        g.volunteer.avatar_path = _store_avatar(upload)
+        db.session.commit()
+        if old:
+            try:
+                os.remove(os.path.join(current_app.config["MEDIA_DIR"], old))
+            except OSError:
+                pass
+        flash("头像已更新。", "success")
+        return redirect(url_for("pages.me", account=g.account))
+    return render_template("pages/avatar.html", v=g.volunteer)
+
+
+@bp.get("/me/avatar.jpg")
+@volunteer_required
+def avatar_image():
+    if not g.volunteer.avatar_path:
+        abort(404)
+    return send_file(os.path.join(current_app.config["MEDIA_DIR"], g.volunteer.avatar_path), mimetype="image/jpeg")
+
+
+@bp.route("/me/password", methods=["GET", "POST"])
+@volunteer_required
+def change_password():
+    error = None
+    if request.method == "POST":
+        f = request.form
+        try:
+            accounts.change_password(g.volunteer, f.get("old_password", ""), f.get("password", ""),
+                                     f.get("password_repeat", ""))
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            flash("密码已修改。", "success")
+            return redirect(url_for("pages.me", account=g.account))
+    return render_template("pages/change_password.html", error=error,
+                           must_change=g.volunteer.password_must_change), (error.status if error else 200)
+
+
+def qr_png(data: str, box_size: int = 8) -> bytes:
+    image = qrcode.make(data, box_size=box_size, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@bp.get("/me/qrcode")
+@volunteer_required
+def my_qrcode():
+    return render_template("pages/qrcode.html", v=g.volunteer)
+
+
+@bp.get("/me/qrcode.png")
+@volunteer_required
+def my_qrcode_png():
+    response = send_file(io.BytesIO(qr_png(volunteer_qr.payload(g.volunteer))), mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/me/qrcode/card")
+@volunteer_required
+def my_qrcode_card():
+    return render_template("pages/qrcode_card.html", v=g.volunteer)
+
+
+@bp.post("/me/qrcode/regenerate")
+@volunteer_required
+def regenerate_qrcode():
+    volunteer_qr.regenerate(g.volunteer)
+    db.session.commit()
+    flash("二维码已重新生成，旧二维码已失效。", "success")
+    return redirect(url_for("pages.my_qrcode", account=g.account))
+
+
+@bp.get("/me/<section>")
+@volunteer_required
+def not_available(section):
+    if section not in NOT_YET:
+        abort(404)
+    return render_template("pages/not_yet.html", title=NOT_YET[section])

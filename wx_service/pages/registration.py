@@ -1,0 +1,98 @@
+"""志愿者注册 and 忘记密码: forms with an SMS code."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
+
+from models import RuleViolation, accounts, db, identity, sms_code
+
+from .. import clock, sms
+from ..oauth import person_required
+from . import bp
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError as exc:
+        raise RuleViolation("birth_date_invalid", "出生日期格式不正确。") from exc
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@person_required
+def register():
+    error = None
+    if request.method == "POST":
+        f = request.form
+        try:
+            form = accounts.Registration(
+                id_type=f.get("id_type", ""), id_number=f.get("id_number", ""), name=f.get("name", ""),
+                gender=f.get("gender", ""), password=f.get("password", ""),
+                password_repeat=f.get("password_repeat", ""), phone=f.get("phone", ""),
+                sms_code=f.get("sms_code", ""), birth_date=_date(f.get("birth_date")),
+                guardian_name=f.get("guardian_name") or None, guardian_phone=f.get("guardian_phone") or None,
+                guardian_consent=f.get("guardian_consent") == "on")
+            now = clock.now()
+            volunteer = accounts.register(form, now=now, today=clock.today(),
+                                          number_prefix=current_app.config["WX_SETTINGS"].app["volunteer_number_prefix"])
+            accounts.bind_new(g.account, g.openid, volunteer, now)
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            flash(f"注册成功！您的志愿者编号是 {volunteer.number}。", "success")
+            return redirect(url_for("pages.my_qrcode", account=g.account))
+    return render_template("pages/register.html", error=error, form=request.form, id_types=identity.ID_TYPES,
+                           genders=identity.GENDERS), (error.status if error else 200)
+
+
+@bp.post("/api/sms-code")
+@person_required
+def send_sms_code():
+    """Send a registration code to a phone (JSON; the register page calls it)."""
+    data = request.get_json(silent=True) or {}
+    if not request.is_json:
+        raise RuleViolation("content_type", "请求格式不正确。", 415)
+    phone = identity.check_phone(data.get("phone", ""))
+    from models import Volunteer
+
+    if Volunteer.by_phone(phone) is not None:
+        raise RuleViolation("phone_registered", "该手机号码已被注册，请更换号码或找回密码。", 409)
+    code = sms_code.issue(phone, "register", _client_ip(), clock.now())
+    db.session.commit()
+    sms.send_code(phone, code)
+    return jsonify(code="sent", message="验证码已发送，30分钟内有效。")
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@person_required
+def forgot_password():
+    error, step = None, request.form.get("step", "identify")
+    if request.method == "POST":
+        f = request.form
+        try:
+            if step == "identify":
+                volunteer, code = accounts.request_reset_code(f.get("id_number", ""), f.get("name", ""),
+                                                              _client_ip(), clock.now())
+                db.session.commit()
+                sms.send_code(volunteer.phone, code)
+                flash(f"验证码已发送至 {volunteer.phone_masked}。", "success")
+                step = "reset"
+            else:
+                accounts.reset_password(f.get("id_number", ""), f.get("name", ""), f.get("sms_code", ""),
+                                        f.get("password", ""), f.get("password_repeat", ""), clock.now())
+                db.session.commit()
+                flash("密码已重置，请用新密码绑定。", "success")
+                return redirect(url_for("pages.bind", account=g.account))
+        except RuleViolation as exc:
+            db.session.rollback()
+            error = exc
+    return render_template("pages/forgot_password.html", error=error, step=step, form=request.form), \
+        (error.status if error else 200)
