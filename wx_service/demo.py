@@ -1,12 +1,27 @@
-"""The demo city that ``make run`` shows in the sandbox: built once, on an empty database."""
+"""The demo city that ``make run`` shows in the sandbox: built once, on an empty database.
+
+Everything is made through the same model functions the pages use.  The demo people and their
+passwords are listed in the README; the sandbox phone's default openids are bound to them.
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import date
 
-from models import Volunteer, db
+from flask import current_app
+
+from models import Binding, Volunteer, db, utcnow, volunteer_qr
+from models.accounts import volunteer_number
 
 log = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "jianghai2024"
+# (name, gender, birth date, ID number with a real check digit, phone, sandbox openid)
+DEMO_PEOPLE = [
+    ("张亚林", "M", date(1985, 7, 7), "32060219850707011X", "13962805656", "o_demo_admin"),
+    ("李志愿", "F", date(1985, 7, 7), "320602198507070224", "13962800001", "o_demo_volunteer"),
+]
 
 
 def seed_demo() -> bool:
@@ -14,5 +29,18 @@ def seed_demo() -> bool:
     if db.session.query(Volunteer.id).first() is not None:
         return False
     log.info("seeding the demo city")
+    account = current_app.config["WX_SETTINGS"].main_account.name
+    prefix = current_app.config["WX_SETTINGS"].app["volunteer_number_prefix"]
+    people = {}
+    for name, gender, born, id_number, phone, openid in DEMO_PEOPLE:
+        volunteer = Volunteer(number=volunteer_number(prefix), name=name, gender=gender, birth_date=born,
+                              id_type="mainland_id", qr_token=volunteer_qr.new_token())
+        volunteer.set_id_number(id_number)
+        volunteer.set_phone(phone)
+        volunteer.set_password(DEMO_PASSWORD)
+        db.session.add(volunteer)
+        db.session.flush()
+        db.session.add(Binding(account=account, openid=openid, volunteer_id=volunteer.id, bound_at=utcnow()))
+        people[openid] = volunteer
     db.session.commit()
     return True
