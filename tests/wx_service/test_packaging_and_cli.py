@@ -1,0 +1,82 @@
+"""What a deployment relies on: the wheel carries migrations and assets, gunicorn serves the
+factory, ``db upgrade`` works from any directory, ``menus sync`` pushes both menus."""
+
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import requests
+
+from tests.support.appfactory import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_wheel_ships_migrations_templates_and_static_files(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("wx_service-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for expected in ("wx_service/migrations/env.py", "wx_service/migrations/alembic.ini",
+                     "wx_service/templates/base.html", "wx_service/static/weui/weui.min.css",
+                     "wx_service/sandbox/static/jweixin.js", "handlers/router.py", "models/base.py",
+                     "menus/definitions.py", "jobs/queue.py"):
+        assert expected in names, expected
+    versions = [n for n in names if n.startswith("wx_service/migrations/versions/") and n.endswith(".py")]
+    assert len(versions) == len(list((ROOT / "wx_service/migrations/versions").glob("*.py")))
+
+
+def _env(config_path, **extra):
+    env = dict(os.environ, WX_SERVICE_CONFIG=str(config_path), PYTHONPATH=str(ROOT), **extra)
+    env.pop("WX_SERVICE_NO_AUTO_UPGRADE", None)
+    return env
+
+
+def test_db_upgrade_from_any_working_directory(tmp_path):
+    config = tmp_path / "c.toml"
+    db_file = tmp_path / "fresh.sqlite3"
+    config.write_text(f'[app]\nenv = "production"\nsecret_key = "s3cret-for-test"\n'
+                      f'[security]\ndata_key = "{"A" * 43}="\n[sms]\nsender = "http"\nendpoint = "http://127.0.0.1:9/"\n'
+                      f'[database]\nurl = "sqlite:///{db_file}"\n'
+                      '[accounts.a]\napp_id = "wx1"\napp_secret = "s"\ntoken = "t"\nmain = true\n')
+    result = subprocess.run(["flask", "--app", "wx_service", "db", "upgrade"], cwd=tmp_path, env=_env(config),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    import sqlite3
+
+    tables = {r[0] for r in sqlite3.connect(db_file).execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"alembic_version", "volunteer", "binding", "follower"} <= tables
+
+
+def test_gunicorn_serves_the_factory(app_lite, tmp_path):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+                             "wx_service:create_app()"], cwd=tmp_path, env=_env(app_lite.config_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                res = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except requests.RequestException:
+                assert time.time() < deadline, proc.stderr.read1().decode()[-2000:]
+                time.sleep(0.2)
+        assert res.status_code == 200 and res.json()["database"] == "ok"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_menus_sync_pushes_default_and_admin_menu(any_app):
+    runner = any_app.app.test_cli_runner()
+    result = runner.invoke(args=["menus", "sync", "--account", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "menus pushed" in result.output
+    assert len(any_app.sandbox.calls_to("cgi-bin/menu/create")) == 1
+    assert len(any_app.sandbox.calls_to("cgi-bin/menu/addconditional")) == 1
+    bad = runner.invoke(args=["menus", "sync", "--account", "nosuch"])
+    assert bad.exit_code != 0 and "no account named" in bad.output
