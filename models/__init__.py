@@ -2,7 +2,9 @@
 
 from .base import RuleViolation, db, utcnow
 from .follower import Follower
+from .notification import Notification, notify, notify_many
 from .shared_value import SharedValue
 from .volunteer import Binding, Volunteer, VolunteerNumber
 
-__all__ = ["Binding", "Follower", "RuleViolation", "SharedValue", "Volunteer", "VolunteerNumber", "db", "utcnow"]
+__all__ = ["Binding", "Follower", "Notification", "RuleViolation", "SharedValue", "Volunteer", "VolunteerNumber",
+           "db", "notify", "notify_many", "utcnow"]
