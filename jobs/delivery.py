@@ -156,6 +156,9 @@ def _deliver_one(notification_id: int) -> str:
         return _failed(notification_id, route, exc.errcode, f"{exc.errcode}: {exc.errmsg}", extra)
     except (requests.RequestException, OSError) as exc:
         return _failed(notification_id, route, None, f"network: {exc.__class__.__name__}: {exc}"[:500], extra)
+    except Exception as exc:  # e.g. the token lock timed out: release the row for a retry, keep the trace
+        log.exception("notification of kind %s: unexpected error while sending", kind, extra=extra)
+        return _failed(notification_id, route, None, f"{exc.__class__.__name__}: {exc}"[:500], extra)
 
     now = utcnow()
     Notification.mark_sent(notification_id, route.account, route.channel, now)
