@@ -44,3 +44,7 @@ def _discard(session):
 
 event.listen(Session, "after_commit", _flush)
 event.listen(Session, "after_rollback", _discard)
+
+
+# The outbox hook (models.notify → a delivery job after commit) is installed with the package.
+from . import delivery as _delivery  # noqa: E402,F401

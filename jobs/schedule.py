@@ -6,8 +6,10 @@ default runs them from a timer thread of the development server.
 
 from __future__ import annotations
 
+from .delivery import sweep_notifications
 from .maintenance import purge_expired_shared_values
 
 PERIODIC: list[tuple[object, int]] = [
     (purge_expired_shared_values, 3600),
+    (sweep_notifications, 60),
 ]

@@ -46,6 +46,15 @@ class Follower(db.Model):
         self.following = False
         self.unsubscribed_at = now
 
+    @classmethod
+    def mark_not_following(cls, account: str, openid: str, now) -> None:
+        """WeChat said the user does not follow (43004) or refuses messages (43101): send nothing more."""
+        follower = cls.query.filter_by(account=account, openid=openid).one_or_none()
+        if follower is None:
+            follower = cls(account=account, openid=openid, last_seen_at=now)
+            db.session.add(follower)
+        follower.unsubscribe(now)
+
     def record_location(self, latitude: float, longitude: float, precision: float | None, now) -> None:
         self.last_latitude = latitude
         self.last_longitude = longitude

@@ -2,7 +2,17 @@
 
 ``[accounts.NAME.templates]`` maps these kind names to template ids; a configured kind that is not
 listed here is logged as a warning at start-up, not refused.
+
+``TEMPLATE_FIELDS`` says, per kind, which keyword of the template each value of the notification's
+``data`` fills: ``(keyword, data field, label)``.  Operators pick, in WeChat's template library, a
+template whose keywords match (e.g. ``thing1`` 项目名称, ``time2`` 活动时间); the label is what the
+inbox and the customer-service text show beside the value.  Values are cut to the keyword's limit
+(WeChat's format since May 2023: no ``first``/``remark``, ``thing`` ≤ 20 characters, …).
 """
+
+from __future__ import annotations
+
+import re
 
 KNOWN_KINDS: dict[str, str] = {
     "help_request": "一喊就来：结对老人发起求助",
@@ -25,3 +35,88 @@ KNOWN_KINDS: dict[str, str] = {
     "wish_released": "微心愿认领被放弃",
     "wish_completed": "微心愿已完成",
 }
+
+_REVIEW = (("phrase2", "result", "审核结果"), ("thing3", "reason", "说明"))
+
+# kind -> ((template keyword, data field, label), ...)
+TEMPLATE_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "help_request": (("thing1", "elder", "求助人"), ("thing2", "content", "求助内容"), ("time3", "time", "求助时间")),
+    "help_escalation": (("thing1", "elder", "求助人"), ("thing2", "content", "求助内容"),
+                        ("time3", "time", "求助时间")),
+    "help_assigned": (("thing1", "elder", "求助人"), ("thing2", "content", "求助内容"), ("thing3", "admin", "指派人")),
+    "help_claimed": (("thing1", "elder", "求助人"), ("name2", "volunteer", "认领志愿者"), ("time3", "time", "认领时间")),
+    "signup_accepted": (("thing1", "project", "项目名称"), ("time2", "time", "活动时间"), ("thing3", "place", "活动地点")),
+    "signup_rejected": (("thing1", "project", "项目名称"), ("thing2", "reason", "原因")),
+    "signup_cancelled": (("thing1", "project", "项目名称"), ("thing2", "reason", "原因")),
+    "signup_promoted": (("thing1", "project", "项目名称"), ("time2", "time", "活动时间")),
+    "signup_invited": (("thing1", "project", "项目名称"), ("thing2", "org", "邀请组织"), ("time3", "time", "活动时间")),
+    "activity_reminder": (("thing1", "project", "项目名称"), ("time2", "time", "开始时间"), ("thing3", "place", "活动地点")),
+    "makeup_result": (("thing1", "project", "项目名称"), *_REVIEW),
+    "objection_result": (("thing1", "subject", "异议事项"), ("phrase2", "result", "处理结果"), ("thing3", "reason", "说明")),
+    "join_result": (("thing1", "org", "组织名称"), *_REVIEW),
+    "org_review_result": (("thing1", "org", "组织名称"), *_REVIEW),
+    "project_review_result": (("thing1", "project", "项目名称"), *_REVIEW),
+    "wish_review_result": (("thing1", "wish", "心愿名称"), *_REVIEW),
+    "wish_claimed": (("thing1", "wish", "心愿名称"), ("name2", "volunteer", "认领人"), ("time3", "time", "认领时间")),
+    "wish_released": (("thing1", "wish", "心愿名称"), ("thing2", "reason", "原因")),
+    "wish_completed": (("thing1", "wish", "心愿名称"), ("time2", "time", "完成时间")),
+}
+
+ELLIPSIS = "…"
+# keyword type -> (limit, marker appended when cut).  WeChat checks the characters of some types
+# (digits only, ASCII only, Han only), so those are cut without a marker or with an ASCII one.
+KEYWORD_LIMITS: dict[str, tuple[int, str]] = {
+    "thing": (20, ELLIPSIS),
+    "character_string": (32, "..."),
+    "phrase": (5, ""),
+    "name": (10, ELLIPSIS),  # 20 when the name is plain ASCII
+    "number": (32, ""),
+    "phone_number": (17, ""),
+    "car_number": (8, ELLIPSIS),
+    "letter": (32, ""),
+    "symbol": (5, ""),
+}
+
+
+def keyword_type(keyword: str) -> str:
+    """``thing12`` → ``thing``."""
+    return re.sub(r"\d+$", "", keyword)
+
+
+def fit_keyword(keyword: str, value) -> str:
+    """``value`` as text within the limit of ``keyword``'s type, cut with an ellipsis when too long."""
+    text = " ".join(str(value).split()) if value is not None else ""
+    kind = keyword_type(keyword)
+    if kind not in KEYWORD_LIMITS:
+        return text
+    limit, marker = KEYWORD_LIMITS[kind]
+    if kind == "name" and text.isascii():
+        limit = 20
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(marker)] + marker
+
+
+def template_data(kind: str, data: dict) -> dict:
+    """The ``data`` of a template message: ``{"thing1": {"value": …}, …}``; absent values are left out."""
+    out = {}
+    for keyword, field, _label in TEMPLATE_FIELDS.get(kind, ()):
+        value = data.get(field)
+        if value is None or value == "":
+            continue
+        out[keyword] = {"value": fit_keyword(keyword, value)}
+    return out
+
+
+def lines(kind: str, data: dict) -> list[tuple[str, str]]:
+    """(label, full value) pairs for the inbox and customer-service text, in template order."""
+    out = []
+    for _keyword, field, label in TEMPLATE_FIELDS.get(kind, ()):
+        value = data.get(field)
+        if value is not None and value != "":
+            out.append((label, str(value)))
+    return out
+
+
+def title(kind: str) -> str:
+    return KNOWN_KINDS.get(kind, kind)

@@ -53,6 +53,8 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "notifications": {
         "rate_per_second": (int, 20),
         "max_attempts": (int, 6),
+        "retry_base_seconds": (int, 30),
+        "lease_seconds": (int, 60),
     },
     "sandbox": {
         "enabled": (bool, False),

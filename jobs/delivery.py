@@ -1,0 +1,223 @@
+"""Notification delivery: the job that sends outbox rows, the after-commit hook and the sweep.
+
+``models.notify`` / ``notify_many`` note new row ids in the session; :func:`_after_commit` turns
+them into :func:`deliver_notifications` jobs of at most ``BATCH`` ids once the transaction has
+committed.  The job is idempotent: each row is claimed with a conditional UPDATE before it is sent
+and finished with another, and template messages carry a ``client_msg_id`` derived from the row's
+key, so a job run twice (or a worker killed between sending and recording) never delivers twice.
+
+Errors: 43004/43101 → ``failed_permanent`` and the follower marked not following; 40037, 40003,
+47003 (and other configuration/data errors) → ``failed_permanent``, logged with the kind; 45009,
+system busy and network errors → the row stays pending and the job raises so rq retries it with
+exponential back-off, until ``[notifications] max_attempts`` turns the row ``failed``.  40001/42001
+are handled by ``AccountClient`` (token refresh and one retry).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import requests
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from wechatpy.exceptions import WeChatClientException
+
+from models import Follower, Notification, db, utcnow
+from models import notification as outbox
+from models.notification_kinds import lines, template_data, title
+
+from . import enqueue_now
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+NOT_FOLLOWING = (43004, 43101)
+PERMANENT = (40003, 40037, 47003, 47001, 40048, 40008, 48001, 43019)
+WINDOW_CLOSED = (45015, 45047)  # customer-service message outside the 48 h window: inbox only
+
+
+class DeliveryDeferred(Exception):
+    """Some rows met a transient error and stay pending: rq retries the job with back-off."""
+
+
+def _settings():
+    return current_app.config["WX_SETTINGS"]
+
+
+def retry_policy(settings=None) -> tuple[int, list[int]] | None:
+    """(retries, intervals) for rq's ``Retry``: ``retry_base_seconds`` doubling each time."""
+    conf = (settings or _settings()).notifications
+    retries = max(conf["max_attempts"] - 1, 0)
+    if not retries:
+        return None
+    return retries, [conf["retry_base_seconds"] * 2**i for i in range(retries)]
+
+
+def submit(ids) -> int:
+    """Submit delivery jobs for ``ids`` in batches at once (no transaction involved); jobs submitted."""
+    ids = sorted(set(int(i) for i in ids))
+    policy = retry_policy()
+    submitted = 0
+    for start in range(0, len(ids), BATCH):
+        if enqueue_now(deliver_notifications, ids[start:start + BATCH], retry=policy):
+            submitted += 1
+    return submitted
+
+
+# ---------------------------------------------------------------------------- after commit
+def _after_commit(session):
+    ids = session.info.pop(outbox.PENDING_DELIVERY, None)
+    if not ids or not has_app_context():
+        return
+    try:
+        submit(ids)
+    except Exception:  # never let a queue problem fail a committed change; the sweep picks the rows up
+        log.exception("delivery of %d notifications not enqueued; the sweep will", len(ids))
+
+
+def _after_rollback(session):
+    session.info.pop(outbox.PENDING_DELIVERY, None)
+
+
+event.listen(Session, "after_commit", _after_commit)
+event.listen(Session, "after_rollback", _after_rollback)
+
+
+# ---------------------------------------------------------------------------- rate limit
+def throttle(account: str, rate: int) -> None:
+    """Wait for a slot: at most ``rate`` sends per second per account, counted across every worker
+    in the shared store (Redis when configured, else the database)."""
+    if rate <= 0:
+        return
+    store = current_app.extensions["wx_store"]
+    while True:
+        now = time.time()
+        second = int(now)
+        if store.incr(f"notify:rate:{account}:{second}", 2) <= rate:
+            return
+        time.sleep(max(second + 1 - time.time(), 0.005))
+
+
+# ---------------------------------------------------------------------------- the job
+def deliver_notifications(ids: list[int]) -> dict:
+    """Deliver the outbox rows ``ids`` (a batch).  Idempotent; raises DeliveryDeferred to be retried."""
+    outcomes: dict[str, int] = {}
+    deferred = 0
+    try:
+        for notification_id in ids:
+            outcome = _deliver_one(int(notification_id))
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            deferred += outcome == "deferred"
+    finally:
+        db.session.remove()
+    if deferred:
+        raise DeliveryDeferred(f"{deferred} of {len(ids)} notifications deferred after a transient error")
+    return outcomes
+
+
+def _deliver_one(notification_id: int) -> str:
+    settings = _settings()
+    conf = settings.notifications
+    row = db.session.get(Notification, notification_id, populate_existing=True)
+    if row is None or row.state != outbox.PENDING:
+        return "skipped"
+    kind, key, data = row.kind, row.key, dict(row.data or {})
+    templates = {name: account.templates for name, account in settings.accounts.items()}
+    now = utcnow()
+    route = outbox.choose_route(kind, outbox.contacts_of(row.volunteer_id), settings.main_account.name,
+                                templates, now)
+    db.session.rollback()  # end the read transaction: claims and results are short transactions of their own
+
+    if route.channel == outbox.INBOX:
+        Notification.mark_inbox_only(notification_id, now, account=route.account)
+        db.session.commit()
+        return outbox.INBOX_ONLY
+
+    throttle(route.account, conf["rate_per_second"])
+    if not Notification.claim(notification_id, utcnow(), conf["lease_seconds"]):
+        db.session.commit()
+        return "skipped"
+    db.session.commit()
+
+    url = _message_url(settings, notification_id, route.account)
+    client = current_app.extensions["wechat"].client(route.account)
+    extra = {"kind": kind, "account": route.account, "notification": notification_id, "channel": route.channel}
+    try:
+        if route.channel == outbox.TEMPLATE:
+            client.post("message/template/send", data={
+                "touser": route.openid, "template_id": route.template_id, "url": url,
+                "data": template_data(kind, data), "client_msg_id": outbox.client_msg_id(key)})
+        else:
+            client.post("message/custom/send", data={
+                "touser": route.openid, "msgtype": "text", "text": {"content": custom_text(kind, data, url)}})
+    except WeChatClientException as exc:
+        return _failed(notification_id, route, exc.errcode, f"{exc.errcode}: {exc.errmsg}", extra)
+    except (requests.RequestException, OSError) as exc:
+        return _failed(notification_id, route, None, f"network: {exc.__class__.__name__}: {exc}"[:500], extra)
+    except Exception as exc:  # e.g. the token lock timed out: release the row for a retry, keep the trace
+        log.exception("notification of kind %s: unexpected error while sending", kind, extra=extra)
+        return _failed(notification_id, route, None, f"{exc.__class__.__name__}: {exc}"[:500], extra)
+
+    now = utcnow()
+    Notification.mark_sent(notification_id, route.account, route.channel, now)
+    db.session.commit()
+    return outbox.SENT
+
+
+def _failed(notification_id: int, route, errcode, error: str, extra: dict) -> str:
+    now = utcnow()
+    conf = _settings().notifications
+    if errcode in NOT_FOLLOWING:
+        Notification.mark_failed_permanent(notification_id, route.account, route.channel, error)
+        Follower.mark_not_following(route.account, route.openid, now)
+        db.session.commit()
+        log.info("notification not delivered, the user does not follow: %s", error, extra=extra)
+        return outbox.FAILED_PERMANENT
+    if route.channel == outbox.CUSTOM and errcode in WINDOW_CLOSED:
+        Notification.mark_inbox_only(notification_id, now, account=route.account, reason=error)
+        db.session.commit()
+        return outbox.INBOX_ONLY
+    if errcode in PERMANENT:
+        Notification.mark_failed_permanent(notification_id, route.account, route.channel, error)
+        db.session.commit()
+        log.error("notification of kind %s refused by WeChat (configuration or data): %s", extra["kind"], error,
+                  extra=extra)
+        return outbox.FAILED_PERMANENT
+    row = db.session.get(Notification, notification_id, populate_existing=True)
+    attempt = row.attempts if row else 1
+    retry_in = conf["retry_base_seconds"] * 2 ** max(attempt - 1, 0)
+    state = Notification.defer(notification_id, route.account, route.channel, error, now, conf["max_attempts"],
+                               retry_in)
+    db.session.commit()
+    if state == outbox.FAILED:
+        log.error("notification of kind %s failed after %d attempts: %s", extra["kind"], attempt, error, extra=extra)
+        return outbox.FAILED
+    log.warning("notification of kind %s deferred (attempt %d): %s", extra["kind"], attempt, error, extra=extra)
+    return "deferred"
+
+
+def _message_url(settings, notification_id: int, account: str | None) -> str:
+    """Messages open the inbox entry (marking it read), which goes on to the notification's link."""
+    base = settings.app["base_url"].rstrip("/")
+    return f"{base}/m/me/inbox/{notification_id}?account={account}&go=1"
+
+
+def custom_text(kind: str, data: dict, url: str) -> str:
+    body = [f"【{title(kind)}】"]
+    body += [f"{label}：{value[:200]}" for label, value in lines(kind, data)]
+    body.append(f'<a href="{url}">查看详情</a>')
+    return "\n".join(body)
+
+
+# ---------------------------------------------------------------------------- the sweep
+def sweep_notifications(now=None, older_than: int = 60) -> int:
+    """Re-enqueue rows still pending a minute after they were written (or due for a retry):
+    a notification written while Redis was down, or held by a worker that died, is delivered later."""
+    ids = Notification.due_for_sweep(now or utcnow(), older_than)
+    db.session.commit()
+    if ids:
+        submit(ids)
+        log.info("sweep re-enqueued %d pending notifications", len(ids), extra={"job": "sweep_notifications"})
+    return len(ids)
