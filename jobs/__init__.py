@@ -44,3 +44,6 @@ def _discard(session):
 
 event.listen(Session, "after_commit", _flush)
 event.listen(Session, "after_rollback", _discard)
+
+
+from . import admin_tags  # noqa: E402,F401  (listens for admin changes at commit)

@@ -119,7 +119,10 @@ def dev(host, port):
 
 
 def register(app) -> None:
+    from .cli_orgs import orgs_cli
+
     app.cli.add_command(dev)
+    app.cli.add_command(orgs_cli)
     app.cli.add_command(menus_cli)
     app.cli.add_command(worker)
     app.cli.add_command(cron)
