@@ -8,6 +8,6 @@ bp = Blueprint("pages", __name__, url_prefix="/m")
 
 
 def register(app) -> None:
-    from . import account, home  # noqa: F401  (routes register on import)
+    from . import account, home, org_admin, orgs  # noqa: F401  (routes register on import)
 
     app.register_blueprint(bp)
