@@ -47,4 +47,5 @@ event.listen(Session, "after_rollback", _discard)
 
 
 # The outbox hook (models.notify → a delivery job after commit) is installed with the package.
+from . import admin_tags  # noqa: E402,F401  (listens for admin changes at commit)
 from . import delivery as _delivery  # noqa: E402,F401

@@ -30,7 +30,7 @@ class RQBackend:
         if retry:
             opts["retry"] = Retry(max=retry[0], interval=retry[1])
         try:
-            self.queue.enqueue(func, args=tuple(args), kwargs=kwargs, job_id=job_id, **opts)
+            self.queue.enqueue(func, args=tuple(args), kwargs=kwargs or {}, job_id=job_id, **opts)
             return True
         except RedisError as exc:
             log.warning("job not enqueued, Redis unreachable: %s (%s)", func.__name__, exc.__class__.__name__)

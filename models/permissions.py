@@ -1,0 +1,56 @@
+"""管理权限: the one check of what an org admin may do (manual part 1 §二.3, part 2 §三.2).
+
+An admin of org X acts on X and everything below X, and on nothing else; the admin's own org must
+have passed review.  Three kinds of action:
+
+- ``SELF_AND_BELOW``: on X itself or any org below it (members, groups, its information);
+- ``BELOW_ONLY``: on an org strictly below X (a superior's powers: review, admins, 注销);
+- ``LEVEL2_BELOW``: like ``BELOW_ONLY``, and only when X is a level-2 org (活动免审).
+"""
+
+from __future__ import annotations
+
+from .base import RuleViolation
+
+SELF_AND_BELOW = frozenset({
+    "view_members",       # 成员管理: see the member lists and a member's profile
+    "manage_members",     # 审核新成员, 移出本组织
+    "manage_groups",      # 成员分组
+    "edit_org",           # 组织信息修改 (own org: reviewed fields wait for approval)
+    "found_suborg",       # set up an org below (the target is the would-be parent)
+})
+BELOW_ONLY = frozenset({
+    "review_org",            # 待审申请组织
+    "review_change",         # 待审变更组织
+    "manage_admins",         # 新增 / 注销子组织管理员
+    "reset_admin_password",  # 重置子组织管理员密码
+    "deregister_org",        # 注销组织
+})
+LEVEL2_BELOW = frozenset({"set_review_exempt"})  # 设置 / 取消活动免审
+ACTIONS = SELF_AND_BELOW | BELOW_ONLY | LEVEL2_BELOW
+
+
+def can(volunteer, action: str, org, *, now=None) -> bool:
+    """May ``volunteer`` (a Volunteer or None) do ``action`` on ``org`` (an Organization)?"""
+    from .organization import ACTIVE, admin_org_of
+
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if volunteer is None or org is None:
+        return False
+    own = admin_org_of(volunteer.id)
+    if own is None or own.status != ACTIVE or not org.path.startswith(own.path):
+        return False
+    if action in SELF_AND_BELOW:
+        return True
+    if org.id == own.id:
+        return False
+    if action in LEVEL2_BELOW:
+        return own.level == 2
+    return True
+
+
+def require(volunteer, action: str, org, *, now=None) -> None:
+    """``can`` or raise ``RuleViolation('forbidden')``."""
+    if not can(volunteer, action, org, now=now):
+        raise RuleViolation("forbidden", "您没有管理该组织的权限。", 403)

@@ -1,0 +1,135 @@
+"""找组织, 组织详情 (申请加入 / 退出组织), 志愿组织注册, 我的组织 (manual part 3 §二.5)."""
+
+from __future__ import annotations
+
+import functools
+from zoneinfo import ZoneInfo
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+
+from models import RuleViolation, db, permissions, utcnow
+from models import membership as ms
+from models import organization as org_rules
+
+from ..binding import bound_volunteer
+from ..oauth import person_required
+from . import bp
+
+
+# ------------------------------------------------------------------------------- helpers
+def volunteer_required(view):
+    """The view runs for a person bound to a volunteer (``g.volunteer``); others are told to bind."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        g.volunteer = bound_volunteer(g.account, g.openid)
+        if g.volunteer is None:
+            return render_template("orgs/need_binding.html"), 403
+        return view(*args, **kwargs)
+
+    return person_required(wrapper)
+
+
+def act(func, success: str, back: str):
+    """Run a model rule, commit, flash its outcome (or its refusal) and go back."""
+    try:
+        result = func()
+        db.session.commit()
+        flash(success.format(result=result) if "{result}" in success else success, "success")
+    except RuleViolation as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(back)
+
+
+def page_arg() -> int:
+    try:
+        return max(int(request.args.get("page", 1)), 1)
+    except ValueError:
+        return 1
+
+
+def form_fields() -> dict:
+    """The org fields of a posted form (only those present)."""
+    fields = {k: request.form[k] for k in org_rules.EDITABLE_FIELDS if k in request.form}
+    if "service_domains" in request.form or request.form.get("has_domains"):
+        fields["service_domains"] = request.form.getlist("service_domains")
+    return fields
+
+
+@bp.app_template_filter("local_dt")
+def local_dt(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time shown in the rules' zone."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(current_app.config["WX_SETTINGS"].app["timezone"])
+    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).strftime(fmt)
+
+
+CHOICES = {"regions": org_rules.REGIONS, "domains": org_rules.SERVICE_DOMAINS, "types": org_rules.ORG_TYPES,
+           "levels": range(1, org_rules.MAX_LEVEL + 1)}
+
+
+# --------------------------------------------------------------------------------- pages
+@bp.get("/orgs")
+@person_required
+def org_list():
+    filters = {k: request.args.get(k, "").strip() for k in ("region", "domain", "org_type", "level", "keyword")}
+    if not filters["level"].isdigit():
+        filters["level"] = ""
+    page = org_rules.search_orgs(**{k: v or None for k, v in filters.items()}, page=page_arg(), per_page=15)
+    return render_template("orgs/list.html", page=page, filters=filters, **CHOICES)
+
+
+@bp.get("/orgs/<int:org_id>")
+@person_required
+def org_detail(org_id):
+    org = org_rules.get_org(org_id)
+    volunteer = bound_volunteer(g.account, g.openid)
+    if org.status != org_rules.ACTIVE and not permissions.can(volunteer, "edit_org", org):
+        return render_template("error.html", message="该组织暂未开放。", status=404), 404
+    membership = ms.membership_of(volunteer.id, org.id) if volunteer else None
+    return render_template("orgs/detail.html", org=org, volunteer=volunteer, membership=membership,
+                           projects=[])
+
+
+@bp.post("/orgs/<int:org_id>/join")
+@volunteer_required
+def org_join(org_id):
+    return act(lambda: ms.join_org(g.volunteer, org_id, now=utcnow()), "已提交申请，请等待组织管理员审核。",
+               url_for("pages.org_detail", org_id=org_id))
+
+
+@bp.post("/orgs/<int:org_id>/leave")
+@volunteer_required
+def org_leave(org_id):
+    return act(lambda: ms.leave_org(g.volunteer, org_id, now=utcnow()), "已退出该组织。",
+               url_for("pages.org_detail", org_id=org_id))
+
+
+@bp.route("/orgs/new", methods=["GET", "POST"])
+@volunteer_required
+def org_new():
+    admin_of = org_rules.admin_org_of(g.volunteer.id)
+    if request.method == "POST":
+        try:
+            org = org_rules.register_org(g.volunteer, request.form.get("parent_id", type=int),
+                                         form_fields(), now=utcnow())
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return render_template("orgs/new.html", admin_of=admin_of, parents=org_rules.parent_choices(),
+                                   form=request.form, chosen=request.form.getlist("service_domains"),
+                                   **CHOICES), exc.status
+        flash(f"“{org.name}”已提交，请等待上级组织审核。", "success")
+        return redirect(url_for("pages.my_orgs"))
+    return render_template("orgs/new.html", admin_of=admin_of, parents=org_rules.parent_choices(), form={},
+                           chosen=[], **CHOICES)
+
+
+@bp.get("/me/orgs")
+@volunteer_required
+def my_orgs():
+    return render_template("orgs/mine.html", memberships=ms.memberships_of(g.volunteer.id),
+                           admin_of=org_rules.admin_org_of(g.volunteer.id))
