@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import identity, personal_data, sms_code, volunteer_qr
 from .base import RuleViolation, db
+from .organization import is_active_admin, note_admin_change
 from .volunteer import Binding, Volunteer, VolunteerNumber
 
 LOCK_AFTER = 5
@@ -125,6 +126,8 @@ def bind(account: str, openid: str, id_number: str, password: str, *, now, store
     except IntegrityError as exc:
         db.session.rollback()
         raise RuleViolation("bind_conflict", "绑定正在进行，请稍后刷新页面。", 409) from exc
+    if is_active_admin(volunteer.id):
+        note_admin_change(volunteer.id)  # the admin menu follows the admin to this WeChat
     return volunteer
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import permissions
 from .base import RuleViolation, db, utcnow
+from .notification import notify
 from .organization import ACTIVE, Organization, get_org, subtree_of
 from .personal_data import lookup_hash
 from .volunteer import Volunteer
@@ -183,15 +184,21 @@ def _decide(actor, org_id, volunteer_ids, state: str, *, now) -> int:
     values = {"state": state, "decided_at": now, "decided_by_id": actor.id}
     if state == REJECTED:
         values["slot"] = None
-    result = db.session.execute(
+    changed = db.session.execute(
         update(Membership).where(Membership.org_id == org.id, Membership.volunteer_id.in_(ids),
                                     Membership.state == PENDING)
-        .values(**values).execution_options(synchronize_session=False))
-    if result.rowcount == 0:
+        .values(**values).returning(Membership.volunteer_id, Membership.id)
+        .execution_options(synchronize_session=False)).all()
+    if not changed:
         raise RuleViolation("nothing_pending", "所选申请已被处理或不存在。", 409)
     db.session.expire_all()
-    # notification join_result belongs here: to each volunteer whose row changed
-    return result.rowcount
+    result = "通过" if state == APPROVED else "未通过"
+    reason = "欢迎加入本组织" if state == APPROVED else "组织管理员未通过您的申请"
+    for volunteer_id, membership_id in changed:
+        notify(volunteer_id, "join_result", {"org": org.name, "result": result, "reason": reason},
+               link=f"/m/orgs/{org.id}", cause=f"membership:{membership_id}",
+               key=f"join_result:{membership_id}:{state}")
+    return len(changed)
 
 
 def approve_members(actor: Volunteer, org_id: int, volunteer_ids, *, now) -> int:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import permissions
 from .base import RuleViolation, db, utcnow
+from .notification import notify
 from .volunteer import Volunteer
 
 MAX_LEVEL = 5
@@ -395,8 +396,15 @@ def review_org(actor: Volunteer, org_id: int, approve: bool, *, now) -> Organiza
         OrgAdmin.query.filter_by(org_id=org.id).delete(synchronize_session=False)
     db.session.expire(org)
     note_admin_change(*admin_ids)
-    # notification org_review_result belongs here (to each of admin_ids)
+    _tell_admins(org, admin_ids, "通过" if approve else "未通过",
+                 "组织已通过审核" if approve else "组织注册申请未通过", f"org:{org.id}:{now.isoformat()}")
     return org
+
+
+def _tell_admins(org, admin_ids, result: str, reason: str, key: str) -> None:
+    for volunteer_id in admin_ids:
+        notify(volunteer_id, "org_review_result", {"org": org.name, "result": result, "reason": reason},
+               link=f"/m/orgs/{org.id}", cause=f"organization:{org.id}", key=f"org_review:{key}:{volunteer_id}")
 
 
 def edit_org(actor: Volunteer, org_id: int, fields: dict, *, now) -> PendingOrgChange | None:
@@ -447,7 +455,8 @@ def review_change(actor: Volunteer, change_id: int, approve: bool, *, now) -> Pe
         if "name" in change.changes:
             _check_name_free(change.changes["name"], except_id=change.org_id)
         _apply(change.org, clean_fields(change.changes, partial=True))
-    # notification org_review_result belongs here (to the org's admins)
+    _tell_admins(change.org, [a.id for a in change.org.admins], "通过" if approve else "未通过",
+                 "组织信息变更已生效" if approve else "组织信息变更未通过", f"change:{change.id}")
     return change
 
 

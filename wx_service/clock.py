@@ -27,3 +27,8 @@ def local(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment.replace(tzinfo=UTC).astimezone(zone())
+
+
+def local_text(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (naive UTC) time as text in the configured zone; empty for None."""
+    return local(moment).strftime(fmt) if moment is not None else ""

@@ -13,6 +13,9 @@ from flask import current_app
 
 from models import Binding, Volunteer, db, utcnow, volunteer_qr
 from models.accounts import volunteer_number
+from models.membership import approve_members, join_org
+
+from .demo_orgs import seed_orgs
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +24,7 @@ DEMO_PASSWORD = "jianghai2024"
 DEMO_PEOPLE = [
     ("张亚林", "M", date(1985, 7, 7), "32060219850707011X", "13962805656", "o_demo_admin"),
     ("李志愿", "F", date(1985, 7, 7), "320602198507070224", "13962800001", "o_demo_volunteer"),
+    ("王站长", "M", date(1985, 7, 7), "320602198507070312", "13962800002", "o_demo_station"),
 ]
 
 
@@ -42,5 +46,9 @@ def seed_demo() -> bool:
         db.session.flush()
         db.session.add(Binding(account=account, openid=openid, volunteer_id=volunteer.id, bound_at=utcnow()))
         people[openid] = volunteer
+    now = utcnow()
+    orgs = seed_orgs(people["o_demo_admin"], [people["o_demo_station"]], now=now)
+    join_org(people["o_demo_volunteer"], orgs["hepingqiao"].id, now=now)
+    approve_members(people["o_demo_admin"], orgs["hepingqiao"].id, [people["o_demo_volunteer"].id], now=now)
     db.session.commit()
     return True

@@ -220,3 +220,60 @@ def test_admin_seeing_a_full_phone_is_audited(any_app):
         db.session.commit()
         row = PhoneView.query.one()
         assert (row.viewer_id, row.volunteer_id, row.reason) == (admin.id, member.id, "成员管理")
+
+
+def test_after_a_rebind_the_first_openid_receives_nothing(app_lite):
+    """register → bind → unbind → rebind from a second openid → only the second gets messages."""
+    from models import notify
+
+    with app_lite.app.app_context():
+        v = make_volunteer(password="bindpass1")
+        number, vid = v.id_number, v.id
+    first, second = app_lite.client(), app_lite.client()
+    for client, openid in ((first, "o_msg_a"), (second, "o_msg_b")):
+        sign_in(client, openid)
+        app_lite.sandbox.follow("wxdemo0000000001", openid)
+        client.post("/m/bind?account=demo", data={"csrf_token": csrf_token(client, "/m/bind?account=demo"),
+                                                  "id_number": number, "password": "bindpass1"})
+    from tests.support import wechat
+
+    wechat.post(app_lite.client(), app_lite.config, "demo", wechat.event_xml("o_msg_b", "subscribe"))
+    with app_lite.app.app_context():
+        notify(vid, "signup_accepted", {"project": "敬老院探访", "time": "2026-12-01 09:00", "place": "崇川区"},
+               link="/m/", cause="test:rebind", key="test:rebind")
+        db.session.commit()
+    assert app_lite.drain_jobs()
+    receivers = {d["touser"] for d in app_lite.sandbox.delivered}
+    assert receivers == {"o_msg_b"}
+
+
+def test_binding_an_admin_moves_the_admin_menu_tag(app_lite):
+    from models.organization import create_root
+
+    with app_lite.app.app_context():
+        admin = make_volunteer(password="adminpass1")
+        create_root("江海志愿者服务总站", admin, now=utcnow())
+        db.session.commit()
+        number = admin.id_number
+    app_lite.sandbox.follow("wxdemo0000000001", "o_admin_wx")
+    client = sign_in(app_lite.client(), "o_admin_wx")
+    client.post("/m/bind?account=demo", data={"csrf_token": csrf_token(client, "/m/bind?account=demo"),
+                                              "id_number": number, "password": "adminpass1"})
+    assert app_lite.drain_jobs()
+    tagged = [c for c in app_lite.sandbox.calls_to("cgi-bin/tags/members/batchtagging")]
+    assert tagged and "o_admin_wx" in tagged[-1]["body"]["openid_list"]
+
+
+def test_personal_center_links_admins_to_their_org_tools(app_lite):
+    from models.organization import create_root
+
+    with app_lite.app.app_context():
+        admin, plain = make_volunteer(), make_volunteer()
+        create_root("江海志愿者服务总站", admin, now=utcnow())
+        for v, openid in ((admin, "o_pc_admin"), (plain, "o_pc_plain")):
+            db.session.add(Binding(account="demo", openid=openid, volunteer_id=v.id, bound_at=utcnow()))
+        db.session.commit()
+    admin_page = sign_in(app_lite.client(), "o_pc_admin").get("/m/me?account=demo").get_data(as_text=True)
+    plain_page = sign_in(app_lite.client(), "o_pc_plain").get("/m/me?account=demo").get_data(as_text=True)
+    assert "/m/admin/members" in admin_page and "/m/admin/members" not in plain_page
+    assert "/m/me/orgs?account=demo" in plain_page and "/m/me/inbox?account=demo" in plain_page

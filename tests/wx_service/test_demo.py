@@ -1,4 +1,5 @@
-from models import Binding, Volunteer
+from models import Binding, Membership, Notification, Organization, Volunteer
+from models.organization import admin_org_of
 from wx_service.demo import DEMO_PASSWORD, seed_demo
 
 
@@ -8,4 +9,9 @@ def test_demo_seed_builds_once_and_binds_the_phone_openids(app_lite):
         assert seed_demo() is False
         admin = Binding.volunteer_for("demo", "o_demo_admin")
         assert admin is not None and admin.check_password(DEMO_PASSWORD)
-        assert Volunteer.query.count() == 2
+        assert admin_org_of(admin.id).level == 1
+        assert Volunteer.query.count() == 3
+        assert Organization.query.count() >= 9
+        member = Binding.volunteer_for("demo", "o_demo_volunteer")
+        assert Membership.query.filter_by(volunteer_id=member.id, state="approved").count() == 1
+        assert Notification.query.filter_by(volunteer_id=member.id, kind="join_result").count() == 1

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-from zoneinfo import ZoneInfo
-
-from flask import abort, current_app, g, redirect, render_template, request
+from flask import abort, g, redirect, render_template, request
 
 from models import Notification, db, utcnow
 from models.notification_kinds import lines, title
 
+from .. import clock
 from ..binding import bound_volunteer
 from ..oauth import person_required
 from . import bp
 
 
-def _local(moment) -> str:
-    if moment is None:
-        return ""
-    zone = ZoneInfo(current_app.config["WX_SETTINGS"].app["timezone"])
-    return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
 def _view(notification: Notification) -> dict:
     return {"id": notification.id, "title": title(notification.kind), "unread": notification.unread,
             "lines": lines(notification.kind, notification.data or {}), "link": notification.link,
-            "time": _local(notification.created_at)}
+            "time": clock.local_text(notification.created_at)}
 
 
 @bp.get("/me/inbox")

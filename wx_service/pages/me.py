@@ -11,6 +11,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from PIL import Image, UnidentifiedImageError
 
 from models import RuleViolation, accounts, db, identity, volunteer_qr
+from models.organization import ACTIVE, admin_org_of
 
 from . import bp
 from .guards import volunteer_required
@@ -28,8 +29,10 @@ NOT_YET = {
 @bp.get("/me")
 @volunteer_required
 def me():
+    admin_org = admin_org_of(g.volunteer.id)
     return render_template("pages/me.html", v=g.volunteer, not_yet=NOT_YET, id_types=identity.ID_TYPES,
-                           genders=identity.GENDERS)
+                           genders=identity.GENDERS, admin_org=admin_org if admin_org and admin_org.status == ACTIVE
+                           else None)
 
 
 @bp.route("/me/profile", methods=["GET", "POST"])

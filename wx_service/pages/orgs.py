@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-from zoneinfo import ZoneInfo
-
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 
 from models import RuleViolation, db, permissions, utcnow
 from models import membership as ms
 from models import organization as org_rules
 
+from .. import clock
 from ..binding import bound_volunteer
 from ..oauth import person_required
 from . import bp
-
+from .guards import volunteer_required
 
 # ------------------------------------------------------------------------------- helpers
-def volunteer_required(view):
-    """The view runs for a person bound to a volunteer (``g.volunteer``); others are told to bind."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        g.volunteer = bound_volunteer(g.account, g.openid)
-        if g.volunteer is None:
-            return render_template("orgs/need_binding.html"), 403
-        return view(*args, **kwargs)
-
-    return person_required(wrapper)
 
 
 def act(func, success: str, back: str):
@@ -60,10 +47,7 @@ def form_fields() -> dict:
 @bp.app_template_filter("local_dt")
 def local_dt(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored UTC time shown in the rules' zone."""
-    if value is None:
-        return ""
-    zone = ZoneInfo(current_app.config["WX_SETTINGS"].app["timezone"])
-    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).strftime(fmt)
+    return clock.local_text(value, fmt)
 
 
 CHOICES = {"regions": org_rules.REGIONS, "domains": org_rules.SERVICE_DOMAINS, "types": org_rules.ORG_TYPES,
