@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 
 from flask import current_app
 from requests import RequestException
@@ -63,7 +64,7 @@ def download_wish_photos(wish_id: int) -> dict:
         folder = photo_dir(wish_id)
         os.makedirs(folder, exist_ok=True)
         name = f"{photo_id}.{EXTENSIONS[content_type]}"
-        temp = os.path.join(folder, f".{name}.{os.getpid()}.part")
+        temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.part")
         with open(temp, "wb") as fh:
             fh.write(data)
         os.replace(temp, os.path.join(folder, name))  # same name, same bytes: a second run is harmless
