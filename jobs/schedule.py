@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from .delivery import sweep_notifications
 from .maintenance import purge_expired_shared_values
+from .wishes import close_unconfirmed_wishes, sweep_wish_photos
 
 PERIODIC: list[tuple[object, int]] = [
     (purge_expired_shared_values, 3600),
     (sweep_notifications, 60),
+    (sweep_wish_photos, 300),
+    (close_unconfirmed_wishes, 3600),
 ]

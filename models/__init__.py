@@ -1,6 +1,6 @@
 """SQLAlchemy models and the domain rules that keep them valid (every rule of the manual, once)."""
 
-from . import accounts, identity, permissions, personal_data, sms_code, volunteer_qr
+from . import accounts, identity, permissions, personal_data, regions, sms_code, volunteer_qr, wish
 from .audit import PhoneView
 from .base import RuleViolation, db, utcnow
 from .follower import Follower
@@ -9,10 +9,11 @@ from .notification import Notification, notify, notify_many
 from .organization import OrgAdmin, Organization, PendingOrgChange
 from .shared_value import SharedValue
 from .volunteer import Binding, Volunteer, VolunteerNumber
+from .wish import Wish, WishLog, WishPhoto
 
 __all__ = [
-    "accounts", "identity", "permissions", "personal_data", "sms_code", "volunteer_qr",
+    "accounts", "identity", "permissions", "personal_data", "regions", "sms_code", "volunteer_qr", "wish",
     "Binding", "Follower", "MemberGroup", "MemberGroupMember", "Membership", "Notification", "OrgAdmin",
     "Organization", "PendingOrgChange", "PhoneView", "RuleViolation", "SharedValue", "Volunteer",
-    "VolunteerNumber", "db", "notify", "notify_many", "utcnow",
+    "VolunteerNumber", "Wish", "WishLog", "WishPhoto", "db", "notify", "notify_many", "utcnow",
 ]

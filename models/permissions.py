@@ -18,6 +18,7 @@ SELF_AND_BELOW = frozenset({
     "manage_groups",      # 成员分组
     "edit_org",           # 组织信息修改 (own org: reviewed fields wait for approval)
     "found_suborg",       # set up an org below (the target is the would-be parent)
+    "review_wish",        # 微心愿审核 (the target is the org covering the wish's district)
 })
 BELOW_ONLY = frozenset({
     "review_org",            # 待审申请组织

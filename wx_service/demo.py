@@ -16,6 +16,7 @@ from models.accounts import volunteer_number
 from models.membership import approve_members, join_org
 
 from .demo_orgs import seed_orgs
+from .demo_wishes import seed_wishes
 
 log = logging.getLogger(__name__)
 
@@ -50,5 +51,6 @@ def seed_demo() -> bool:
     orgs = seed_orgs(people["o_demo_admin"], [people["o_demo_station"]], now=now)
     join_org(people["o_demo_volunteer"], orgs["hepingqiao"].id, now=now)
     approve_members(people["o_demo_admin"], orgs["hepingqiao"].id, [people["o_demo_volunteer"].id], now=now)
+    seed_wishes(people["o_demo_admin"], people["o_demo_volunteer"], account=account, now=now)
     db.session.commit()
     return True

@@ -121,7 +121,7 @@ def test_personal_center_shows_whole_data_only_to_the_owner(any_app):
     client = sign_in(any_app.client(), "o_me")
     page = client.get("/m/me?account=demo").get_data(as_text=True)
     assert whole_id in page and whole_phone in page
-    for section in ("activities", "hours", "points", "makeups", "wishes"):
+    for section in ("activities", "hours", "points", "makeups"):
         assert "暂未开放" in client.get(f"/m/me/{section}?account=demo").get_data(as_text=True)
     stranger = sign_in(any_app.client(), "o_nobody")
     res = stranger.get("/m/me?account=demo")

@@ -1,5 +1,6 @@
 from models import Binding, Membership, Notification, Organization, Volunteer
 from models.organization import admin_org_of
+from models.wish import Wish
 from wx_service.demo import DEMO_PASSWORD, seed_demo
 
 
@@ -15,3 +16,4 @@ def test_demo_seed_builds_once_and_binds_the_phone_openids(app_lite):
         member = Binding.volunteer_for("demo", "o_demo_volunteer")
         assert Membership.query.filter_by(volunteer_id=member.id, state="approved").count() == 1
         assert Notification.query.filter_by(volunteer_id=member.id, kind="join_result").count() == 1
+        assert Wish.query.count() >= 3

@@ -1,0 +1,227 @@
+"""微心愿 (part 3 §二.10, 图3-15 … 图3-20): publish, list, detail and claim, 我的心愿, 已认领的心愿,
+completion with photos, confirmation, and the admins' review page.
+
+Thin: every rule (who may do what, when) is in ``models.wish``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+
+from jobs import enqueue
+from jobs.wishes import RETRY, download_wish_photos
+from models import RuleViolation, db, regions, utcnow
+from models import wish as wishes
+
+from ..binding import bound_volunteer
+from ..oauth import person_required
+from . import bp
+from .guards import volunteer_required
+from .org_admin import admin_required
+from .orgs import page_arg
+
+STATE_FILTERS = [("open", "待认领"), ("claimed", "已认领"), ("done", "已完成")]
+
+
+def _viewer():
+    """The bound volunteer behind this browser, if any (``g.viewer``)."""
+    g.viewer = bound_volunteer(g.account, g.openid)
+    return g.viewer
+
+
+def _back(endpoint: str, **values):
+    return redirect(url_for(endpoint, account=g.account, **values))
+
+
+# ----------------------------------------------------------------------------- 微心愿 list
+@bp.get("/wishes")
+@person_required
+def wish_list():
+    district = request.args.get("district", "").strip()
+    state = request.args.get("state", "open").strip()
+    if district not in regions.DISTRICTS:
+        district = ""
+    if state not in ("open", "claimed", "done", "all"):
+        state = "open"
+    page = wishes.published(district=district or None, state=None if state == "all" else state,
+                            page=page_arg(), per_page=15)
+    viewer = _viewer()
+    reviewer = bool(viewer and wishes.reviewable_districts(viewer))
+    return render_template("wishes/list.html", page=page, district=district, state=state,
+                           districts=regions.DISTRICTS, state_filters=STATE_FILTERS, reviewer=reviewer)
+
+
+# ----------------------------------------------------------------------------- 我有心愿
+@bp.route("/wishes/new", methods=["GET", "POST"])
+@person_required
+def wish_new():
+    if request.method == "POST":
+        try:
+            wish = wishes.publish(g.account, g.openid, request.form.to_dict(), now=utcnow())
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            return render_template("wishes/new.html", form=request.form, error=exc, streets=regions.STREETS,
+                                   other=regions.OTHER), exc.status
+        flash("心愿已提交，审核通过后将在微心愿中发布。", "success")
+        return _back("pages.wish_detail", wish_id=wish.id)
+    return render_template("wishes/new.html", form={}, error=None, streets=regions.STREETS, other=regions.OTHER)
+
+
+@bp.get("/wishes/mine")
+@person_required
+def wish_mine():
+    return render_template("wishes/mine.html", wishes=wishes.of_publisher(g.account, g.openid))
+
+
+# ----------------------------------------------------------------------------- detail, claim
+@bp.get("/wishes/<int:wish_id>")
+@person_required
+def wish_detail(wish_id):
+    wish = wishes.get_wish(wish_id)
+    viewer = _viewer()
+    now = utcnow()
+    if not wishes.may_view(wish, g.account, g.openid, viewer, now=now):
+        return render_template("error.html", message="该心愿尚未发布。", status=404), 404
+    publisher = wish.is_publisher(g.account, g.openid)
+    return render_template(
+        "wishes/detail.html", wish=wish, viewer=viewer, publisher=publisher,
+        contact=wishes.sees_contact(wish, g.account, g.openid, viewer),
+        claimer=wish.is_claimer(viewer),
+        photos=wishes.may_see_photos(wish, g.account, g.openid, viewer, now=now),
+        may_claim=wish.state == wishes.OPEN and not publisher)
+
+
+@bp.post("/wishes/<int:wish_id>/claim")
+@volunteer_required
+def wish_claim(wish_id):
+    try:
+        wishes.claim(g.volunteer, wish_id, request.form.get("plan", ""), now=utcnow(), account=g.account,
+                     openid=g.openid)
+        db.session.commit()
+    except RuleViolation as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        wish = wishes.get_wish(wish_id)
+        return render_template("wishes/detail.html", wish=wish, viewer=g.volunteer, publisher=False,
+                               contact=False, claimer=False, photos=False, may_claim=wish.state == wishes.OPEN,
+                               error=exc, plan=request.form.get("plan", "")), exc.status
+    flash("认领成功！请在“个人中心 → 已认领的心愿”中查看发布人的联系方式。", "success")
+    return _back("pages.wish_detail", wish_id=wish_id)
+
+
+@bp.post("/wishes/<int:wish_id>/confirm")
+@person_required
+def wish_confirm(wish_id):
+    wishes.confirm(g.account, g.openid, wish_id, now=utcnow())  # a refusal becomes its 4xx page
+    db.session.commit()
+    flash("已确认心愿完成，感谢您的反馈。", "success")
+    return _back("pages.wish_detail", wish_id=wish_id)
+
+
+@bp.get("/wishes/photos/<int:photo_id>")
+@person_required
+def wish_photo(photo_id):
+    photo = db.session.get(wishes.WishPhoto, photo_id)
+    if photo is None or photo.state != wishes.PHOTO_STORED:
+        abort(404)
+    if not wishes.may_see_photos(photo.wish, g.account, g.openid, _viewer(), now=utcnow()):
+        abort(403)
+    return send_file(os.path.join(current_app.config["MEDIA_DIR"], photo.path), mimetype=photo.content_type)
+
+
+# ----------------------------------------------------------------------- 已认领的心愿 (个人中心)
+@bp.get("/me/wishes")
+@volunteer_required
+def my_claimed_wishes():
+    return render_template("wishes/claimed.html", wishes=wishes.claimed_by(g.volunteer.id))
+
+
+@bp.route("/me/wishes/<int:wish_id>/complete", methods=["GET", "POST"])
+@volunteer_required
+def wish_complete(wish_id):
+    wish = wishes.get_wish(wish_id)
+    if not wish.is_claimer(g.volunteer):
+        raise RuleViolation("wish_not_yours", "只能完成自己认领的心愿。", 403)
+    error = None
+    if request.method == "POST":
+        try:
+            wishes.complete(g.volunteer, wish_id, request.form.get("note", ""), request.form.getlist("server_ids"),
+                            account=g.account, now=utcnow())
+            enqueue(download_wish_photos, wish_id, retry=RETRY)
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            flash("已提交完成信息，等待心愿发布人确认。", "success")
+            return _back("pages.my_claimed_wishes")
+    return render_template("wishes/complete.html", wish=wish, error=error, form=request.form,
+                           server_ids=request.form.getlist("server_ids"),
+                           jsapi_list=["chooseImage", "uploadImage"]), (error.status if error else 200)
+
+
+@bp.post("/me/wishes/<int:wish_id>/release")
+@volunteer_required
+def wish_release(wish_id):
+    try:
+        wishes.release(g.volunteer, wish_id, request.form.get("reason", ""), now=utcnow())
+        db.session.commit()
+        flash("已放弃认领，该心愿已重新开放认领。", "success")
+        return _back("pages.my_claimed_wishes")
+    except RuleViolation as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        return render_template("wishes/complete.html", wish=wishes.get_wish(wish_id), error=None, form={},
+                               release_error=exc, reason=request.form.get("reason", ""),
+                               jsapi_list=["chooseImage", "uploadImage"]), exc.status
+
+
+# ----------------------------------------------------------------------------- 心愿审核
+@bp.get("/admin/wishes")
+@admin_required
+def admin_wishes():
+    tab = request.args.get("tab", "pending")
+    if tab not in ("pending", "open", "claimed", "done", "rejected"):
+        tab = "pending"
+    now = utcnow()
+    return render_template("wishes/admin_list.html", tab=tab, wishes=wishes.for_review(g.volunteer, state=tab, now=now),
+                           districts=wishes.reviewable_districts(g.volunteer, now=now))
+
+
+@bp.get("/admin/wishes/<int:wish_id>")
+@admin_required
+def admin_wish(wish_id):
+    wish = wishes.get_wish(wish_id)
+    if not wishes.can_review(g.volunteer, wish, now=utcnow()):
+        raise RuleViolation("forbidden", "您没有审核该地区心愿的权限。", 403)
+    return render_template("wishes/admin_detail.html", wish=wish, history=wishes.history(wish.id))
+
+
+@bp.post("/admin/wishes/<int:wish_id>/review")
+@admin_required
+def admin_wish_review(wish_id):
+    decision = request.form.get("decision")
+    try:
+        if decision == "approve":
+            wishes.approve(g.volunteer, wish_id, now=utcnow())
+            message = "已审核通过，心愿已发布。"
+        elif decision == "reject":
+            wishes.reject(g.volunteer, wish_id, request.form.get("reason", ""), now=utcnow())
+            message = "已驳回该心愿。"
+        else:
+            abort(400)
+        db.session.commit()
+        flash(message, "success")
+    except RuleViolation as exc:
+        db.session.rollback()
+        if exc.status in (403, 404):
+            raise
+        wish = wishes.get_wish(wish_id)
+        return render_template("wishes/admin_detail.html", wish=wish, history=wishes.history(wish.id), error=exc,
+                               reason=request.form.get("reason", "")), exc.status
+    return _back("pages.admin_wishes")
