@@ -7,9 +7,12 @@ default runs them from a timer thread of the development server.
 from __future__ import annotations
 
 from .delivery import sweep_notifications
+from .help import escalate_help_requests, sweep_voice_notes
 from .maintenance import purge_expired_shared_values
 
 PERIODIC: list[tuple[object, int]] = [
     (purge_expired_shared_values, 3600),
     (sweep_notifications, 60),
+    (escalate_help_requests, 300),
+    (sweep_voice_notes, 120),
 ]

@@ -4,6 +4,8 @@ from . import accounts, identity, permissions, personal_data, sms_code, voluntee
 from .audit import PhoneView
 from .base import RuleViolation, db, utcnow
 from .follower import Follower
+from .help_request import HelpRequest, VoiceNote
+from .help_seeker import HelpSeeker, Pairing, SeekerBinding
 from .membership import MemberGroup, MemberGroupMember, Membership
 from .notification import Notification, notify, notify_many
 from .organization import OrgAdmin, Organization, PendingOrgChange
@@ -12,7 +14,7 @@ from .volunteer import Binding, Volunteer, VolunteerNumber
 
 __all__ = [
     "accounts", "identity", "permissions", "personal_data", "sms_code", "volunteer_qr",
-    "Binding", "Follower", "MemberGroup", "MemberGroupMember", "Membership", "Notification", "OrgAdmin",
+    "Binding", "Follower", "HelpRequest", "HelpSeeker", "Pairing", "SeekerBinding", "VoiceNote", "MemberGroup", "MemberGroupMember", "Membership", "Notification", "OrgAdmin",
     "Organization", "PendingOrgChange", "PhoneView", "RuleViolation", "SharedValue", "Volunteer",
     "VolunteerNumber", "db", "notify", "notify_many", "utcnow",
 ]

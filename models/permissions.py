@@ -18,6 +18,7 @@ SELF_AND_BELOW = frozenset({
     "manage_groups",      # 成员分组
     "edit_org",           # 组织信息修改 (own org: reviewed fields wait for approval)
     "found_suborg",       # set up an org below (the target is the would-be parent)
+    "manage_help_seekers",  # 一喊就来: record / edit seekers and pairings, see them whole, assign requests
 })
 BELOW_ONLY = frozenset({
     "review_org",            # 待审申请组织
@@ -25,6 +26,7 @@ BELOW_ONLY = frozenset({
     "manage_admins",         # 新增 / 注销子组织管理员
     "reset_admin_password",  # 重置子组织管理员密码
     "deregister_org",        # 注销组织
+    "review_help_seeker",    # 一喊就来: approve a station's seeker (上级实践所)
 })
 LEVEL2_BELOW = frozenset({"set_review_exempt"})  # 设置 / 取消活动免审
 ACTIONS = SELF_AND_BELOW | BELOW_ONLY | LEVEL2_BELOW
