@@ -317,7 +317,7 @@ def assign(actor: Volunteer, request_id: int, volunteer_key: str, *, now, tz: st
     return request
 
 
-def mark_done(volunteer: Volunteer, request_id: int, note: str, *, now) -> HelpRequest:
+def mark_done(volunteer: Volunteer, request_id: int, note: str, *, now, tz: str = "Asia/Shanghai") -> HelpRequest:
     """完成: the claimer closes the request with a short note."""
     request = get_request(request_id)
     if request.claimer_id != volunteer.id:
@@ -334,6 +334,11 @@ def mark_done(volunteer: Volunteer, request_id: int, note: str, *, now) -> HelpR
     if result.rowcount != 1:
         raise RuleViolation("already_done", "这条求助已经完成了。", 409)
     db.session.refresh(request)
+    admins = [a for a in station_admin_ids(request.seeker) if a != volunteer.id]
+    if admins:
+        notify_many(admins, "help_done", {"elder": request.seeker.masked_name, "volunteer": volunteer.name,
+                                          "time": _local(now, tz), "note": note},
+                    request_link(request.id), f"help_done:{request.id}", f"help_done:{request.id}")
     return request
 
 

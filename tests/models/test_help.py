@@ -165,6 +165,8 @@ def test_claim_one_winner_done_by_claimer_with_a_note(any_app):
         hr.mark_done(a, request.id, "帮老人换了灯泡", now=NOW + timedelta(hours=1))
         db.session.commit()
         assert (request.state, request.done_note) == (hr.DONE, "帮老人换了灯泡")
+        [told] = Notification.query.filter_by(kind="help_done").all()
+        assert told.volunteer_id == ids["admins"]["street"] and told.data["note"] == "帮老人换了灯泡"
         with pytest.raises(RuleViolation) as done:
             hr.claim(b, request.id, now=NOW)
         assert done.value.code == "already_done"

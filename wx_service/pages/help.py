@@ -18,6 +18,7 @@ from models import help_request as hr
 from models import help_seeker as hs
 
 from .. import clock
+from ..binding import bound_volunteer
 from ..oauth import person_required
 from . import bp
 from .guards import volunteer_required
@@ -35,7 +36,7 @@ def _tz() -> str:
 def help_home():
     seeker = hs.seeker_for(g.account, g.openid)
     if seeker is None:
-        return render_template("help/bind.html", error=None)
+        return render_template("help/bind.html", error=None, volunteer=bound_volunteer(g.account, g.openid))
     return render_template("help/button.html", seeker=seeker, jsapi_list=JSAPI,
                            status=status_of(seeker))
 
@@ -49,7 +50,8 @@ def help_bind():
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()
-        return render_template("help/bind.html", error=exc), exc.status
+        return render_template("help/bind.html", error=exc,
+                               volunteer=bound_volunteer(g.account, g.openid)), exc.status
     return redirect(url_for("pages.help_home", account=g.account))
 
 
@@ -132,7 +134,7 @@ def help_claim(request_id):
 def help_done(request_id):
     hr.require_view(g.volunteer, request_id)
     try:
-        hr.mark_done(g.volunteer, request_id, request.form.get("note", ""), now=clock.now())
+        hr.mark_done(g.volunteer, request_id, request.form.get("note", ""), now=clock.now(), tz=_tz())
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()
