@@ -7,6 +7,7 @@ default runs them from a timer thread of the development server.
 from __future__ import annotations
 
 from .delivery import sweep_notifications
+from .help import escalate_help_requests, sweep_voice_notes
 from .maintenance import purge_expired_shared_values
 from .wishes import close_unconfirmed_wishes, sweep_wish_photos
 
@@ -15,4 +16,6 @@ PERIODIC: list[tuple[object, int]] = [
     (sweep_notifications, 60),
     (sweep_wish_photos, 300),
     (close_unconfirmed_wishes, 3600),
+    (escalate_help_requests, 300),
+    (sweep_voice_notes, 120),
 ]

@@ -4,6 +4,8 @@ from . import accounts, identity, permissions, personal_data, regions, sms_code,
 from .audit import PhoneView
 from .base import RuleViolation, db, utcnow
 from .follower import Follower
+from .help_request import HelpRequest, VoiceNote
+from .help_seeker import HelpSeeker, Pairing, SeekerBinding
 from .membership import MemberGroup, MemberGroupMember, Membership
 from .notification import Notification, notify, notify_many
 from .organization import OrgAdmin, Organization, PendingOrgChange
@@ -13,7 +15,8 @@ from .wish import Wish, WishLog, WishPhoto
 
 __all__ = [
     "accounts", "identity", "permissions", "personal_data", "regions", "sms_code", "volunteer_qr", "wish",
-    "Binding", "Follower", "MemberGroup", "MemberGroupMember", "Membership", "Notification", "OrgAdmin",
+    "Binding", "Follower", "HelpRequest", "HelpSeeker", "Pairing", "SeekerBinding", "VoiceNote", "MemberGroup",
+    "MemberGroupMember", "Membership", "Notification", "OrgAdmin",
     "Organization", "PendingOrgChange", "PhoneView", "RuleViolation", "SharedValue", "Volunteer",
     "VolunteerNumber", "Wish", "WishLog", "WishPhoto", "db", "notify", "notify_many", "utcnow",
 ]

@@ -19,6 +19,7 @@ SELF_AND_BELOW = frozenset({
     "edit_org",           # 组织信息修改 (own org: reviewed fields wait for approval)
     "found_suborg",       # set up an org below (the target is the would-be parent)
     "review_wish",        # 微心愿审核 (the target is the org covering the wish's district)
+    "manage_help_seekers",  # 一喊就来: record / edit seekers and pairings, see them whole, assign requests
 })
 BELOW_ONLY = frozenset({
     "review_org",            # 待审申请组织
@@ -26,6 +27,7 @@ BELOW_ONLY = frozenset({
     "manage_admins",         # 新增 / 注销子组织管理员
     "reset_admin_password",  # 重置子组织管理员密码
     "deregister_org",        # 注销组织
+    "review_help_seeker",    # 一喊就来: approve a station's seeker (上级实践所)
 })
 LEVEL2_BELOW = frozenset({"set_review_exempt"})  # 设置 / 取消活动免审
 ACTIONS = SELF_AND_BELOW | BELOW_ONLY | LEVEL2_BELOW

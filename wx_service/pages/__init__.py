@@ -8,6 +8,17 @@ bp = Blueprint("pages", __name__, url_prefix="/m")
 
 
 def register(app) -> None:
-    from . import account, home, inbox, me, org_admin, orgs, registration, wishes  # noqa: F401  (routes register on import)
+    from . import (  # noqa: F401  (routes register on import)
+        account,
+        help,
+        help_admin,
+        home,
+        inbox,
+        me,
+        org_admin,
+        orgs,
+        registration,
+        wishes,
+    )
 
     app.register_blueprint(bp)

@@ -1,0 +1,143 @@
+"""一喊就来 for admins (manual part 4 §三.1 (1), 图4-16/4-17): 结对人列表, 增加 / 修改 求助人 and
+their paired volunteers, 审核 by the 上级实践所, and the open / escalated requests with 指派."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from PIL import Image, UnidentifiedImageError
+
+from models import RuleViolation, db
+from models import help_request as hr
+from models import help_seeker as hs
+
+from .. import clock
+from . import bp
+from .org_admin import admin_required
+from .orgs import act
+
+PHOTO_MAX_BYTES = 4 * 1024 * 1024
+PHOTO_SIDE = 480
+TABS = ("list", "review", "requests")
+
+
+def _store_photo(upload) -> str | None:
+    if upload is None or not upload.filename:
+        return None
+    data = upload.read(PHOTO_MAX_BYTES + 1)
+    if len(data) > PHOTO_MAX_BYTES:
+        raise RuleViolation("photo_too_large", "照片不能超过4MB。", 413)
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.format not in ("JPEG", "PNG"):
+            raise RuleViolation("photo_format", "照片只支持JPG或PNG格式。", 415)
+        image.load()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise RuleViolation("photo_format", "照片只支持JPG或PNG格式。", 415) from exc
+    image = image.convert("RGB")
+    image.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
+    folder = os.path.join(current_app.config["MEDIA_DIR"], "help_photos")
+    os.makedirs(folder, exist_ok=True)
+    name = f"{secrets.token_hex(12)}.jpg"
+    image.save(os.path.join(folder, name), "JPEG", quality=85)
+    return f"help_photos/{name}"
+
+
+def _fields() -> dict:
+    return {k: request.form[k] for k in hs.FIELDS if k in request.form}
+
+
+@bp.get("/admin/seekers")
+@admin_required
+def admin_seekers():
+    tab = request.args.get("tab", "list")
+    if tab not in TABS:
+        tab = "list"
+    keyword = request.args.get("q", "").strip()
+    seekers = hs.seekers_for_admin(g.volunteer, keyword=keyword) if tab == "list" else []
+    review = hs.seekers_to_review(g.volunteer)
+    requests = hr.requests_for_admin(g.volunteer, states=(hr.ESCALATED, hr.OPEN, hr.CLAIMED))
+    return render_template("help/admin_seekers.html", tab=tab, keyword=keyword, seekers=seekers, review=review,
+                           requests=requests)
+
+
+@bp.route("/admin/seekers/new", methods=["GET", "POST"])
+@admin_required
+def admin_seeker_new():
+    error, form = None, {}
+    if request.method == "POST":
+        form = request.form.to_dict()
+        try:
+            photo = _store_photo(request.files.get("photo"))
+            seeker = hs.add_seeker(g.volunteer, _fields(), request.form.get("volunteers", ""), now=clock.now(),
+                                   photo_path=photo)
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            flash("已增加求助人，等待上级实践所审核。", "success")
+            return redirect(url_for("pages.admin_seeker", seeker_id=seeker.id))
+    return render_template("help/admin_seeker_form.html", seeker=None, form=form, error=error,
+                           labels=hs.FIELDS), (error.status if error else 200)
+
+
+@bp.route("/admin/seekers/<int:seeker_id>", methods=["GET", "POST"])
+@admin_required
+def admin_seeker(seeker_id):
+    seeker = hs.get_seeker(seeker_id)
+    if not (hs.is_station_admin(g.volunteer, seeker) or hs.may_review(g.volunteer, seeker)):
+        raise RuleViolation("forbidden", "您没有管理该求助人的权限。", 403)
+    error = None
+    if request.method == "POST":
+        try:
+            photo = _store_photo(request.files.get("photo"))
+            hs.edit_seeker(g.volunteer, seeker_id, _fields(), now=clock.now(), photo_path=photo)
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            flash("已保存。", "success")
+            return redirect(url_for("pages.admin_seeker", seeker_id=seeker_id))
+    seeker = hs.get_seeker(seeker_id)
+    form = {"name": seeker.name, "id_number": seeker.id_number, "address": seeker.address, "phone": seeker.phone,
+            "mobile": seeker.mobile, "emergency_name": seeker.emergency_name or "",
+            "emergency_phone": seeker.emergency_phone, "notes": seeker.notes}
+    if error:
+        form.update(request.form.to_dict())
+    return render_template("help/admin_seeker_form.html", seeker=seeker, form=form, error=error, labels=hs.FIELDS,
+                           can_edit=hs.is_station_admin(g.volunteer, seeker),
+                           can_review=hs.may_review(g.volunteer, seeker) and seeker.state == hs.PENDING
+                           ), (error.status if error else 200)
+
+
+@bp.post("/admin/seekers/<int:seeker_id>/<op>")
+@admin_required
+def admin_seeker_action(seeker_id, op):
+    now, actor, form = clock.now(), g.volunteer, request.form
+    back = url_for("pages.admin_seeker", seeker_id=seeker_id)
+    if op == "pair":
+        return act(lambda: hs.add_pairings(actor, seeker_id, form.get("volunteers", ""), now=now),
+                   "已添加结对志愿者（现有 {result} 人）。", back)
+    if op == "unpair":
+        return act(lambda: hs.remove_pairing(actor, seeker_id, form.get("volunteer_id", type=int), now=now),
+                   "已解除结对。", back)
+    if op == "review":
+        approve = form.get("decision") == "approve"
+        return act(lambda: hs.review_seeker(actor, seeker_id, approve, now=now),
+                   "已审核通过，老人现在可以求助了。" if approve else "已退回该求助人资料。",
+                   url_for("pages.admin_seekers", tab="review"))
+    abort(404)
+
+
+@bp.post("/admin/help/requests/<int:request_id>/assign")
+@admin_required
+def admin_help_assign(request_id):
+    key = request.form.get("volunteer", "")
+    return act(lambda: hr.assign(g.volunteer, request_id, key, now=clock.now(),
+                                 tz=current_app.config["WX_SETTINGS"].app["timezone"]),
+               "已指派，并已通知该志愿者。", url_for("pages.help_request_page", request_id=request_id))
