@@ -7,12 +7,15 @@ from .follower import Follower
 from .membership import MemberGroup, MemberGroupMember, Membership
 from .notification import Notification, notify, notify_many
 from .organization import OrgAdmin, Organization, PendingOrgChange
+from .project import Project, ProjectComment, ProjectFollow, ProjectSite, ProjectTempAdmin
 from .shared_value import SharedValue
+from .signup import ActivityReminder, Signup
 from .volunteer import Binding, Volunteer, VolunteerNumber
 
 __all__ = [
     "accounts", "identity", "permissions", "personal_data", "sms_code", "volunteer_qr",
     "Binding", "Follower", "MemberGroup", "MemberGroupMember", "Membership", "Notification", "OrgAdmin",
-    "Organization", "PendingOrgChange", "PhoneView", "RuleViolation", "SharedValue", "Volunteer",
+    "Organization", "PendingOrgChange", "PhoneView", "Project", "ProjectComment", "ProjectFollow", "ProjectSite",
+    "ProjectTempAdmin", "RuleViolation", "SharedValue", "Signup", "ActivityReminder", "Volunteer",
     "VolunteerNumber", "db", "notify", "notify_many", "utcnow",
 ]
