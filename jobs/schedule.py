@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from .delivery import sweep_notifications
 from .maintenance import purge_expired_shared_values
+from .reminders import send_activity_reminders
 
 PERIODIC: list[tuple[object, int]] = [
     (purge_expired_shared_values, 3600),
     (sweep_notifications, 60),
+    (send_activity_reminders, 300),
 ]

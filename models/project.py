@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 
 from . import permissions
 from .base import RuleViolation, db, utcnow
-from .organization import ACTIVE, REGIONS, Organization, admin_org_of, get_org, subtree_of
+from .organization import ACTIVE, REGIONS, Organization, admin_org_of, subtree_of
 from .volunteer import Volunteer
 
 DEFAULT_TZ = "Asia/Shanghai"

@@ -23,8 +23,17 @@ from .base import RuleViolation, db
 from .membership import APPROVED as MEMBER
 from .membership import Membership, group_member_ids, member_ids
 from .notification import notify, notify_many
-from .project import (APPROVED, DEFAULT_TZ, FINISHED, SCOPE_MEMBERS, Project, get_project, local_now,
-                      require_project, to_utc)
+from .project import (
+    APPROVED,
+    DEFAULT_TZ,
+    FINISHED,
+    SCOPE_MEMBERS,
+    Project,
+    get_project,
+    local_now,
+    require_project,
+    to_utc,
+)
 from .volunteer import Volunteer
 
 PENDING, ACCEPTED, REJECTED, CANCELLED, WAITLISTED = "pending", "accepted", "rejected", "cancelled", "waitlisted"

@@ -10,11 +10,11 @@ import pytest
 from models import Notification, RuleViolation, db
 from models import project as pr
 from models import signup as su
-from models.membership import approve_members, create_group, add_to_group, join_org
+from models.membership import add_to_group, approve_members, create_group, join_org
 from models.organization import set_review_exempt
 from models.positions import Position
 from tests.support.orgs import NOW, build_tree, make_volunteer
-from tests.support.projects import fields, publish, single_fields
+from tests.support.projects import publish, single_fields
 
 
 @pytest.fixture

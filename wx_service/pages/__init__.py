@@ -8,6 +8,6 @@ bp = Blueprint("pages", __name__, url_prefix="/m")
 
 
 def register(app) -> None:
-    from . import account, home, inbox, me, org_admin, orgs, registration  # noqa: F401  (routes register on import)
+    from . import account, home, inbox, me, org_admin, orgs, project_admin, projects, registration  # noqa: F401  (routes register on import)
 
     app.register_blueprint(bp)
