@@ -16,9 +16,10 @@ from models.signup import send_due_reminders
 log = logging.getLogger(__name__)
 
 
-def send_activity_reminders() -> int:
+def send_activity_reminders(now=None) -> int:
+    """The periodic job (``now`` only for tests; the schedule passes nothing)."""
     tz = current_app.config["WX_SETTINGS"].app["timezone"]
-    written = send_due_reminders(now=utcnow(), tz=tz)
+    written = send_due_reminders(now=now or utcnow(), tz=tz)
     db.session.commit()
     if written:
         log.info("wrote %d activity reminders", written, extra={"job": "send_activity_reminders"})
