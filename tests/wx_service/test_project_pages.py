@@ -40,9 +40,9 @@ def text(response) -> str:
 def live_fields(**overrides) -> dict:
     """Fields relative to the real clock (pages use utcnow)."""
     today = (utcnow() + timedelta(hours=8)).date()
-    return fields(signup_start=today.isoformat(), signup_end=(today + timedelta(days=6)).isoformat(),
-                  start_date=(today + timedelta(days=7)).isoformat(), end_date=(today + timedelta(days=8)).isoformat(),
-                  **overrides)
+    dates = {"signup_start": today.isoformat(), "signup_end": (today + timedelta(days=6)).isoformat(),
+             "start_date": (today + timedelta(days=7)).isoformat(), "end_date": (today + timedelta(days=8)).isoformat()}
+    return fields(**{**dates, **overrides})
 
 
 @pytest.fixture
@@ -221,3 +221,26 @@ def test_200_concurrent_signups_for_10_places_accept_exactly_10(app_pg):
         assert su.Signup.query.filter_by(project_id=project_id).count() == 10  # the refused left no row
         assert Notification.query.filter_by(kind="signup_accepted").count() == 10
         del people
+
+
+def test_edit_page_time_change_goes_back_to_review_and_delete(city):
+    handle, ids, _ = city
+    with handle.app.app_context():
+        admin_id = db.session.scalar(db.select(OrgAdmin.volunteer_id).where(OrgAdmin.org_id == ids["street"]))
+        project = pr.publish_project(db.session.get(Volunteer, admin_id), live_fields(), now=utcnow())
+        project.status = pr.APPROVED
+        db.session.commit()
+        project_id, end = project.id, project.end_date
+    client = sign_in(handle.client(), "o-street")
+    edit = f"/m/admin/projects/{project_id}/edit"
+    form = text(client.get(edit))
+    assert "保存修改" in form and "滨江公园北门" in form and "发布后不可修改" in form
+    data = {**live_fields(end_date=(end + timedelta(days=1)).isoformat()), "service_targets": "社会公众"}
+    assert post(client, edit, data, edit).status_code == 302
+    with handle.app.app_context():
+        assert db.session.get(pr.Project, project_id).status == pr.PENDING
+    bad = post(client, edit, {**data, "checkin_mode": "single", "preset_hours": "2"}, edit)
+    assert bad.status_code == 409 and "不可互换" in text(bad)
+    post(client, f"/m/admin/projects/{project_id}/delete", {}, "/m/admin/projects")
+    with handle.app.app_context():
+        assert db.session.get(pr.Project, project_id).status == pr.DELETED
