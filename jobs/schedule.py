@@ -9,6 +9,7 @@ from __future__ import annotations
 from .delivery import sweep_notifications
 from .help import escalate_help_requests, sweep_voice_notes
 from .maintenance import purge_expired_shared_values
+from .reminders import send_activity_reminders
 from .wishes import close_unconfirmed_wishes, sweep_wish_photos
 
 PERIODIC: list[tuple[object, int]] = [
@@ -18,4 +19,5 @@ PERIODIC: list[tuple[object, int]] = [
     (close_unconfirmed_wishes, 3600),
     (escalate_help_requests, 300),
     (sweep_voice_notes, 120),
+    (send_activity_reminders, 300),
 ]

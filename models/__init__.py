@@ -9,14 +9,17 @@ from .help_seeker import HelpSeeker, Pairing, SeekerBinding
 from .membership import MemberGroup, MemberGroupMember, Membership
 from .notification import Notification, notify, notify_many
 from .organization import OrgAdmin, Organization, PendingOrgChange
+from .project import Project, ProjectComment, ProjectFollow, ProjectSite, ProjectTempAdmin
 from .shared_value import SharedValue
+from .signup import ActivityReminder, Signup
 from .volunteer import Binding, Volunteer, VolunteerNumber
 from .wish import Wish, WishLog, WishPhoto
 
 __all__ = [
     "accounts", "identity", "permissions", "personal_data", "regions", "sms_code", "volunteer_qr", "wish",
-    "Binding", "Follower", "HelpRequest", "HelpSeeker", "Pairing", "SeekerBinding", "VoiceNote", "MemberGroup",
-    "MemberGroupMember", "Membership", "Notification", "OrgAdmin",
-    "Organization", "PendingOrgChange", "PhoneView", "RuleViolation", "SharedValue", "Volunteer",
-    "VolunteerNumber", "Wish", "WishLog", "WishPhoto", "db", "notify", "notify_many", "utcnow",
+    "ActivityReminder", "Binding", "Follower", "HelpRequest", "HelpSeeker", "MemberGroup", "MemberGroupMember",
+    "Membership", "Notification", "OrgAdmin", "Organization", "Pairing", "PendingOrgChange", "PhoneView", "Project",
+    "ProjectComment", "ProjectFollow", "ProjectSite", "ProjectTempAdmin", "RuleViolation", "SeekerBinding",
+    "SharedValue", "Signup", "Volunteer", "VolunteerNumber", "VoiceNote", "Wish", "WishLog", "WishPhoto", "db",
+    "notify", "notify_many", "utcnow",
 ]

@@ -20,6 +20,13 @@ SELF_AND_BELOW = frozenset({
     "found_suborg",       # set up an org below (the target is the would-be parent)
     "review_wish",        # 微心愿审核 (the target is the org covering the wish's district)
     "manage_help_seekers",  # 一喊就来: record / edit seekers and pairings, see them whole, assign requests
+    "publish_project",    # 项目发布 (the target is the admin's own org)
+    "edit_project",       # 修改 a project of this org or below
+    "delete_project",     # 删除 a project (refused once anyone checked in)
+    "review_signups",     # 报名审核: approve / reject / cancel signups (temporary admins too, on their project)
+    "invite_volunteers",  # 邀请/招募 members without review
+    "locate_project",     # 定位: add a point to a project (temporary admins too)
+    "scan_assist",        # 扫码辅助签到 (temporary admins too)
 })
 BELOW_ONLY = frozenset({
     "review_org",            # 待审申请组织
@@ -28,6 +35,8 @@ BELOW_ONLY = frozenset({
     "reset_admin_password",  # 重置子组织管理员密码
     "deregister_org",        # 注销组织
     "review_help_seeker",    # 一喊就来: approve a station's seeker (上级实践所)
+    "review_project",        # 项目审核: approve or delete a sub-org's pending project
+    "revoke_project",        # 退回/撤销 an approved project of a sub-org (its publisher may too)
 })
 LEVEL2_BELOW = frozenset({"set_review_exempt"})  # 设置 / 取消活动免审
 ACTIONS = SELF_AND_BELOW | BELOW_ONLY | LEVEL2_BELOW

@@ -1,4 +1,4 @@
-from models import Binding, Membership, Notification, Organization, Volunteer
+from models import Binding, Membership, Notification, Organization, Project, Volunteer
 from models.organization import admin_org_of
 from models.wish import Wish
 from wx_service.demo import DEMO_PASSWORD, seed_demo
@@ -17,3 +17,4 @@ def test_demo_seed_builds_once_and_binds_the_phone_openids(app_lite):
         assert Membership.query.filter_by(volunteer_id=member.id, state="approved").count() == 1
         assert Notification.query.filter_by(volunteer_id=member.id, kind="join_result").count() == 1
         assert Wish.query.count() >= 3
+        assert Project.query.count() >= 2

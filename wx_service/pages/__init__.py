@@ -17,6 +17,8 @@ def register(app) -> None:
         me,
         org_admin,
         orgs,
+        project_admin,
+        projects,
         registration,
         wishes,
     )

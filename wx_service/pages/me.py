@@ -21,7 +21,7 @@ AVATAR_SIZE = 256
 
 # Functions later issues fill; each page says plainly that it is not available yet.
 NOT_YET = {
-    "activities": "我的活动", "hours": "服务记录", "points": "我的积分", "makeups": "我的补签申请",
+    "hours": "服务记录", "points": "我的积分", "makeups": "我的补签申请",
 }
 
 

@@ -7,6 +7,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from models import RuleViolation, db, permissions, utcnow
 from models import membership as ms
 from models import organization as org_rules
+from models import project as project_rules
 
 from .. import clock
 from ..binding import bound_volunteer
@@ -73,8 +74,10 @@ def org_detail(org_id):
     if org.status != org_rules.ACTIVE and not permissions.can(volunteer, "edit_org", org):
         return render_template("error.html", message="该组织暂未开放。", status=404), 404
     membership = ms.membership_of(volunteer.id, org.id) if volunteer else None
+    projects = [{"name": p.name, "url": url_for("pages.project_detail", project_id=p.id)}
+                for p in project_rules.current_projects_of_org(org.id, now=utcnow())]
     return render_template("orgs/detail.html", org=org, volunteer=volunteer, membership=membership,
-                           projects=[])
+                           projects=projects)
 
 
 @bp.post("/orgs/<int:org_id>/join")

@@ -1,0 +1,26 @@
+"""活动提醒 (beyond the manual): accepted volunteers get a message one hour before each day's window opens.
+
+Periodic; the rule and its once-a-day guarantee (a unique (signup, day) row) live in
+``models.signup.send_due_reminders``, so running it twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+
+from models import db, utcnow
+from models.signup import send_due_reminders
+
+log = logging.getLogger(__name__)
+
+
+def send_activity_reminders(now=None) -> int:
+    """The periodic job (``now`` only for tests; the schedule passes nothing)."""
+    tz = current_app.config["WX_SETTINGS"].app["timezone"]
+    written = send_due_reminders(now=now or utcnow(), tz=tz)
+    db.session.commit()
+    if written:
+        log.info("wrote %d activity reminders", written, extra={"job": "send_activity_reminders"})
+    return written

@@ -1,0 +1,37 @@
+"""Project fields and published projects for tests (the clock: ``tests.support.orgs.NOW``)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from tests.support.orgs import NOW
+
+TODAY = date(2026, 3, 1)  # NOW's local day (10:00 in Asia/Shanghai)
+
+
+def fields(**overrides) -> dict:
+    """A valid 双签 project whose signup is open today and whose activity runs in a week."""
+    base = {
+        "name": "滨江公园环境保护志愿服务活动", "short_name": "滨江环保", "recruit_count": 10, "scope": "all",
+        "needs_review": "1", "category": "环保绿化", "service_targets": ["社会公众"], "topic": "",
+        "region": "崇川区", "region_detail": "和平桥街道", "place": "滨江公园北门", "latitude": 32.0100,
+        "longitude": 120.8600, "description": "清理公园垃圾", "requirements": "身体健康",
+        "contact_name": "李佳", "contact_phone": "0513-12345678",
+        "signup_start": TODAY.isoformat(), "signup_end": (TODAY + timedelta(days=6)).isoformat(),
+        "start_date": (TODAY + timedelta(days=7)).isoformat(), "end_date": (TODAY + timedelta(days=8)).isoformat(),
+        "daily_start": "09:00", "daily_end": "11:30", "checkin_mode": "double", "punch_radius": "200",
+        "checkout_mode": "central",
+    }
+    base.update(overrides)
+    return base
+
+
+def single_fields(**overrides) -> dict:
+    return fields(**{"checkin_mode": "single", "preset_hours": "2", "punch_radius": "", "checkout_mode": "",
+                     **overrides})
+
+
+def publish(actor, now=NOW, **overrides):
+    from models.project import publish_project
+
+    return publish_project(actor, fields(**overrides), now=now)

@@ -1,0 +1,240 @@
+"""Admin pages of projects: 项目发布, 项目审核, 实施中的项目 / 已完成项目, 报名审核, 邀请/招募
+(part 2 §三.13–17, part 3 §三.1–4).  Every action calls a model function that checks permission."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+
+from models import RuleViolation, db, utcnow
+from models import membership as ms
+from models import organization as org_rules
+from models import project as pr
+from models import signup as su
+
+from . import bp
+from .guards import volunteer_required
+from .projects import act, tz
+
+
+def org_admin_required(view):
+    """For admins of an approved org: ``g.admin_org`` is theirs."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        g.admin_org = org_rules.admin_org_of(g.volunteer.id)
+        if g.admin_org is None or g.admin_org.status != org_rules.ACTIVE:
+            return render_template("error.html", message="您不是已审核组织的管理员。", status=403), 403
+        return view(*args, **kwargs)
+
+    return volunteer_required(wrapper)
+
+
+def form_fields() -> dict:
+    fields = {k: request.form[k] for k in pr.FIELDS if k in request.form}
+    fields["service_targets"] = request.form.getlist("service_targets")
+    return fields
+
+
+def form_choices(org) -> dict:
+    return {"regions": org_rules.REGIONS, "categories": pr.CATEGORIES, "targets": pr.SERVICE_TARGETS,
+            "topics": pr.allowed_topics(org), "scopes": pr.SCOPES, "modes": pr.CHECKIN_MODES,
+            "checkouts": pr.CHECKOUT_MODES, "hours": pr.PRESET_HOURS, "radii": pr.RADII}
+
+
+def values_of(project: pr.Project) -> dict:
+    values = {k: getattr(project, k) for k in pr.EDITABLE_FIELDS if k != "service_targets"}
+    values["checkin_mode"] = project.checkin_mode
+    values["needs_review"] = "1" if project.needs_review else "0"
+    for key in pr.WINDOW_FIELDS:
+        values[key] = project.daily_start.strftime("%H:%M") if key == "daily_start" else project.daily_end.strftime("%H:%M")
+    values["temp_admin_id_numbers"] = ";".join(v.id_number for v in project.temp_admins)
+    return values
+
+
+def _ids(name: str) -> list[int]:
+    return [int(v) for v in request.form.getlist(name) if v.isdigit()]
+
+
+# ------------------------------------------------------------------------------- 项目发布
+@bp.route("/admin/publish", methods=["GET", "POST"])
+@org_admin_required
+def admin_publish():
+    if request.method == "POST":
+        fields = form_fields()
+        try:
+            project = pr.publish_project(g.volunteer, fields, now=utcnow(), tz=tz())
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            return render_template("projects/publish.html", values=request.form, chosen=fields["service_targets"],
+                                   error=exc, org=g.admin_org, project=None, **form_choices(g.admin_org)), exc.status
+        message = "项目已发布。" if project.status == pr.APPROVED else "项目已提交，请等待上级组织审核。"
+        flash(message, "success")
+        return redirect(url_for("pages.project_detail", project_id=project.id))
+    defaults = {"scope": pr.SCOPE_ALL, "needs_review": "1", "checkin_mode": pr.DOUBLE, "checkout_mode": pr.CENTRAL,
+                "region": g.admin_org.region, "contact_name": g.admin_org.contact_name,
+                "contact_phone": g.admin_org.contact_phone, "latitude": g.admin_org.latitude or "",
+                "longitude": g.admin_org.longitude or ""}
+    return render_template("projects/publish.html", values=defaults, chosen=[], error=None, org=g.admin_org,
+                           project=None, **form_choices(g.admin_org))
+
+
+@bp.route("/admin/projects/<int:project_id>/edit", methods=["GET", "POST"])
+@volunteer_required
+def admin_project_edit(project_id):
+    project = pr.get_project(project_id)
+    pr.require_project(g.volunteer, project, "edit_project", now=utcnow())
+    if request.method == "POST":
+        fields = form_fields()
+        if fields.get("checkin_mode") == project.checkin_mode:
+            fields.pop("checkin_mode")
+        try:
+            pr.edit_project(g.volunteer, project.id, fields, now=utcnow(), tz=tz())
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            return render_template("projects/publish.html", values=request.form, chosen=fields["service_targets"],
+                                   error=exc, org=project.org, project=project, **form_choices(project.org)), exc.status
+        flash("项目已修改。" if project.status == pr.APPROVED else "项目已修改，需重新审核。", "success")
+        return redirect(url_for("pages.admin_projects"))
+    return render_template("projects/publish.html", values=values_of(project), chosen=project.service_targets,
+                           error=None, org=project.org, project=project, **form_choices(project.org))
+
+
+@bp.post("/admin/projects/<int:project_id>/<op>")
+@volunteer_required
+def admin_project_action(project_id, op):
+    now, back = utcnow(), url_for("pages.admin_projects")
+    if op == "delete":
+        return act(lambda: pr.delete_project(g.volunteer, project_id, now=now, reason=request.form.get("reason", "")),
+                   "项目已删除。", back)
+    if op == "revoke":
+        return act(lambda: pr.revoke_project(g.volunteer, project_id, now=now, reason=request.form.get("reason", "")),
+                   "已撤销审核，项目回到待审核状态。", request.form.get("next") or back)
+    abort(404)
+
+
+# --------------------------------------------------------------------- 实施中 / 已完成项目
+@bp.get("/admin/projects")
+@volunteer_required
+def admin_projects():
+    now = utcnow()
+    tab = "finished" if request.args.get("tab") == "finished" else "running"
+    keyword = request.args.get("q", "").strip()
+    projects = pr.projects_of_admin(g.volunteer, now=now, finished=tab == "finished", keyword=keyword or None)
+    return render_template("projects/admin_list.html", tab=tab, projects=projects, keyword=keyword, now=now,
+                           pending=su.pending_counts(p.id for p in projects),
+                           can=lambda p, a: pr.can_manage_project(g.volunteer, p, a, now=now))
+
+
+# ------------------------------------------------------------------------------- 项目审核
+@bp.get("/admin/reviews")
+@org_admin_required
+def admin_reviews():
+    tab = "approved" if request.args.get("tab") == "approved" else "pending"
+    keyword = request.args.get("q", "").strip()
+    projects = (pr.reviewed_below(g.volunteer, keyword=keyword or None) if tab == "approved"
+                else pr.pending_reviews_for(g.volunteer))
+    return render_template("projects/reviews.html", tab=tab, projects=projects, keyword=keyword, now=utcnow())
+
+
+@bp.post("/admin/reviews/<int:project_id>")
+@org_admin_required
+def admin_review_action(project_id):
+    now, back = utcnow(), url_for("pages.admin_reviews")
+    decision = request.form.get("decision")
+    if decision == "approve":
+        return act(lambda: pr.review_project(g.volunteer, project_id, now=now), "已审核通过，项目已发布。", back)
+    if decision == "delete":
+        return act(lambda: pr.reject_project(g.volunteer, project_id, request.form.get("reason", ""), now=now),
+                   "已删除该项目。", back)
+    abort(400)
+
+
+# ------------------------------------------------------------------------------- 报名审核
+@bp.get("/admin/signups")
+@volunteer_required
+def admin_signups():
+    now = utcnow()
+    projects = [p for p in pr.projects_of_admin(g.volunteer, now=now)
+                if pr.can_manage_project(g.volunteer, p, "review_signups", now=now)]
+    return render_template("projects/signup_projects.html", projects=projects, now=now,
+                           pending=su.pending_counts(p.id for p in projects))
+
+
+@bp.get("/admin/signups/<int:project_id>")
+@volunteer_required
+def admin_signups_of(project_id):
+    now = utcnow()
+    project = pr.get_project(project_id)
+    pr.require_project(g.volunteer, project, "review_signups", now=now)
+    tab = request.args.get("tab", "pending")
+    if tab not in (su.PENDING, su.ACCEPTED, su.WAITLISTED):
+        tab = su.PENDING
+    return render_template("projects/signups.html", p=project, tab=tab, signups=su.signups_of_project(project.id, tab),
+                           counts=su.counts(project), now=now,
+                           can_invite=pr.can_manage_project(g.volunteer, project, "invite_volunteers", now=now))
+
+
+@bp.post("/admin/signups/<int:project_id>")
+@volunteer_required
+def admin_signups_action(project_id):
+    now, action = utcnow(), request.form.get("action")
+    ids, reason = _ids("sid"), request.form.get("reason", "")
+    rules = {"approve": (lambda: su.approve_signups(g.volunteer, project_id, ids, now=now), "已录用 {result} 人。", "pending"),
+             "reject": (lambda: su.reject_signups(g.volunteer, project_id, ids, now=now, reason=reason),
+                        "已拒绝 {result} 人。", "pending"),
+             "cancel": (lambda: su.cancel_accepted(g.volunteer, project_id, ids, now=now, reason=reason),
+                        "已取消 {result} 人的报名。", "accepted")}
+    if action not in rules:
+        abort(400)
+    func, message, tab = rules[action]
+    return act(func, message, url_for("pages.admin_signups_of", project_id=project_id, tab=tab))
+
+
+@bp.get("/admin/signups/<int:project_id>/volunteers/<int:volunteer_id>")
+@volunteer_required
+def admin_signup_volunteer(project_id, volunteer_id):
+    project = pr.get_project(project_id)
+    pr.require_project(g.volunteer, project, "review_signups", now=utcnow())
+    signup = su.signup_of(volunteer_id, project.id)
+    if signup is None:
+        raise RuleViolation("signup_not_found", "该志愿者没有报名本项目。", 404)
+    return render_template("projects/signup_volunteer.html", p=project, s=signup, person=signup.volunteer,
+                           summary=su.volunteer_summary(volunteer_id))
+
+
+# ------------------------------------------------------------------------------- 邀请/招募
+@bp.route("/admin/projects/<int:project_id>/invite", methods=["GET", "POST"])
+@volunteer_required
+def admin_invite(project_id):
+    now = utcnow()
+    project = pr.get_project(project_id)
+    pr.require_project(g.volunteer, project, "invite_volunteers", now=now)
+    back = url_for("pages.admin_invite", project_id=project.id)
+    if request.method == "POST":
+        group = request.form.get("group", "")
+
+        def run():
+            result = (su.invite_group(g.volunteer, project.id, group, now=now, tz=tz()) if group
+                      else su.invite(g.volunteer, project.id, _ids("vid"), now=now))
+            text = f"已录用 {result['accepted']} 人"
+            if result["already"]:
+                text += f"，{result['already']} 人此前已录用"
+            if result["full"]:
+                text += f"，名额已满，{result['full']} 人未录用"
+            return text + "。"
+
+        return act(run, "{result}", back)
+    name = request.args.get("q", "").strip()
+    found, error = [], None
+    if "q" in request.args:
+        try:
+            found = su.search_members(g.volunteer, project.id, name, now=now)
+        except RuleViolation as exc:
+            error = exc
+    groups = ms.groups_of(g.volunteer, project.org_id, now=now, tz=tz())
+    return render_template("projects/invite.html", p=project, name=name, found=found, error=error, groups=groups,
+                           counts=su.counts(project))

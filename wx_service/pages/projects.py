@@ -1,0 +1,141 @@
+"""做志愿: the project list, a project's page (我要参加, 关注, 留言), and 我的活动 (part 3 §二.6)."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+
+from models import RuleViolation, db, personal_data, positions, utcnow
+from models import organization as org_rules
+from models import project as pr
+from models import signup as su
+
+from ..binding import bound_volunteer
+from ..oauth import person_required
+from . import bp
+from .guards import volunteer_required
+
+
+def tz() -> str:
+    return current_app.config["WX_SETTINGS"].app["timezone"]
+
+
+def act(func, success: str, back: str):
+    """Run a model rule, commit, flash its outcome (or its refusal) and go back."""
+    try:
+        result = func()
+        db.session.commit()
+        flash(success.format(result=result) if "{result}" in success else success, "success")
+    except RuleViolation as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(back)
+
+
+def page_arg() -> int:
+    try:
+        return max(int(request.args.get("page", 1)), 1)
+    except ValueError:
+        return 1
+
+
+def position_arg():
+    """The user's gcj02 position from ``lat``/``lng`` (the page asks wx.getLocation), or None."""
+    lat, lng = request.args.get("lat", "").strip(), request.args.get("lng", "").strip()
+    if not lat or not lng:
+        return None
+    try:
+        return positions.parse(lat, lng)
+    except RuleViolation:
+        return None
+
+
+FILTER_CHOICES = {"regions": org_rules.REGIONS, "categories": pr.CATEGORIES, "phases": pr.PHASE_LABELS,
+                  "sorts": {"newest": "最新发布", "soonest": "即将开始", "nearest": "离我最近"}}
+
+
+@bp.get("/projects")
+@person_required
+def project_list():
+    filters = {k: request.args.get(k, "").strip() for k in ("region", "category", "phase", "keyword", "org", "sort")}
+    if filters["phase"] not in pr.PHASE_LABELS:
+        filters["phase"] = ""
+    if filters["sort"] not in FILTER_CHOICES["sorts"]:
+        filters["sort"] = "newest"
+    position = position_arg()
+    now = utcnow()
+    page = pr.search_projects(now=now, region=filters["region"] or None, category=filters["category"] or None,
+                              phase=filters["phase"] or None, keyword=filters["keyword"] or None,
+                              org_id=int(filters["org"]) if filters["org"].isdigit() else None,
+                              sort=filters["sort"], position=position, page=page_arg(), per_page=15)
+    distances = {p.id: positions.distance_m(position, positions.Position(p.latitude, p.longitude))
+                 for p in page.items} if position else {}
+    return render_template("projects/list.html", page=page, filters=filters, now=now, distances=distances,
+                           position=position, **FILTER_CHOICES)
+
+
+@bp.get("/projects/<int:project_id>")
+@person_required
+def project_detail(project_id):
+    project = pr.get_project(project_id)
+    volunteer = bound_volunteer(g.account, g.openid)
+    now = utcnow()
+    manager = pr.can_manage_project(volunteer, project, "edit_project", now=now) or \
+        pr.can_manage_project(volunteer, project, "review_signups", now=now) or \
+        pr.can_manage_project(volunteer, project, "review_project", now=now)
+    if project.status != pr.APPROVED and not manager:
+        return render_template("error.html", message="该项目尚未发布。", status=404), 404
+    counts = su.counts(project)
+    counts["followers"] = pr.follow_count(project.id)
+    return render_template(
+        "projects/detail.html", p=project, now=now, volunteer=volunteer, counts=counts, manager=manager,
+        signup=su.signup_of(volunteer.id if volunteer else None, project.id),
+        following=pr.is_following(volunteer.id if volunteer else None, project.id),
+        accepted=[personal_data.mask_name(v.name) for v in su.accepted_volunteers(project.id)],
+        comments=pr.comments_of(project.id), full=project.accepted_count >= project.recruit_count)
+
+
+@bp.post("/projects/<int:project_id>/signup")
+@volunteer_required
+def project_signup(project_id):
+    waitlist = request.form.get("waitlist") == "1"
+
+    def run():
+        signup = su.sign_up(g.volunteer, project_id, now=utcnow(), waitlist=waitlist)
+        return {"accepted": "报名成功，您已被录取。", "pending": "报名成功，请等待组织管理员审核。",
+                "waitlisted": "名额已满，您已加入候补名单，有名额空出时将自动录取并通知您。"}[signup.state]
+
+    return act(run, "{result}", url_for("pages.project_detail", project_id=project_id))
+
+
+@bp.post("/projects/<int:project_id>/cancel")
+@volunteer_required
+def project_cancel(project_id):
+    back = request.form.get("back") == "mine"
+    return act(lambda: su.cancel_signup(g.volunteer, project_id, now=utcnow()), "已取消报名。",
+               url_for("pages.my_activities") if back else url_for("pages.project_detail", project_id=project_id))
+
+
+@bp.post("/projects/<int:project_id>/follow")
+@volunteer_required
+def project_follow(project_id):
+    on = request.form.get("on") == "1"
+    return act(lambda: pr.follow(g.volunteer, project_id, on, now=utcnow()), "已关注。" if on else "已取消关注。",
+               url_for("pages.project_detail", project_id=project_id))
+
+
+@bp.post("/projects/<int:project_id>/comments")
+@volunteer_required
+def project_comment(project_id):
+    return act(lambda: pr.add_comment(g.volunteer, project_id, request.form.get("body", ""), now=utcnow()),
+               "留言已发表。", url_for("pages.project_detail", project_id=project_id) + "#comments")
+
+
+@bp.get("/me/activities")
+@volunteer_required
+def my_activities():
+    now = utcnow()
+    tab = request.args.get("tab", "current")
+    if tab not in ("waiting", "current", "done"):
+        tab = "current"
+    mine = su.my_activities(g.volunteer.id, now=now)
+    return render_template("projects/mine.html", tab=tab, mine=mine, now=now)
