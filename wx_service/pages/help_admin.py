@@ -3,21 +3,17 @@ their paired volunteers, 审核 by the 上级实践所, and the open / escalated
 
 from __future__ import annotations
 
-import io
-import os
-import secrets
-
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
-from PIL import Image, UnidentifiedImageError
 
 from models import RuleViolation, db
 from models import help_request as hr
 from models import help_seeker as hs
 
 from .. import clock
+from ..uploads import store_image
 from . import bp
-from .org_admin import admin_required
-from .orgs import act
+from .forms import act
+from .guards import org_admin_required as admin_required
 
 PHOTO_MAX_BYTES = 4 * 1024 * 1024
 PHOTO_SIDE = 480
@@ -27,23 +23,7 @@ TABS = ("list", "review", "requests")
 def _store_photo(upload) -> str | None:
     if upload is None or not upload.filename:
         return None
-    data = upload.read(PHOTO_MAX_BYTES + 1)
-    if len(data) > PHOTO_MAX_BYTES:
-        raise RuleViolation("photo_too_large", "照片不能超过4MB。", 413)
-    try:
-        image = Image.open(io.BytesIO(data))
-        if image.format not in ("JPEG", "PNG"):
-            raise RuleViolation("photo_format", "照片只支持JPG或PNG格式。", 415)
-        image.load()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise RuleViolation("photo_format", "照片只支持JPG或PNG格式。", 415) from exc
-    image = image.convert("RGB")
-    image.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
-    folder = os.path.join(current_app.config["MEDIA_DIR"], "help_photos")
-    os.makedirs(folder, exist_ok=True)
-    name = f"{secrets.token_hex(12)}.jpg"
-    image.save(os.path.join(folder, name), "JPEG", quality=85)
-    return f"help_photos/{name}"
+    return store_image(upload, "help_photos", what="照片", max_bytes=PHOTO_MAX_BYTES, side=PHOTO_SIDE)
 
 
 def _fields() -> dict:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 
 import qrcode
 from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
-from PIL import Image, UnidentifiedImageError
 
 from models import RuleViolation, accounts, db, identity, volunteer_qr
 from models.organization import ACTIVE, admin_org_of
 
+from ..uploads import store_image
 from . import bp
 from .guards import volunteer_required
 
@@ -53,25 +52,8 @@ def profile():
 
 
 def _store_avatar(upload) -> str:
-    data = upload.read(AVATAR_MAX_BYTES + 1)
-    if len(data) > AVATAR_MAX_BYTES:
-        raise RuleViolation("avatar_too_large", "头像图片不能超过2MB。", 413)
-    try:
-        image = Image.open(io.BytesIO(data))
-        if image.format not in ("JPEG", "PNG"):
-            raise RuleViolation("avatar_format", "头像只支持JPG或PNG格式。", 415)
-        image.load()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise RuleViolation("avatar_format", "头像只支持JPG或PNG格式。", 415) from exc
-    image = image.convert("RGB")
-    side = min(image.size)
-    left, top = (image.width - side) // 2, (image.height - side) // 2
-    image = image.crop((left, top, left + side, top + side)).resize((AVATAR_SIZE, AVATAR_SIZE))
-    folder = os.path.join(current_app.config["MEDIA_DIR"], "avatars")
-    os.makedirs(folder, exist_ok=True)
-    name = f"{g.volunteer.id}-{secrets.token_hex(8)}.jpg"
-    image.save(os.path.join(folder, name), "JPEG", quality=88)
-    return f"avatars/{name}"
+    return store_image(upload, "avatars", what="头像图片", max_bytes=AVATAR_MAX_BYTES, side=AVATAR_SIZE, square=True,
+                       prefix=f"{g.volunteer.id}-")
 
 
 @bp.route("/me/avatar", methods=["GET", "POST"])

@@ -5,8 +5,6 @@ Each action calls the same model function the tests use; the permission check li
 
 from __future__ import annotations
 
-import functools
-
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from models import RuleViolation, db, permissions, utcnow
@@ -14,20 +12,8 @@ from models import membership as ms
 from models import organization as org_rules
 
 from . import bp
-from .orgs import CHOICES, act, form_fields, page_arg, volunteer_required
-
-
-def admin_required(view):
-    """For admins of an approved org: ``g.admin_org`` is theirs."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        g.admin_org = org_rules.admin_org_of(g.volunteer.id)
-        if g.admin_org is None or g.admin_org.status != org_rules.ACTIVE:
-            return render_template("error.html", message="您不是已审核组织的管理员。", status=403), 403
-        return view(*args, **kwargs)
-
-    return volunteer_required(wrapper)
+from .guards import org_admin_required as admin_required
+from .orgs import CHOICES, act, form_fields, page_arg
 
 
 def _ids() -> list[int]:

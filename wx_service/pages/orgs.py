@@ -13,28 +13,14 @@ from .. import clock
 from ..binding import bound_volunteer
 from ..oauth import person_required
 from . import bp
+from .forms import act, page_arg
 from .guards import volunteer_required
 
 # ------------------------------------------------------------------------------- helpers
 
 
-def act(func, success: str, back: str):
-    """Run a model rule, commit, flash its outcome (or its refusal) and go back."""
-    try:
-        result = func()
-        db.session.commit()
-        flash(success.format(result=result) if "{result}" in success else success, "success")
-    except RuleViolation as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    return redirect(back)
 
 
-def page_arg() -> int:
-    try:
-        return max(int(request.args.get("page", 1)), 1)
-    except ValueError:
-        return 1
 
 
 def form_fields() -> dict:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from models import RuleViolation, db, utcnow
@@ -14,21 +12,9 @@ from models import project as pr
 from models import signup as su
 
 from . import bp
-from .guards import volunteer_required
-from .projects import act, tz
-
-
-def org_admin_required(view):
-    """For admins of an approved org: ``g.admin_org`` is theirs."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        g.admin_org = org_rules.admin_org_of(g.volunteer.id)
-        if g.admin_org is None or g.admin_org.status != org_rules.ACTIVE:
-            return render_template("error.html", message="您不是已审核组织的管理员。", status=403), 403
-        return view(*args, **kwargs)
-
-    return volunteer_required(wrapper)
+from .forms import act
+from .guards import org_admin_required, volunteer_required
+from .projects import tz
 
 
 def form_fields() -> dict:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, g, render_template, request, url_for
 
-from models import RuleViolation, db, personal_data, positions, utcnow
+from models import RuleViolation, personal_data, positions, utcnow
 from models import organization as org_rules
 from models import project as pr
 from models import signup as su
@@ -12,6 +12,7 @@ from models import signup as su
 from ..binding import bound_volunteer
 from ..oauth import person_required
 from . import bp
+from .forms import act, page_arg
 from .guards import volunteer_required
 
 
@@ -19,23 +20,8 @@ def tz() -> str:
     return current_app.config["WX_SETTINGS"].app["timezone"]
 
 
-def act(func, success: str, back: str):
-    """Run a model rule, commit, flash its outcome (or its refusal) and go back."""
-    try:
-        result = func()
-        db.session.commit()
-        flash(success.format(result=result) if "{result}" in success else success, "success")
-    except RuleViolation as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    return redirect(back)
 
 
-def page_arg() -> int:
-    try:
-        return max(int(request.args.get("page", 1)), 1)
-    except ValueError:
-        return 1
 
 
 def position_arg():

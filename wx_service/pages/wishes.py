@@ -18,9 +18,9 @@ from models import wish as wishes
 from ..binding import bound_volunteer
 from ..oauth import person_required
 from . import bp
+from .forms import page_arg
+from .guards import org_admin_required as admin_required
 from .guards import volunteer_required
-from .org_admin import admin_required
-from .orgs import page_arg
 
 STATE_FILTERS = [("open", "待认领"), ("claimed", "已认领"), ("done", "已完成")]
 

@@ -1,0 +1,43 @@
+"""Pictures people upload from a form: JPEG or PNG only, size-limited, re-encoded before storing.
+
+Re-encoding drops whatever else the file carried (EXIF positions, trailing payloads) and gives
+every stored picture the same format and a bounded size.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+
+from flask import current_app
+from PIL import Image, UnidentifiedImageError
+
+from models import RuleViolation
+
+
+def store_image(upload, folder: str, *, what: str, max_bytes: int, side: int, square: bool = False,
+                prefix: str = "") -> str:
+    """Check, re-encode and store one uploaded picture; its path relative to the media dir."""
+    data = upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise RuleViolation(f"{folder}_too_large", f"{what}不能超过{max_bytes // (1024 * 1024)}MB。", 413)
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.format not in ("JPEG", "PNG"):
+            raise RuleViolation(f"{folder}_format", f"{what}只支持JPG或PNG格式。", 415)
+        image.load()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise RuleViolation(f"{folder}_format", f"{what}只支持JPG或PNG格式。", 415) from exc
+    image = image.convert("RGB")
+    if square:
+        edge = min(image.size)
+        left, top = (image.width - edge) // 2, (image.height - edge) // 2
+        image = image.crop((left, top, left + edge, top + edge)).resize((side, side))
+    else:
+        image.thumbnail((side, side))
+    target = os.path.join(current_app.config["MEDIA_DIR"], folder)
+    os.makedirs(target, exist_ok=True)
+    name = f"{prefix}{secrets.token_hex(12)}.jpg"
+    image.save(os.path.join(target, name), "JPEG", quality=88)
+    return f"{folder}/{name}"
