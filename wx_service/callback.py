@@ -17,7 +17,7 @@ from xml.etree.ElementTree import TreeBuilder
 from defusedxml import ElementTree as SafeET
 from flask import Blueprint, abort, current_app, g, request
 from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
@@ -34,7 +34,8 @@ log = logging.getLogger("wx_service.callback")
 
 MAX_BODY = 1024 * 1024
 DEDUP_TTL = 600
-PENDING = "\x00pending"
+# Not a reply any handler makes, and storable everywhere (PostgreSQL text refuses NUL bytes).
+PENDING = "\x01pending"
 REPEAT_WAIT = 4.0
 # No WeChat message comes near these; a body beyond them is refused while it is being parsed, so
 # a megabyte of tiny or nested elements costs milliseconds, not a second.
@@ -194,7 +195,12 @@ def receive(name):
     if store is None:
         return _respond(account, _wait_for_first_reply(key), nonce)
     try:
-        xml = _handle(name, message)
+        try:
+            xml = _handle(name, message)
+        except IntegrityError:
+            # Two first callbacks of one person at once both create its follower row; the loser's
+            # transaction was rolled back whole, and on a second try it finds the row.
+            xml = _handle(name, message)
     except DBAPIError:
         # The database is down: forget the key so WeChat's retry is processed, and say 503.
         _forget(store, key)
