@@ -9,13 +9,15 @@ show its "该公众号暂时无法提供服务".
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from xml.etree.ElementTree import TreeBuilder
 
 from defusedxml import ElementTree as SafeET
 from flask import Blueprint, abort, current_app, g, request
 from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
@@ -32,8 +34,16 @@ log = logging.getLogger("wx_service.callback")
 
 MAX_BODY = 1024 * 1024
 DEDUP_TTL = 600
-PENDING = "\x00pending"
+# Not a reply any handler makes, and storable everywhere (PostgreSQL text refuses NUL bytes).
+PENDING = "\x01pending"
 REPEAT_WAIT = 4.0
+# No WeChat message comes near these; a body beyond them is refused while it is being parsed, so
+# a megabyte of tiny or nested elements costs milliseconds, not a second.
+MAX_ELEMENTS = 1000
+MAX_DEPTH = 16
+# Fields the service keys on: each at most once, plain text (no children, no attributes).
+SINGLE_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType", "MsgId", "Event", "EventKey", "Encrypt")
+MAX_OPENID = 64  # the width of follower.openid; WeChat's openids have 28 characters
 
 
 def _account(name):
@@ -78,13 +88,41 @@ def _read_body() -> bytes:
     return body
 
 
+class _BoundedTreeBuilder(TreeBuilder):
+    """Builds the tree, and stops the parse once it has more elements or depth than a message has."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = self.depth = 0
+
+    def start(self, tag, attrs):
+        self.count += 1
+        self.depth += 1
+        if self.count > MAX_ELEMENTS or self.depth > MAX_DEPTH:
+            raise ValueError("document larger than any WeChat message")
+        return super().start(tag, attrs)
+
+    def end(self, tag):
+        self.depth -= 1
+        return super().end(tag)
+
+
 def _safe_xml(body: bytes):
-    """The parsed tree, or 400 for anything not plain, entity-free XML."""
+    """The parsed tree, or 400 for anything not plain, entity-free, message-sized XML."""
     try:
-        root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        parser = SafeET.DefusedXMLParser(target=_BoundedTreeBuilder(), forbid_dtd=True, forbid_entities=True,
+                                         forbid_external=True)
+        parser.feed(body)
+        root = parser.close()
     except Exception:
         abort(400)
     if root.tag != "xml":
+        abort(400)
+    for tag in SINGLE_FIELDS:
+        found = root.findall(tag)
+        if len(found) > 1 or (found and (len(found[0]) or found[0].attrib)):
+            abort(400)
+    if len(root.findtext("FromUserName") or "") > MAX_OPENID:
         abort(400)
     return root
 
@@ -149,12 +187,20 @@ def receive(name):
     if message is None or not getattr(message, "source", None):
         abort(400)
 
-    key = f"dedup:{name}:{dedup_key(plain_root)}"
+    key = dedup_key(plain_root)
+    if len(key) > 120:  # shared_value.key holds 200 characters
+        key = "h:" + hashlib.sha1(key.encode()).hexdigest()
+    key = f"dedup:{name}:{key}"
     store = _claim(key)
     if store is None:
         return _respond(account, _wait_for_first_reply(key), nonce)
     try:
-        xml = _handle(name, message)
+        try:
+            xml = _handle(name, message)
+        except IntegrityError:
+            # Two first callbacks of one person at once both create its follower row; the loser's
+            # transaction was rolled back whole, and on a second try it finds the row.
+            xml = _handle(name, message)
     except DBAPIError:
         # The database is down: forget the key so WeChat's retry is processed, and say 503.
         _forget(store, key)

@@ -1,0 +1,152 @@
+"""What the benchmarks share: a throw-away database, a config, gunicorn, pre-signed requests, wrk."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import tomli_w
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support import wechat  # noqa: E402
+from tests.support.appfactory import test_config  # noqa: E402
+
+PG_ADMIN = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+BOUND = "o_bench_bound_volunteer"
+TS, NONCE = "1700000000", "424242"
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def service_stack(workdir: Path):
+    """A database of its own (dropped afterwards), the config TOML, the schema, a bound volunteer."""
+    name = f"wx_bench_{uuid.uuid4().hex[:8]}"
+    admin = PG_ADMIN.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = admin.rsplit("/", 1)[0].split("://", 1)[1]
+        config = test_config("http://127.0.0.1:1", f"postgresql+psycopg://{base}/{name}", REDIS_URL, name, workdir)
+        config_path = workdir / "config.toml"
+        config_path.write_bytes(tomli_w.dumps(config).encode())
+        env = {**ENV, "WX_SERVICE_CONFIG": str(config_path)}
+        subprocess.run([sys.executable, "-m", "flask", "--app", "wx_service", "db", "upgrade"], env=env, check=True,
+                       cwd=workdir, capture_output=True, timeout=120)
+        seed = ("from wx_service import create_app\nfrom tests.support import people\n"
+                "app = create_app()\nwith app.app_context():\n"
+                f"    people.bind(people.make_volunteer(), {BOUND!r})\n")
+        subprocess.run([sys.executable, "-c", seed], env=env, check=True, cwd=workdir, capture_output=True, timeout=120)
+        yield {**env, "WX_SERVICE_NO_AUTO_UPGRADE": "1"}
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"{name}*", count=1000):
+            client.delete(key)
+
+
+@contextmanager
+def gunicorn(app: str, env: dict, workers: int = 2):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+                             "--log-level", "warning", app], env=env, cwd=ROOT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{app} did not start") from None
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def workers_of(master_pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def write_requests(case: str, count: int, offset: int, path: Path) -> Path:
+    """``count`` distinct, correctly signed callbacks, one ``path<TAB>body`` a line."""
+    created = 1_700_000_000 + offset
+    lines = []
+    if case == "click":
+        query = f"signature={wechat.sign('demotoken', TS, NONCE)}&timestamp={TS}&nonce={NONCE}"
+        for i in range(count):
+            body = wechat.event_xml(BOUND, "CLICK", "MY_QRCODE", create_time=created + i)
+            lines.append(f"/wechat/demo?{query}\t{body}")
+    elif case == "safe_text":
+        from wechatpy.crypto import WeChatCrypto
+
+        from tests.support.appfactory import SAFE_AES_KEY
+
+        crypto = WeChatCrypto("spamtest", SAFE_AES_KEY, "wx2c2769f8efd9abc2")
+        signature = wechat.sign("spamtest", TS, NONCE)
+        for i in range(count):
+            xml = wechat.text_xml("o_bench_safe", "你好", msg_id=10**15 + offset + i, create_time=created + i)
+            enc = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]>", crypto.encrypt_message(xml, NONCE, TS)).group(1)
+            body = f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"
+            lines.append(f"/wechat/safe?signature={signature}&timestamp={TS}&nonce={NONCE}&encrypt_type=aes"
+                         f"&msg_signature={wechat.sign('spamtest', TS, NONCE, enc)}\t{body}")
+    else:
+        raise ValueError(case)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def wrk(url: str, requests: Path, seconds: int, connections: int = 32, threads: int = 2) -> dict:
+    env = {**os.environ, "BENCH_REQUESTS": str(requests), "BENCH_THREADS": str(threads)}
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
+                          "-s", str(Path(__file__).with_name("requests.lua")), url],
+                         env=env, capture_output=True, text=True, timeout=seconds + 120)
+    text = out.stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+              "requests": int(re.search(r"(\d+) requests in", text).group(1)),
+              "errors": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", text)) else 0}
+    for pct in ("50", "99"):
+        value, unit = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)\b", text).groups()
+        result[f"p{pct}_ms"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    socket_errors = re.search(r"Socket errors: (.*)", text)
+    result["socket_errors"] = socket_errors.group(1) if socket_errors else ""
+    return result
+
+
+def tempdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="wx_bench_"))
