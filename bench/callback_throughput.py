@@ -27,14 +27,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per gunicorn worker (gthread) for BOTH apps; 1 = sync workers")
     args = parser.parse_args()
     workdir = tempdir()
     per_run = 6000 * args.seconds  # more distinct requests than a run can send
     results: dict[tuple[str, str], list[dict]] = {}
     try:
         with service_stack(workdir) as env:
-            with gunicorn("wx_service:create_app()", env) as (service_url, _), \
-                    gunicorn("bench.bare_app:app", ENV) as (bare_url, _):
+            with gunicorn("wx_service:create_app()", env, threads=args.threads) as (service_url, _), \
+                    gunicorn("bench.bare_app:app", ENV, threads=args.threads) as (bare_url, _):
                 offset = 0
                 for case in TARGETS:
                     for url in (service_url, bare_url):  # warm-up

@@ -67,10 +67,13 @@ def service_stack(workdir: Path):
 
 
 @contextmanager
-def gunicorn(app: str, env: dict, workers: int = 2):
+def gunicorn(app: str, env: dict, workers: int = 2, threads: int = 1):
+    """gunicorn on a free loopback port; ``threads`` > 1 uses the gthread worker (I/O overlaps)."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                             "--log-level", "warning", app], env=env, cwd=ROOT, start_new_session=True)
+    worker_class = ["-k", "gthread", "--threads", str(threads)] if threads > 1 else []
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), *worker_class,
+                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
+                            env=env, cwd=ROOT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while True:

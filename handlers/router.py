@@ -7,21 +7,35 @@ reply (text, a wechatpy reply object) or None for ``success``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 
 @dataclass
 class Incoming:
-    """What a handler needs about one callback, already parsed and looked up."""
+    """What a handler needs about one callback, already parsed and looked up.
+
+    The follower row and the bound volunteer are loaded when a handler first asks for them: most
+    handlers need neither, and a callback from a person seen a moment ago then costs no query.
+    """
 
     account: str
     message: object  # a wechatpy message or event
-    follower: object  # models.Follower
-    volunteer: object | None  # the bound volunteer, if any
     now: datetime
     base_url: str
+    load_follower: Callable[[], object]  # -> models.Follower
+    load_volunteer: Callable[[], object | None]  # -> the bound volunteer, if any
     extra: dict = field(default_factory=dict)
+
+    @cached_property
+    def follower(self):
+        return self.load_follower()
+
+    @cached_property
+    def volunteer(self):
+        return self.load_volunteer()
 
     @property
     def openid(self) -> str:

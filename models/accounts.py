@@ -117,9 +117,10 @@ def bind(account: str, openid: str, id_number: str, password: str, *, now, store
         raise RuleViolation("bind_wrong", f"证件号码或密码不正确，还可尝试{left}次。", 401)
     for key in keys:
         store.delete(key)
-    Binding.query.filter(Binding.account == account,
-                         (Binding.openid == openid) | (Binding.volunteer_id == volunteer.id)).delete(
-        synchronize_session=False)
+    for old in Binding.query.filter(Binding.account == account,
+                                    (Binding.openid == openid) | (Binding.volunteer_id == volunteer.id)):
+        db.session.delete(old)  # row by row, so the binding-change events see the old openid
+    db.session.flush()
     db.session.add(Binding(account=account, openid=openid, volunteer_id=volunteer.id, bound_at=now))
     try:
         db.session.flush()
@@ -133,7 +134,9 @@ def bind(account: str, openid: str, id_number: str, password: str, *, now, store
 
 def bind_new(account: str, openid: str, volunteer: Volunteer, now) -> None:
     """Registration on a WeChat page binds the new account to the current openid at once."""
-    Binding.query.filter_by(account=account, openid=openid).delete(synchronize_session=False)
+    for old in Binding.query.filter_by(account=account, openid=openid):
+        db.session.delete(old)
+    db.session.flush()
     db.session.add(Binding(account=account, openid=openid, volunteer_id=volunteer.id, bound_at=now))
 
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import and_, literal, select
+
 from .base import db, utcnow
+
+SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 class Follower(db.Model):
@@ -32,11 +38,36 @@ class Follower(db.Model):
     def touch(cls, account: str, openid: str, now) -> Follower:
         """The follower row for (account, openid), created on first sight; marks the interaction."""
         follower = cls.query.filter_by(account=account, openid=openid).one_or_none()
+        return cls.seen(follower, account, openid, now)
+
+    @classmethod
+    def seen(cls, follower: Follower | None, account: str, openid: str, now) -> Follower:
+        """Mark an interaction on a row already loaded (or create it).
+
+        ``last_seen_at`` is written at most once a minute: it serves the 48-hour window of
+        customer-service messages and "the account used last", where a minute is nothing, and a
+        read-only callback then costs no UPDATE.
+        """
         if follower is None:
             follower = cls(account=account, openid=openid, last_seen_at=now)
             db.session.add(follower)
-        follower.last_seen_at = now
+        elif follower.last_seen_at is None or now - follower.last_seen_at >= SEEN_RESOLUTION:
+            follower.last_seen_at = now
         return follower
+
+    @classmethod
+    def with_volunteer(cls, account: str, openid: str):
+        """(follower row or None, bound volunteer or None) in one round trip: the callback's lookup."""
+        from .volunteer import Binding, Volunteer
+
+        key = select(literal(account).label("account"), literal(openid).label("openid")).subquery()
+        row = db.session.execute(
+            select(cls, Volunteer).select_from(key)
+            .outerjoin(cls, and_(cls.account == key.c.account, cls.openid == key.c.openid))
+            .outerjoin(Binding, and_(Binding.account == key.c.account, Binding.openid == key.c.openid))
+            .outerjoin(Volunteer, Volunteer.id == Binding.volunteer_id)
+        ).one()
+        return row[0], row[1]
 
     def subscribe(self, now) -> None:
         self.following = True

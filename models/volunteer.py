@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import personal_data
@@ -112,3 +113,15 @@ class Binding(db.Model):
     def volunteer_for(cls, account: str, openid: str) -> Volunteer | None:
         binding = cls.query.filter_by(account=account, openid=openid).one_or_none()
         return binding.volunteer if binding else None
+
+
+BINDING_CHANGES = "wx_binding_changes"
+
+
+@db.event.listens_for(Binding, "after_insert")
+@db.event.listens_for(Binding, "after_update")
+@db.event.listens_for(Binding, "after_delete")
+def _note_binding_change(_mapper, connection, target) -> None:
+    """Remember, in this transaction, which (account, openid) changed hands (caches listen at commit)."""
+    session = object_session(target) or db.session()
+    session.info.setdefault(BINDING_CHANGES, set()).add((target.account, target.openid))

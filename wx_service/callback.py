@@ -9,6 +9,7 @@ show its "该公众号暂时无法提供服务".
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -25,9 +26,10 @@ from wechatpy.replies import BaseReply, create_reply
 from wechatpy.utils import check_signature
 
 import handlers
-from models import Follower, db, utcnow
+from models import Follower, Volunteer, db, utcnow
+from models.follower import SEEN_RESOLUTION
 
-from .binding import bound_volunteer
+from . import follower_cards
 
 bp = Blueprint("callback", __name__)
 log = logging.getLogger("wx_service.callback")
@@ -191,16 +193,16 @@ def receive(name):
     if len(key) > 120:  # shared_value.key holds 200 characters
         key = "h:" + hashlib.sha1(key.encode()).hexdigest()
     key = f"dedup:{name}:{key}"
-    store = _claim(key)
+    store, card = _claim(key, follower_cards.key(name, message.source))
     if store is None:
         return _respond(account, _wait_for_first_reply(key), nonce)
     try:
         try:
-            xml = _handle(name, message)
+            xml = _handle(name, message, follower_cards.Card.decode(card), store)
         except IntegrityError:
             # Two first callbacks of one person at once both create its follower row; the loser's
             # transaction was rolled back whole, and on a second try it finds the row.
-            xml = _handle(name, message)
+            xml = _handle(name, message, None, store)
     except DBAPIError:
         # The database is down: forget the key so WeChat's retry is processed, and say 503.
         _forget(store, key)
@@ -218,18 +220,22 @@ def _stores():
     return current_app.extensions["wx_store"], current_app.extensions["wx_db_store"]
 
 
-def _claim(key):
-    """SET NX the dedup key; the store that took it, or None when this is a repeat."""
+def _claim(key, card_key):
+    """SET NX the dedup key, reading the person's card in the same round trip.
+
+    Returns (the store that took the key, or None when this is a repeat; the card text or None).
+    """
     primary, fallback = _stores()
     for store in (primary, fallback) if primary is not fallback else (primary,):
         try:
-            return store if store.add(key, PENDING, DEDUP_TTL) else None
+            added, card = store.add_and_get(key, PENDING, DEDUP_TTL, card_key)
+            return (store if added else None), card
         except RedisError:
             log.warning("Redis unreachable, deduplicating in the database")
         except DBAPIError:
             log.error("database unreachable for deduplication")
             abort(503)
-    return None
+    return None, None
 
 
 def _forget(store, key):
@@ -264,27 +270,34 @@ def _wait_for_first_reply(key) -> str:
         time.sleep(0.05)
 
 
-def _handle(name: str, message) -> str:
+def _handle(name: str, message, card, store) -> str:
     settings = current_app.config["WX_SETTINGS"]
     now = utcnow()
+    openid = message.source
     event = getattr(message, "event", None)
     func = handlers.router.resolve(message.type, event, getattr(message, "key", None))
     g.log_handler = func.__name__ if func else "none"
-    if func is None:
-        try:
-            Follower.touch(name, message.source, now)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("could not record follower")
-        return "success"
+    fresh = card is not None and now - card.seen < SEEN_RESOLUTION
     try:
-        follower = Follower.touch(name, message.source, now)
-        incoming = handlers.Incoming(account=name, message=message, follower=follower,
-                                     volunteer=bound_volunteer(name, message.source),
-                                     now=now, base_url=settings.app["base_url"])
-        reply = func(incoming)
+        if fresh:
+            # Seen within the minute: nothing to write, and the rows load only if asked for.
+            load_follower = functools.partial(db.session.get, Follower, card.follower_id)
+            load_volunteer = (functools.partial(db.session.get, Volunteer, card.volunteer_id)
+                              if card.volunteer_id else lambda: None)
+        else:
+            follower, volunteer = Follower.with_volunteer(name, openid)
+            follower = Follower.seen(follower, name, openid, now)
+            load_follower, load_volunteer = (lambda: follower), (lambda: volunteer)
+        reply = None
+        if func is not None:
+            reply = func(handlers.Incoming(account=name, message=message, now=now,
+                                           base_url=settings.app["base_url"], load_follower=load_follower,
+                                           load_volunteer=load_volunteer))
         db.session.commit()
+        if not fresh:
+            follower_cards.put(store, name, openid,
+                               follower_cards.Card(follower.id, volunteer.id if volunteer else None,
+                                                   follower.last_seen_at))
         return _render(reply, message)
     except DBAPIError:
         db.session.rollback()

@@ -39,6 +39,18 @@ class RedisStore:
         value = self.redis.get(self._k(key))
         return value.decode() if value is not None else None
 
+    def add_and_get(self, key: str, value: str, ttl: int, other: str) -> tuple[bool, str | None]:
+        """``add(key)`` and ``get(other)`` in one round trip (the callback's dedup and card)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self._k(key), value, nx=True, ex=ttl)
+        pipe.get(self._k(other))
+        added, found = pipe.execute()
+        return bool(added), found.decode() if found is not None else None
+
+    def delete_many(self, keys) -> None:
+        if keys:
+            self.redis.delete(*(self._k(k) for k in keys))
+
     def set(self, key: str, value: str, ttl: int) -> None:
         self.redis.set(self._k(key), value, ex=ttl)
 
@@ -87,6 +99,13 @@ class DatabaseStore:
             return True
         except IntegrityError:
             return False
+
+    def add_and_get(self, key: str, value: str, ttl: int, other: str) -> tuple[bool, str | None]:
+        return self.add(key, value, ttl), self.get(other)
+
+    def delete_many(self, keys) -> None:
+        for key in keys:
+            self.delete(key)
 
     def get(self, key: str) -> str | None:
         t = self.table
