@@ -8,7 +8,7 @@ from .router import router
 
 def welcome(incoming) -> str:
     lines = ["欢迎关注江海志愿！"]
-    if incoming.volunteer is None:
+    if not incoming.bound:
         lines.append(f"请先{link(incoming.page_url('bind'), '绑定志愿者账号')}，"
                      f"还不是志愿者？{link(incoming.page_url('register'), '注册志愿者')}。")
     else:

@@ -10,7 +10,7 @@ from .router import router
 
 @router.route("event", "click", keys.MY_QRCODE)
 def on_my_qrcode(incoming):
-    if incoming.volunteer is None:
+    if not incoming.bound:
         return f"您还没有绑定志愿者账号，请先{link(incoming.page_url('bind'), '绑定')}。"
     return f"{link(incoming.page_url('me/qrcode'), '点此查看我的志愿者二维码')}"
 

@@ -27,7 +27,13 @@ class Incoming:
     base_url: str
     load_follower: Callable[[], object]  # -> models.Follower
     load_volunteer: Callable[[], object | None]  # -> the bound volunteer, if any
+    volunteer_id: int | None = None  # known without a query
     extra: dict = field(default_factory=dict)
+
+    @property
+    def bound(self) -> bool:
+        """Whether a volunteer is bound to this WeChat on this account (no query needed)."""
+        return self.volunteer_id is not None
 
     @cached_property
     def follower(self):

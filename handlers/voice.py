@@ -21,7 +21,7 @@ from .router import router
 def on_voice(incoming):
     seeker = seeker_for(incoming.account, incoming.openid)
     if seeker is None:
-        if incoming.volunteer is not None:
+        if incoming.bound:
             return "语音已收到。如需帮助老人发起“一喊就来”求助，请在老人的微信上绑定后使用。"
         return ("您好！需要帮助的老人第一次使用，请先"
                 f"{link(incoming.page_url('help'), '点这里绑定身份证和手机号')}，以后按住说话就能求助。")

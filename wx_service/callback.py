@@ -288,11 +288,12 @@ def _handle(name: str, message, card, store) -> str:
             follower, volunteer = Follower.with_volunteer(name, openid)
             follower = Follower.seen(follower, name, openid, now)
             load_follower, load_volunteer = (lambda: follower), (lambda: volunteer)
+        volunteer_id = card.volunteer_id if fresh else (volunteer.id if volunteer else None)
         reply = None
         if func is not None:
             reply = func(handlers.Incoming(account=name, message=message, now=now,
                                            base_url=settings.app["base_url"], load_follower=load_follower,
-                                           load_volunteer=load_volunteer))
+                                           load_volunteer=load_volunteer, volunteer_id=volunteer_id))
         db.session.commit()
         if not fresh:
             follower_cards.put(store, name, openid,
