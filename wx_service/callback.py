@@ -294,7 +294,8 @@ def _handle(name: str, message, card, store) -> str:
             reply = func(handlers.Incoming(account=name, message=message, now=now,
                                            base_url=settings.app["base_url"], load_follower=load_follower,
                                            load_volunteer=load_volunteer, volunteer_id=volunteer_id))
-        db.session.commit()
+        if db.session().in_transaction():  # a handler that read or wrote rows; else nothing to end
+            db.session.commit()
         if not fresh:
             follower_cards.put(store, name, openid,
                                follower_cards.Card(follower.id, volunteer.id if volunteer else None,
