@@ -17,6 +17,8 @@ from models import RuleViolation, db
 
 log = logging.getLogger(__name__)
 
+JSON_API = "/m/api/"
+
 MESSAGES = {
     400: "请求格式不正确。",
     403: "没有权限进行此操作。",
@@ -30,7 +32,7 @@ MESSAGES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith(("/m/api/", "/m/jssdk-config", "/sandbox/cgi-bin", "/healthz")) or (
+    return request.path.startswith((JSON_API, "/m/jssdk-config", "/sandbox/cgi-bin", "/healthz")) or (
         request.accept_mimetypes.best == "application/json"
     )
 
@@ -44,6 +46,13 @@ def respond(code: str, message: str, status: int):
 
 
 def register(app) -> None:
+    @app.before_request
+    def _json_api_wants_json():
+        """Every state-changing call under ``/m/api/`` takes JSON, and says so when it gets anything else."""
+        if request.path.startswith(JSON_API) and request.method in ("POST", "PUT", "PATCH", "DELETE") \
+                and not request.is_json:
+            return respond("content_type", "请求格式不正确，应为JSON。", 415)
+
     @app.errorhandler(RuleViolation)
     def _rule(exc: RuleViolation):
         db.session.rollback()
