@@ -320,3 +320,28 @@ def test_registration_shows_admin_tag_after_approval(city):
     post(admin, f"{page}/review", {"decision": "approve"}, page=page)
     assert handle.drain_jobs()
     assert tagged().count("o-person") == 1
+
+
+def test_showing_a_members_whole_phone_is_audited(city):
+    from models import PhoneView, Volunteer
+
+    handle, ids, admin_ids, person_id = city
+    with handle.app.app_context():
+        person = db.session.get(Volunteer, person_id)
+        join_org(person, ids["street"], now=NOW)
+        db.session.commit()
+        whole = person.phone
+    client = handle.client()
+    sign_in(client, "o-street")
+    page = f"/m/admin/members/{person_id}?org={ids['street']}"
+    assert whole not in text_of(client.get(page))
+    shown = post(client, f"/m/admin/members/{person_id}/phone?org={ids['street']}", {}, page=page)
+    assert shown.status_code == 200 and whole in text_of(shown)
+    outsider = handle.client()
+    sign_in(outsider, "o-sibling_street")
+    refused = outsider.post(f"/m/admin/members/{person_id}/phone?org={ids['street']}",
+                            data={"csrf_token": csrf(outsider, "/m/me/profile")})
+    assert refused.status_code == 403 and whole not in text_of(refused)
+    with handle.app.app_context():
+        [row] = PhoneView.query.all()
+        assert (row.viewer_id, row.volunteer_id) == (admin_ids["street"], person_id)

@@ -10,6 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from models import RuleViolation, db, permissions, utcnow
 from models import membership as ms
 from models import organization as org_rules
+from models.audit import reveal_phone
 
 from . import bp
 from .guards import org_admin_required as admin_required
@@ -56,6 +57,18 @@ def admin_member_view(volunteer_id):
     org_id = request.args.get("org", g.admin_org.id, type=int)
     membership = ms.member_profile(g.volunteer, org_id, volunteer_id, now=utcnow())
     return render_template("orgs/admin_member.html", membership=membership, person=membership.volunteer)
+
+
+@bp.post("/admin/members/<int:volunteer_id>/phone")
+@admin_required
+def admin_member_phone(volunteer_id):
+    """显示完整电话: the whole number, for this one view, and an audit row of who saw it."""
+    org_id = request.args.get("org", g.admin_org.id, type=int)
+    membership = ms.member_profile(g.volunteer, org_id, volunteer_id, now=utcnow())
+    phone = reveal_phone(g.volunteer, membership.volunteer, utcnow(), reason=f"成员管理:{membership.org.name}")
+    db.session.commit()
+    return render_template("orgs/admin_member.html", membership=membership, person=membership.volunteer,
+                           full_phone=phone)
 
 
 # ----------------------------------------------------------------------------- 子组织管理
