@@ -23,7 +23,9 @@ from wechatpy.replies import BaseReply, create_reply
 from wechatpy.utils import check_signature
 
 import handlers
-from models import Follower, db, utcnow
+from models import Follower, db
+
+from . import clock
 
 from .binding import bound_volunteer
 
@@ -220,7 +222,7 @@ def _wait_for_first_reply(key) -> str:
 
 def _handle(name: str, message) -> str:
     settings = current_app.config["WX_SETTINGS"]
-    now = utcnow()
+    now = clock.now()
     event = getattr(message, "event", None)
     func = handlers.router.resolve(message.type, event, getattr(message, "key", None))
     g.log_handler = func.__name__ if func else "none"
