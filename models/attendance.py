@@ -403,7 +403,7 @@ def lapse_expired(now: datetime, volunteer_id: int | None = None) -> int:
     if volunteer_id is not None:
         query = query.where(Cycle.volunteer_id == volunteer_id)
     result = db.session.execute(query.values(state=LAPSED, lapsed_at=now, open_volunteer_id=None)
-                                .execution_options(synchronize_session=False))
+                                .execution_options(synchronize_session="fetch"))
     return result.rowcount
 
 
