@@ -1,6 +1,16 @@
 """SQLAlchemy models and the domain rules that keep them valid (every rule of the manual, once)."""
 
-from . import attendance, accounts, identity, permissions, personal_data, regions, sms_code, volunteer_qr, wish
+from . import (
+    accounts,
+    attendance,
+    identity,
+    permissions,
+    personal_data,
+    regions,
+    sms_code,
+    volunteer_qr,
+    wish,
+)
 from .attendance import Cycle, MakeupRequest, Objection, PointEntry, Punch, Removal
 from .audit import PhoneView
 from .base import RuleViolation, db, utcnow

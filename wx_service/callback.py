@@ -26,7 +26,6 @@ import handlers
 from models import Follower, db
 
 from . import clock
-
 from .binding import bound_volunteer
 
 bp = Blueprint("callback", __name__)

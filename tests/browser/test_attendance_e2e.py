@@ -17,7 +17,7 @@ from tests.support.projects import TODAY, fields
 FAR = '{"latitude": 32.0150, "longitude": 120.8600, "accuracy": 35}'
 NEAR = '{"latitude": 32.0101, "longitude": 120.8600, "accuracy": 15}'
 # Where the phone is, kept across page loads in sessionStorage (the init script runs on every load).
-WHERE = ("window.__wxStandin = {location: JSON.parse(sessionStorage.getItem('where') || '%s')};" % FAR)
+WHERE = "window.__wxStandin = {location: JSON.parse(sessionStorage.getItem('where') || '" + FAR + "')};"
 
 
 def at(hh, mm=0, day=TODAY) -> datetime:

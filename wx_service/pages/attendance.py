@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import os
 
-from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
 from jobs import enqueue
 from jobs.attendance import RETRY, download_makeup_photo
