@@ -3,7 +3,7 @@
 Importing this package registers every handler module's routes on ``router``.
 """
 
-from . import follow, location, menu, text, voice  # noqa: F401  (registration by import)
+from . import follow, location, menu, scan, text, voice  # noqa: F401  (registration by import)
 from .router import Incoming, router
 
 __all__ = ["Incoming", "router"]

@@ -6,6 +6,7 @@ default runs them from a timer thread of the development server.
 
 from __future__ import annotations
 
+from .attendance import close_publicity, remove_stale_attendance, sweep_makeup_photos
 from .delivery import sweep_notifications
 from .help import escalate_help_requests, sweep_voice_notes
 from .maintenance import purge_expired_shared_values
@@ -20,4 +21,7 @@ PERIODIC: list[tuple[object, int]] = [
     (escalate_help_requests, 300),
     (sweep_voice_notes, 120),
     (send_activity_reminders, 300),
+    (close_publicity, 600),
+    (remove_stale_attendance, 3600),
+    (sweep_makeup_photos, 300),
 ]

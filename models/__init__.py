@@ -1,6 +1,17 @@
 """SQLAlchemy models and the domain rules that keep them valid (every rule of the manual, once)."""
 
-from . import accounts, identity, permissions, personal_data, regions, sms_code, volunteer_qr, wish
+from . import (
+    accounts,
+    attendance,
+    identity,
+    permissions,
+    personal_data,
+    regions,
+    sms_code,
+    volunteer_qr,
+    wish,
+)
+from .attendance import Cycle, MakeupRequest, Objection, PointEntry, Punch, Removal
 from .audit import PhoneView
 from .base import RuleViolation, db, utcnow
 from .follower import Follower
@@ -16,8 +27,8 @@ from .volunteer import Binding, Volunteer, VolunteerNumber
 from .wish import Wish, WishLog, WishPhoto
 
 __all__ = [
-    "accounts", "identity", "permissions", "personal_data", "regions", "sms_code", "volunteer_qr", "wish",
-    "ActivityReminder", "Binding", "Follower", "HelpRequest", "HelpSeeker", "MemberGroup", "MemberGroupMember",
+    "attendance", "accounts", "identity", "permissions", "personal_data", "regions", "sms_code", "volunteer_qr", "wish",
+    "ActivityReminder", "Binding", "Cycle", "MakeupRequest", "Objection", "PointEntry", "Punch", "Removal", "Follower", "HelpRequest", "HelpSeeker", "MemberGroup", "MemberGroupMember",
     "Membership", "Notification", "OrgAdmin", "Organization", "Pairing", "PendingOrgChange", "PhoneView", "Project",
     "ProjectComment", "ProjectFollow", "ProjectSite", "ProjectTempAdmin", "RuleViolation", "SeekerBinding",
     "SharedValue", "Signup", "Volunteer", "VolunteerNumber", "VoiceNote", "Wish", "WishLog", "WishPhoto", "db",

@@ -244,9 +244,11 @@ def member_profile(actor: Volunteer, org_id: int, volunteer_id: int, *, now) -> 
 def hours_by_volunteer(org_id: int, since: datetime | None) -> dict[int, float]:
     """Attendance hours per volunteer in ``org_id`` since ``since`` (UTC; None: ever).
 
-    The attendance issue supplies the hours; until then no one has any.
+    The hours of the org's members on any project, counted (公示中 or 已确认) as in 我的服务记录.
     """
-    return {}
+    from .attendance import hours_by_volunteer as counted
+
+    return counted(member_ids(org_id), since)
 
 
 def builtin_group_ids(org_id: int, key: str, *, now, tz: str = "Asia/Shanghai") -> list[int]:

@@ -27,6 +27,8 @@ SELF_AND_BELOW = frozenset({
     "invite_volunteers",  # 邀请/招募 members without review
     "locate_project",     # 定位: add a point to a project (temporary admins too)
     "scan_assist",        # 扫码辅助签到 (temporary admins too)
+    "review_makeups",     # 补签审核 (the project's org admins and above)
+    "handle_objections",  # 时长异议: uphold or dismiss objections to a project's hours
 })
 BELOW_ONLY = frozenset({
     "review_org",            # 待审申请组织

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from .base import RuleViolation, db
+from .base import RuleViolation, db, utcnow
 from .membership import APPROVED as MEMBER
 from .membership import Membership, group_member_ids, member_ids
 from .notification import notify, notify_many
@@ -139,11 +139,15 @@ def my_activities(volunteer_id: int, *, now: datetime) -> dict[str, list[Signup]
     return out
 
 
-def volunteer_summary(volunteer_id: int) -> dict:
-    """A volunteer's summary for 报名审核: projects accepted, and hours (the attendance issue fills them)."""
+def volunteer_summary(volunteer_id: int, now: datetime | None = None, tz: str = DEFAULT_TZ) -> dict:
+    """A volunteer's summary for 报名审核: projects accepted, counted hours in total and this year."""
+    from .attendance import total_hours
+
     accepted = db.session.scalar(select(db.func.count()).select_from(Signup).where(
         Signup.volunteer_id == volunteer_id, Signup.state == ACCEPTED)) or 0
-    return {"projects": accepted, "hours": 0.0, "hours_this_year": 0.0}
+    year_start = date(local_now(now or utcnow(), tz).year, 1, 1)
+    return {"projects": accepted, "hours": float(total_hours(volunteer_id)),
+            "hours_this_year": float(total_hours(volunteer_id, year_start))}
 
 
 # ---------------------------------------------------------------------------------- capacity

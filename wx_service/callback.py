@@ -26,10 +26,10 @@ from wechatpy.replies import BaseReply, create_reply
 from wechatpy.utils import check_signature
 
 import handlers
-from models import Follower, Volunteer, db, utcnow
+from models import Follower, Volunteer, db
 from models.follower import SEEN_RESOLUTION
 
-from . import follower_cards
+from . import clock, follower_cards
 
 bp = Blueprint("callback", __name__)
 log = logging.getLogger("wx_service.callback")
@@ -272,7 +272,7 @@ def _wait_for_first_reply(key) -> str:
 
 def _handle(name: str, message, card, store) -> str:
     settings = current_app.config["WX_SETTINGS"]
-    now = utcnow()
+    now = clock.now()
     openid = message.source
     event = getattr(message, "event", None)
     func = handlers.router.resolve(message.type, event, getattr(message, "key", None))

@@ -119,12 +119,14 @@ def dev(host, port):
 
 
 def register(app) -> None:
+    from .cli_attendance import attendance_cli
     from .cli_notifications import notifications_cli
     from .cli_orgs import orgs_cli
 
     app.cli.add_command(dev)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(orgs_cli)
+    app.cli.add_command(attendance_cli)
     app.cli.add_command(menus_cli)
     app.cli.add_command(worker)
     app.cli.add_command(cron)

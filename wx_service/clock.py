@@ -1,4 +1,8 @@
-"""The clock of the HTTP faces: UTC for storage, the configured zone for days and windows."""
+"""The clock of the HTTP faces: UTC for storage, the configured zone for days and windows.
+
+Tests may set the app's ``CLOCK_NOW`` (a naive UTC datetime) to stop the clock; only an app with
+``TESTING`` set honours it, so production always reads the real time.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +19,13 @@ def zone() -> ZoneInfo:
 
 
 def now() -> datetime:
+    if current_app.testing and current_app.config.get("CLOCK_NOW") is not None:
+        return current_app.config["CLOCK_NOW"]
     return utcnow()
 
 
 def today() -> date:
-    return datetime.now(UTC).astimezone(zone()).date()
+    return now().replace(tzinfo=UTC).astimezone(zone()).date()
 
 
 def local(moment: datetime | None) -> datetime | None:

@@ -59,6 +59,10 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "sandbox": {
         "enabled": (bool, False),
     },
+    "attendance": {
+        "rounding": (str, "ceil_half_hour"),
+        "points_per_hour": ((int, float), 1),
+    },
 }
 
 ACCOUNT_SCHEMA: dict[str, tuple[type | tuple[type, ...], object]] = {
@@ -74,7 +78,8 @@ ACCOUNT_SCHEMA: dict[str, tuple[type | tuple[type, ...], object]] = {
 }
 
 KNOWN_VALUES = {("app", "env"): ("development", "production"), ("app", "weui"): ("local", "cdn"),
-                ("sms", "sender"): ("log", "http")}
+                ("sms", "sender"): ("log", "http"),
+                ("attendance", "rounding"): ("ceil_half_hour", "floor_half_hour", "nearest_quarter", "exact")}
 
 
 class ConfigError(Exception):
@@ -110,6 +115,7 @@ class Settings:
     sms: dict
     notifications: dict
     sandbox: dict
+    attendance: dict
     accounts: dict[str, Account]
     source: str
 

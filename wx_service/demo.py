@@ -15,6 +15,7 @@ from models import Binding, Volunteer, db, utcnow, volunteer_qr
 from models.accounts import volunteer_number
 from models.membership import approve_members, join_org
 
+from .demo_attendance import seed_attendance
 from .demo_help import seed_help
 from .demo_orgs import seed_orgs
 from .demo_projects import seed_projects
@@ -53,7 +54,9 @@ def seed_demo() -> bool:
     orgs = seed_orgs(people["o_demo_admin"], [people["o_demo_station"]], now=now)
     join_org(people["o_demo_volunteer"], orgs["hepingqiao"].id, now=now)
     approve_members(people["o_demo_admin"], orgs["hepingqiao"].id, [people["o_demo_volunteer"].id], now=now)
-    seed_projects(orgs, now=now, tz=current_app.config["WX_SETTINGS"].app["timezone"])
+    tz = current_app.config["WX_SETTINGS"].app["timezone"]
+    projects = seed_projects(orgs, now=now, tz=tz)
+    seed_attendance(projects, [people["o_demo_volunteer"], people["o_demo_station"]], now=now, tz=tz)
     seed_wishes(people["o_demo_admin"], people["o_demo_volunteer"], account=account, now=now)
     seed_help(people["o_demo_station"], people["o_demo_admin"], [people["o_demo_volunteer"], people["o_demo_station"]],
               account=account, now=now)

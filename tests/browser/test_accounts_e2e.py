@@ -32,6 +32,8 @@ def test_register_then_see_the_qr_code(phone):
     form.locator("button[type=submit]").click()
     frame.locator("img.volunteer-qrcode").wait_for()
     assert "注册成功" in frame.locator("body").inner_text()
-    loaded = frame.locator("img.volunteer-qrcode").evaluate("img => img.complete && img.naturalWidth > 100")
-    assert loaded, "the QR image was served and decoded by the browser"
+    width = frame.locator("img.volunteer-qrcode").evaluate(
+        "img => img.complete && img.naturalWidth ? img.naturalWidth"
+        " : new Promise(done => img.addEventListener('load', () => done(img.naturalWidth)))")
+    assert width > 100, "the QR image was served and decoded by the browser"
     screenshot(phone, "accounts-qrcode")

@@ -121,8 +121,9 @@ def test_personal_center_shows_whole_data_only_to_the_owner(any_app):
     client = sign_in(any_app.client(), "o_me")
     page = client.get("/m/me?account=demo").get_data(as_text=True)
     assert whole_id in page and whole_phone in page
-    for section in ("hours", "points", "makeups"):
-        assert "暂未开放" in client.get(f"/m/me/{section}?account=demo").get_data(as_text=True)
+    for section, title in (("hours", "我的服务记录"), ("points", "我的积分"), ("makeups", "我的补签申请"),
+                           ("objections", "我的异议")):
+        assert title in client.get(f"/m/me/{section}?account=demo").get_data(as_text=True)
     assert "我的活动" in client.get("/m/me/activities?account=demo").get_data(as_text=True)
     stranger = sign_in(any_app.client(), "o_nobody")
     res = stranger.get("/m/me?account=demo")

@@ -10,6 +10,8 @@ bp = Blueprint("pages", __name__, url_prefix="/m")
 def register(app) -> None:
     from . import (  # noqa: F401  (routes register on import)
         account,
+        attendance,
+        attendance_admin,
         help,
         help_admin,
         home,

@@ -4,10 +4,31 @@ from __future__ import annotations
 
 import functools
 
-from flask import g, redirect, render_template, request, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
+from sqlalchemy.exc import DBAPIError
 
+from models import attendance, db
+
+from .. import clock
 from ..binding import bound_volunteer
 from ..oauth import person_required
+
+
+def credit_daily_login(volunteer) -> None:
+    """每天登录积分: the first page of a local day credits 1 point (the model's unique row decides;
+    the session remembers the day so later pages skip the database)."""
+    now = clock.now()
+    tz = current_app.config["WX_SETTINGS"].app["timezone"]
+    marker = f"{volunteer.id}:{attendance.local_now(now, tz).date().isoformat()}"
+    if session.get("login_points") == marker:
+        return
+    try:
+        attendance.credit_daily_login(volunteer.id, now=now, tz=tz)
+        db.session.commit()
+    except DBAPIError:
+        db.session.rollback()
+        return
+    session["login_points"] = marker
 
 
 def volunteer_required(view):
@@ -25,6 +46,7 @@ def volunteer_required(view):
         if volunteer.password_must_change and request.endpoint != "pages.change_password":
             return redirect(url_for("pages.change_password", account=g.account))
         g.volunteer = volunteer
+        credit_daily_login(volunteer)
         return view(*args, **kwargs)
 
     return wrapper

@@ -77,7 +77,8 @@ def project_detail(project_id):
         signup=su.signup_of(volunteer.id if volunteer else None, project.id),
         following=pr.is_following(volunteer.id if volunteer else None, project.id),
         accepted=[personal_data.mask_name(v.name) for v in su.accepted_volunteers(project.id)],
-        comments=pr.comments_of(project.id), full=project.accepted_count >= project.recruit_count)
+        comments=pr.comments_of(project.id), full=project.accepted_count >= project.recruit_count,
+        attendance_manager=pr.can_manage_project(volunteer, project, "locate_project", now=now))
 
 
 @bp.post("/projects/<int:project_id>/signup")

@@ -1,0 +1,75 @@
+"""签到扫码 (scancode_waitmsg, key SCAN_CHECKIN): an admin scans a volunteer's QR code in chat.
+
+The scanned payload names the volunteer; the admin's 单签 project running now signs them in (the
+rule is ``models.attendance.scan_assist``).  Several candidates: the reply lists them with numbered
+links to a page that completes the sign-in.  Only database work happens here: well inside 5 s.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from itsdangerous import URLSafeTimedSerializer
+
+from menus import keys
+from models import RuleViolation, db, volunteer_qr
+from models import attendance as att
+
+from .context import link
+from .router import router
+
+SCAN_LINK_SALT = "scan-assist"
+SCAN_LINK_MAX_AGE = 600  # seconds a numbered link stays valid
+
+
+def scan_link_token(actor_id: int, volunteer_id: int) -> str:
+    """A signed, short-lived token naming the scanned volunteer (the raw QR payload never goes in a URL)."""
+    return URLSafeTimedSerializer(current_app.secret_key, salt=SCAN_LINK_SALT).dumps([actor_id, volunteer_id])
+
+
+def read_scan_link_token(token: str, actor_id: int) -> int | None:
+    """The volunteer id of a token made for ``actor_id`` and still fresh, else None."""
+    try:
+        made_for, volunteer_id = URLSafeTimedSerializer(current_app.secret_key, salt=SCAN_LINK_SALT).loads(
+            token, max_age=SCAN_LINK_MAX_AGE)
+    except Exception:
+        return None
+    return int(volunteer_id) if made_for == actor_id else None
+
+
+def _rules() -> att.Rules:
+    settings = current_app.config["WX_SETTINGS"]
+    return att.rules_from(settings.app["timezone"], settings.attendance)
+
+
+@router.route("event", "scancode_waitmsg", keys.SCAN_CHECKIN)
+def on_scan_checkin(incoming):
+    actor, now = incoming.volunteer, incoming.now
+    if actor is None:
+        return f"您还没有绑定志愿者账号，请先{link(incoming.page_url('bind'), '绑定')}。"
+    if not att.may_scan(actor, now=now):
+        return "扫码签到仅限项目所属组织（及上级组织）的管理员或项目临时管理员使用。"
+    try:
+        info = incoming.message.scan_code_info or {}
+        scanned = info.get("ScanResult", "") if isinstance(info, dict) else ""
+    except (AttributeError, KeyError):
+        scanned = ""
+    volunteer = volunteer_qr.volunteer_for(scanned)
+    if volunteer is None:
+        return "无法识别该二维码，请扫描志愿者在“个人中心”出示的志愿者二维码。"
+    rules = _rules()
+    try:
+        targets = att.scan_targets(actor, volunteer, now=now, tz=rules.tz)
+    except RuleViolation as exc:
+        return f"{volunteer.masked_name}：签到未成功。{exc.message}"
+    if len(targets) > 1:
+        token = scan_link_token(actor.id, volunteer.id)
+        lines = [f"{n}. {link(incoming.page_url(f'admin/scan/{p.id}', code=token), p.name)}"
+                 for n, p in enumerate(targets, 1)]
+        return f"{volunteer.masked_name}报名了您管理的多个正在进行的活动，请选择要签到的活动：\n" + "\n".join(lines)
+    project = targets[0]
+    try:
+        with db.session.begin_nested():
+            cycle = att.scan_assist(actor, project.id, volunteer, now=now, rules=rules)
+    except RuleViolation as exc:
+        return f"{volunteer.masked_name}：“{project.name}”签到未成功。{exc.message}"
+    return f"{volunteer.masked_name}：“{project.name}”签到成功，计{cycle.hours}小时。"

@@ -1,0 +1,94 @@
+"""考勤 jobs: the 补签 photo download, publicity confirmation, lapsing open sign-ins, clean-up.
+
+``download_makeup_photo`` is enqueued by the 补签 page after commit; ``sweep_makeup_photos`` picks
+up photos whose job was lost.  ``close_publicity`` confirms records whose 7 days passed without an
+upheld objection and lapses open sign-ins past their deadline; ``remove_stale_attendance`` removes
+(softly, logged, reversible with ``flask attendance restore``) activities with no punch and signups
+with no hours 7 days after the end.  Each settles rows with conditional UPDATEs: twice is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+
+from flask import current_app
+from requests import RequestException
+from wechatpy.exceptions import WeChatClientException
+
+from jobs import enqueue_now
+from models import attendance as att
+from models import db, utcnow
+
+log = logging.getLogger(__name__)
+
+RETRY = (3, [30, 120, 600])
+GONE_MEDIA_ERRORS = (40007, 40004, 41005)
+EXTENSIONS = {"image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
+
+
+def download_makeup_photo(makeup_id: int) -> str:
+    """Fetch the JS-SDK photo of a 补签 request and store it under the media dir."""
+    request = db.session.get(att.MakeupRequest, makeup_id)
+    if request is None or request.photo_state != att.PHOTO_PENDING:
+        return request.photo_state if request else "missing"
+    client = current_app.extensions["wechat"].client(request.account)
+    try:
+        data, content_type = client.download_media(request.media_id, jssdk=True)
+    except WeChatClientException as exc:
+        state = att.makeup_photo_failed(makeup_id, f"errcode {exc.errcode}", permanent=exc.errcode in GONE_MEDIA_ERRORS)
+        db.session.commit()
+        if state != att.PHOTO_FAILED:
+            raise
+        return state
+    except (RequestException, OSError) as exc:
+        state = att.makeup_photo_failed(makeup_id, exc.__class__.__name__, permanent=False)
+        db.session.commit()
+        if state != att.PHOTO_FAILED:
+            raise
+        return state
+    content_type = (content_type or "").split(";")[0].strip().lower()
+    if content_type not in EXTENSIONS:
+        att.makeup_photo_failed(makeup_id, f"not an image: {content_type}", permanent=True)
+        db.session.commit()
+        return att.PHOTO_FAILED
+    folder = os.path.join(current_app.config["MEDIA_DIR"], "makeups")
+    os.makedirs(folder, exist_ok=True)
+    name = f"{makeup_id}.{EXTENSIONS[content_type]}"
+    temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.part")
+    with open(temp, "wb") as fh:
+        fh.write(data)
+    os.replace(temp, os.path.join(folder, name))
+    att.makeup_photo_stored(makeup_id, f"makeups/{name}", content_type)
+    db.session.commit()
+    return att.PHOTO_STORED
+
+
+def sweep_makeup_photos() -> list[int]:
+    due = att.makeup_photos_due(utcnow())
+    db.session.rollback()
+    for makeup_id in due:
+        enqueue_now(download_makeup_photo, makeup_id)
+    return due
+
+
+def close_publicity(now=None) -> dict:
+    """Confirm records past their publicity; lapse open sign-ins past their sign-out deadline."""
+    now = now or utcnow()
+    counts = {"confirmed": att.confirm_due(now), "lapsed": att.lapse_expired(now)}
+    db.session.commit()
+    if counts["confirmed"] or counts["lapsed"]:
+        log.info("publicity: %(confirmed)d confirmed, %(lapsed)d lapsed", counts, extra={"job": "close_publicity"})
+    return counts
+
+
+def remove_stale_attendance(now=None) -> dict:
+    """无签到的活动 and 无时长的报名, 7 days after the end: removed softly and logged."""
+    now = now or utcnow()
+    removed = att.remove_stale(now)
+    db.session.commit()
+    if removed["projects"] or removed["signups"]:
+        log.warning("clean-up removed %(projects)d activities and %(signups)d signups "
+                    "(flask attendance restore undoes one)", removed, extra={"job": "remove_stale_attendance"})
+    return removed
