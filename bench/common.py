@@ -128,6 +128,12 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def write_requests(case: str, count: int, offset: int, path: Path) -> Path:
     """``count`` distinct, correctly signed callbacks, one ``path<TAB>body`` a line."""
     created = 1_700_000_000 + offset

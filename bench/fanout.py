@@ -31,7 +31,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, free_port, gunicorn, rq_workers, service_stack, tempdir  # noqa: E402
+from common import ROOT, cpu_seconds, free_port, gunicorn, rq_workers, service_stack, tempdir, workers_of  # noqa: E402
 
 TARGET_RATE = 500
 WORKERS = 2
@@ -88,7 +88,7 @@ def main() -> None:
                            settings={"notifications": {"rate_per_second": args.rate}},
                            seed=SEED.format(count=args.count), seed_timeout=1800) as env:
             print(f"seeded {args.count} bound volunteers in {time.monotonic() - t:.0f} s", flush=True)
-            with gunicorn("bench.sandbox_app:app", env, workers=1, threads=4, port=sandbox_port):
+            with gunicorn("bench.sandbox_app:app", env, workers=1, threads=4, port=sandbox_port) as (_, master):
                 with psycopg.connect(env["BENCH_DB"]) as conn:
                     numbers = [n for (n,) in conn.execute("SELECT number FROM volunteer WHERE number LIKE '3207%'")]
                 for start in range(0, len(numbers), 20_000):
@@ -104,14 +104,15 @@ def main() -> None:
                 print(f"outbox: {written} notifications written by notify_many in {float(write_seconds):.1f} s "
                       f"({int(written) / float(write_seconds):.0f} rows/s); jobs queued", flush=True)
 
+                sandbox_pid = workers_of(master.pid)[0]
+                sandbox_cpu = cpu_seconds(sandbox_pid)
                 started = time.time()
-                with rq_workers(env, WORKERS, log=workdir / "workers.log"):
+                with rq_workers(env, WORKERS, log=workdir / "workers.log") as procs:
                     deadline = time.monotonic() + args.wait
                     last_report = 0.0
                     while True:
                         time.sleep(2)
-                        status = requests.get(f"{sandbox}/bench/delivered", timeout=60).json()
-                        count = len(status["delivered"])
+                        count = requests.get(f"{sandbox}/bench/delivered?count=1", timeout=60).json()["count"]
                         if time.monotonic() - last_report > 10:
                             print(f"  {time.time() - started:6.0f} s: {count} delivered", flush=True)
                             last_report = time.monotonic()
@@ -119,9 +120,11 @@ def main() -> None:
                             break
                     time.sleep(3)  # anything still in flight (a second attempt would show in the receipts)
                     status = requests.get(f"{sandbox}/bench/delivered", timeout=60).json()
+                    cpu = {"workers": sum(cpu_seconds(p.pid) for p in procs),
+                           "sandbox": cpu_seconds(sandbox_pid) - sandbox_cpu}
                 with psycopg.connect(env["BENCH_DB"]) as conn:
                     states = dict(conn.execute("SELECT state, count(*) FROM notification GROUP BY state").fetchall())
-                result = {"status": status, "started": started, "states": states}
+                result = {"status": status, "started": started, "states": states, "cpu": cpu}
                 log = (workdir / "workers.log").read_text(errors="replace")
                 errors = [line for line in log.splitlines() if "Traceback" in line or "ERROR" in line]
                 if errors:
@@ -142,6 +145,10 @@ def main() -> None:
     print(f"notification rows by state: {states}")
     print(f"{len(delivered)} in {seconds:.1f} s from the workers' start: {rate:.0f} per second "
           f"(first → last receipt: {steady:.0f} per second)")
+    cpu = result["cpu"]
+    if delivered:
+        print(f"CPU per message: workers {cpu['workers'] / len(delivered) * 1000:.2f} ms (both together, including"
+              f" their start-up), sandbox {cpu['sandbox'] / len(delivered) * 1000:.2f} ms")
     exactly_once = (len(delivered) == distinct == args.count and not status["repeated"]
                     and states.get("sent") == args.count)
     print(f"exactly once: {'yes' if exactly_once else 'NO'}; target ≥ {TARGET_RATE}/s: "

@@ -8,7 +8,7 @@ state from outside:
 
 - ``POST /bench/follow``  ``{"account": "demo", "openids": [...]}`` — these users follow the account;
 - ``POST /bench/media``   ``{"account": "demo", "count": n}`` — n voice media (AMR), their ids;
-- ``GET  /bench/delivered`` — every template message delivered ``[client_msg_id, touser, time]``, how
+- ``GET  /bench/delivered`` (``?count=1``: only how many) — every template message delivered ``[client_msg_id, touser, time]``, how
   many send attempts were received, and the client_msg_ids that arrived more than once.
 """
 
@@ -49,6 +49,8 @@ def bench_media():
 @bp.get("/delivered")
 def bench_delivered():
     state = get_state()
+    if request.args.get("count"):
+        return jsonify(count=len(state.delivered))
     with state.lock:
         delivered = [[d["client_msg_id"], d["touser"], d["time"]] for d in state.delivered]
         attempts = sum(state.receipts.values())
