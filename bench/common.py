@@ -37,25 +37,47 @@ def free_port() -> int:
 
 
 @contextmanager
-def service_stack(workdir: Path):
-    """A database of its own (dropped afterwards), the config TOML, the schema, a bound volunteer."""
+def service_stack(workdir: Path, *, base_url: str = "http://127.0.0.1:1", api_base: str | None = None,
+                  settings: dict | None = None, seed: str | None = None, seed_timeout: float = 120):
+    """A database of its own (dropped afterwards), the config TOML, the schema, a bound volunteer.
+
+    ``base_url``: the service's own address (links, and the sandbox unless ``api_base`` says where the
+    WeChat stand-in runs); ``settings``: sections merged into the config (e.g. ``{"notifications": {...}}``);
+    ``seed``: Python run after the schema with ``app`` created and an app context pushed (as ``seed_*``
+    code: commit yourself).  Yields the environment of the service's processes (``WX_SERVICE_CONFIG``…),
+    with ``BENCH_DB`` (the psycopg URL of the database) and ``BENCH_CONFIG`` added.
+    """
     name = f"wx_bench_{uuid.uuid4().hex[:8]}"
     admin = PG_ADMIN.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
         base = admin.rsplit("/", 1)[0].split("://", 1)[1]
-        config = test_config("http://127.0.0.1:1", f"postgresql+psycopg://{base}/{name}", REDIS_URL, name, workdir)
+        config = test_config(base_url, f"postgresql+psycopg://{base}/{name}", REDIS_URL, name, workdir)
+        if api_base:
+            for account in config["accounts"].values():
+                account["api_base"] = account["oauth_base"] = api_base
+        for section, values in (settings or {}).items():
+            config.setdefault(section, {}).update(values)
         config_path = workdir / "config.toml"
         config_path.write_bytes(tomli_w.dumps(config).encode())
         env = {**ENV, "WX_SERVICE_CONFIG": str(config_path)}
         subprocess.run([sys.executable, "-m", "flask", "--app", "wx_service", "db", "upgrade"], env=env, check=True,
                        cwd=workdir, capture_output=True, timeout=120)
-        seed = ("from wx_service import create_app\nfrom tests.support import people\n"
+        seed_bound = ("from wx_service import create_app\nfrom tests.support import people\n"
                 "app = create_app()\nwith app.app_context():\n"
                 f"    people.bind(people.make_volunteer(), {BOUND!r})\n")
-        subprocess.run([sys.executable, "-c", seed], env=env, check=True, cwd=workdir, capture_output=True, timeout=120)
-        yield {**env, "WX_SERVICE_NO_AUTO_UPGRADE": "1"}
+        subprocess.run([sys.executable, "-c", seed_bound], env=env, check=True, cwd=workdir, capture_output=True,
+                       timeout=120)
+        if seed:
+            code = ("from wx_service import create_app\napp = create_app()\nctx = app.app_context()\nctx.push()\n"
+                    + seed)
+            done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
+                                  timeout=seed_timeout)
+            if done.returncode:
+                raise RuntimeError("seed failed:\n" + done.stderr[-3000:])
+        yield {**env, "WX_SERVICE_NO_AUTO_UPGRADE": "1", "BENCH_DB": f"{admin.rsplit('/', 1)[0]}/{name}",
+               "BENCH_CONFIG": str(config_path)}
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -67,9 +89,9 @@ def service_stack(workdir: Path):
 
 
 @contextmanager
-def gunicorn(app: str, env: dict, workers: int = 2, threads: int = 1):
-    """gunicorn on a free loopback port; ``threads`` > 1 uses the gthread worker (I/O overlaps)."""
-    port = free_port()
+def gunicorn(app: str, env: dict, workers: int = 2, threads: int = 1, port: int | None = None):
+    """gunicorn on a free loopback port (or ``port``); ``threads`` > 1 uses the gthread worker (I/O overlaps)."""
+    port = port or free_port()
     worker_class = ["-k", "gthread", "--threads", str(threads)] if threads > 1 else []
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), *worker_class,
                              "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
@@ -104,6 +126,12 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def write_requests(case: str, count: int, offset: int, path: Path) -> Path:
@@ -153,3 +181,33 @@ def wrk(url: str, requests: Path, seconds: int, connections: int = 32, threads: 
 
 def tempdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="wx_bench_"))
+
+
+@contextmanager
+def rq_workers(env: dict, count: int = 1, log: Path | None = None):
+    """``count`` processes of ``flask --app wx_service worker`` (rq SimpleWorker), stopped afterwards."""
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    procs = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wx_service", "worker"], env=env, cwd=ROOT,
+                              stdout=out, stderr=subprocess.STDOUT, start_new_session=True) for _ in range(count)]
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if log:
+            out.close()
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (p95 of 200 values is the 190th smallest)."""
+    ordered = sorted(values)
+    import math
+
+    return ordered[max(math.ceil(pct / 100 * len(ordered)) - 1, 0)]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 
 import requests
 from flask import current_app, has_app_context
@@ -33,6 +34,7 @@ from . import enqueue_now
 log = logging.getLogger(__name__)
 
 BATCH = 100
+CLAIM_CHUNK = 25  # rows claimed by one UPDATE while a batch is sent
 NOT_FOLLOWING = (43004, 43101)
 PERMANENT = (40003, 40037, 47003, 47001, 40048, 40008, 48001, 43019)
 WINDOW_CLOSED = (45015, 45047)  # customer-service message outside the 48 h window: inbox only
@@ -102,45 +104,85 @@ def throttle(account: str, rate: int) -> None:
 
 # ---------------------------------------------------------------------------- the job
 def deliver_notifications(ids: list[int]) -> dict:
-    """Deliver the outbox rows ``ids`` (a batch).  Idempotent; raises DeliveryDeferred to be retried."""
+    """Deliver the outbox rows ``ids`` (a batch).  Idempotent; raises DeliveryDeferred to be retried.
+
+    The batch is read in two queries (rows, then every recipient's bindings and follower state),
+    rows with no way to a phone are marked inbox-only together, and the others are claimed a chunk at
+    a time (one conditional UPDATE … RETURNING) and then sent one by one, each recorded ``sent`` in a
+    short transaction of its own right after its send — so a worker killed mid-batch leaves at most
+    the one row in flight to be sent again (WeChat's ``client_msg_id`` drops that repeat).  All these
+    transactions run on one database connection held for the batch.
+    """
     outcomes: dict[str, int] = {}
     deferred = 0
-    try:
-        for notification_id in ids:
-            outcome = _deliver_one(int(notification_id))
+    with _one_connection():
+        for outcome in _deliver_batch([int(i) for i in ids]):
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
             deferred += outcome == "deferred"
-    finally:
-        db.session.remove()
     if deferred:
         raise DeliveryDeferred(f"{deferred} of {len(ids)} notifications deferred after a transient error")
     return outcomes
 
 
-def _deliver_one(notification_id: int) -> str:
+@contextmanager
+def _one_connection():
+    """``db.session`` on one pooled connection held for the whole batch: its many short transactions
+    then cost no pool checkout each (with ``pool_pre_ping``, a round trip to the database each)."""
+    db.session.remove()
+    with db.engine.connect() as connection:
+        db.session.registry.set(Session(bind=connection))
+        try:
+            yield
+        finally:
+            db.session.remove()
+
+
+def _claim_chunk(conf) -> int:
+    """Rows claimed at once: as many as the rate limit lets us send in half the lease, 1 to CLAIM_CHUNK."""
+    rate = conf["rate_per_second"]
+    if rate <= 0:
+        return CLAIM_CHUNK
+    return max(1, min(CLAIM_CHUNK, rate * conf["lease_seconds"] // 2))
+
+
+def _deliver_batch(ids: list[int]):
     settings = _settings()
     conf = settings.notifications
-    row = db.session.get(Notification, notification_id, populate_existing=True)
-    if row is None or row.state != outbox.PENDING:
-        return "skipped"
-    kind, key, data = row.kind, row.key, dict(row.data or {})
+    rows = Notification.pending_of(ids)
+    yield from ["skipped"] * (len(set(ids)) - len(rows))
+    if not rows:
+        db.session.rollback()
+        return
+    contacts = outbox.contacts_of_many(row.volunteer_id for row in rows)
     templates = {name: account.templates for name, account in settings.accounts.items()}
     now = utcnow()
-    route = outbox.choose_route(kind, outbox.contacts_of(row.volunteer_id), settings.main_account.name,
-                                templates, now)
+    routed = [(row, outbox.choose_route(row.kind, contacts.get(row.volunteer_id, []), settings.main_account.name,
+                                        templates, now)) for row in rows]
     db.session.rollback()  # end the read transaction: claims and results are short transactions of their own
 
-    if route.channel == outbox.INBOX:
-        Notification.mark_inbox_only(notification_id, now, account=route.account)
+    inbox = [(row, route) for row, route in routed if route.channel == outbox.INBOX]
+    if inbox:
+        for row, route in inbox:
+            yield outbox.INBOX_ONLY if Notification.mark_inbox_only(row.id, now, account=route.account) else "skipped"
         db.session.commit()
-        return outbox.INBOX_ONLY
-
-    throttle(route.account, conf["rate_per_second"])
-    if not Notification.claim(notification_id, utcnow(), conf["lease_seconds"]):
+    sendable = [(row, route) for row, route in routed if route.channel != outbox.INBOX]
+    chunk = _claim_chunk(conf)
+    for start in range(0, len(sendable), chunk):
+        part = sendable[start:start + chunk]
+        claimed = Notification.claim_many([row.id for row, _route in part], utcnow(), conf["lease_seconds"])
         db.session.commit()
-        return "skipped"
-    db.session.commit()
+        for row, route in part:
+            if row.id not in claimed:
+                yield "skipped"
+                continue
+            throttle(route.account, conf["rate_per_second"])
+            yield _send(settings, row, route)
 
+
+def _send(settings, row, route) -> str:
+    """Send one claimed row and record the result (its own short transaction)."""
+    notification_id, kind = row.id, row.kind
+    data = dict(row.data or {})
     url = _message_url(settings, notification_id, route.account)
     client = current_app.extensions["wechat"].client(route.account)
     extra = {"kind": kind, "account": route.account, "notification": notification_id, "channel": route.channel}
@@ -148,7 +190,7 @@ def _deliver_one(notification_id: int) -> str:
         if route.channel == outbox.TEMPLATE:
             client.post("message/template/send", data={
                 "touser": route.openid, "template_id": route.template_id, "url": url,
-                "data": template_data(kind, data), "client_msg_id": outbox.client_msg_id(key)})
+                "data": template_data(kind, data), "client_msg_id": outbox.client_msg_id(row.key)})
         else:
             client.post("message/custom/send", data={
                 "touser": route.openid, "msgtype": "text", "text": {"content": custom_text(kind, data, url)}})
@@ -160,8 +202,7 @@ def _deliver_one(notification_id: int) -> str:
         log.exception("notification of kind %s: unexpected error while sending", kind, extra=extra)
         return _failed(notification_id, route, None, f"{exc.__class__.__name__}: {exc}"[:500], extra)
 
-    now = utcnow()
-    Notification.mark_sent(notification_id, route.account, route.channel, now)
+    Notification.mark_sent(notification_id, route.account, route.channel, utcnow())
     db.session.commit()
     return outbox.SENT
 

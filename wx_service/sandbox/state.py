@@ -66,6 +66,7 @@ class SandboxState:
             self.unfollowed_openids: set[str] = set()
             self.bad_templates: set[str] = set()
             self.delivered: list[dict] = []  # template messages delivered (once per client_msg_id)
+            self._delivered_by_id: dict[tuple[str, str], dict] = {}  # (appid, client_msg_id) -> entry
             self.receipts: dict[str, int] = defaultdict(int)  # client_msg_id -> attempts
             self.custom_messages: list[dict] = []
             self.conversation: list[dict] = []  # what the phone sent and what came back
@@ -276,25 +277,25 @@ class SandboxState:
         Attempts are counted separately by :meth:`count_attempt` (``receipts``)."""
         client_msg_id = body.get("client_msg_id") or ""
         with self.lock:
-            if client_msg_id:
-                for d in self.delivered:
-                    if d["client_msg_id"] == client_msg_id and d["appid"] == appid:
-                        return d["msgid"]
+            known = self._delivered_by_id.get((appid, client_msg_id)) if client_msg_id else None
+            if known is not None:
+                return known["msgid"]
             msgid = self.next_msgid()
-            self.delivered.append(
-                {
-                    "appid": appid,
-                    "msgid": msgid,
-                    "touser": body.get("touser"),
-                    "template_id": body.get("template_id"),
-                    "url": body.get("url", ""),
-                    "miniprogram": body.get("miniprogram"),
-                    "data": body.get("data") or {},
-                    "client_msg_id": client_msg_id,
-                    "warnings": warnings,
-                    "time": _now(),
-                }
-            )
+            entry = {
+                "appid": appid,
+                "msgid": msgid,
+                "touser": body.get("touser"),
+                "template_id": body.get("template_id"),
+                "url": body.get("url", ""),
+                "miniprogram": body.get("miniprogram"),
+                "data": body.get("data") or {},
+                "client_msg_id": client_msg_id,
+                "warnings": warnings,
+                "time": _now(),
+            }
+            self.delivered.append(entry)
+            if client_msg_id:
+                self._delivered_by_id[(appid, client_msg_id)] = entry
             return msgid
 
     def count_attempt(self, client_msg_id: str | None) -> None:
