@@ -400,7 +400,7 @@ def _check_whole(project: Project) -> None:
 
 def allowed_topics(org: Organization, topic_orgs: dict | None = None) -> list[str]:
     """专题项目 this org may choose: the restricted ones only for the orgs configured for them."""
-    topic_orgs = DEFAULT_TOPIC_ORGS if topic_orgs is None else topic_orgs
+    topic_orgs = {**DEFAULT_TOPIC_ORGS, **(topic_orgs or {})}
     out = []
     for topic in TOPICS:
         names = topic_orgs.get(topic)

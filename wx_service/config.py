@@ -63,6 +63,9 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
         "rounding": (str, "ceil_half_hour"),
         "points_per_hour": ((int, float), 1),
     },
+    "projects": {
+        "topic_orgs": (dict, {}),
+    },
 }
 
 ACCOUNT_SCHEMA: dict[str, tuple[type | tuple[type, ...], object]] = {
@@ -116,6 +119,7 @@ class Settings:
     notifications: dict
     sandbox: dict
     attendance: dict
+    projects: dict
     accounts: dict[str, Account]
     source: str
 
@@ -227,6 +231,9 @@ def _check(raw: dict, origin: str) -> Settings:
         for kind, template_id in values["templates"].items():
             _typed(f"accounts.{name}.templates.{kind}", template_id, str)
         accounts[name] = Account(name=name, **values)
+    for topic, names in sections["projects"]["topic_orgs"].items():
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ConfigError(f"projects.topic_orgs.{topic} must be a list of organization names")
     mains = [a.name for a in accounts.values() if a.main]
     if len(mains) != 1:
         raise ConfigError(f"accounts.*.main must be true on exactly one account (found {len(mains)})")

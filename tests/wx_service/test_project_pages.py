@@ -244,3 +244,22 @@ def test_edit_page_time_change_goes_back_to_review_and_delete(city):
     post(client, f"/m/admin/projects/{project_id}/delete", {}, "/m/admin/projects")
     with handle.app.app_context():
         assert db.session.get(pr.Project, project_id).status == pr.DELETED
+
+
+def test_restricted_topics_follow_the_configuration(city):
+    handle, _, _ = city
+    settings = handle.app.config["WX_SETTINGS"]
+    admin = sign_in(handle.client(), "o-street")
+    assert "文明交通周周行" not in text(admin.get("/m/admin/publish"))   # the built-in list names other orgs
+    refused = post(admin, "/m/admin/publish", {**live_fields(topic="文明交通周周行"), "service_targets": "社会公众"},
+                   "/m/admin/publish")
+    assert refused.status_code == 400
+    settings.projects["topic_orgs"] = {"文明交通周周行": ["和平桥街道志愿服务支队"]}
+    try:
+        assert "文明交通周周行" in text(admin.get("/m/admin/publish"))
+        accepted = post(admin, "/m/admin/publish",
+                        {**live_fields(topic="文明交通周周行", name="路口文明劝导"), "service_targets": "社会公众"},
+                        "/m/admin/publish")
+        assert accepted.status_code == 302
+    finally:
+        settings.projects["topic_orgs"] = {}

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from models import RuleViolation, db, utcnow
 from models import membership as ms
@@ -17,6 +17,11 @@ from .guards import org_admin_required, volunteer_required
 from .projects import tz
 
 
+def topic_orgs() -> dict:
+    """``[projects] topic_orgs``: who may publish the restricted topics."""
+    return current_app.config["WX_SETTINGS"].projects["topic_orgs"]
+
+
 def form_fields() -> dict:
     fields = {k: request.form[k] for k in pr.FIELDS if k in request.form}
     fields["service_targets"] = request.form.getlist("service_targets")
@@ -25,7 +30,7 @@ def form_fields() -> dict:
 
 def form_choices(org) -> dict:
     return {"regions": org_rules.REGIONS, "categories": pr.CATEGORIES, "targets": pr.SERVICE_TARGETS,
-            "topics": pr.allowed_topics(org), "scopes": pr.SCOPES, "modes": pr.CHECKIN_MODES,
+            "topics": pr.allowed_topics(org, topic_orgs()), "scopes": pr.SCOPES, "modes": pr.CHECKIN_MODES,
             "checkouts": pr.CHECKOUT_MODES, "hours": pr.PRESET_HOURS, "radii": pr.RADII}
 
 
@@ -50,7 +55,7 @@ def admin_publish():
     if request.method == "POST":
         fields = form_fields()
         try:
-            project = pr.publish_project(g.volunteer, fields, now=utcnow(), tz=tz())
+            project = pr.publish_project(g.volunteer, fields, now=utcnow(), tz=tz(), topic_orgs=topic_orgs())
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -77,7 +82,7 @@ def admin_project_edit(project_id):
         if fields.get("checkin_mode") == project.checkin_mode:
             fields.pop("checkin_mode")
         try:
-            pr.edit_project(g.volunteer, project.id, fields, now=utcnow(), tz=tz())
+            pr.edit_project(g.volunteer, project.id, fields, now=utcnow(), tz=tz(), topic_orgs=topic_orgs())
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
