@@ -35,6 +35,8 @@ def test_publish_find_sign_up_approve(phone, browser):
     form.locator("input[name=recruit_count]").fill("5")
     form.locator("select[name=category]").select_option("治安巡逻")
     form.locator("select[name=region]").select_option("崇川区")
+    offered = form.locator("#region-streets option").evaluate_all("options => options.map(o => o.value)")
+    assert "和平桥街道" in offered, "the district's streets are offered for 所在镇街"
     form.locator("input[name=place]").fill("濠河风景区南大门")
     form.locator("input[name=latitude]").fill("32.0045")
     form.locator("input[name=longitude]").fill("120.8590")
