@@ -345,3 +345,27 @@ def test_showing_a_members_whole_phone_is_audited(city):
     with handle.app.app_context():
         [row] = PhoneView.query.all()
         assert (row.viewer_id, row.volunteer_id) == (admin_ids["street"], person_id)
+
+
+def test_the_admin_uploads_a_logo_shown_on_the_org_page(city):
+    import io
+
+    from PIL import Image
+
+    handle, ids, _, _ = city
+    client = handle.client()
+    sign_in(client, "o-street")
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), (7, 193, 96)).save(buffer, "PNG")
+    buffer.seek(0)
+    res = client.post("/m/admin/org", data={"csrf_token": csrf(client, "/m/admin/org"), "intro": "社区服务",
+                                             "logo": (buffer, "logo.png")}, content_type="multipart/form-data")
+    assert res.status_code == 302
+    page = text_of(client.get(f"/m/orgs/{ids['street']}"))
+    assert "org-logo" in page
+    logo = client.get(f"/m/orgs/{ids['street']}/logo")
+    assert logo.mimetype == "image/jpeg" and Image.open(io.BytesIO(logo.data)).size == (256, 256)
+    bad = client.post("/m/admin/org", data={"csrf_token": csrf(client, "/m/admin/org"),
+                                             "logo": (io.BytesIO(b"GIF89a..."), "x.gif")}, content_type="multipart/form-data")
+    assert bad.status_code == 302
+    assert "只支持JPG或PNG" in text_of(client.get("/m/admin/org"))

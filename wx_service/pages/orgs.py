@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+import os
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 
 from models import RuleViolation, db, permissions, utcnow
 from models import membership as ms
@@ -12,6 +14,7 @@ from models import project as project_rules
 from .. import clock
 from ..binding import bound_volunteer
 from ..oauth import person_required
+from ..uploads import store_image
 from . import bp
 from .forms import act, page_arg
 from .guards import volunteer_required
@@ -28,7 +31,23 @@ def form_fields() -> dict:
     fields = {k: request.form[k] for k in org_rules.EDITABLE_FIELDS if k in request.form}
     if "service_domains" in request.form or request.form.get("has_domains"):
         fields["service_domains"] = request.form.getlist("service_domains")
+    logo = request.files.get("logo")
+    if logo is not None and logo.filename:
+        fields["logo_path"] = store_image(logo, "org_logos", what="组织LOGO", max_bytes=LOGO_MAX_BYTES, side=256,
+                                          square=True)
     return fields
+
+
+LOGO_MAX_BYTES = 2 * 1024 * 1024
+
+
+@bp.get("/orgs/<int:org_id>/logo")
+@person_required
+def org_logo(org_id):
+    org = org_rules.get_org(org_id)
+    if not org.logo_path:
+        abort(404)
+    return send_file(os.path.join(current_app.config["MEDIA_DIR"], org.logo_path), mimetype="image/jpeg")
 
 
 @bp.app_template_filter("local_dt")
