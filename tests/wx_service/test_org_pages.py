@@ -369,3 +369,37 @@ def test_the_admin_uploads_a_logo_shown_on_the_org_page(city):
                                              "logo": (io.BytesIO(b"GIF89a..."), "x.gif")}, content_type="multipart/form-data")
     assert bad.status_code == 302
     assert "只支持JPG或PNG" in text_of(client.get("/m/admin/org"))
+
+
+def test_member_groups_on_the_phone(city):
+    from models import MemberGroup, Volunteer
+
+    handle, ids, admin_ids, person_id = city
+    with handle.app.app_context():
+        person = db.session.get(Volunteer, person_id)
+        join_org(person, ids["street"], now=NOW)
+        approve_members(db.session.get(Volunteer, admin_ids["street"]), ids["street"], [person_id], now=NOW)
+        db.session.commit()
+        number = person.number
+    client = handle.client()
+    sign_in(client, "o-street")
+    page = text_of(client.get("/m/admin/groups"))
+    assert "历史无时长成员" in page and "活跃成员" in page
+    post(client, "/m/admin/groups", {"op": "create", "name": "周末服务队"})
+    with handle.app.app_context():
+        group_id = MemberGroup.query.filter_by(name="周末服务队").one().id
+    post(client, f"/m/admin/groups/{group_id}/members", {"op": "add", "numbers": number}, page="/m/admin/groups")
+    assert "王*明" in text_of(client.get(f"/m/admin/groups/{group_id}"))
+    post(client, "/m/admin/groups", {"op": "create", "name": "骨干"})
+    with handle.app.app_context():
+        backbone = MemberGroup.query.filter_by(name="骨干").one().id
+    post(client, "/m/admin/groups", {"op": "copy", "source": str(group_id), "target_id": str(backbone)})
+    assert "王*明" in text_of(client.get(f"/m/admin/groups/{backbone}"))
+    post(client, f"/m/admin/groups/{group_id}/members", {"op": "remove", "vid": str(person_id)}, page="/m/admin/groups")
+    assert "王*明" not in text_of(client.get(f"/m/admin/groups/{group_id}"))
+    post(client, "/m/admin/groups", {"op": "delete", "group_id": str(group_id)})
+    assert "周末服务队" not in text_of(client.get("/m/admin/groups"))
+    assert "王*明" in text_of(client.get("/m/admin/groups/no_hours_ever"))
+    outsider = handle.client()
+    sign_in(outsider, "o-sibling_street")
+    assert "王*明" not in text_of(outsider.get(f"/m/admin/groups/{backbone}"))
