@@ -91,6 +91,13 @@ def dev(host, port):
     settings = app.config["WX_SETTINGS"]
     if not settings.sandbox["enabled"]:
         raise click.UsageError("the development server needs [sandbox] enabled = true")
+    from .demo import DEMO_OPENIDS
+    from .sandbox import get_state
+
+    sandbox = get_state(app)
+    for account in settings.accounts.values():  # the demo people follow the account on the sandbox phone
+        for openid in DEMO_OPENIDS:
+            sandbox.follow(account.app_id, openid)
     seed_demo()
     start_inprocess_cron(app)
 

@@ -30,6 +30,7 @@ DEMO_PEOPLE = [
     ("李志愿", "F", date(1985, 7, 7), "320602198507070224", "13962800001", "o_demo_volunteer"),
     ("王站长", "M", date(1985, 7, 7), "320602198507070312", "13962800002", "o_demo_station"),
 ]
+DEMO_OPENIDS = [openid for *_, openid in DEMO_PEOPLE] + ["o_demo_elder"]
 
 
 def seed_demo() -> bool:
