@@ -10,22 +10,14 @@ with no hours 7 days after the end.  Each settles rows with conditional UPDATEs:
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 
-from flask import current_app
-from requests import RequestException
-from wechatpy.exceptions import WeChatClientException
-
-from jobs import enqueue_now
+from jobs import enqueue_now, media
 from models import attendance as att
 from models import db, utcnow
 
 log = logging.getLogger(__name__)
 
 RETRY = (3, [30, 120, 600])
-GONE_MEDIA_ERRORS = (40007, 40004, 41005)
-EXTENSIONS = {"image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
 
 
 def download_makeup_photo(makeup_id: int) -> str:
@@ -33,34 +25,16 @@ def download_makeup_photo(makeup_id: int) -> str:
     request = db.session.get(att.MakeupRequest, makeup_id)
     if request is None or request.photo_state != att.PHOTO_PENDING:
         return request.photo_state if request else "missing"
-    client = current_app.extensions["wechat"].client(request.account)
     try:
-        data, content_type = client.download_media(request.media_id, jssdk=True)
-    except WeChatClientException as exc:
-        state = att.makeup_photo_failed(makeup_id, f"errcode {exc.errcode}", permanent=exc.errcode in GONE_MEDIA_ERRORS)
+        data, content_type = media.fetch_image(request.account, request.media_id)
+    except media.MediaFailure as exc:
+        state = att.makeup_photo_failed(makeup_id, exc.reason, permanent=exc.permanent)
         db.session.commit()
         if state != att.PHOTO_FAILED:
-            raise
+            raise exc.original from None
         return state
-    except (RequestException, OSError) as exc:
-        state = att.makeup_photo_failed(makeup_id, exc.__class__.__name__, permanent=False)
-        db.session.commit()
-        if state != att.PHOTO_FAILED:
-            raise
-        return state
-    content_type = (content_type or "").split(";")[0].strip().lower()
-    if content_type not in EXTENSIONS:
-        att.makeup_photo_failed(makeup_id, f"not an image: {content_type}", permanent=True)
-        db.session.commit()
-        return att.PHOTO_FAILED
-    folder = os.path.join(current_app.config["MEDIA_DIR"], "makeups")
-    os.makedirs(folder, exist_ok=True)
-    name = f"{makeup_id}.{EXTENSIONS[content_type]}"
-    temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.part")
-    with open(temp, "wb") as fh:
-        fh.write(data)
-    os.replace(temp, os.path.join(folder, name))
-    att.makeup_photo_stored(makeup_id, f"makeups/{name}", content_type)
+    path = media.store(data, "makeups", str(makeup_id), media.IMAGE_EXTENSIONS[content_type])
+    att.makeup_photo_stored(makeup_id, path, content_type)
     db.session.commit()
     return att.PHOTO_STORED
 

@@ -17,21 +17,17 @@ import shutil
 import subprocess
 import tempfile
 
-import requests
 from flask import current_app
-from wechatpy.exceptions import WeChatClientException
 
 from models import db, utcnow
 from models import help_request as hr
 
-from . import enqueue, enqueue_now
+from . import enqueue, enqueue_now, media
 
 log = logging.getLogger(__name__)
 
 #: rq Retry: (retries, intervals in seconds)
 VOICE_RETRY: tuple[int, list[int]] = (5, [3, 10, 30, 120, 600])
-#: WeChat errors after which trying again cannot help (bad or expired media id, wrong type).
-PERMANENT_MEDIA_ERRORS = (40007, 40004, 40005, 41006)
 FFMPEG = shutil.which("ffmpeg") or "/usr/bin/ffmpeg"
 FFPROBE = shutil.which("ffprobe") or "/usr/bin/ffprobe"
 EXTENSIONS = {"audio/amr": "amr", "audio/speex": "speex", "audio/wav": "wav", "audio/x-wav": "wav",
@@ -65,19 +61,14 @@ def fetch_voice(note_id: int) -> str:
             return "skipped"
         db.session.commit()
         try:
-            data, content_type = current_app.extensions["wechat"].client(account).download_media(media_id, jssdk=jssdk)
-        except WeChatClientException as exc:
-            permanent = exc.errcode in PERMANENT_MEDIA_ERRORS
-            hr.VoiceNote.record_error(note_id, f"{exc.errcode}: {exc.errmsg}", permanent=permanent)
+            data, content_type = media.fetch(account, media_id, jssdk=jssdk)
+        except media.MediaFailure as exc:
+            hr.VoiceNote.record_error(note_id, exc.reason, permanent=exc.permanent)
             db.session.commit()
-            if permanent:
-                log.error("voice note %s cannot be fetched: %s", note_id, exc.errcode)
+            if exc.permanent:
+                log.error("voice note %s cannot be fetched: %s", note_id, exc.reason)
                 return hr.V_FAILED
-            raise VoiceNotYet(f"media download failed: {exc.errcode}") from exc
-        except (requests.RequestException, OSError) as exc:
-            hr.VoiceNote.record_error(note_id, f"network: {exc.__class__.__name__}")
-            db.session.commit()
-            raise VoiceNotYet("media download failed: network") from exc
+            raise VoiceNotYet(f"media download failed: {exc.reason}") from exc
         try:
             relative, duration = store_mp3(data, content_type, request_id, note_id)
         except TranscodeError as exc:

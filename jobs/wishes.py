@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 
 from flask import current_app
-from requests import RequestException
-from wechatpy.exceptions import WeChatClientException
 
-from jobs import enqueue_now
+from jobs import enqueue_now, media
 from models import db, utcnow
 from models import wish as wishes
 
 log = logging.getLogger(__name__)
 
 RETRY = (3, [30, 120, 600])
-#: WeChat says the media is gone or was never there: retrying cannot help.
-GONE_MEDIA_ERRORS = (40007, 40004, 41005)
-EXTENSIONS = {"image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
 
 
 def photo_dir(wish_id: int) -> str:
@@ -37,38 +31,17 @@ def download_wish_photos(wish_id: int) -> dict:
     transient = None
     for photo_id in wishes.pending_photo_ids(wish_id):
         photo = db.session.get(wishes.WishPhoto, photo_id)
-        client = current_app.extensions["wechat"].client(photo.account)
         try:
-            data, content_type = client.download_media(photo.media_id, jssdk=True)
-        except WeChatClientException as exc:
-            permanent = exc.errcode in GONE_MEDIA_ERRORS
-            state = wishes.photo_failed(photo_id, f"errcode {exc.errcode}", permanent=permanent)
+            data, content_type = media.fetch_image(photo.account, photo.media_id)
+        except media.MediaFailure as exc:
+            state = wishes.photo_failed(photo_id, exc.reason, permanent=exc.permanent)
             db.session.commit()
             counts["failed" if state == wishes.PHOTO_FAILED else "pending"] += 1
             if state != wishes.PHOTO_FAILED:
-                transient = exc
+                transient = exc.original
             continue
-        except (RequestException, OSError) as exc:
-            state = wishes.photo_failed(photo_id, exc.__class__.__name__, permanent=False)
-            db.session.commit()
-            counts["failed" if state == wishes.PHOTO_FAILED else "pending"] += 1
-            if state != wishes.PHOTO_FAILED:
-                transient = exc
-            continue
-        content_type = (content_type or "").split(";")[0].strip().lower()
-        if content_type not in EXTENSIONS:
-            wishes.photo_failed(photo_id, f"not an image: {content_type}", permanent=True)
-            db.session.commit()
-            counts["failed"] += 1
-            continue
-        folder = photo_dir(wish_id)
-        os.makedirs(folder, exist_ok=True)
-        name = f"{photo_id}.{EXTENSIONS[content_type]}"
-        temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.part")
-        with open(temp, "wb") as fh:
-            fh.write(data)
-        os.replace(temp, os.path.join(folder, name))  # same name, same bytes: a second run is harmless
-        if wishes.photo_stored(photo_id, f"wishes/{wish_id}/{name}", content_type, now=utcnow()):
+        path = media.store(data, f"wishes/{wish_id}", str(photo_id), media.IMAGE_EXTENSIONS[content_type])
+        if wishes.photo_stored(photo_id, path, content_type, now=utcnow()):
             counts["stored"] += 1
         db.session.commit()
     if transient is not None:

@@ -12,13 +12,11 @@ from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 
-from . import identity, personal_data, sms_code, volunteer_qr
+from . import identity, lockout, personal_data, sms_code, volunteer_qr
 from .base import RuleViolation, db
 from .organization import is_active_admin, note_admin_change
 from .volunteer import Binding, Volunteer, VolunteerNumber
 
-LOCK_AFTER = 5
-LOCK_SECONDS = 15 * 60
 NUMBER_LENGTH = 15
 
 
@@ -89,14 +87,6 @@ def _lock_keys(account: str, openid: str, id_number: str) -> list[str]:
     return [f"bindfail:id:{personal_data.lookup_hash(id_number)}", f"bindfail:openid:{account}:{openid}"]
 
 
-def _check_not_locked(store, keys: list[str]) -> None:
-    for key in keys:
-        count = store.get(key)
-        if count is not None and int(count) >= LOCK_AFTER:
-            minutes = max(1, -(-store.ttl(key) // 60))
-            raise RuleViolation("bind_locked", f"密码错误次数过多，绑定已锁定，请{minutes}分钟后再试。", 429)
-
-
 def bind(account: str, openid: str, id_number: str, password: str, *, now, store) -> Volunteer:
     """Bind (account, openid) to the volunteer; a volunteer bound elsewhere on this account moves here.
 
@@ -107,16 +97,16 @@ def bind(account: str, openid: str, id_number: str, password: str, *, now, store
     if not id_number or not password:
         raise RuleViolation("bind_fields", "请输入证件号码和密码。")
     keys = _lock_keys(account, openid, id_number)
-    _check_not_locked(store, keys)
+    minutes = lockout.minutes_locked(store, keys)
+    if minutes:
+        raise RuleViolation("bind_locked", f"密码错误次数过多，绑定已锁定，请{minutes}分钟后再试。", 429)
     volunteer = Volunteer.by_id_number(id_number)
     if volunteer is None or not volunteer.check_password(password):
-        counts = [store.incr(key, LOCK_SECONDS) for key in keys]
-        left = LOCK_AFTER - max(counts)
-        if left <= 0:
+        left = lockout.wrong_try(store, keys)
+        if not left:
             raise RuleViolation("bind_locked", "密码错误次数过多，绑定已锁定，请15分钟后再试。", 429)
         raise RuleViolation("bind_wrong", f"证件号码或密码不正确，还可尝试{left}次。", 401)
-    for key in keys:
-        store.delete(key)
+    lockout.clear(store, keys)
     for old in Binding.query.filter(Binding.account == account,
                                     (Binding.openid == openid) | (Binding.volunteer_id == volunteer.id)):
         db.session.delete(old)  # row by row, so the binding-change events see the old openid

@@ -17,7 +17,7 @@ import re
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import identity, permissions, personal_data
+from . import identity, lockout, permissions, personal_data
 from .base import RuleViolation, db, utcnow
 from .organization import ACTIVE, Organization, admin_org_of, subtree_of
 from .volunteer import Volunteer
@@ -26,8 +26,6 @@ PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATES = (PENDING, APPROVED, REJECTED)
 STATE_LABELS = {PENDING: "待审核", APPROVED: "已审核", REJECTED: "未通过"}
 
-BIND_LOCK_AFTER = 5
-BIND_LOCK_SECONDS = 15 * 60
 
 #: form field -> (label, max length, required)
 FIELDS = {
@@ -40,7 +38,6 @@ FIELDS = {
     "emergency_phone": ("紧急联系人手机", 11, False),
     "notes": ("求助人信息", 500, True),
 }
-LANDLINE_RE = re.compile(r"^(?:0\d{2,3}-?)?\d{7,8}(?:-\d{1,6})?$|^1[3-9]\d{9}$")
 
 
 class HelpSeeker(db.Model):
@@ -178,8 +175,11 @@ def clean_fields(fields: dict, *, partial: bool = False) -> dict:
     if "name" in out:
         identity.check_name(out["name"])
     if "id_number" in out:
-        out["id_number"] = _check_id(out["id_number"])
-    if "phone" in out and not LANDLINE_RE.match(out["phone"]):
+        try:
+            out["id_number"] = identity.check_mainland_id(out["id_number"])
+        except RuleViolation as exc:  # the seeker form reports every ID problem under one code
+            raise RuleViolation("id_invalid", exc.message) from exc
+    if "phone" in out and not identity.is_contact_phone(out["phone"]):
         raise RuleViolation("phone_invalid", "联系电话格式不正确（座机如0513-85123456，或11位手机号）。")
     if "mobile" in out:
         out["mobile"] = identity.check_phone(out["mobile"])
@@ -189,17 +189,6 @@ def clean_fields(fields: dict, *, partial: bool = False) -> dict:
         raise RuleViolation("emergency_name_required", "填写了紧急联系人手机，请同时填写紧急联系人姓名。")
     return out
 
-
-def _check_id(number: str) -> str:
-    from stdnum import exceptions as stdnum_errors
-    from stdnum.cn import ric
-
-    number = number.upper()
-    try:
-        ric.validate(number)
-    except stdnum_errors.ValidationError as exc:
-        raise RuleViolation("id_invalid", "身份证号码不正确，请核对。") from exc
-    return number
 
 
 def parse_volunteer_keys(text) -> list[str]:
@@ -400,20 +389,17 @@ def bind_seeker(account: str, openid: str, id_number: str, phone: str, *, now, s
     if not id_number or not phone:
         raise RuleViolation("bind_fields", "请输入身份证号和手机号。")
     keys = _lock_keys(account, openid)
-    for key in keys:
-        count = store.get(key)
-        if count is not None and int(count) >= BIND_LOCK_AFTER:
-            raise RuleViolation("bind_locked", "输错次数太多了，请过15分钟再试，或请社区工作人员帮忙。", 429)
+    minutes = lockout.minutes_locked(store, keys)
+    if minutes:
+        raise RuleViolation("bind_locked", f"输错次数太多了，请过{minutes}分钟再试，或请社区工作人员帮忙。", 429)
     digest = personal_data.lookup_hash(phone)
     seeker = HelpSeeker.query.filter_by(id_number_hash=personal_data.lookup_hash(id_number)).one_or_none()
     if seeker is None or digest not in (seeker.phone_hash, seeker.mobile_hash):
-        for key in keys:
-            store.incr(key, BIND_LOCK_SECONDS)
+        lockout.wrong_try(store, keys)
         raise RuleViolation("bind_wrong", "身份证号或手机号不对，请再核对一下。如果还没有登记，请联系社区实践站。", 401)
     if seeker.state == REJECTED:
         raise RuleViolation("seeker_rejected", "您的资料没有通过审核，请联系社区实践站。", 403)
-    for key in keys:
-        store.delete(key)
+    lockout.clear(store, keys)
     SeekerBinding.query.filter_by(account=account, openid=openid).delete(synchronize_session=False)
     db.session.add(SeekerBinding(account=account, openid=openid, seeker_id=seeker.id, bound_at=now))
     try:

@@ -24,6 +24,8 @@ GENDERS = {"M": "男", "F": "女"}
 PASSPORT_RE = re.compile(r"^(?:[EGDSP]\d{8}|[EG][A-Z]\d{7}|[A-Z0-9]{5,20})$")
 PERMIT_RE = re.compile(r"^(?:[HM]\d{8}(?:\d{2})?|\d{8}|[A-Z]\d{8})$")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+# A fixed line with or without its area code (0513-85123456, 85123456), an extension allowed (-12).
+LANDLINE_RE = re.compile(r"^(?:0\d{2,3}-?)?[2-9]\d{6,7}(?:-\d{1,6})?$")
 MIN_AGE = 14
 ADULT_AGE = 18
 
@@ -74,7 +76,9 @@ def check_identity(id_type: str, number: str, gender: str, birth_date: date | No
     return Identity(id_type, number, birth_date, gender)
 
 
-def _mainland(number: str, gender: str, birth_date: date | None) -> Identity:
+def check_mainland_id(number: str) -> str:
+    """A mainland ID number (length, region, birth date, check digit), upper-cased; else refused."""
+    number = (number or "").strip().upper()
     try:
         ric.validate(number)
     except stdnum_errors.InvalidLength as exc:
@@ -85,6 +89,11 @@ def _mainland(number: str, gender: str, birth_date: date | None) -> Identity:
         raise RuleViolation("id_component", "身份证号码中的地区或出生日期无效。") from exc
     except stdnum_errors.ValidationError as exc:
         raise RuleViolation("id_format", "身份证号码格式不正确。") from exc
+    return number
+
+
+def _mainland(number: str, gender: str, birth_date: date | None) -> Identity:
+    number = check_mainland_id(number)
     born = ric.get_birth_date(number)
     sex = "M" if int(number[16]) % 2 == 1 else "F"
     if gender != sex:
@@ -131,3 +140,8 @@ def check_password(password: str, repeat: str | None = None) -> str:
     if password.isalpha():
         raise RuleViolation("password_letters", "密码不能全是字母，请混合字母和数字。")
     return password
+
+
+def is_contact_phone(text: str) -> bool:
+    """A mobile number or a fixed line: what a contact phone (联系电话) may be."""
+    return bool(PHONE_RE.match(text) or LANDLINE_RE.match(text))

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from . import permissions, personal_data, regions
+from . import identity, permissions, personal_data, regions
 from .base import RuleViolation, db, utcnow
 from .notification import notify, notify_many
 from .volunteer import Binding, Volunteer
@@ -46,8 +46,6 @@ CONFIRM_WITHIN = timedelta(days=14)  # a completed wish the publisher does not c
 MAX_PENDING_PER_PUBLISHER = 3  # wishes waiting for review at once, per WeChat user
 MAX_PHOTOS = 9  # chooseImage gives at most nine
 
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE_RE = re.compile(r"^(?:0\d{2,3}-?)?[2-9]\d{6,7}(?:-\d{1,6})?$")
 MEDIA_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,200}$")
 
 LIMITS = {"name": (1, 20), "address": (2, 200), "situation": (2, 500), "content": (2, 300), "plan": (2, 500),
@@ -213,7 +211,7 @@ def clean_phone(value) -> str:
     phone = re.sub(r"[\s()（）]", "", str(value or "")).replace("—", "-").replace("－", "-")
     if not phone:
         raise RuleViolation("wish_phone_missing", "请填写电话。")
-    if not (MOBILE_RE.match(phone) or LANDLINE_RE.match(phone)):
+    if not identity.is_contact_phone(phone):
         raise RuleViolation("wish_phone_invalid", "电话格式不正确，请填写11位手机号或带区号的固定电话。")
     return phone
 

@@ -1,0 +1,57 @@
+"""Temporary media from WeChat (3 days to live): fetch it, tell a lost file from a passing error,
+and store it under the media dir so that a second run of the same job writes the same file.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from flask import current_app
+from requests import RequestException
+from wechatpy.exceptions import WeChatClientException
+
+#: WeChat says the media is gone, was never there or is of the wrong type: retrying cannot help.
+GONE_MEDIA_ERRORS = (40004, 40005, 40007, 41005, 41006)
+IMAGE_EXTENSIONS = {"image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png", "image/gif": "gif",
+                    "image/webp": "webp"}
+
+
+class MediaFailure(Exception):
+    """The download failed: ``permanent`` when retrying cannot help; ``original`` is what was raised."""
+
+    def __init__(self, reason: str, permanent: bool, original: Exception | None = None):
+        super().__init__(reason)
+        self.reason, self.permanent, self.original = reason, permanent, original or self
+
+
+def fetch(account: str, media_id: str, *, jssdk: bool) -> tuple[bytes, str]:
+    """The bytes and the bare content type of a temporary media (``media/get`` or ``media/get/jssdk``)."""
+    client = current_app.extensions["wechat"].client(account)
+    try:
+        data, content_type = client.download_media(media_id, jssdk=jssdk)
+    except WeChatClientException as exc:
+        raise MediaFailure(f"errcode {exc.errcode}", exc.errcode in GONE_MEDIA_ERRORS, exc) from exc
+    except (RequestException, OSError) as exc:
+        raise MediaFailure(exc.__class__.__name__, False, exc) from exc
+    return data, (content_type or "").split(";")[0].strip().lower()
+
+
+def fetch_image(account: str, media_id: str) -> tuple[bytes, str]:
+    """A photo the page uploaded with ``wx.uploadImage``; anything but an image is refused for good."""
+    data, content_type = fetch(account, media_id, jssdk=True)
+    if content_type not in IMAGE_EXTENSIONS:
+        raise MediaFailure(f"not an image: {content_type}", True)
+    return data, content_type
+
+
+def store(data: bytes, folder: str, stem: str, extension: str) -> str:
+    """Write atomically to ``{media_dir}/{folder}/{stem}.{extension}``; the path relative to the media dir."""
+    target = os.path.join(current_app.config["MEDIA_DIR"], folder)
+    os.makedirs(target, exist_ok=True)
+    name = f"{stem}.{extension}"
+    temp = os.path.join(target, f".{name}.{secrets.token_hex(6)}.part")
+    with open(temp, "wb") as fh:
+        fh.write(data)
+    os.replace(temp, os.path.join(target, name))  # same name, same bytes: a second run is harmless
+    return f"{folder}/{name}"
