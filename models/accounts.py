@@ -49,6 +49,18 @@ def volunteer_number(prefix: str) -> str:
     return f"{prefix}{issued.id:0{digits}d}"
 
 
+def _refuse_registered_phone(phone: str) -> None:
+    if Volunteer.by_phone(phone) is not None:
+        raise RuleViolation("phone_registered", "该手机号码已被注册，请更换号码或找回密码。", 409)
+
+
+def request_register_code(phone: str, client_ip: str, now) -> tuple[str, str]:
+    """注册 step 1: an SMS code for a phone not registered yet; (the checked phone, the code)."""
+    phone = identity.check_phone(phone)
+    _refuse_registered_phone(phone)
+    return phone, sms_code.issue(phone, "register", client_ip, now)
+
+
 def register(form: Registration, *, now, today: date, number_prefix: str) -> Volunteer:
     """Check every field, consume the SMS code and create the volunteer (no admin approval)."""
     person = identity.check_identity(form.id_type, (form.id_number or "").strip(), form.gender, form.birth_date)
@@ -59,8 +71,7 @@ def register(form: Registration, *, now, today: date, number_prefix: str) -> Vol
                                form.guardian_consent)
     if Volunteer.by_id_number(person.number) is not None:
         raise RuleViolation("id_registered", "该证件号码已注册，请直接绑定或找回密码。", 409)
-    if Volunteer.by_phone(phone) is not None:
-        raise RuleViolation("phone_registered", "该手机号码已被注册，请更换号码或找回密码。", 409)
+    _refuse_registered_phone(phone)
     sms_code.consume(phone, "register", form.sms_code, now)
     volunteer = Volunteer(number=volunteer_number(number_prefix), name=name, gender=person.gender,
                           birth_date=person.birth_date, id_type=person.id_type, qr_token=volunteer_qr.new_token(),

@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
-from models import RuleViolation, accounts, db, identity, sms_code
+from models import RuleViolation, accounts, db, identity
 
 from .. import clock, sms
 from ..oauth import person_required
@@ -58,12 +58,7 @@ def register():
 def send_sms_code():
     """Send a registration code to a phone (JSON; the register page calls it)."""
     data = request.get_json(silent=True) or {}
-    phone = identity.check_phone(data.get("phone", ""))
-    from models import Volunteer
-
-    if Volunteer.by_phone(phone) is not None:
-        raise RuleViolation("phone_registered", "该手机号码已被注册，请更换号码或找回密码。", 409)
-    code = sms_code.issue(phone, "register", _client_ip(), clock.now())
+    phone, code = accounts.request_register_code(str(data.get("phone", "")), _client_ip(), clock.now())
     db.session.commit()
     sms.send_code(phone, code)
     return jsonify(code="sent", message="验证码已发送，30分钟内有效。")
