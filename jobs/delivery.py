@@ -88,17 +88,23 @@ event.listen(Session, "after_rollback", _after_rollback)
 
 
 # ---------------------------------------------------------------------------- rate limit
-def throttle(account: str, rate: int) -> None:
-    """Wait for a slot: at most ``rate`` sends per second per account, counted across every worker
-    in the shared store (Redis when configured, else the database)."""
+def reserve_sends(account: str, rate: int, wanted: int) -> int:
+    """Wait for send slots and take up to ``wanted`` of them in one count; how many were taken.
+
+    At most ``rate`` sends per second per account, counted across every worker in the shared store
+    (Redis when configured, else the database).  One reservation takes at most a tenth of a second's
+    slots, so a group sent across the edge of a second cannot push the next second far over the rate.
+    """
     if rate <= 0:
-        return
+        return wanted
+    wanted = max(1, min(wanted, rate // 10))
     store = current_app.extensions["wx_store"]
     while True:
-        now = time.time()
-        second = int(now)
-        if store.incr(f"notify:rate:{account}:{second}", 2) <= rate:
-            return
+        second = int(time.time())
+        count = store.incr(f"notify:rate:{account}:{second}", 2, wanted)
+        granted = min(wanted, rate - (count - wanted))
+        if granted > 0:
+            return granted
         time.sleep(max(second + 1 - time.time(), 0.005))
 
 
@@ -108,9 +114,7 @@ def deliver_notifications(ids: list[int]) -> dict:
 
     The batch is read in two queries (rows, then every recipient's bindings and follower state),
     rows with no way to a phone are marked inbox-only together, and the others are claimed a chunk at
-    a time (one conditional UPDATE … RETURNING) and then sent one by one, each recorded ``sent`` in a
-    short transaction of its own right after its send — so a worker killed mid-batch leaves at most
-    the one row in flight to be sent again (WeChat's ``client_msg_id`` drops that repeat).  All these
+    a time (one conditional UPDATE … RETURNING) and sent as :func:`_send_claimed` says.  All these
     transactions run on one database connection held for the batch.
     """
     outcomes: dict[str, int] = {}
@@ -171,16 +175,39 @@ def _deliver_batch(ids: list[int]):
         part = sendable[start:start + chunk]
         claimed = Notification.claim_many([row.id for row, _route in part], utcnow(), conf["lease_seconds"])
         db.session.commit()
-        for row, route in part:
-            if row.id not in claimed:
-                yield "skipped"
-                continue
-            throttle(route.account, conf["rate_per_second"])
-            yield _send(settings, row, route)
+        yield from ["skipped"] * sum(row.id not in claimed for row, _route in part)
+        yield from _send_claimed(settings, conf["rate_per_second"], [pair for pair in part if pair[0].id in claimed])
+
+
+def _send_claimed(settings, rate: int, claimed: list):
+    """Send claimed rows in groups of reserved rate-limit slots, and record what was sent.
+
+    Template messages are recorded ``sent`` a group at a time (one UPDATE and COMMIT): a worker killed
+    between a send and that record leaves the group's rows to be sent again once their lease runs out,
+    and the ``client_msg_id`` makes WeChat drop those repeats (it honours one for 10 minutes, longer than
+    the lease plus the sweep's minute).  Customer-service texts carry no such id, so each is recorded
+    right after its send.
+    """
+    while claimed:
+        account = claimed[0][1].account
+        run = next((i for i, (_row, route) in enumerate(claimed) if route.account != account), len(claimed))
+        granted = reserve_sends(account, rate, run)
+        group, claimed = claimed[:granted], claimed[granted:]
+        sent = []
+        for row, route in group:
+            outcome = _send(settings, row, route)
+            if outcome == outbox.SENT and route.channel == outbox.CUSTOM:
+                Notification.mark_sent([row.id], account, route.channel, utcnow())
+                db.session.commit()
+            elif outcome == outbox.SENT:
+                sent.append(row.id)
+            yield outcome
+        Notification.mark_sent(sent, account, outbox.TEMPLATE, utcnow())
+        db.session.commit()
 
 
 def _send(settings, row, route) -> str:
-    """Send one claimed row and record the result (its own short transaction)."""
+    """Send one claimed row: ``sent``, or the outcome of the error (recorded by :func:`_failed`)."""
     notification_id, kind = row.id, row.kind
     data = dict(row.data or {})
     url = _message_url(settings, notification_id, route.account)
@@ -201,9 +228,6 @@ def _send(settings, row, route) -> str:
     except Exception as exc:  # e.g. the token lock timed out: release the row for a retry, keep the trace
         log.exception("notification of kind %s: unexpected error while sending", kind, extra=extra)
         return _failed(notification_id, route, None, f"{exc.__class__.__name__}: {exc}"[:500], extra)
-
-    Notification.mark_sent(notification_id, route.account, route.channel, utcnow())
-    db.session.commit()
     return outbox.SENT
 
 

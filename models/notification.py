@@ -123,9 +123,16 @@ class Notification(db.Model):
         return result.rowcount == 1
 
     @classmethod
-    def mark_sent(cls, notification_id: int, account: str, channel: str, now: datetime) -> bool:
-        return cls._finish(notification_id, state=SENT, account=account, channel=channel, sent_at=now,
-                           last_error=None, next_attempt_at=None)
+    def mark_sent(cls, notification_ids: list[int], account: str, channel: str, now: datetime) -> int:
+        """Record rows sent through ``account`` and ``channel`` in one statement; how many were pending."""
+        if not notification_ids:
+            return 0
+        t = cls.__table__
+        result = db.session.execute(
+            update(t).where(t.c.id.in_(notification_ids), t.c.state == PENDING)
+            .values(state=SENT, account=account, channel=channel, sent_at=now, last_error=None,
+                    next_attempt_at=None, locked_until=None))
+        return result.rowcount
 
     @classmethod
     def mark_inbox_only(cls, notification_id: int, now: datetime, account: str | None = None,

@@ -63,10 +63,10 @@ class RedisStore:
         """Delete only while it still holds ``expected`` (compare-and-delete, atomic)."""
         return bool(self.redis.eval(self._DELETE_IF, 1, self._k(key), expected))
 
-    def incr(self, key: str, ttl: int) -> int:
-        """Count up; the window of ``ttl`` seconds starts at the first count."""
+    def incr(self, key: str, ttl: int, amount: int = 1) -> int:
+        """Count up by ``amount``; the window of ``ttl`` seconds starts at the first count."""
         pipe = self.redis.pipeline()
-        pipe.incr(self._k(key))
+        pipe.incr(self._k(key), amount)
         pipe.expire(self._k(key), ttl, nx=True)
         return int(pipe.execute()[0])
 
@@ -132,18 +132,18 @@ class DatabaseStore:
         with self._engine().begin() as conn:
             return bool(conn.execute(delete(t).where(t.c.key == key, t.c.value == expected)).rowcount)
 
-    def incr(self, key: str, ttl: int) -> int:
+    def incr(self, key: str, ttl: int, amount: int = 1) -> int:
         t = self.table
         now = utcnow()
         for _ in range(5):
             with self._engine().begin() as conn:
                 conn.execute(delete(t).where(t.c.key == key, t.c.expires_at <= now))
                 if conn.execute(
-                    update(t).where(t.c.key == key).values(value=(t.c.value.cast(Integer) + 1).cast(Text))
+                    update(t).where(t.c.key == key).values(value=(t.c.value.cast(Integer) + amount).cast(Text))
                 ).rowcount:
                     return int(conn.execute(select(t.c.value).where(t.c.key == key)).scalar())
-            if self.add(key, "1", ttl):
-                return 1
+            if self.add(key, str(amount), ttl):
+                return amount
         raise RuntimeError(f"could not count {key}")
 
     def ttl(self, key: str) -> int:

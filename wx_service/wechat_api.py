@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 TOKEN_ERRORS = (40001, 40014, 42001)
 # Refresh a little before WeChat's 7,200 s so a token is never used in its last minutes.
 EXPIRY_MARGIN = 300
+# A process reuses the token it last read for a few seconds instead of asking the store on every call
+# (a fan-out sends hundreds a second).  A token refused meanwhile is forgotten at once (see _request).
+TOKEN_MEMO_SECONDS = 5.0
 
 
 class AccountClient(WeChatClient):
@@ -34,6 +38,7 @@ class AccountClient(WeChatClient):
         self.account = account
         self.store = store
         self.API_BASE_URL = account.api_base + "cgi-bin/"
+        self._token_memo: tuple[str, float] | None = None  # (token, monotonic time it stops being reused)
 
     # -- URL routing -------------------------------------------------------------------------
     def _rebase(self, url: str) -> str:
@@ -52,14 +57,15 @@ class AccountClient(WeChatClient):
     # -- access token --------------------------------------------------------------------------
     @property
     def access_token(self) -> str:
+        memo = self._token_memo
+        if memo and memo[1] > time.monotonic():
+            return memo[0]
         token = self.store.get(self.token_key)
-        if token:
-            return token
-        with lock(self.store, self.token_key + ":refresh", timeout=15):
-            token = self.store.get(self.token_key)
-            if token:
-                return token
-            return self.fetch_access_token()["access_token"]
+        if not token:
+            with lock(self.store, self.token_key + ":refresh", timeout=15):
+                token = self.store.get(self.token_key) or self.fetch_access_token()["access_token"]
+        self._token_memo = (token, time.monotonic() + TOKEN_MEMO_SECONDS)
+        return token
 
     def fetch_access_token(self) -> dict:
         """Fetch through ``stable_token`` (it does not rotate the token other holders use)."""
@@ -89,6 +95,7 @@ class AccountClient(WeChatClient):
             if exc.errcode not in TOKEN_ERRORS:
                 raise
             failed = params.get("access_token")
+            self._token_memo = None
             if failed:
                 self.store.delete_if(self.token_key, failed)
             log.warning("access token refused, retrying once", extra={"account": self.account.name})
