@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import requests
@@ -119,8 +120,9 @@ def deliver_notifications(ids: list[int]) -> dict:
     """
     outcomes: dict[str, int] = {}
     deferred = 0
-    with _one_connection():
-        for outcome in _deliver_batch([int(i) for i in ids]):
+    threads = max(1, _settings().notifications["send_threads"])
+    with _one_connection(), ThreadPoolExecutor(threads, thread_name_prefix="wechat-send") as senders:
+        for outcome in _deliver_batch([int(i) for i in ids], senders):
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
             deferred += outcome == "deferred"
     if deferred:
@@ -149,7 +151,7 @@ def _claim_chunk(conf) -> int:
     return max(1, min(CLAIM_CHUNK, rate * conf["lease_seconds"] // 2))
 
 
-def _deliver_batch(ids: list[int]):
+def _deliver_batch(ids: list[int], senders: ThreadPoolExecutor):
     settings = _settings()
     conf = settings.notifications
     rows = Notification.pending_of(ids)
@@ -176,26 +178,32 @@ def _deliver_batch(ids: list[int]):
         claimed = Notification.claim_many([row.id for row, _route in part], utcnow(), conf["lease_seconds"])
         db.session.commit()
         yield from ["skipped"] * sum(row.id not in claimed for row, _route in part)
-        yield from _send_claimed(settings, conf["rate_per_second"], [pair for pair in part if pair[0].id in claimed])
+        yield from _send_claimed(settings, senders, [pair for pair in part if pair[0].id in claimed])
 
 
-def _send_claimed(settings, rate: int, claimed: list):
-    """Send claimed rows in groups of reserved rate-limit slots, and record what was sent.
+def _send_claimed(settings, senders: ThreadPoolExecutor, claimed: list):
+    """Send claimed rows in groups of reserved rate-limit slots, a group's sends in flight together,
+    and record what was sent.
 
     Template messages are recorded ``sent`` a group at a time (one UPDATE and COMMIT): a worker killed
     between a send and that record leaves the group's rows to be sent again once their lease runs out,
     and the ``client_msg_id`` makes WeChat drop those repeats (it honours one for 10 minutes, longer than
     the lease plus the sweep's minute).  Customer-service texts carry no such id, so each is recorded
-    right after its send.
+    as soon as its answer is read.
     """
+    app = current_app._get_current_object()
+    clients = app.extensions["wechat"]
+    rate = settings.notifications["rate_per_second"]
     while claimed:
         account = claimed[0][1].account
         run = next((i for i, (_row, route) in enumerate(claimed) if route.account != account), len(claimed))
         granted = reserve_sends(account, rate, run)
         group, claimed = claimed[:granted], claimed[granted:]
+        client = clients.client(account)
+        posts = [senders.submit(_post, app, client, *_message(settings, row, route)) for row, route in group]
         sent = []
-        for row, route in group:
-            outcome = _send(settings, row, route)
+        for (row, route), post in zip(group, posts, strict=True):
+            outcome = _outcome(row, route, post.exception())
             if outcome == outbox.SENT and route.channel == outbox.CUSTOM:
                 Notification.mark_sent([row.id], account, route.channel, utcnow())
                 db.session.commit()
@@ -206,29 +214,37 @@ def _send_claimed(settings, rate: int, claimed: list):
         db.session.commit()
 
 
-def _send(settings, row, route) -> str:
-    """Send one claimed row: ``sent``, or the outcome of the error (recorded by :func:`_failed`)."""
-    notification_id, kind = row.id, row.kind
+def _message(settings, row, route) -> tuple[str, dict]:
+    """The API endpoint and body that deliver ``row`` along ``route``."""
     data = dict(row.data or {})
-    url = _message_url(settings, notification_id, route.account)
-    client = current_app.extensions["wechat"].client(route.account)
-    extra = {"kind": kind, "account": route.account, "notification": notification_id, "channel": route.channel}
-    try:
-        if route.channel == outbox.TEMPLATE:
-            client.post("message/template/send", data={
-                "touser": route.openid, "template_id": route.template_id, "url": url,
-                "data": template_data(kind, data), "client_msg_id": outbox.client_msg_id(row.key)})
-        else:
-            client.post("message/custom/send", data={
-                "touser": route.openid, "msgtype": "text", "text": {"content": custom_text(kind, data, url)}})
-    except WeChatClientException as exc:
-        return _failed(notification_id, route, exc.errcode, f"{exc.errcode}: {exc.errmsg}", extra)
-    except (requests.RequestException, OSError) as exc:
-        return _failed(notification_id, route, None, f"network: {exc.__class__.__name__}: {exc}"[:500], extra)
-    except Exception as exc:  # e.g. the token lock timed out: release the row for a retry, keep the trace
-        log.exception("notification of kind %s: unexpected error while sending", kind, extra=extra)
-        return _failed(notification_id, route, None, f"{exc.__class__.__name__}: {exc}"[:500], extra)
-    return outbox.SENT
+    url = _message_url(settings, row.id, route.account)
+    if route.channel == outbox.TEMPLATE:
+        return "message/template/send", {
+            "touser": route.openid, "template_id": route.template_id, "url": url,
+            "data": template_data(row.kind, data), "client_msg_id": outbox.client_msg_id(row.key)}
+    return "message/custom/send", {
+        "touser": route.openid, "msgtype": "text", "text": {"content": custom_text(row.kind, data, url)}}
+
+
+def _post(app, client, endpoint: str, body: dict) -> None:
+    """One send, on a sender thread: only the HTTP call (and the token from the shared store, which
+    without Redis is the database: hence the app context)."""
+    with app.app_context():
+        client.post(endpoint, data=body)
+
+
+def _outcome(row, route, error: BaseException | None) -> str:
+    """``sent``, or the outcome of the send's error (recorded by :func:`_failed`)."""
+    if error is None:
+        return outbox.SENT
+    extra = {"kind": row.kind, "account": route.account, "notification": row.id, "channel": route.channel}
+    if isinstance(error, WeChatClientException):
+        return _failed(row.id, route, error.errcode, f"{error.errcode}: {error.errmsg}", extra)
+    if isinstance(error, (requests.RequestException, OSError)):
+        return _failed(row.id, route, None, f"network: {error.__class__.__name__}: {error}"[:500], extra)
+    # e.g. the token lock timed out: release the row for a retry, keep the trace
+    log.error("notification of kind %s: unexpected error while sending", row.kind, exc_info=error, extra=extra)
+    return _failed(row.id, route, None, f"{error.__class__.__name__}: {error}"[:500], extra)
 
 
 def _failed(notification_id: int, route, errcode, error: str, extra: dict) -> str:

@@ -55,6 +55,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
         "max_attempts": (int, 6),
         "retry_base_seconds": (int, 30),
         "lease_seconds": (int, 60),
+        "send_threads": (int, 8),
     },
     "sandbox": {
         "enabled": (bool, False),
