@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
 import redis as redis_lib
 
-from jobs import enqueue_now
+from jobs import delivery, enqueue_now
 from jobs.delivery import deliver_notifications, sweep_notifications
 from jobs.queue import RQBackend
 from models import Follower, Notification, db, notify, notify_many, utcnow
@@ -159,6 +161,43 @@ def test_worker_killed_mid_batch_every_row_delivered_exactly_once(app_pg, tmp_pa
     with app_pg.app.app_context():
         states = {n.state for n in Notification.query.filter(Notification.id.in_(written))}
     assert states == {"sent"}
+
+
+def test_send_slots_are_taken_a_tenth_of_the_rate_at_a_time(app_pg, monkeypatch):
+    """25/s: a reservation takes at most 2 slots; the second's last slot is granted alone, then the
+    next reservation waits for the next second."""
+    clock = [1_000.0]
+    monkeypatch.setattr(delivery.time, "time", lambda: clock[0])
+    monkeypatch.setattr(delivery.time, "sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+    account = f"acct-{uuid.uuid4().hex[:8]}"
+    with app_pg.app.app_context():
+        grants = [delivery.reserve_sends(account, 25, 25) for _ in range(14)]
+        assert delivery.reserve_sends(account, 0, 25) == 25  # no limit configured
+    assert grants == [2] * 12 + [1, 2]
+    assert clock[0] == 1_001.0
+
+
+def test_a_groups_sends_are_in_flight_together(app_pg, monkeypatch, tmp_path):
+    """With 4 sender threads and room for 4 sends, the 4 posts wait at one barrier: it opens only if
+    all 4 are in flight at once (sent one after another, the first would wait out the timeout)."""
+    set_notifications(app_pg, monkeypatch, tmp_path, send_threads=4, rate_per_second=40)
+    barrier = threading.Barrier(4, timeout=10)
+    post = delivery._post
+
+    def post_at_barrier(*args):
+        barrier.wait()
+        post(*args)
+
+    monkeypatch.setattr(delivery, "_post", post_at_barrier)
+    with app_pg.app.app_context():
+        ids = []
+        for i in range(4):
+            app_pg.sandbox.follow(DEMO, f"o_flight_{i}")
+            ids.append(make_volunteer(bindings={"demo": f"o_flight_{i}"}))
+        written = notify_many(ids, "help_request", HELP, None, "help_request:9", "help_request:9")
+        db.session.commit()
+        assert deliver_notifications(written) == {"sent": 4}
+    assert len(app_pg.sandbox.calls_to(TEMPLATE_SEND)) == 4
 
 
 def test_rate_limit_per_account_is_shared(app_pg, monkeypatch, tmp_path):
