@@ -10,7 +10,7 @@ process, requests through the Flask test client against PostgreSQL + Redis:
   session OAuth would leave (as ``checkin_burst.py``).
 Prints, per request, the SQL statements sent (SQLAlchemy ``before_cursor_execute``, BEGIN/COMMIT are not
 cursor executions and are not counted) and the process CPU time; ``--profile`` prints a cProfile of each
-case.  Statement counts are exact; CPU times on a shared machine are only comparable within one run.
+case (and keeps it in ``/tmp/attendance_<case>.prof``).  Statement counts are exact; CPU times on a shared machine are only comparable within one run.
 """
 
 from __future__ import annotations
@@ -147,6 +147,7 @@ def measure(case: str, count: int, profile: bool) -> None:
             for text, times in collections.Counter(first_texts).items():
                 print(f"   {times} × {text}")
             if profiler:
+                profiler.dump_stats(f"/tmp/attendance_{case}.prof")
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
