@@ -330,8 +330,7 @@ def check_within_radius(project: Project, position: positions.Position | None, w
 
 
 # ------------------------------------------------------------------------------- the rules
-def _accepted_signup(volunteer_id: int, project: Project) -> Signup:
-    signup = Signup.query.filter_by(project_id=project.id, volunteer_id=volunteer_id).one_or_none()
+def _require_accepted(signup: Signup | None) -> Signup:
     if signup is None or signup.state != ACCEPTED:
         raise RuleViolation("not_accepted", "只有已录取的志愿者才能在该项目打卡。", 403)
     return signup
@@ -342,6 +341,16 @@ def _open_project(project_id: int) -> Project:
     if project.status != APPROVED:
         raise RuleViolation("project_not_open", "该项目尚未通过审核，不能打卡。", 409)
     return project
+
+
+def _open_project_and_signup(project_id: int, volunteer_id: int) -> tuple[Project, Signup | None]:
+    """``_open_project`` and the volunteer's signup on it (None if none), read in one query: the row
+    puts the project in the session, where ``get_project`` then finds it without another."""
+    row = db.session.execute(
+        select(Project, Signup).outerjoin(Signup, (Signup.project_id == Project.id)
+                                          & (Signup.volunteer_id == volunteer_id))
+        .where(Project.id == project_id)).first() if project_id else None
+    return _open_project(project_id), (row[1] if row else None)
 
 
 def check_punch_time(project: Project, now: datetime, tz: str, *, grace: timedelta = timedelta(0)) -> date:
@@ -385,10 +394,14 @@ def _mark_first_checkin(project: Project, signup: Signup | None, now: datetime) 
                            .values(first_checkin_at=now).execution_options(synchronize_session=False))
 
 
+def _enter_publicity(cycle: Cycle, now: datetime, tz: str) -> None:
+    cycle.recorded_at = now
+    cycle.public_until = publicity_end(now, tz)
+
+
 def _credit_cycle(cycle: Cycle, now: datetime, rules: Rules) -> None:
     """A recorded cycle enters publicity; a 双签 cycle earns points (hours × rate) in the ledger."""
-    cycle.recorded_at = now
-    cycle.public_until = publicity_end(now, rules.tz)
+    _enter_publicity(cycle, now, rules.tz)
     if cycle.mode == DOUBLE and cycle.hours:
         points = (Decimal(cycle.hours) * Decimal(rules.points_per_hour)).quantize(TWO)
         if points > 0:
@@ -413,17 +426,21 @@ def open_cycle_of(volunteer_id: int) -> Cycle | None:
 
 def punch_single(volunteer: Volunteer, project_id: int, position: positions.Position | None, *, now: datetime,
                  rules: Rules = DEFAULT_RULES, by: Volunteer | None = None) -> Cycle:
-    """单签: one punch per day inside the window; credits the preset hours; position recorded, not enforced."""
-    project = _open_project(project_id)
+    """单签: one punch per day inside the window; credits the preset hours; position recorded, not enforced.
+
+    The cycle is recorded at once: it enters publicity in its INSERT (a 单签 cycle earns no points).
+    """
+    project, signup = _open_project_and_signup(project_id, volunteer.id)
     if project.checkin_mode != SINGLE:
         raise RuleViolation("not_single", "该项目为签到/签退项目，请分别签到和签退。", 409)
-    signup = _accepted_signup(volunteer.id, project)
+    _require_accepted(signup)
     day = check_punch_time(project, now, rules.tz)
     site, distance = nearest_site(project, position) if position is not None else (None, None)
     hours = Decimal(str(project.preset_hours)).quantize(TWO)
     source = SOURCE_SCAN if by is not None else SOURCE_PAGE
     cycle = _new_cycle(project, volunteer.id, day, now, mode=SINGLE, source=source, state=RECORDED,
                        signed_in_at=now, hours=hours, single_day=day)
+    _enter_publicity(cycle, now, rules.tz)
     try:
         with db.session.begin_nested():
             db.session.add(cycle)
@@ -431,7 +448,6 @@ def punch_single(volunteer: Volunteer, project_id: int, position: positions.Posi
     except IntegrityError:
         raise RuleViolation("already_punched", "今天已经打过卡了（单签项目每天打卡一次）。", 409) from None
     _punch_row(cycle, PUNCH_SINGLE, now, position, site, distance, by.id if by else None, source)
-    _credit_cycle(cycle, now, rules)
     _mark_first_checkin(project, signup, now)
     db.session.flush()
     return cycle
@@ -441,26 +457,35 @@ def sign_in(volunteer: Volunteer, project_id: int, position: positions.Position 
             rules: Rules = DEFAULT_RULES) -> Cycle:
     """双签 签到: from the day's window start to its end, within the radius of a site, with no other
     sign-in open (an open one past its deadline lapses first)."""
-    project = _open_project(project_id)
+    project, signup = _open_project_and_signup(project_id, volunteer.id)
     if project.checkin_mode != DOUBLE:
         raise RuleViolation("not_double", "该项目为单签项目，每天打卡一次即可。", 409)
-    signup = _accepted_signup(volunteer.id, project)
+    _require_accepted(signup)
     day = check_punch_time(project, now, rules.tz)
     site, distance = check_within_radius(project, position, "签到")
-    lapse_expired(now, volunteer.id)
     _, closes = window(project, day, rules.tz)
     cycle = _new_cycle(project, volunteer.id, day, now, mode=DOUBLE, source=SOURCE_PAGE, state=OPEN,
                        signed_in_at=now, deadline=closes + CHECKOUT_GRACE, open_volunteer_id=volunteer.id)
+    if not _insert_open_cycle(cycle):
+        # One is open already: if it is past its deadline it lapses, and this one goes in.  (Most
+        # sign-ins find none open, so the lapse's UPDATE waits until the insert has met one.)
+        if not lapse_expired(now, volunteer.id) or not _insert_open_cycle(cycle):
+            _refuse_open(volunteer.id, project, rules)
+    _punch_row(cycle, PUNCH_IN, now, position, site, distance)
+    _mark_first_checkin(project, signup, now)
+    db.session.flush()
+    return cycle
+
+
+def _insert_open_cycle(cycle: Cycle) -> bool:
+    """Insert a sign-in; False when the volunteer has one open already (the unique column says so)."""
     try:
         with db.session.begin_nested():
             db.session.add(cycle)
             db.session.flush()
     except IntegrityError:
-        _refuse_open(volunteer.id, project, rules)
-    _punch_row(cycle, PUNCH_IN, now, position, site, distance)
-    _mark_first_checkin(project, signup, now)
-    db.session.flush()
-    return cycle
+        return False
+    return True
 
 
 def _refuse_open(volunteer_id: int, project: Project, rules: Rules):
@@ -482,10 +507,10 @@ def sign_out(volunteer: Volunteer, project_id: int, position: positions.Position
     Without an open sign-in the sign-out is still recorded (an ``unpaired`` cycle without hours), so
     that a forgotten sign-in can be made up (补签到) against it.
     """
-    project = _open_project(project_id)
+    project, signup = _open_project_and_signup(project_id, volunteer.id)
     if project.checkin_mode != DOUBLE:
         raise RuleViolation("not_double", "该项目为单签项目，每天打卡一次即可。", 409)
-    signup = _accepted_signup(volunteer.id, project)
+    _require_accepted(signup)
     cycle = Cycle.query.filter_by(open_volunteer_id=volunteer.id, project_id=project.id).one_or_none()
     if cycle is not None and cycle.deadline < now:
         lapse_expired(now, volunteer.id)
@@ -540,21 +565,27 @@ def punch(volunteer: Volunteer, project_id: int, action: str, position: position
 
 
 # ------------------------------------------------------------------------ scan assist
-def running_single_projects(actor: Volunteer, *, now: datetime, tz: str = DEFAULT_TZ) -> list[Project]:
-    """The 单签 projects ``actor`` may scan for whose window is open now (their org subtree, or temp admin)."""
+def _running_single_projects(actor: Volunteer, volunteer_id: int, *, now: datetime,
+                             tz: str) -> list[tuple[Project, bool]]:
+    """The 单签 projects ``actor`` may scan for whose window is open now (their org subtree, or temp
+    admin), each with whether the volunteer ``volunteer_id`` is accepted on it: one query."""
     own = admin_org_of(actor.id)
     conditions = [Project.id.in_(select(ProjectTempAdmin.project_id).where(ProjectTempAdmin.volunteer_id == actor.id))]
     if own is not None and own.status == ACTIVE:
         conditions.append(Project.org_id.in_(select(Organization.id).where(subtree_of(own))))
     today = local_now(now, tz).date()
-    candidates = (Project.query.filter(db.or_(*conditions), Project.status == APPROVED, Project.checkin_mode == SINGLE,
-                                       Project.start_date <= today, Project.end_date >= today)
-                  .order_by(Project.starts_at, Project.id).all())
+    accepted = select(Signup.id).where(Signup.project_id == Project.id, Signup.volunteer_id == volunteer_id,
+                                       Signup.state == ACCEPTED).exists()
+    candidates = db.session.execute(
+        select(Project, accepted).where(db.or_(*conditions), Project.status == APPROVED,
+                                        Project.checkin_mode == SINGLE, Project.start_date <= today,
+                                        Project.end_date >= today)
+        .order_by(Project.starts_at, Project.id)).all()
     out = []
-    for project in candidates:
+    for project, is_accepted in candidates:
         opens, closes = window(project, today, tz)
         if opens <= now <= closes and can_manage_project(actor, project, "scan_assist", now=now):
-            out.append(project)
+            out.append((project, is_accepted))
     return out
 
 
@@ -571,13 +602,10 @@ def may_scan(actor: Volunteer | None, *, now: datetime) -> bool:
 
 def scan_targets(actor: Volunteer, volunteer: Volunteer, *, now: datetime, tz: str = DEFAULT_TZ) -> list[Project]:
     """The running 单签 projects of ``actor`` in which the scanned volunteer is accepted."""
-    projects = running_single_projects(actor, now=now, tz=tz)
+    projects = _running_single_projects(actor, volunteer.id, now=now, tz=tz)
     if not projects:
         raise RuleViolation("no_running_project", "您管理的项目当前没有正在进行打卡的单签活动。", 409)
-    accepted = set(db.session.scalars(select(Signup.project_id).where(
-        Signup.volunteer_id == volunteer.id, Signup.state == ACCEPTED,
-        Signup.project_id.in_([p.id for p in projects]))))
-    targets = [p for p in projects if p.id in accepted]
+    targets = [project for project, accepted in projects if accepted]
     if not targets:
         raise RuleViolation("not_accepted", f"{volunteer.masked_name}未被录取参加您正在进行的单签活动。", 409)
     return targets
@@ -896,8 +924,8 @@ def check_makeup(project: Project, volunteer_id: int, day: date, kind: str, sign
 def submit_makeup(volunteer: Volunteer, project_id: int, fields: dict, *, account: str, now: datetime,
                   rules: Rules = DEFAULT_RULES) -> MakeupRequest:
     """申请补签: checked by ``check_makeup``; one per volunteer, project and day (a unique constraint)."""
-    project = _open_project(project_id)
-    _accepted_signup(volunteer.id, project)
+    project, signup = _open_project_and_signup(project_id, volunteer.id)
+    _require_accepted(signup)
     try:
         day = fields["day"] if isinstance(fields.get("day"), date) else date.fromisoformat(str(fields.get("day")))
     except (TypeError, ValueError):

@@ -18,6 +18,7 @@ import string
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from . import permissions
 from .base import RuleViolation, db, utcnow
@@ -48,11 +49,13 @@ FREE_FIELDS = ("service_domains", "latitude", "longitude", "intro", "logo_path",
 EDITABLE_FIELDS = REVIEWED_FIELDS + FREE_FIELDS
 
 ADMIN_CHANGES = "wx_admin_tag_changes"
+ADMIN_ORGS = "wx_admin_orgs"
 
 
 def note_admin_change(*volunteer_ids: int) -> None:
     """Remember, in this transaction, whose admin power changed (see ``jobs.admin_tags``)."""
     db.session.info.setdefault(ADMIN_CHANGES, set()).update(v for v in volunteer_ids if v)
+    _forget_admin_orgs(db.session)
 
 
 class Organization(db.Model):
@@ -177,11 +180,33 @@ def get_org(org_id) -> Organization:
 
 
 def admin_org_of(volunteer_id: int | None) -> Organization | None:
-    """The org this volunteer administers, whatever its status."""
+    """The org this volunteer administers, whatever its status.
+
+    One admin action asks this several times (the handler's gate, the list of projects, each
+    permission check); the answer is kept in the session until the next flush, savepoint end or
+    transaction end, or until an admin power changes (``note_admin_change``), so it is read once.
+    The org itself is the session's row: a change of its status is seen at once.
+    """
     if not volunteer_id:
         return None
-    return (Organization.query.join(OrgAdmin, OrgAdmin.org_id == Organization.id)
-            .filter(OrgAdmin.volunteer_id == volunteer_id).one_or_none())
+    known = db.session.info.get(ADMIN_ORGS, {})
+    if volunteer_id in known:
+        return known[volunteer_id]
+    org = (Organization.query.join(OrgAdmin, OrgAdmin.org_id == Organization.id)
+           .filter(OrgAdmin.volunteer_id == volunteer_id).one_or_none())
+    db.session.info.setdefault(ADMIN_ORGS, {})[volunteer_id] = org  # after the query: its autoflush forgets
+    return org
+
+
+def _forget_admin_orgs(session) -> None:
+    session.info.pop(ADMIN_ORGS, None)
+
+
+@db.event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session, _transaction) -> None:
+    """Any end of a flush, a savepoint or the transaction, committed or rolled back, drops the
+    remembered admin orgs: an answer never outlives the rows it was read from."""
+    _forget_admin_orgs(session)
 
 
 def is_active_admin(volunteer_id: int) -> bool:

@@ -111,8 +111,8 @@ class Binding(db.Model):
 
     @classmethod
     def volunteer_for(cls, account: str, openid: str) -> Volunteer | None:
-        binding = cls.query.filter_by(account=account, openid=openid).one_or_none()
-        return binding.volunteer if binding else None
+        return (Volunteer.query.join(cls, cls.volunteer_id == Volunteer.id)
+                .filter(cls.account == account, cls.openid == openid).one_or_none())
 
 
 BINDING_CHANGES = "wx_binding_changes"

@@ -121,7 +121,7 @@ def checkin_punch(project_id):
     data = request.get_json(silent=True) or request.form
     action = data.get("action", "")
     cycle = att.punch(g.volunteer, project_id, action, _position(data), now=clock.now(), rules=rules())
-    db.session.commit()
+    # The answer is read before the commit, which expires the row (reading it after costs a SELECT).
     if cycle.state == att.UNPAIRED:
         message = f"未找到签到记录，已记录签退时间 {_local(cycle.signed_out_at)}；如漏签到，请申请补签。"
     elif action == "sign_in":
@@ -130,8 +130,10 @@ def checkin_punch(project_id):
         message = f"签退成功，本次服务时长 {cycle.hours} 小时，进入时长公示。"
     else:
         message = f"打卡成功，计 {cycle.hours} 小时。"
+    answer = {"ok": True, "message": message, "state": cycle.state, "hours": str(cycle.hours or "")}
+    db.session.commit()
     flash(message, "success")
-    return jsonify(ok=True, message=message, state=cycle.state, hours=str(cycle.hours or ""))
+    return jsonify(answer)
 
 
 # ---------------------------------------------------------------------------------- 补签
