@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from urllib.parse import urlencode
 
 
 @dataclass
@@ -49,8 +50,6 @@ class Incoming:
 
     def page_url(self, path: str, **query) -> str:
         """A link to a mobile page that signs the person in through this account."""
-        from urllib.parse import urlencode
-
         query = {"account": self.account, **query}
         return f"{self.base_url.rstrip('/')}/m/{path.lstrip('/')}?{urlencode(query)}"
 

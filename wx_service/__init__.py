@@ -24,6 +24,7 @@ from models import db
 
 from . import config as config_module
 from .logs import configure_logging, install_request_logging
+from .sessions import PageSessionInterface
 from .shared_store import DatabaseStore, RedisStore
 from .wechat_api import WeChatClients
 
@@ -39,6 +40,7 @@ def create_app(config=None) -> Flask:
     settings = config_module.load(config)
     configure_logging(settings.app["log_level"])
     app = Flask(__name__)
+    app.session_interface = PageSessionInterface()
     app.config.update(
         WX_SETTINGS=settings,
         SECRET_KEY=settings.app["secret_key"],

@@ -1,8 +1,9 @@
 """``/wechat/<account>``: the WeChat callback.
 
-The order matters: signature first (403, body unread), then size, then the XML is checked by
-defusedxml (no DTD, no entities) before anyone parses it, then decryption in safe mode, parsing,
-the repeat check, the handler in one transaction, commit, and the reply.  Every failure after the
+The order matters: signature first (403, body unread), then size, then the XML is parsed by
+defusedxml (no DTD, no entities) — the only parse of a plain body; the wechatpy message is built from
+that tree — then decryption in safe mode, the repeat check, the handler in one transaction, commit,
+and the reply.  Every failure after the
 signature is a 4xx; a handler that raises is logged and answered ``success`` — WeChat must never
 show its "该公众号暂时无法提供服务".
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import logging
 import time
 from xml.etree.ElementTree import TreeBuilder
@@ -19,11 +21,11 @@ from defusedxml import ElementTree as SafeET
 from flask import Blueprint, abort, current_app, g, request
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
+from wechatpy.events import EVENT_TYPES
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.messages import MESSAGE_TYPES, UnknownMessage
 from wechatpy.replies import BaseReply, create_reply
-from wechatpy.utils import check_signature
 
 import handlers
 from models import Follower, Volunteer, db
@@ -56,12 +58,16 @@ def _account(name):
     return account
 
 
+def signature_ok(token: str, signature: str, timestamp: str, nonce: str) -> bool:
+    """WeChat's URL signature (``wechatpy.utils.check_signature``), compared in constant time."""
+    expected = hashlib.sha1(b"".join(sorted(part.encode() for part in (token, timestamp, nonce)))).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.encode())
+
+
 def _verify(account):
     args = request.args
     signature, timestamp, nonce = args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", "")
-    try:
-        check_signature(account.token, signature, timestamp, nonce)
-    except InvalidSignatureException:
+    if not signature_ok(account.token, signature, timestamp, nonce):
         abort(403)
     skew = current_app.config["WX_SETTINGS"].app["max_clock_skew"]
     if skew:
@@ -120,13 +126,74 @@ def _safe_xml(body: bytes):
         abort(400)
     if root.tag != "xml":
         abort(400)
-    for tag in SINGLE_FIELDS:
-        found = root.findall(tag)
-        if len(found) > 1 or (found and (len(found[0]) or found[0].attrib)):
-            abort(400)
+    seen = set()
+    for child in root:
+        if child.tag in SINGLE_FIELDS:
+            if child.tag in seen or len(child) or child.attrib:
+                abort(400)
+            seen.add(child.tag)
     if len(root.findtext("FromUserName") or "") > MAX_OPENID:
         abort(400)
     return root
+
+
+def _as_data(element):
+    """An element as xmltodict gives it to wechatpy: stripped text or None, or a dict of children.
+
+    Attributes become ``@name``; a tag given twice becomes a list; text beside children, ``#text``.
+    """
+    text = "".join([element.text or "", *(child.tail or "" for child in element)]).strip() or None
+    if not len(element) and not element.attrib:
+        return text
+    data = {f"@{name}": value for name, value in element.attrib.items()}
+    for child in element:
+        if child.tag.startswith("{"):  # a namespaced element is no part of a WeChat message
+            abort(400)
+        value = _as_data(child)
+        if child.tag not in data:
+            data[child.tag] = value
+        elif isinstance(data[child.tag], list):
+            data[child.tag].append(value)
+        else:
+            data[child.tag] = [data[child.tag], value]
+    if text:
+        data["#text"] = text
+    return data
+
+
+def _message(root, body: bytes):
+    """The wechatpy message or event of the checked tree of ``body``, as ``wechatpy.parse_message`` makes it.
+
+    Built from the tree already parsed rather than by parsing the body a second time; whatever
+    would make ``parse_message`` fail (a body not UTF-8 whatever it declares, no MsgType, a nested
+    Event…) is a 400.
+    """
+    fields = _as_data(root)
+    try:
+        body.decode("utf-8")
+        return _message_class(fields)(fields)
+    except Exception:
+        abort(400)
+
+
+def _message_class(fields: dict):
+    """wechatpy's choice of class (``parse_message``), which also renames two subscribe events."""
+    message_type = fields["MsgType"].lower()
+    if message_type != "event" and not message_type.startswith("device_"):
+        return MESSAGE_TYPES.get(message_type, UnknownMessage)
+    event_type = fields["Event"].lower() if "Event" in fields else None
+    if event_type is None and message_type.startswith("device_"):
+        event_type = message_type
+    elif message_type.startswith("device_"):
+        event_type = f"device_{event_type}"
+    if event_type == "subscribe" and fields.get("EventKey"):
+        event_key = fields["EventKey"]
+        if event_key.startswith(("scanbarcode|", "scanimage|")):
+            event_type = fields["Event"] = "subscribe_scan_product"
+        elif event_key.startswith("qrscene_"):
+            event_type = fields["Event"] = "subscribe_scan"
+            fields["EventKey"] = event_key[len("qrscene_"):]
+    return EVENT_TYPES.get(event_type, UnknownMessage)
 
 
 def _decrypt(account, root, body, timestamp, nonce) -> bytes:
@@ -164,7 +231,22 @@ def _render(reply, message) -> str:
         return "success"
     if isinstance(reply, BaseReply):
         return reply.render()
+    if isinstance(reply, str):
+        return text_reply(reply, message)
     return create_reply(reply, message).render()
+
+
+def text_reply(content: str, message) -> str:
+    """The XML of ``create_reply(content, message).render()`` (a wechatpy TextReply), written out.
+
+    Text is what nearly every handler answers; building the reply object and rendering it field by
+    field cost more than the rest of the reply path.
+    """
+    return ("<xml>\n<MsgType><![CDATA[text]]></MsgType>\n"
+            f"<Content><![CDATA[{content}]]></Content>\n"
+            f"<FromUserName><![CDATA[{message.target or ''}]]></FromUserName>\n"
+            f"<ToUserName><![CDATA[{message.source or ''}]]></ToUserName>\n"
+            f"<CreateTime>{int(time.time())}</CreateTime>\n</xml>")
 
 
 def _respond(account, xml: str, nonce: str):
@@ -182,11 +264,8 @@ def receive(name):
     root = _safe_xml(body)
     plain = _decrypt(account, root, body, timestamp, nonce)
     plain_root = root if plain is body else _safe_xml(plain)
-    try:
-        message = parse_message(plain)
-    except Exception:
-        abort(400)
-    if message is None or not getattr(message, "source", None):
+    message = _message(plain_root, plain)
+    if not getattr(message, "source", None):
         abort(400)
 
     key = dedup_key(plain_root)
@@ -294,7 +373,7 @@ def _handle(name: str, message, card, store) -> str:
             reply = func(handlers.Incoming(account=name, message=message, now=now,
                                            base_url=settings.app["base_url"], load_follower=load_follower,
                                            load_volunteer=load_volunteer, volunteer_id=volunteer_id))
-        if db.session().in_transaction():  # a handler that read or wrote rows; else nothing to end
+        if _rows_touched():
             db.session.commit()
         if not fresh:
             follower_cards.put(store, name, openid,
@@ -308,3 +387,8 @@ def _handle(name: str, message, card, store) -> str:
         db.session.rollback()
         log.exception("handler %s failed", g.log_handler)
         return "success"
+
+
+def _rows_touched() -> bool:
+    """Whether this callback read or wrote rows, without making a session just to ask."""
+    return db.session.registry.has() and db.session().in_transaction()

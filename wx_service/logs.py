@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 
 from flask import g, request
 
@@ -68,24 +68,28 @@ access_log = logging.getLogger("wx_service.access")
 def install_request_logging(app) -> None:
     @app.before_request
     def _start():
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+        g.request_id = request.headers.get("X-Request-Id") or os.urandom(8).hex()
         g.started = time.perf_counter()
 
     @app.after_request
     def _finish(response):
         if request.path.startswith(("/static/", "/sandbox/static/")):
             return response
-        access_log.info(
-            "%s %s", request.method, request.path,
-            extra={
-                "request_id": getattr(g, "request_id", None),
-                "account": getattr(g, "log_account", None),
-                "handler": getattr(g, "log_handler", None),
-                "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
-                "status": response.status_code,
-                "method": request.method,
-                "path": request.path,
-            },
-        )
+        if access_log.isEnabledFor(logging.INFO):
+            _log_access(response)
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
         return response
+
+
+def _log_access(response) -> None:
+    """The request's line; its fields are gathered only when the line will be written."""
+    method, path = request.method, request.path
+    access_log.info("%s %s", method, path, extra={
+        "request_id": getattr(g, "request_id", None),
+        "account": getattr(g, "log_account", None),
+        "handler": getattr(g, "log_handler", None),
+        "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+        "status": response.status_code,
+        "method": method,
+        "path": path,
+    })

@@ -234,3 +234,11 @@ def test_clock_skew_window_when_configured(any_app):
     finally:
         settings.app["max_clock_skew"] = 0
     assert old.status_code == 403 and fresh.status_code == 200
+
+
+def test_callback_opens_no_cookie_session(any_app):
+    """WeChat sends no cookies; the callback neither reads a session nor answers with a cookie."""
+    client = any_app.client()
+    res = wechat.post(client, any_app.config, "demo", wechat.event_xml("o_nocookie", "CLICK", "CONTACT"))
+    assert res.status_code == 200 and "Set-Cookie" not in res.headers
+    assert "Cookie" not in res.headers.get("Vary", "")
