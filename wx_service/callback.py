@@ -240,8 +240,10 @@ def text_reply(content: str, message) -> str:
     """The XML of ``create_reply(content, message).render()`` (a wechatpy TextReply), written out.
 
     Text is what nearly every handler answers; building the reply object and rendering it field by
-    field cost more than the rest of the reply path.
+    field cost more than the rest of the reply path.  Unlike wechatpy, a ``]]>`` inside the text (a
+    project title, say) is split across two CDATA sections instead of ending the XML early.
     """
+    content = content.replace("]]>", "]]]]><![CDATA[>")
     return ("<xml>\n<MsgType><![CDATA[text]]></MsgType>\n"
             f"<Content><![CDATA[{content}]]></Content>\n"
             f"<FromUserName><![CDATA[{message.target or ''}]]></FromUserName>\n"

@@ -1,6 +1,7 @@
 """The callback's own parse, signature and text reply against wechatpy's, which they stand in for."""
 
 import time
+from xml.etree import ElementTree
 
 import pytest
 from defusedxml import ElementTree as SafeET
@@ -66,13 +67,19 @@ def test_what_wechatpy_cannot_parse_is_400(body):
         callback._message(SafeET.fromstring(body), body)
 
 
-@pytest.mark.parametrize("content", ["收到", "<a href=\"http://x/m/?account=demo\">点此</a>", "x]]>y", "多\n行"])
+@pytest.mark.parametrize("content", ["收到", "<a href=\"http://x/m/?account=demo\">点此</a>", "多\n行"])
 @pytest.mark.parametrize("body", [wechat.event_xml("o_a", "CLICK", "K", create_time=1),
                                   "<xml><FromUserName>o_a</FromUserName><MsgType>text</MsgType></xml>"])
 def test_text_reply_is_what_wechatpy_renders(monkeypatch, content, body):
     monkeypatch.setattr(time, "time", lambda: 1_700_000_000.7)
     message = parse_message(body)
     assert callback.text_reply(content, message) == create_reply(content, message).render()
+
+
+def test_text_reply_keeps_a_cdata_end_inside_the_text():
+    message = parse_message(wechat.event_xml("o_a", "CLICK", "K", create_time=1))
+    reply = ElementTree.fromstring(callback.text_reply("活动「a]]>b」签到成功", message))
+    assert reply.findtext("Content") == "活动「a]]>b」签到成功"
 
 
 @pytest.mark.parametrize("signature", [wechat.sign("demotoken", "1409735669", "123"), "0" * 40, "", "签名"])
