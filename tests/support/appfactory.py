@@ -71,6 +71,7 @@ class AppHandle:
     def reset(self) -> None:
         """Empty every table, the sandbox's memory and this session's Redis keys."""
         from models import db
+        from wx_service.wechat_api import WeChatClients
 
         self.drain_jobs()
         with self.app.app_context():
@@ -82,6 +83,8 @@ class AppHandle:
                     db.session.execute(text(f'DELETE FROM "{name}"'))
             db.session.commit()
             self.sandbox.reset()
+            clients = self.app.extensions["wechat"]  # fresh clients: none remembers a token of the old sandbox
+            self.app.extensions["wechat"] = WeChatClients(clients.settings, clients.store)
             connection = self.app.extensions.get("wx_redis")
             if connection is not None:
                 tag = self.config["redis"]["queue"]
