@@ -59,3 +59,23 @@ def test_every_call_goes_to_the_account_api_base(any_app):
         client = any_app.app.extensions["wechat"].client("county")
         client.get("tags/get")
     assert any_app.sandbox.calls_to("cgi-bin/tags/get")[0]["appid"] == "wxcounty00000001"
+
+
+@pytest.mark.parametrize("no_proxy, expected", [("", {"https": "http://proxy.example:3128"}),
+                                                ("api.weixin.qq.com", {})])
+def test_proxy_settings_of_the_environment_are_read_once_for_the_api_host(monkeypatch, no_proxy, expected):
+    from wx_service.config import Account
+    from wx_service.wechat_api import AccountClient
+
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/company-ca.pem")
+    account = Account(name="demo", app_id="wx1", app_secret="s", token="t", encoding_aes_key="",
+                      api_base="https://api.weixin.qq.com/", oauth_base="https://open.weixin.qq.com/", main=True,
+                      title="江海志愿")
+    client = AccountClient(account, store=None)
+    assert client._http.trust_env is False  # not read again on every call
+    assert client._http.proxies == expected
+    assert client._http.verify == "/etc/ssl/certs/company-ca.pem"
