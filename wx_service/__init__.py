@@ -51,6 +51,9 @@ def create_app(config=None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.app["base_url"].startswith("https://"),
+        # The session cookie is sent only when the session changed: a page's read-only fetch answered
+        # after a POST that set a flash would otherwise put back the cookie without it.
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,
         MEDIA_DIR=os.path.abspath(settings.app["media_dir"]),

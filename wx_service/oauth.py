@@ -87,7 +87,8 @@ def person_required(view):
             path = request.full_path.rstrip("?")
             return redirect(authorize_url(account, _clean(path)))
         g.account, g.openid = account, openid
-        session["account"] = account
+        if session.get("account") != account:  # written only when it changes: see SESSION_REFRESH_EACH_REQUEST
+            session["account"] = account
         return view(*args, **kwargs)
 
     return wrapper

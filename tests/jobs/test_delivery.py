@@ -42,6 +42,15 @@ def _row(handle, notification_id):
         return row
 
 
+def _followed_volunteers(handle, prefix: str, count: int) -> list[int]:
+    """``count`` volunteers bound on demo as ``{prefix}_{i}``, each following it in the sandbox."""
+    ids = []
+    for i in range(count):
+        handle.sandbox.follow(DEMO, f"{prefix}_{i}")
+        ids.append(make_volunteer(bindings={"demo": f"{prefix}_{i}"}))
+    return ids
+
+
 def test_delivered_once_though_the_job_runs_three_times(app_pg, tmp_path, monkeypatch):
     config = set_notifications(app_pg, monkeypatch, tmp_path, retry_base_seconds=0)
     nid = _one(app_pg, "o_once")
@@ -128,10 +137,7 @@ def test_worker_killed_mid_batch_every_row_delivered_exactly_once(app_pg, tmp_pa
     config = set_notifications(app_pg, monkeypatch, tmp_path, retry_base_seconds=0, rate_per_second=rate,
                                lease_seconds=1)
     with app_pg.app.app_context():
-        ids = []
-        for i in range(total):
-            app_pg.sandbox.follow(DEMO, f"o_kill_{i}")
-            ids.append(make_volunteer(bindings={"demo": f"o_kill_{i}"}))
+        ids = _followed_volunteers(app_pg, "o_kill", total)
         written = notify_many(ids, "help_request", HELP, "/m/help/7", "help_request:7", "help_request:7")
         db.session.commit()
     assert len(written) == total and app_pg.app.extensions["wx_jobs"].queue.count == 1  # one batch, one job
@@ -190,10 +196,7 @@ def test_a_groups_sends_are_in_flight_together(app_pg, monkeypatch, tmp_path):
 
     monkeypatch.setattr(delivery, "_post", post_at_barrier)
     with app_pg.app.app_context():
-        ids = []
-        for i in range(4):
-            app_pg.sandbox.follow(DEMO, f"o_flight_{i}")
-            ids.append(make_volunteer(bindings={"demo": f"o_flight_{i}"}))
+        ids = _followed_volunteers(app_pg, "o_flight", 4)
         written = notify_many(ids, "help_request", HELP, None, "help_request:9", "help_request:9")
         db.session.commit()
         assert deliver_notifications(written) == {"sent": 4}
@@ -203,10 +206,7 @@ def test_a_groups_sends_are_in_flight_together(app_pg, monkeypatch, tmp_path):
 def test_rate_limit_per_account_is_shared(app_pg, monkeypatch, tmp_path):
     set_notifications(app_pg, monkeypatch, tmp_path, rate_per_second=4)
     with app_pg.app.app_context():
-        ids = []
-        for i in range(10):
-            app_pg.sandbox.follow(DEMO, f"o_rate_{i}")
-            ids.append(make_volunteer(bindings={"demo": f"o_rate_{i}"}))
+        ids = _followed_volunteers(app_pg, "o_rate", 10)
         written = notify_many(ids, "help_request", HELP, None, "help_request:8", "help_request:8")
         db.session.commit()
         deliver_notifications(written)
