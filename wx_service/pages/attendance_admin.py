@@ -13,6 +13,7 @@ from models import project as pr
 from .. import clock
 from . import bp
 from .attendance import _position, rules
+from .forms import act
 from .guards import volunteer_required
 
 
@@ -141,19 +142,11 @@ def admin_objections():
 @volunteer_required
 def admin_objection_action(objection_id):
     now, op, reply = clock.now(), request.form.get("op"), request.form.get("reply", "")
-    try:
-        if op == "uphold":
-            att.uphold_objection(g.volunteer, objection_id, reply, now=now)
-            message = "异议成立：该时长记录及相应积分已取消。"
-        elif op == "dismiss":
-            att.dismiss_objection(g.volunteer, objection_id, reply, now=now)
-            message = "异议不成立：该时长记录保持不变。"
-        else:
-            abort(400)
-        db.session.commit()
-    except RuleViolation as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(message, "success")
-    return redirect(url_for("pages.admin_objections", account=g.account))
+    back = url_for("pages.admin_objections", account=g.account)
+    if op == "uphold":
+        return act(lambda: att.uphold_objection(g.volunteer, objection_id, reply, now=now),
+                   "异议成立：该时长记录及相应积分已取消。", back)
+    if op == "dismiss":
+        return act(lambda: att.dismiss_objection(g.volunteer, objection_id, reply, now=now),
+                   "异议不成立：该时长记录保持不变。", back)
+    abort(400)
