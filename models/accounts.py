@@ -63,7 +63,8 @@ def request_register_code(phone: str, client_ip: str, now) -> tuple[str, str]:
 
 def register(form: Registration, *, now, today: date, number_prefix: str) -> Volunteer:
     """Check every field, consume the SMS code and create the volunteer (no admin approval)."""
-    person = identity.check_identity(form.id_type, (form.id_number or "").strip(), form.gender, form.birth_date)
+    person = identity.check_identity(form.id_type, (form.id_number or "").strip(), form.gender, form.birth_date,
+                                     today=today)
     name = identity.check_name(form.name or "")
     identity.check_password(form.password or "", form.password_repeat)
     phone = identity.check_phone(form.phone)

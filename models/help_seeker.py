@@ -13,6 +13,7 @@ who claimed it (``help_request.may_see_full``).
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -158,7 +159,7 @@ class SeekerBinding(db.Model):
 
 
 # ---------------------------------------------------------------------------------- fields
-def clean_fields(fields: dict, *, partial: bool = False) -> dict:
+def clean_fields(fields: dict, *, today: date, partial: bool = False) -> dict:
     """The checked fields of 图4-17 (``partial``: only those given, for an edit)."""
     out = {}
     for key, (label, limit, required) in FIELDS.items():
@@ -176,7 +177,7 @@ def clean_fields(fields: dict, *, partial: bool = False) -> dict:
         identity.check_name(out["name"])
     if "id_number" in out:
         try:
-            out["id_number"] = identity.check_mainland_id(out["id_number"])
+            out["id_number"] = identity.check_mainland_id(out["id_number"], today=today)
         except RuleViolation as exc:  # the seeker form reports every ID problem under one code
             raise RuleViolation("id_invalid", exc.message) from exc
     if "phone" in out and not identity.is_contact_phone(out["phone"]):
@@ -292,7 +293,7 @@ def add_seeker(actor: Volunteer, fields: dict, volunteer_keys, *, now, photo_pat
     """增加求助人: recorded by an admin of the station (the actor's org); waits for approval."""
     station = _admin_org(actor)
     permissions.require(actor, "manage_help_seekers", station, now=now)
-    clean = clean_fields(fields)
+    clean = clean_fields(fields, today=now.date())
     if HelpSeeker.query.filter_by(id_number_hash=personal_data.lookup_hash(clean["id_number"])).first():
         raise RuleViolation("seeker_exists", "该身份证号的求助人已登记。", 409)
     volunteers = find_volunteers(parse_volunteer_keys(volunteer_keys))
@@ -321,7 +322,7 @@ def edit_seeker(actor: Volunteer, seeker_id: int, fields: dict, *, now, voluntee
     seeker = get_seeker(seeker_id)
     if not is_station_admin(actor, seeker):
         raise RuleViolation("forbidden", "您没有管理该求助人的权限。", 403)
-    clean = clean_fields(fields, partial=True)
+    clean = clean_fields(fields, today=now.date(), partial=True)
     if "id_number" in clean:
         other = HelpSeeker.query.filter_by(id_number_hash=personal_data.lookup_hash(clean["id_number"])).first()
         if other is not None and other.id != seeker.id:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import itertools
 import os
 import subprocess
 import sys
@@ -14,7 +13,6 @@ from pathlib import Path
 import tomli_w
 
 ROOT = Path(__file__).resolve().parents[2]
-_serial = itertools.count(1)
 
 
 @functools.cache
@@ -24,22 +22,18 @@ def _password_hash() -> str:
     return generate_password_hash("secret-password")  # hashing is slow on purpose: once per session
 
 
-def make_volunteer(name: str = "张三", bindings: dict | None = None, following: bool | None = True,
+def make_volunteer(name: str | None = None, bindings: dict | None = None, following: bool | None = True,
                    seen_ago: timedelta = timedelta(minutes=5), left: tuple = ()):
-    """A volunteer bound on ``bindings`` ({account: openid}), with a follower row per binding.
+    """A Nantong resident's volunteer row bound on ``bindings`` ({account: openid}), with a follower row per binding.
 
     ``following=None`` leaves no follower row; ``left`` names accounts the user unfollowed.
     Call inside an app context; commits.
     """
-    from models import Binding, Follower, Volunteer, db, utcnow
+    from models import Binding, Follower, db, utcnow
+    from tests.support.people import new_volunteer
 
-    n = next(_serial)
     now = utcnow()
-    volunteer = Volunteer(number=f"3206{os.getpid() % 100000:05d}{n:06d}", name=name, gender="M", id_type="身份证",
-                          qr_token=f"qr-{os.getpid()}-{n}")
-    volunteer.set_id_number(f"32060019900101{n:04d}")
-    volunteer.set_phone(f"139{n:08d}")
-    volunteer.password_hash = _password_hash()
+    volunteer = new_volunteer(name, password_hash=_password_hash())
     db.session.add(volunteer)
     db.session.flush()
     for account, openid in (bindings or {}).items():

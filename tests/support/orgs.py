@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import functools
-import itertools
-import secrets
 from datetime import datetime
 
 NOW = datetime(2026, 3, 1, 2, 0, 0)  # 10:00 in Asia/Shanghai
-_seq = itertools.count(1)
 
 
 @functools.cache
@@ -19,15 +16,11 @@ def _password_hash() -> str:
 
 
 def make_volunteer(name: str | None = None, *, account: str | None = None, openid: str | None = None):
-    """A volunteer row (and a binding when ``account``/``openid`` are given), flushed."""
-    from models import Binding, Volunteer, db
+    """A Nantong resident's volunteer row (and a binding when ``account``/``openid`` are given), flushed."""
+    from models import Binding, db
+    from tests.support.people import new_volunteer
 
-    n = next(_seq)
-    volunteer = Volunteer(number=f"3206{n:011d}", name=name or f"志愿者{n}", gender="M", id_type="身份证",
-                          qr_token=secrets.token_hex(16))
-    volunteer.set_id_number(f"320602199001{n:06d}")
-    volunteer.set_phone(f"139{n:08d}")
-    volunteer.password_hash = _password_hash()  # set_password's scrypt is slow for hundreds of tests
+    volunteer = new_volunteer(name, password_hash=_password_hash())  # set_password's scrypt is slow for hundreds
     db.session.add(volunteer)
     db.session.flush()
     if account and openid:
