@@ -5,13 +5,14 @@ from __future__ import annotations
 from tests.support.orgs import NOW, build_tree, make_volunteer
 from tests.support.people import id_number
 
-SEEKER_FIELDS = {"name": "王秀英", "address": "崇川区和平桥街道桃坞路18号", "phone": "0513-85123456",
+SEEKER_FIELDS = {"name": "王秀英", "address": "南通市崇川区和平桥街道桃坞路18号", "phone": "0513-85123456",
                  "mobile": "13851300001", "emergency_name": "王建国", "emergency_phone": "13851300002",
                  "notes": "独居老人，腿脚不便"}
 
 
 def seeker_fields(**changes) -> dict:
-    fields = dict(SEEKER_FIELDS, id_number=id_number("19400101", region="320600", male=False))
+    """An elder of 崇川区 born in 1944 (her card carries 320602, a code from 1983)."""
+    fields = dict(SEEKER_FIELDS, id_number=id_number("19440315", region="320602", male=False))
     fields.update(changes)
     return fields
 

@@ -16,7 +16,7 @@ def fields(**overrides) -> dict:
         "needs_review": "1", "category": "环保绿化", "service_targets": ["社会公众"], "topic": "",
         "region": "崇川区", "region_detail": "和平桥街道", "place": "滨江公园北门", "latitude": 32.0100,
         "longitude": 120.8600, "description": "清理公园垃圾", "requirements": "身体健康",
-        "contact_name": "李佳", "contact_phone": "0513-12345678",
+        "contact_name": "顾丽华", "contact_phone": "0513-85512345",
         "signup_start": TODAY.isoformat(), "signup_end": (TODAY + timedelta(days=6)).isoformat(),
         "start_date": (TODAY + timedelta(days=7)).isoformat(), "end_date": (TODAY + timedelta(days=8)).isoformat(),
         "daily_start": "09:00", "daily_end": "11:30", "checkin_mode": "double", "punch_radius": "200",
