@@ -24,11 +24,13 @@ from .demo_wishes import seed_wishes
 log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "jianghai2024"
-# (name, gender, birth date, ID number with a real check digit, phone, sandbox openid)
+# (name, gender, birth date, ID number with a real check digit, phone, sandbox openid).  The cards keep
+# the code of first issue: 320611 is the former 港闸区 (merged into 崇川区 in 2020), 320683 the former
+# 通州市 (通州区 since 2009).
 DEMO_PEOPLE = [
     ("张亚林", "M", date(1985, 7, 7), "32060219850707011X", "13962805656", "o_demo_admin"),
-    ("李志愿", "F", date(1985, 7, 7), "320602198507070224", "13962800001", "o_demo_volunteer"),
-    ("王站长", "M", date(1985, 7, 7), "320602198507070312", "13962800002", "o_demo_station"),
+    ("李桂芳", "F", date(1956, 10, 12), "320611195610120229", "15190612357", "o_demo_volunteer"),
+    ("王建华", "M", date(1972, 3, 18), "320683197203180313", "18051327709", "o_demo_station"),
 ]
 DEMO_OPENIDS = [openid for *_, openid in DEMO_PEOPLE] + ["o_demo_elder"]
 

@@ -13,9 +13,10 @@ from models import db, utcnow
 from models import help_seeker as hs
 
 ELDER_OPENID = "o_demo_elder"
-ELDER = {"name": "王秀英", "id_number": "320600194001010020", "address": "崇川区和平桥街道桃坞路18号",
-         "phone": "0513-85123456", "mobile": "13851300001", "emergency_name": "王建国",
-         "emergency_phone": "13851300002", "notes": "独居老人，腿脚不便，耳朵有点背"}
+# Born 1941, her card carries 崇川区's 320602 (a code from 1983, when cards came).
+ELDER = {"name": "王秀英", "id_number": "320602194104060023", "address": "南通市崇川区和平桥街道和平桥新村5幢102室",
+         "phone": "0513-85123456", "mobile": "13813761402", "emergency_name": "王建国",
+         "emergency_phone": "13962873318", "notes": "独居老人，腿脚不便，耳朵有点背"}
 
 
 def seed_help(station_admin, approver, volunteers, *, account: str | None = None, now=None) -> hs.HelpSeeker:

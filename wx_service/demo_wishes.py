@@ -15,24 +15,28 @@ from datetime import timedelta
 from models import utcnow
 from models import wish as wishes
 
-BASE = {"gender": "F", "situation": "", "phone": "13962811111"}
+BASE = {"gender": "F", "situation": "", "phone": "13813761402"}  # the demo elder's mobile
 
 #: (openid suffix or None for the publisher, fields, fate)
 WISHES = [
-    (None, {"name": "王秀英", "district": "崇川区", "street": "和平桥街道", "age": "78", "address": "和平桥新村5幢102室",
+    (None, {"name": "王秀英", "district": "崇川区", "street": "和平桥街道", "age": "85", "address": "和平桥新村5幢102室",
             "situation": "独居老人，子女在外地工作", "content": "希望有人陪我去医院复查"}, "pending"),
     ("a", {"name": "陈建国", "district": "海门区", "street": "三厂街道", "age": "69", "gender": "M",
-           "address": "三厂街道新园路18号", "situation": "腿脚不便，行动困难", "content": "想要一副合适的拐杖"}, "pending"),
-    (None, {"name": "王秀英", "district": "崇川区", "street": "和平桥街道", "age": "78", "address": "和平桥新村5幢102室",
+           "address": "三厂街道新园路18号", "situation": "腿脚不便，行动困难", "phone": "15862738815",
+           "content": "想要一副合适的拐杖"}, "pending"),
+    (None, {"name": "王秀英", "district": "崇川区", "street": "和平桥街道", "age": "85", "address": "和平桥新村5幢102室",
             "situation": "想和老朋友视频", "content": "想学会用智能手机视频通话"}, "rejected"),
     ("b", {"name": "刘小雨", "district": "崇川区", "street": "城东街道", "age": "9", "address": "城东街道学苑小区3幢",
-           "situation": "父母务工，由奶奶照顾", "content": "想要一套课外读物"}, "open"),
+           "situation": "父母务工，由奶奶照顾", "phone": "18962871130",
+           "content": "想要一套课外读物"}, "open"),
     ("c", {"name": "周桂兰", "district": "如东县", "street": "掘港街道", "age": "83", "address": "掘港街道人民路66号",
-           "situation": "老伴去世，一个人生活", "content": "希望有人帮忙修一修家里的收音机"}, "open"),
-    (None, {"name": "王秀英", "district": "崇川区", "street": "和平桥街道", "age": "78", "address": "和平桥新村5幢102室",
+           "situation": "老伴去世，一个人生活", "phone": "13706289547",
+           "content": "希望有人帮忙修一修家里的收音机"}, "open"),
+    (None, {"name": "王秀英", "district": "崇川区", "street": "和平桥街道", "age": "85", "address": "和平桥新村5幢102室",
             "situation": "冬天家里冷", "content": "想要一床厚棉被"}, "open"),
     ("d", {"name": "孙立", "district": "崇川区", "street": "任港街道", "age": "45", "gender": "M",
-           "address": "任港街道北濠花园2幢", "situation": "残疾人，居家就业", "content": "希望有人教我做网店"}, "claimed"),
+           "address": "任港街道北濠花园2幢", "situation": "残疾人，居家就业", "phone": "15051341266",
+           "content": "希望有人教我做网店"}, "claimed"),
 ]
 
 
