@@ -2,13 +2,14 @@
 
 Every factory of tests/support takes its identities from here, so one sequence numbers every ID
 number and phone of a test session and no two people collide.  The residents look like the city's:
-born 1930–2007 (elders of the 1940s among them), cards under today's district codes and under the
+born 1930–2008 (elders of the 1940s among them), cards under today's district codes and under the
 abolished ones that stay on a card for life, names of the region, addresses of Nantong streets.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -17,6 +18,7 @@ from stdnum.cn import ric
 from models.identity import MAINLAND_ID
 
 _seq = itertools.count(1)
+_serials: defaultdict[tuple, itertools.count] = defaultdict(lambda: itertools.count(1))  # per region, birthday, sex
 
 #: Region codes on the cards of Nantong residents → where they live now (district, streets, roads).
 #: Abolished codes first issued before a merger or a renaming stay on the card: 港闸区 (2020 → 崇川区),
@@ -39,7 +41,7 @@ REGIONS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 CURRENT_REGIONS = ("320602", "320613", "320612", "320685", "320623", "320681", "320682", "320614")
 ABOLISHED_REGIONS = ("320611", "320683", "320624", "320621", "320684")
 
-FIRST_BIRTH, LAST_BIRTH = date(1930, 1, 1), date(2007, 12, 31)  # adults on every test clock (2026)
+FIRST_BIRTH, LAST_BIRTH = date(1930, 1, 1), date(2008, 2, 29)  # all 18 by the test clocks (2026-03-01 on)
 _SPAN = (LAST_BIRTH - FIRST_BIRTH).days + 1
 _STEP = 7919  # prime to the span: the first _SPAN residents get distinct birthdays
 
@@ -49,7 +51,7 @@ GIVEN = {  # (born before 1960, 1960–1984, from 1985) × (male, female)
     "mid": (("卫东", "海东", "志刚", "建华", "晓峰", "永红", "军"), ("红梅", "丽华", "海燕", "春燕", "晓红", "建英", "静")),
     "new": (("浩然", "宇轩", "子轩", "俊杰", "一鸣", "泽宇", "睿"), ("欣怡", "雨桐", "梓萱", "思涵", "佳怡", "诗琪", "悦")),
 }
-MOBILE_PREFIXES = ("13962", "13806", "15190", "18051", "13773", "15850", "18962", "13584")
+MOBILE_PREFIXES = ("13806", "15190", "18051", "13773", "15850", "18962", "13584", "15162")
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def id_number(birth: str | date | None = None, region: str | None = None, male: 
     """A valid mainland ID number (real check digit) that no other test uses.
 
     ``birth`` ("19440315" or a date) and ``region`` default to the sequence's: birthdays spread over
-    1930–2007, regions over today's and abolished Nantong codes.
+    1930–2008, regions over today's and abolished Nantong codes.
     """
     n = next(_seq)
     if birth is None:
@@ -80,7 +82,9 @@ def id_number(birth: str | date | None = None, region: str | None = None, male: 
     if isinstance(birth, date):
         birth = birth.strftime("%Y%m%d")
     region = region or tuple(REGIONS)[n % len(REGIONS)]
-    serial = f"{(n % 500) * 2 + (1 if male else 0):03d}"  # odd for men, even for women
+    order = next(_serials[region, birth, male])
+    assert order < 500, "499 people of one sex, region and birthday at most"
+    serial = f"{order * 2 + (1 if male else 0):03d}"  # odd for men, even for women
     base = region + birth + serial
     return base + ric.calc_check_digit(base + "0")
 
@@ -88,7 +92,7 @@ def id_number(birth: str | date | None = None, region: str | None = None, male: 
 def phone() -> str:
     """A mobile number of the kind Nantong people carry, never the same twice."""
     n = next(_seq)
-    return f"{MOBILE_PREFIXES[n % len(MOBILE_PREFIXES)]}{n:06d}"
+    return f"{MOBILE_PREFIXES[n % len(MOBILE_PREFIXES)]}{(n * _STEP + 123457) % 10**6:06d}"  # 1:1 below a million
 
 
 def address(region: str = "320602", n: int | None = None) -> str:
