@@ -1,8 +1,9 @@
 """短信验证码: issued for registration and password reset, single use, valid 30 minutes.
 
 At most one per minute and five per hour, per phone and per client address, counted from the
-rows themselves so every process agrees; at most ``daily_cap`` a day per phone, counted atomically
-in the shared store.  Each guess spends one of the code's five tries *before* it is compared, in one
+rows themselves so every process agrees; requests for one phone at the same instant are settled by
+an atomic claim of the minute in the shared store, and at most ``daily_cap`` a day go to one phone,
+counted atomically there too.  Each guess spends one of the code's five tries *before* it is compared, in one
 conditional UPDATE, so guesses sent in parallel cannot all be checked against a count read earlier.
 """
 
@@ -59,6 +60,8 @@ def issue(phone: str, purpose: str, client_ip: str, now, *, store, daily_cap: in
             raise RuleViolation("sms_too_soon", "验证码发送过于频繁，请1分钟后再试。", 429)
         if len(mine) >= 5:
             raise RuleViolation("sms_hourly_limit", "验证码发送次数已达每小时上限（5次），请稍后再试。", 429)
+    if not store.add(f"sms:minute:{phone_hash}:{int(now.timestamp()) // 60}", "1", 120):
+        raise RuleViolation("sms_too_soon", "验证码发送过于频繁，请1分钟后再试。", 429)  # a parallel request won
     if store.incr(f"sms:day:{phone_hash}", DAY_SECONDS) > daily_cap:
         raise RuleViolation("sms_daily_limit", f"该手机号24小时内接收验证码已达上限（{daily_cap}次），请明天再试。", 429)
     code = f"{secrets.randbelow(10**6):06d}"
