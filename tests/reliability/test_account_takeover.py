@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import pytest
 import requests
 
-from models import Binding, accounts, db, sms_code, utcnow
+from models import Binding, RuleViolation, accounts, db, sms_code, utcnow
 from models import help_seeker as hs
 from tests.support.help import build_help
 from tests.support.people import id_number, make_volunteer
@@ -231,9 +231,9 @@ def test_strangers_cannot_lock_out_a_seekers_own_phone_but_are_locked_themselves
         hs.SeekerBinding.query.filter_by(openid="o_wang_daughter").delete()  # e.g. the phone bound another elder
         db.session.commit()
         for i in range(5):   # one wrong try each, from five WeChats: the ID number locks, not just a WeChat
-            with pytest.raises(hs.RuleViolation):
+            with pytest.raises(RuleViolation):
                 hs.bind_seeker("demo", f"o_stranger_{i}", ids["id_number"], "13900000000", now=now, store=store)
-        with pytest.raises(hs.RuleViolation) as err:
+        with pytest.raises(RuleViolation) as err:
             hs.bind_seeker("demo", "o_stranger_9", ids["id_number"], "13851300001", now=now, store=store)
         assert err.value.code == "bind_locked"
         assert hs.bind_seeker("demo", "o_wang_daughter", ids["id_number"], "13851300001", now=now,
