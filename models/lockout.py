@@ -58,8 +58,8 @@ def attempt(store, keys: list[str]) -> Attempt:
     for key in keys:
         n = store.incr(f"{key}:tries", ROUND_SECONDS)
         if n > LOCK_AFTER:  # the fifth of this round is being checked, or its lock was set just now
-            result.refused_minutes = max(result.refused_minutes, _locked_minutes(store, key),
-                                         _minutes(FIRST_LOCK_SECONDS))
+            result.refused_minutes = max(result.refused_minutes,
+                                         _locked_minutes(store, key) or _minutes(FIRST_LOCK_SECONDS))
         elif n == LOCK_AFTER:
             seconds = lock_seconds(store.incr(f"{key}:level", HISTORY_SECONDS))
             store.set(f"{key}:locked", "1", seconds)
