@@ -5,14 +5,16 @@ Every rule here takes plain values and ``now``; the pages only read forms and re
 
 from __future__ import annotations
 
+import functools
 import secrets
 import string
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import identity, lockout, personal_data, sms_code, volunteer_qr
+from . import identity, lockout, personal_data, proven_wechat, sms_code, volunteer_qr
 from .base import RuleViolation, db
 from .organization import is_active_admin, note_admin_change
 from .volunteer import Binding, Volunteer, VolunteerNumber
@@ -54,11 +56,11 @@ def _refuse_registered_phone(phone: str) -> None:
         raise RuleViolation("phone_registered", "该手机号码已被注册，请更换号码或找回密码。", 409)
 
 
-def request_register_code(phone: str, client_ip: str, now) -> tuple[str, str]:
+def request_register_code(phone: str, client_ip: str, now, *, store, daily_cap: int) -> tuple[str, str]:
     """注册 step 1: an SMS code for a phone not registered yet; (the checked phone, the code)."""
     phone = identity.check_phone(phone)
     _refuse_registered_phone(phone)
-    return phone, sms_code.issue(phone, "register", client_ip, now)
+    return phone, sms_code.issue(phone, "register", client_ip, now, store=store, daily_cap=daily_cap)
 
 
 def register(form: Registration, *, now, today: date, number_prefix: str) -> Volunteer:
@@ -95,30 +97,61 @@ def register(form: Registration, *, now, today: date, number_prefix: str) -> Vol
 
 # -- binding -------------------------------------------------------------------------------------
 
-def _lock_keys(account: str, openid: str, id_number: str) -> list[str]:
-    return [f"bindfail:id:{personal_data.lookup_hash(id_number)}", f"bindfail:openid:{account}:{openid}"]
+def _volunteer_key(id_number: str) -> str:
+    return f"bindfail:id:{personal_data.lookup_hash(id_number)}"
+
+
+def _wechat_key(account: str, openid: str) -> str:
+    return f"bindfail:openid:{account}:{openid}"
+
+
+def _lock_keys(account: str, openid: str, id_number: str, volunteer: Volunteer | None, now) -> list[str]:
+    """What a try counts against: the ID number and the WeChat; only the WeChat for the volunteer's
+    own (bound to them before); nothing for a WeChat that has just reset the password by SMS code."""
+    own = proven_wechat.how_own(account, openid, now, volunteer_id=volunteer.id) if volunteer else None
+    if own == proven_wechat.SMS_RESET:
+        return []
+    if own == proven_wechat.BOUND:
+        return [_wechat_key(account, openid)]
+    return [_volunteer_key(id_number), _wechat_key(account, openid)]
+
+
+@functools.cache
+def _nobodys_hash() -> str:
+    """A hash made like every password's, checked when no volunteer has the ID number."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def _password_matches(volunteer: Volunteer | None, password: str) -> bool:
+    """One hash check whether or not the ID number is registered: a wrong password costs the same."""
+    matches = check_password_hash(volunteer.password_hash if volunteer else _nobodys_hash(), password)
+    return matches and volunteer is not None
+
+
+def _locked(minutes: int) -> RuleViolation:
+    return RuleViolation("bind_locked", f"密码错误次数过多，绑定已锁定，请{minutes}分钟后再试。"
+                                        "如是本人，可点“忘记密码”用短信验证码重置密码后立即绑定。", 429)
 
 
 def bind(account: str, openid: str, id_number: str, password: str, *, now, store) -> Volunteer:
     """Bind (account, openid) to the volunteer; a volunteer bound elsewhere on this account moves here.
 
-    Five wrong passwords for an ID number or from an openid lock binding for 15 minutes, counted in
-    ``store`` (Redis or the database) so that every process agrees.
+    Wrong passwords lock (``models.lockout``, counted in ``store`` so every process agrees): five from
+    one WeChat lock that WeChat, five on one ID number lock it against every other WeChat — but never
+    against the volunteer's own (bound to them before, or that has just reset the password by SMS).
     """
     id_number = (id_number or "").strip().upper()
     if not id_number or not password:
         raise RuleViolation("bind_fields", "请输入证件号码和密码。")
-    keys = _lock_keys(account, openid, id_number)
-    minutes = lockout.minutes_locked(store, keys)
-    if minutes:
-        raise RuleViolation("bind_locked", f"密码错误次数过多，绑定已锁定，请{minutes}分钟后再试。", 429)
     volunteer = Volunteer.by_id_number(id_number)
-    if volunteer is None or not volunteer.check_password(password):
-        left = lockout.wrong_try(store, keys)
-        if not left:
-            raise RuleViolation("bind_locked", "密码错误次数过多，绑定已锁定，请15分钟后再试。", 429)
-        raise RuleViolation("bind_wrong", f"证件号码或密码不正确，还可尝试{left}次。", 401)
-    lockout.clear(store, keys)
+    attempt = lockout.attempt(store, _lock_keys(account, openid, id_number, volunteer, now))
+    if attempt.refused_minutes:
+        raise _locked(attempt.refused_minutes)
+    if not _password_matches(volunteer, password):
+        if attempt.lock_minutes:
+            raise _locked(attempt.lock_minutes)
+        raise RuleViolation("bind_wrong", f"证件号码或密码不正确，还可尝试{attempt.left}次。", 401)
+    lockout.succeeded(store, attempt)
     for old in Binding.query.filter(Binding.account == account,
                                     (Binding.openid == openid) | (Binding.volunteer_id == volunteer.id)):
         db.session.delete(old)  # row by row, so the binding-change events see the old openid
@@ -129,6 +162,7 @@ def bind(account: str, openid: str, id_number: str, password: str, *, now, store
     except IntegrityError as exc:
         db.session.rollback()
         raise RuleViolation("bind_conflict", "绑定正在进行，请稍后刷新页面。", 409) from exc
+    proven_wechat.note(account, openid, proven_wechat.BOUND, now, volunteer_id=volunteer.id)
     if is_active_admin(volunteer.id):
         note_admin_change(volunteer.id)  # the admin menu follows the admin to this WeChat
     return volunteer
@@ -140,6 +174,8 @@ def bind_new(account: str, openid: str, volunteer: Volunteer, now) -> None:
         db.session.delete(old)
     db.session.flush()
     db.session.add(Binding(account=account, openid=openid, volunteer_id=volunteer.id, bound_at=now))
+    db.session.flush()
+    proven_wechat.note(account, openid, proven_wechat.BOUND, now, volunteer_id=volunteer.id)
 
 
 def unbind(account: str, openid: str) -> Volunteer:
@@ -153,22 +189,51 @@ def unbind(account: str, openid: str) -> Volunteer:
 
 # -- passwords -----------------------------------------------------------------------------------
 
-def request_reset_code(id_number: str, name: str, client_ip: str, now) -> tuple[Volunteer, str]:
-    """忘记密码, step 1: ID number + name must match; a code goes to the registered phone."""
-    volunteer = Volunteer.by_id_number((id_number or "").strip().upper())
-    if volunteer is None or volunteer.name != (name or "").strip():
-        raise RuleViolation("reset_unknown", "证件号码与姓名不匹配。", 404)
-    return volunteer, sms_code.issue(volunteer.phone, "reset", client_ip, now)
+RESET_CODE_WRONG = ("reset_code_wrong", "验证码不正确或已失效，请核对后重试或重新获取。")
 
 
-def reset_password(id_number: str, name: str, code: str, password: str, repeat: str, now) -> Volunteer:
-    """忘记密码, step 2: the code and a new password chosen by the person (never "123456")."""
+def _matching(id_number: str, name: str) -> Volunteer | None:
     volunteer = Volunteer.by_id_number((id_number or "").strip().upper())
     if volunteer is None or volunteer.name != (name or "").strip():
-        raise RuleViolation("reset_unknown", "证件号码与姓名不匹配。", 404)
+        return None
+    return volunteer
+
+
+def request_reset_code(id_number: str, name: str, client_ip: str, now, *, store,
+                       daily_cap: int) -> tuple[Volunteer, str] | None:
+    """忘记密码, step 1: (the volunteer, the code to text them) when the ID number and the name match.
+
+    ``None`` otherwise — and also when the phone may not get another code now (a minute, an hour or
+    ``daily_cap`` a day): the page answers the same in every case, so it tells nobody whether a person
+    is registered, and it never texts a phone more than the limits allow.
+    """
+    volunteer = _matching(id_number, name)
+    if volunteer is None:
+        return None
+    try:
+        code = sms_code.issue(volunteer.phone, "reset", client_ip, now, store=store, daily_cap=daily_cap)
+    except RuleViolation:
+        return None
+    return volunteer, code
+
+
+def reset_password(id_number: str, name: str, code: str, password: str, repeat: str, now, *,
+                   account: str, openid: str) -> Volunteer:
+    """忘记密码, step 2: the code and a new password chosen by the person (never "123456").
+
+    Every failure of the code reads the same, for a person who exists or not.  The WeChat that reset
+    the password by SMS code binds at once: for a while no bind lock applies to it (``_lock_keys``).
+    """
     identity.check_password(password, repeat)
-    sms_code.consume(volunteer.phone, "reset", code, now)
+    volunteer = _matching(id_number, name)
+    if volunteer is None:
+        raise RuleViolation(*RESET_CODE_WRONG)
+    try:
+        sms_code.consume(volunteer.phone, "reset", code, now)
+    except RuleViolation as exc:
+        raise RuleViolation(*RESET_CODE_WRONG) from exc
     volunteer.set_password(password)
+    proven_wechat.note(account, openid, proven_wechat.SMS_RESET, now, volunteer_id=volunteer.id)
     return volunteer
 
 

@@ -18,7 +18,7 @@ from datetime import date
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import identity, lockout, permissions, personal_data
+from . import identity, lockout, permissions, personal_data, proven_wechat
 from .base import RuleViolation, db, utcnow
 from .organization import ACTIVE, Organization, admin_org_of, subtree_of
 from .volunteer import Volunteer
@@ -377,30 +377,37 @@ def review_seeker(actor: Volunteer, seeker_id: int, approve: bool, *, now) -> He
 
 
 # ---------------------------------------------------------------------------------- binding
-def _lock_keys(account: str, openid: str) -> list[str]:
-    return [f"seekerbindfail:{account}:{openid}"]
+def _lock_keys(account: str, openid: str, id_number: str, own: bool) -> list[str]:
+    wechat = f"seekerbindfail:{account}:{openid}"
+    return [wechat] if own else [f"seekerbindfail:id:{personal_data.lookup_hash(id_number)}", wechat]
+
+
+def _locked(minutes: int) -> RuleViolation:
+    return RuleViolation("bind_locked", f"输错次数太多了，请过{minutes}分钟再试，或请社区工作人员帮忙。", 429)
 
 
 def bind_seeker(account: str, openid: str, id_number: str, phone: str, *, now, store) -> HelpSeeker:
     """第一次使用先绑定身份证与手机 (图4-18): the ID number and the phone or mobile on record.
 
-    Five wrong tries from one WeChat user lock it for 15 minutes."""
+    Wrong tries lock as a volunteer's bind does (``models.lockout``): five from one WeChat lock that
+    WeChat; five on one ID number lock it against every other WeChat, but never against a phone that
+    was bound to the seeker before."""
     id_number = (id_number or "").strip().upper()
     phone = re.sub(r"\s", "", phone or "")
     if not id_number or not phone:
         raise RuleViolation("bind_fields", "请输入身份证号和手机号。")
-    keys = _lock_keys(account, openid)
-    minutes = lockout.minutes_locked(store, keys)
-    if minutes:
-        raise RuleViolation("bind_locked", f"输错次数太多了，请过{minutes}分钟再试，或请社区工作人员帮忙。", 429)
-    digest = personal_data.lookup_hash(phone)
     seeker = HelpSeeker.query.filter_by(id_number_hash=personal_data.lookup_hash(id_number)).one_or_none()
-    if seeker is None or digest not in (seeker.phone_hash, seeker.mobile_hash):
-        lockout.wrong_try(store, keys)
+    own = seeker is not None and proven_wechat.how_own(account, openid, now, seeker_id=seeker.id) is not None
+    attempt = lockout.attempt(store, _lock_keys(account, openid, id_number, own))
+    if attempt.refused_minutes:
+        raise _locked(attempt.refused_minutes)
+    if seeker is None or personal_data.lookup_hash(phone) not in (seeker.phone_hash, seeker.mobile_hash):
+        if attempt.lock_minutes:
+            raise _locked(attempt.lock_minutes)
         raise RuleViolation("bind_wrong", "身份证号或手机号不对，请再核对一下。如果还没有登记，请联系社区实践站。", 401)
+    lockout.succeeded(store, attempt)
     if seeker.state == REJECTED:
         raise RuleViolation("seeker_rejected", "您的资料没有通过审核，请联系社区实践站。", 403)
-    lockout.clear(store, keys)
     SeekerBinding.query.filter_by(account=account, openid=openid).delete(synchronize_session=False)
     db.session.add(SeekerBinding(account=account, openid=openid, seeker_id=seeker.id, bound_at=now))
     try:
@@ -408,6 +415,7 @@ def bind_seeker(account: str, openid: str, id_number: str, phone: str, *, now, s
     except IntegrityError as exc:
         db.session.rollback()
         raise RuleViolation("bind_conflict", "正在绑定，请稍后刷新页面。", 409) from exc
+    proven_wechat.note(account, openid, proven_wechat.BOUND, now, seeker_id=seeker.id)
     return seeker
 
 

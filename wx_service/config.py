@@ -49,6 +49,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
         "sender": (str, "log"),
         "endpoint": (str, ""),
         "api_key": (str, ""),
+        "daily_limit": (int, 5),
     },
     "notifications": {
         "rate_per_second": (int, 20),

@@ -24,6 +24,11 @@ def _client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
+def _sms_limits() -> dict:
+    return {"store": current_app.extensions["wx_store"],
+            "daily_cap": current_app.config["WX_SETTINGS"].sms["daily_limit"]}
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @person_required
 def register():
@@ -58,7 +63,8 @@ def register():
 def send_sms_code():
     """Send a registration code to a phone (JSON; the register page calls it)."""
     data = request.get_json(silent=True) or {}
-    phone, code = accounts.request_register_code(str(data.get("phone", "")), _client_ip(), clock.now())
+    phone, code = accounts.request_register_code(str(data.get("phone", "")), _client_ip(), clock.now(),
+                                                 **_sms_limits())
     db.session.commit()
     sms.send_code(phone, code)
     return jsonify(code="sent", message="验证码已发送，30分钟内有效。")
@@ -67,25 +73,29 @@ def send_sms_code():
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @person_required
 def forgot_password():
+    """Step 1 answers the same whether or not the ID number and the name match (see accounts)."""
     error, step = None, request.form.get("step", "identify")
     if request.method == "POST":
         f = request.form
         try:
             if step == "identify":
-                volunteer, code = accounts.request_reset_code(f.get("id_number", ""), f.get("name", ""),
-                                                              _client_ip(), clock.now())
+                matched = accounts.request_reset_code(f.get("id_number", ""), f.get("name", ""), _client_ip(),
+                                                      clock.now(), **_sms_limits())
                 db.session.commit()
-                sms.send_code(volunteer.phone, code)
-                flash(f"验证码已发送至 {volunteer.phone_masked}。", "success")
+                if matched:
+                    volunteer, code = matched
+                    sms.send_code(volunteer.phone, code)
                 step = "reset"
             else:
                 accounts.reset_password(f.get("id_number", ""), f.get("name", ""), f.get("sms_code", ""),
-                                        f.get("password", ""), f.get("password_repeat", ""), clock.now())
+                                        f.get("password", ""), f.get("password_repeat", ""), clock.now(),
+                                        account=g.account, openid=g.openid)
                 db.session.commit()
                 flash("密码已重置，请用新密码绑定。", "success")
                 return redirect(url_for("pages.bind", account=g.account))
         except RuleViolation as exc:
             db.session.rollback()
             error = exc
-    return render_template("pages/forgot_password.html", error=error, step=step, form=request.form), \
+    return render_template("pages/forgot_password.html", error=error, step=step, form=request.form,
+                           daily_limit=current_app.config["WX_SETTINGS"].sms["daily_limit"]), \
         (error.status if error else 200)
