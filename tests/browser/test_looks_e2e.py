@@ -13,7 +13,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.browser.conftest import PHONE, WECHAT_UA, screenshot
+from tests.browser.conftest import ARTIFACTS, PHONE, WECHAT_UA, screenshot
 from tests.support.help import build_help
 from tests.support.orgs import build_tree, make_volunteer
 
@@ -96,15 +96,21 @@ def elder_pages(phone):
     ]
 
 
+def _screen(page, name: str) -> None:
+    """The visible screen only: a full-page screenshot re-applies the device metrics, and with them the
+    default font size, so it would show the page at 1×."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
 def _metrics(browser, app, openid: str, path: str, scale: float) -> dict:
     context, page = person(browser, app, openid)
     try:
         open_at_scale(page, app.base_url + path, scale)
         assert "/m/" in page.url, f"{path} did not open: {page.url}"
-        metrics = page.evaluate(TEXT_METRICS)
-        if scale != 1.0:  # after measuring: a full-page screenshot re-applies the device metrics
-            screenshot(page, "looks-" + re.sub(r"\W+", "-", f"{openid}{path.split('?')[0]}").strip("-") + "-150")
-        return metrics
+        if scale != 1.0:
+            _screen(page, "looks-" + re.sub(r"\W+", "-", f"{openid}{path.split('?')[0]}").strip("-") + "-150")
+        return page.evaluate(TEXT_METRICS)
     finally:
         context.close()
 
@@ -219,8 +225,7 @@ def test_unbinding_asks_first(phone, browser):
 def test_staff_answer_a_message_from_the_contact_page(phone, browser):
     app = phone.app
     with app.app.app_context():
-        from models import Binding, Follower, db
-        from models import contact
+        from models import Binding, Follower, contact, db
 
         _orgs, admins = build_tree()
         db.session.add(Binding(account="demo", openid="o_looks_staff", volunteer_id=admins["root"].id))
@@ -234,7 +239,7 @@ def test_staff_answer_a_message_from_the_contact_page(phone, browser):
         page.locator("a.contact-row", has_text="重阳节").click()
         page.locator("textarea[name=content]").fill("您好，重阳节活动在首页“做志愿”里报名，名额还有 20 个。")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        screenshot(page, "looks-contact-answer")
+        _screen(page, "looks-contact-answer")
         page.locator("form.contact-answer button[type=submit]").click()
         page.locator(".flash", has_text="回复已发送").wait_for()
         assert page.locator(".contact-entry_out", has_text="名额还有 20 个").is_visible()
