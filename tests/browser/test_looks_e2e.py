@@ -247,3 +247,21 @@ def test_staff_answer_a_message_from_the_contact_page(phone, browser):
         assert sent["touser"] == ELDER and "名额还有 20 个" in sent["text"]["content"]
     finally:
         context.close()
+
+
+def test_the_elders_button_says_a_failure_in_red_not_in_the_green_of_success(phone, browser):
+    from tests.browser.test_help_e2e import _hold
+
+    app = phone.app
+    with app.app.app_context():
+        build_help(1, seeker_openid=ELDER)
+    context, page = person(browser, app, ELDER)
+    try:
+        page.goto(app.base_url + "/m/help?account=demo")
+        page.wait_for_function("window.wx && window.__wxStandin.calls.some(c => c.name === 'onVoiceRecordEnd')")
+        _hold(page, "#help-mic", 250)  # too short: discarded, with a hint
+        status = page.locator("#help-status", has_text="说话时间太短")
+        status.wait_for()
+        assert status.evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
+    finally:
+        context.close()

@@ -67,6 +67,7 @@ def test_a_text_is_kept_and_staff_answer_it_in_wechat(staffed):
     follower_id = _follower_id(handle, ELDER)
 
     staff = sign_in(handle.client(), "o_staff_chen")
+    assert "/m/admin/contact" in staff.get("/m/me?account=demo").get_data(as_text=True)  # the way in
     listing = staff.get("/m/admin/contact?account=demo").get_data(as_text=True)
     assert "顾秀英" in listing and "1 条待回复" in listing
     thread = staff.get(f"/m/admin/contact/{follower_id}?account=demo").get_data(as_text=True)
@@ -90,6 +91,7 @@ def test_only_root_org_staff_see_the_messages(staffed):
     follower_id = _follower_id(handle, ELDER)
     for openid in ("o_district_shen", ELDER):
         client = sign_in(handle.client(), openid)
+        assert "/m/admin/contact" not in client.get("/m/me?account=demo").get_data(as_text=True)
         assert client.get("/m/admin/contact?account=demo").status_code == 403
         assert client.get(f"/m/admin/contact/{follower_id}?account=demo").status_code == 403
     assert handle.sandbox.custom_messages == []
