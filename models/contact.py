@@ -3,9 +3,8 @@
 A text the service cannot otherwise answer (after tapping 联系我们, or any free text) is kept as a
 ``ContactMessage`` of its follower.  Staff of the main account — admins of the root org — read them and
 answer by customer-service message, which WeChat accepts only within 48 hours of the follower's last
-action (``CUSTOM_WINDOW``; after that it answers 45015).  An answer marks every earlier message of the
-follower answered with one conditional UPDATE, so two staff answering at once both keep their reply and
-neither is lost.
+action (``CUSTOM_WINDOW``; after that it answers 45015).  An answer WeChat accepted is kept, and marks the
+follower's earlier messages answered.
 """
 
 from __future__ import annotations
@@ -77,10 +76,10 @@ def require_staff(volunteer) -> None:
         raise RuleViolation("forbidden", "只有江海志愿总站的管理员可以查看和回复留言。", 403)
 
 
-def record_message(follower: Follower, content: str, now: datetime) -> ContactMessage | None:
+def record_message(follower: Follower | None, content: str, now: datetime) -> ContactMessage | None:
     """Keep a text a follower sent (cut to ``MESSAGE_MAX_CHARS``); None for an empty one."""
     content = (content or "").strip()
-    if not content:
+    if not content or follower is None:
         return None
     message = ContactMessage(follower=follower, content=content[:MESSAGE_MAX_CHARS], received_at=now)
     db.session.add(message)
