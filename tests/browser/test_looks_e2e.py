@@ -3,7 +3,8 @@ the SMS button, the unbind confirmation and the staff's answer page of 联系我
 
 WeChat applies the reader's font size (关怀模式) to its WebView; here the browser's default font size is
 raised to 1.5× (CDP ``Page.setFontSizes``), which scales exactly the text sized relative to it — text in
-px would stay put and fail the "text scales" check.
+px would stay put and fail the "text scales" check.  Android's WebView text zoom, which scales px text as
+well, is played by ``TEXT_ZOOM``: layouts must hold under both.
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ TEXT_METRICS = """() => {
                 size: parseFloat(getComputedStyle(el).fontSize), left: r.left, right: r.right});
   }
   return {items: items, scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth};
+}"""
+
+
+TEXT_ZOOM = """factor => {  // Android WebView's text zoom: every computed font size times the factor, px included
+  const all = [...document.querySelectorAll('body, body *')];
+  const sizes = all.map(el => parseFloat(getComputedStyle(el).fontSize));
+  all.forEach((el, i) => el.style.setProperty('font-size', (sizes[i] * factor) + 'px', 'important'));
 }"""
 
 
@@ -103,10 +111,12 @@ def _screen(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-def _metrics(browser, app, openid: str, path: str, scale: float) -> dict:
+def _metrics(browser, app, openid: str, path: str, scale: float, zoom: float = 1.0) -> dict:
     context, page = person(browser, app, openid)
     try:
         open_at_scale(page, app.base_url + path, scale)
+        if zoom != 1.0:
+            page.evaluate(TEXT_ZOOM, zoom)
         assert "/m/" in page.url, f"{path} did not open: {page.url}"
         if scale != 1.0:
             _screen(page, "looks-" + re.sub(r"\W+", "-", f"{openid}{path.split('?')[0]}").strip("-") + "-150")
@@ -127,9 +137,11 @@ def test_elder_pages_have_17px_text_that_follows_the_font_size_and_never_overflo
         unscaled = [(a["text"], a["size"], b["size"]) for a, b in zip(normal["items"], large["items"], strict=True)
                     if b["size"] < a["size"] * 1.45]
         assert not unscaled, f"{path}: text that does not follow the font-size setting: {unscaled}"
-        assert large["scrollWidth"] <= large["width"], f"{path} at 1.5×: the page scrolls sideways"
-        outside = [i["text"] for i in large["items"] if i["right"] > large["width"] + 1 or i["left"] < -1]
-        assert not outside, f"{path} at 1.5×: text outside the screen: {outside}"
+        zoomed = _metrics(browser, app, openid, path, 1.0, zoom=1.5)  # Android's text zoom scales px too
+        for name, seen in (("1.5× default size", large), ("1.5× text zoom", zoomed)):
+            assert seen["scrollWidth"] <= seen["width"], f"{path} at {name}: the page scrolls sideways"
+            outside = [i["text"] for i in seen["items"] if i["right"] > seen["width"] + 1 or i["left"] < -1]
+            assert not outside, f"{path} at {name}: text outside the screen: {outside}"
 
 
 def test_pages_allow_pinch_zoom_and_carry_the_favicon_and_weui_link_colour(phone, browser):
@@ -265,3 +277,26 @@ def test_the_elders_button_says_a_failure_in_red_not_in_the_green_of_success(pho
         assert status.evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
     finally:
         context.close()
+
+
+
+
+
+def test_labels_do_not_wrap_inside_a_word_at_large_text(phone, browser):
+    """Under Android's text zoom (px text grows too) a label keeps to one line, a tile label too."""
+    app = phone.app
+    lines = """els => els.map(el => {
+      const range = document.createRange(); range.selectNodeContents(el);
+      const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+      return [el.textContent.trim(), tops.size];
+    })"""
+    for path, selector in (("/m/register?account=demo", ".weui-label"), ("/m/wishes/new?account=demo", ".weui-label"),
+                           ("/m/?account=demo", ".grid-menu__item span:last-child")):
+        context, page = person(browser, app, FAMILY)
+        try:
+            page.goto(app.base_url + path)
+            page.evaluate(TEXT_ZOOM, 1.5)
+            labels = page.eval_on_selector_all(selector, lines)
+            assert labels and all(n == 1 for _text, n in labels), (path, labels)
+        finally:
+            context.close()
