@@ -64,6 +64,12 @@ class Conversation:
     def window_open(self, now: datetime) -> bool:
         return window_open(self.follower.last_seen_at, now)
 
+    @property
+    def answer_until(self) -> datetime | None:
+        """When WeChat stops accepting an answer, unless the follower acts again before."""
+        seen = self.follower.last_seen_at
+        return seen + CUSTOM_WINDOW if seen else None
+
 
 def may_answer(volunteer) -> bool:
     """Staff of the main account: admins of the root org (level 1) that passed review."""

@@ -71,7 +71,7 @@ def test_a_text_is_kept_and_staff_answer_it_in_wechat(staffed):
     listing = staff.get("/m/admin/contact?account=demo").get_data(as_text=True)
     assert "顾秀英" in listing and "1 条待回复" in listing
     thread = staff.get(f"/m/admin/contact/{follower_id}?account=demo").get_data(as_text=True)
-    assert "服务时长还没有记上" in thread and 'name="content"' in thread
+    assert "服务时长还没有记上" in thread and 'name="content"' in thread and "前可在微信内回复" in thread
 
     res = _answer(staff, follower_id, "顾阿姨您好，时长已经补记，请在个人中心查看。")
     assert res.status_code == 302
