@@ -17,7 +17,8 @@ def on_my_qrcode(incoming):
 
 @router.route("event", "click", keys.CONTACT)
 def on_contact(incoming):
-    return ("江海志愿服务总站\n遇到问题请在此直接留言，工作人员会尽快回复。\n"
+    return ("江海志愿服务总站\n请直接在对话框里输入文字留言。留言会保存下来，转给总站的工作人员，"
+            "他们会在本公众号里回复您（微信只允许公众号在您最后一次发消息后的 48 小时内回复）。\n"
             f"{link(incoming.page_url(''), '江海志愿首页')}")
 
 

@@ -14,6 +14,7 @@ from . import (
 from .attendance import Cycle, MakeupRequest, Objection, PointEntry, Punch, Removal
 from .audit import PhoneView
 from .base import RuleViolation, db, utcnow
+from .contact import ContactMessage, ContactReply
 from .follower import Follower
 from .help_request import HelpRequest, VoiceNote
 from .help_seeker import HelpSeeker, Pairing, SeekerBinding
@@ -28,7 +29,7 @@ from .wish import Wish, WishLog, WishPhoto
 
 __all__ = [
     "attendance", "accounts", "identity", "permissions", "personal_data", "regions", "sms_code", "volunteer_qr", "wish",
-    "ActivityReminder", "Binding", "Cycle", "MakeupRequest", "Objection", "PointEntry", "Punch", "Removal", "Follower", "HelpRequest", "HelpSeeker", "MemberGroup", "MemberGroupMember",
+    "ActivityReminder", "Binding", "ContactMessage", "ContactReply", "Cycle", "MakeupRequest", "Objection", "PointEntry", "Punch", "Removal", "Follower", "HelpRequest", "HelpSeeker", "MemberGroup", "MemberGroupMember",
     "Membership", "Notification", "OrgAdmin", "Organization", "Pairing", "PendingOrgChange", "PhoneView", "Project",
     "ProjectComment", "ProjectFollow", "ProjectSite", "ProjectTempAdmin", "RuleViolation", "SeekerBinding",
     "SharedValue", "Signup", "Volunteer", "VolunteerNumber", "VoiceNote", "Wish", "WishLog", "WishPhoto", "db",

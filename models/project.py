@@ -172,7 +172,7 @@ class Project(db.Model):
     def checkin_description(self) -> str:
         if self.checkin_mode == SINGLE:
             return f"单签（每次{self.preset_hours:g}小时）"
-        return f"签到/签退（{self.punch_radius}M，{CHECKOUT_MODES[self.checkout_mode]}）"
+        return f"双签（打卡范围{self.punch_radius}米，{CHECKOUT_MODES[self.checkout_mode]}）"
 
     @property
     def temp_admin_ids(self) -> list[int]:

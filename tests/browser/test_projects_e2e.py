@@ -53,7 +53,7 @@ def test_publish_find_sign_up_approve(phone, browser):
     form.locator("#publish").click()
     admin.locator("h1.project-name", has_text="濠河沿岸文明劝导双签活动").wait_for()
     assert "项目已发布" in admin.locator("body").inner_text()
-    assert "签到/签退（200M，集中签出）" in admin.locator(".project-fields").inner_text()
+    assert "双签（打卡范围200米，集中签出）" in admin.locator(".project-fields").inner_text()
 
     volunteer_context = browser.new_context(user_agent=WECHAT_UA, viewport=PHONE, device_scale_factor=2,
                                             is_mobile=True, has_touch=True, locale="zh-CN")
