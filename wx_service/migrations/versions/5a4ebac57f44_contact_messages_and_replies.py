@@ -1,7 +1,7 @@
 """contact messages and replies
 
 Revision ID: 5a4ebac57f44
-Revises: d2a34fde9d5f
+Revises: a41f7c2e9b10
 Create Date: 2026-12-01 10:16:45.891500
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5a4ebac57f44'
-down_revision = 'd2a34fde9d5f'
+down_revision = 'a41f7c2e9b10'
 branch_labels = None
 depends_on = None
 
