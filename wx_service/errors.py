@@ -116,6 +116,13 @@ def register(app) -> None:
         log.warning("value refused by the database: %s", exc.orig.__class__.__name__ if exc.orig else exc)
         return respond("bad_value", "提交的内容超出范围或格式不正确。", 400)
 
+    @app.errorhandler(OverflowError)
+    def _overflow(exc):
+        """SQLite's DataError: a number too large for its INTEGER (PostgreSQL raises DataError for the same)."""
+        db.session.rollback()
+        log.warning("value out of range: %s", exc)
+        return respond("bad_value", "提交的内容超出范围或格式不正确。", 400)
+
     @app.errorhandler(DBAPIError)
     def _db(exc):
         db.session.rollback()

@@ -12,7 +12,7 @@ from models import project as pr
 from models import signup as su
 
 from . import bp
-from .forms import act
+from .forms import act, ids_of
 from .guards import org_admin_required, volunteer_required
 from .projects import tz
 
@@ -45,7 +45,7 @@ def values_of(project: pr.Project) -> dict:
 
 
 def _ids(name: str) -> list[int]:
-    return [int(v) for v in request.form.getlist(name) if v.isdigit()]
+    return ids_of(request.form.getlist(name))
 
 
 # ------------------------------------------------------------------------------- 项目发布
