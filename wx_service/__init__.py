@@ -69,6 +69,7 @@ def create_app(config=None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    errors.register_edge(app)
     csrf.init_app(app)
     _init_stores(app, settings)
     app.extensions["wechat"] = WeChatClients(settings, app.extensions["wx_store"])

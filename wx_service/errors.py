@@ -72,7 +72,9 @@ def respond(code: str, message: str, status: int):
     return render_template("error.html", message=message, status=status), status
 
 
-def register(app) -> None:
+def register_edge(app) -> None:
+    """The checks that come before any other, CSRF included: they need nothing but the request."""
+
     @app.before_request
     def _no_nul_bytes():
         """A NUL byte is in no legitimate value, and PostgreSQL refuses it in text: refused here, for all."""
@@ -90,6 +92,8 @@ def register(app) -> None:
         if request.path.startswith(JSON_API) and not current_openid(account_name()):
             return respond("unauthenticated", "登录已过期，请从公众号菜单重新打开页面。", 401)
 
+
+def register(app) -> None:
     @app.before_request
     def _json_api_wants_json():
         """Every state-changing call under ``/m/api/`` takes JSON, and says so when it gets anything else."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
@@ -75,6 +75,15 @@ def path_strategy(rule):
     segments = [st.just(p) if not p.startswith("<") else (ID if p.startswith("<int:") else TEXT).map(
         lambda v: quote(v, safe="")) for p in parts]
     return st.tuples(*segments).map("".join)
+
+
+def worst_path(rule) -> str:
+    """The rule's path with every id one past PostgreSQL's integer and every text segment a NUL byte."""
+    return re.sub(r"<int:[^>]+>", str(2**31), re.sub(r"<(?!int:)[^>]+>", "%00", rule.rule))
+
+
+#: Tried on every route, before the drawn ones: a page number beyond any OFFSET, NUL in a search term.
+WORST_QUERY = {"page": str(2**63), "q": "张\x00", "keyword": "\x00"}
 
 
 def row_counts(handle) -> dict:
@@ -146,6 +155,7 @@ def crawl_one(handle, client, errors, rule, method, kind):
     @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
               phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck))
     @given(path=path_strategy(rule), query=QUERY, body=BODY if method != "GET" else st.just({}))
+    @example(path=worst_path(rule), query=WORST_QUERY, body={} if method == "GET" else {"json": ["media-id"]})
     def attack(path, query, body):
         before = row_counts(handle)
         res = client.open(path, method=method, query_string=query, **body)
