@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import redis as redis_lib
-from flask import Flask
+from flask import Flask, request
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
@@ -62,14 +62,20 @@ def create_app(config=None) -> Flask:
         hops = settings.app["proxy_hops"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
+    from . import errors
+
+    # Before any route is added: every ``<int:…>`` of every blueprint is bounded to the database's range.
+    app.url_map.converters["int"] = errors.IdConverter
+
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    errors.register_edge(app)
     csrf.init_app(app)
     _init_stores(app, settings)
     app.extensions["wechat"] = WeChatClients(settings, app.extensions["wx_store"])
     _check_template_kinds(settings)
 
-    from . import callback, cli, errors, health, jssdk, oauth, pages
+    from . import callback, cli, health, jssdk, oauth, pages
 
     app.register_blueprint(callback.bp)
     csrf.exempt(callback.bp)
@@ -85,10 +91,26 @@ def create_app(config=None) -> Flask:
         app.register_blueprint(sandbox_bp, url_prefix="/sandbox")
         csrf.exempt(sandbox_bp)
     install_request_logging(app)
+    app.after_request(_security_headers)
 
     if settings.app["env"] == "development" and not os.environ.get("WX_SERVICE_NO_AUTO_UPGRADE"):
         _upgrade(app)
     return app
+
+
+def _security_headers(response):
+    """Headers every answer carries, and ``no-store`` on the mobile pages, which show personal data.
+
+    Framing is allowed from the same origin only: the sandbox phone shows the pages in an iframe.
+    """
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    if "Content-Security-Policy" not in response.headers:
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+    if request.path.startswith("/m/"):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
+    return response
 
 
 def _engine_options(url: str) -> dict:

@@ -2,6 +2,11 @@
 
 A ``RuleViolation`` that escapes a view becomes its 4xx with its message; a database outage becomes
 a clear 503; nothing becomes a bare 500 page.
+
+Bad input is the client's fault, refused at the edge before it reaches the database: an id in a path
+beyond the database's integer range matches no route (404, ``IdConverter``), a NUL byte in any query
+or form value is a 400, and a value the database still refuses (``DataError``) is a 400 with a
+warning — not a 503 with an ERROR log, which would page someone for an outage that is not one.
 """
 
 from __future__ import annotations
@@ -10,8 +15,9 @@ import logging
 
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from models import RuleViolation, db
 
@@ -19,8 +25,29 @@ log = logging.getLogger(__name__)
 
 JSON_API = "/m/api/"
 
+#: The largest id a path may carry: PostgreSQL's ``integer`` (SQLite's is wider, the schema is the same).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` bounded to the database's integer range: a larger number cannot be an id (404)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    def to_python(self, value: str):
+        if not value.isascii():  # ``\d`` also matches other scripts' digits; an id is written in ASCII
+            raise ValidationError()
+        return super().to_python(value)
+
+
+def has_nul(values) -> bool:
+    return any("\x00" in key or "\x00" in value for key, value in values.items(multi=True))
+
+
 MESSAGES = {
     400: "请求格式不正确。",
+    401: "登录已过期，请从公众号菜单重新打开页面。",
     403: "没有权限进行此操作。",
     404: "页面不存在。",
     405: "不支持的请求方式。",
@@ -45,6 +72,27 @@ def respond(code: str, message: str, status: int):
     return render_template("error.html", message=message, status=status), status
 
 
+def register_edge(app) -> None:
+    """The checks that come before any other, CSRF included: they need nothing but the request."""
+
+    @app.before_request
+    def _no_nul_bytes():
+        """A NUL byte is in no legitimate value, and PostgreSQL refuses it in text: refused here, for all."""
+        if request.path.startswith("/wechat/"):
+            return None
+        if has_nul(request.args) or (request.method != "GET" and has_nul(request.form)):
+            return respond("bad_value", "提交的内容含有无效字符。", 400)
+
+    @app.before_request
+    def _json_api_needs_a_person():
+        """Every ``/m/api/`` call is made by a page a person opened: without one it is a JSON 401, not a
+        redirect to WeChat's OAuth that a ``fetch`` would follow into an HTML page."""
+        from .oauth import account_name, current_openid
+
+        if request.path.startswith(JSON_API) and not current_openid(account_name()):
+            return respond("unauthenticated", "登录已过期，请从公众号菜单重新打开页面。", 401)
+
+
 def register(app) -> None:
     @app.before_request
     def _json_api_wants_json():
@@ -65,6 +113,19 @@ def register(app) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         return respond(exc.name.lower().replace(" ", "_"), MESSAGES.get(exc.code, exc.description), exc.code)
+
+    @app.errorhandler(DataError)
+    def _data(exc):
+        db.session.rollback()
+        log.warning("value refused by the database: %s", exc.orig.__class__.__name__ if exc.orig else exc)
+        return respond("bad_value", "提交的内容超出范围或格式不正确。", 400)
+
+    @app.errorhandler(OverflowError)
+    def _overflow(exc):
+        """SQLite's DataError: a number too large for its INTEGER (PostgreSQL raises DataError for the same)."""
+        db.session.rollback()
+        log.warning("value out of range: %s", exc)
+        return respond("bad_value", "提交的内容超出范围或格式不正确。", 400)
 
     @app.errorhandler(DBAPIError)
     def _db(exc):

@@ -34,6 +34,7 @@ from ..binding import bound_volunteer
 from ..oauth import person_required
 from . import bp
 from .guards import volunteer_required
+from .json_body import POSITION, TEXT, json_fields
 
 
 def rules() -> att.Rules:
@@ -118,8 +119,8 @@ def checkin_distance(project_id):
 @bp.post("/api/checkin/<int:project_id>/punch")
 @volunteer_required
 def checkin_punch(project_id):
-    data = request.get_json(silent=True) or request.form
-    action = data.get("action", "")
+    data = json_fields(action=TEXT, **POSITION)
+    action = data["action"] or ""
     cycle = att.punch(g.volunteer, project_id, action, _position(data), now=clock.now(), rules=rules())
     # The answer is read before the commit, which expires the row (reading it after costs a SELECT).
     if cycle.state == att.UNPAIRED:

@@ -15,6 +15,7 @@ from . import bp
 from .attendance import _position, rules
 from .forms import act
 from .guards import volunteer_required
+from .json_body import POSITION, TEXT, json_fields
 
 
 def _manageable(project, now) -> dict:
@@ -43,10 +44,10 @@ def admin_attendance(project_id):
 @volunteer_required
 def admin_locate(project_id):
     """定位: a site at the admin's current position (several allowed)."""
-    data = request.get_json(silent=True) or request.form
+    data = json_fields(label=TEXT, **POSITION)
     position = _position(data, required=True)
     site = pr.add_site(g.volunteer, project_id, position.latitude, position.longitude,
-                       (data.get("label") or "").strip()[:100] or "现场定位", now=clock.now())
+                       (data["label"] or "").strip()[:100] or "现场定位", now=clock.now())
     db.session.commit()
     accuracy = f"（定位精度约{position.accuracy:.0f}米）" if position.accuracy is not None else ""
     return jsonify(ok=True, site_id=site.id, message=f"已将当前位置设为活动位置{accuracy}。",
@@ -57,8 +58,8 @@ def admin_locate(project_id):
 @volunteer_required
 def admin_scan(project_id):
     """扫码签到 on the project page: the payload from ``wx.scanQRCode``."""
-    data = request.get_json(silent=True) or request.form
-    volunteer = volunteer_qr.volunteer_for(data.get("payload", ""))
+    data = json_fields(payload=TEXT, **POSITION)
+    volunteer = volunteer_qr.volunteer_for(data["payload"] or "")
     cycle = att.scan_assist(g.volunteer, project_id, volunteer, now=clock.now(), rules=rules(),
                             position=_position(data))
     db.session.commit()

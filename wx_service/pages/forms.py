@@ -6,6 +6,8 @@ from flask import flash, redirect, request
 
 from models import RuleViolation, db
 
+from ..errors import MAX_ID
+
 
 def act(func, success: str, back: str):
     """Run a model rule, commit, flash its outcome (or its refusal) and go back."""
@@ -19,8 +21,30 @@ def act(func, success: str, back: str):
     return redirect(back)
 
 
+def as_id(value) -> int | None:
+    """An id typed in a form or a query (ASCII digits within the database's integer range), else None.
+
+    ``str.isdigit`` is not enough: it accepts ``²``, which ``int`` refuses, and numbers no row can have.
+    """
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(MAX_ID)):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None
+
+
+def ids_of(values) -> list[int]:
+    """The ids among a form's repeated values (``getlist``); anything else is dropped."""
+    return [i for i in map(as_id, values) if i is not None]
+
+
+#: No list has this many pages; a larger page number would overflow the database's OFFSET.
+MAX_PAGE = 10_000
+
+
 def page_arg() -> int:
-    try:
-        return max(int(request.args.get("page", 1)), 1)
-    except ValueError:
+    """``?page=``, clamped to 1…MAX_PAGE (anything that is not a number is page 1)."""
+    raw = request.args.get("page", "1")
+    if not (raw.isascii() and raw.isdigit()):
         return 1
+    return MAX_PAGE if len(raw) > len(str(MAX_PAGE)) else min(max(int(raw), 1), MAX_PAGE)

@@ -8,7 +8,7 @@ from models import RuleViolation, Volunteer, utcnow
 from models import membership as ms
 
 from . import bp
-from .forms import act
+from .forms import act, as_id, ids_of
 from .guards import org_admin_required
 from .projects import tz
 
@@ -39,8 +39,7 @@ def admin_groups_action():
                    "分组已删除。", _back())
     if op == "copy":
         source = f.get("source", "")
-        return act(lambda: ms.copy_group_members(g.volunteer, g.admin_org.id, int(source) if source.isdigit()
-                                                 else source, f.get("target_id", type=int) or 0, now=now, tz=tz()),
+        return act(lambda: ms.copy_group_members(g.volunteer, g.admin_org.id, as_id(source) or source, f.get("target_id", type=int) or 0, now=now, tz=tz()),
                    "已复制{result}名成员。", _back())
     raise RuleViolation("bad_op", "不支持的操作。")
 
@@ -48,7 +47,7 @@ def admin_groups_action():
 @bp.get("/admin/groups/<group>")
 @org_admin_required
 def admin_group(group):
-    key = int(group) if group.isdigit() else group
+    key = as_id(group) or group
     ids = ms.group_member_ids(g.volunteer, g.admin_org.id, key, now=utcnow(), tz=tz())
     people = Volunteer.query.filter(Volunteer.id.in_(ids)).order_by(Volunteer.number).all() if ids else []
     groups = ms.groups_of(g.volunteer, g.admin_org.id, now=utcnow(), tz=tz())
@@ -62,7 +61,7 @@ def admin_group(group):
 def admin_group_members(group_id):
     f, now = request.form, utcnow()
     if f.get("op") == "remove":
-        ids = [int(v) for v in f.getlist("vid") if v.isdigit()]
+        ids = ids_of(f.getlist("vid"))
         return act(lambda: ms.remove_from_group(g.volunteer, group_id, ids, now=now), "已移出{result}人。",
                    _back(group_id))
     numbers = [n for n in f.get("numbers", "").replace("，", ",").replace(" ", ",").split(",") if n]

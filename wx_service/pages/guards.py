@@ -11,6 +11,7 @@ from models import attendance, db
 
 from .. import clock
 from ..binding import bound_volunteer
+from ..errors import respond, wants_json
 from ..oauth import person_required
 
 
@@ -42,6 +43,8 @@ def volunteer_required(view):
     def wrapper(*args, **kwargs):
         volunteer = bound_volunteer(g.account, g.openid)
         if volunteer is None:
+            if wants_json():
+                return respond("not_bound", "请先绑定志愿者账号。", 403)
             return render_template("pages/need_bind.html"), 403
         if volunteer.password_must_change and request.endpoint != "pages.change_password":
             return redirect(url_for("pages.change_password", account=g.account))

@@ -22,6 +22,7 @@ from ..binding import bound_volunteer
 from ..oauth import person_required
 from . import bp
 from .guards import volunteer_required
+from .json_body import TEXT, json_fields
 
 JSAPI = ["startRecord", "stopRecord", "uploadVoice", "onVoiceRecordEnd"]
 
@@ -67,8 +68,8 @@ def _seeker_or_refuse() -> hs.HelpSeeker:
 def help_voice():
     """The page's upload: ``{"server_id": "..."}`` (the serverId of ``wx.uploadVoice``)."""
     seeker = _seeker_or_refuse()
-    data = request.get_json(silent=True) or {}
-    server_id = str(data.get("server_id") or data.get("serverId") or "")
+    data = json_fields(server_id=TEXT, serverId=TEXT)
+    server_id = data["server_id"] or data["serverId"] or ""
     req, note, is_new = hr.call_for_help(seeker, server_id, hr.JSSDK, g.account, now=clock.now(), tz=_tz())
     queue_voice(note.id)
     db.session.commit()

@@ -75,7 +75,10 @@ def admin_seeker(seeker_id):
     if request.method == "POST":
         try:
             photo = _store_photo(request.files.get("photo"))
-            hs.edit_seeker(g.volunteer, seeker_id, _fields(), now=clock.now(), photo_path=photo)
+            fields = _fields()
+            if not fields.get("id_number", "").strip():  # the form shows it masked: left blank, it is kept
+                fields.pop("id_number", None)
+            hs.edit_seeker(g.volunteer, seeker_id, fields, now=clock.now(), photo_path=photo)
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -84,11 +87,11 @@ def admin_seeker(seeker_id):
             flash("已保存。", "success")
             return redirect(url_for("pages.admin_seeker", seeker_id=seeker_id))
     seeker = hs.get_seeker(seeker_id)
-    form = {"name": seeker.name, "id_number": seeker.id_number, "address": seeker.address, "phone": seeker.phone,
+    form = {"name": seeker.name, "id_number": "", "address": seeker.address, "phone": seeker.phone,
             "mobile": seeker.mobile, "emergency_name": seeker.emergency_name or "",
             "emergency_phone": seeker.emergency_phone, "notes": seeker.notes}
     if error:
-        form.update(request.form.to_dict())
+        form.update({k: v for k, v in request.form.items() if k != "id_number"})  # never echoed whole
     return render_template("help/admin_seeker_form.html", seeker=seeker, form=form, error=error, labels=hs.FIELDS,
                            can_edit=hs.is_station_admin(g.volunteer, seeker),
                            can_review=hs.may_review(g.volunteer, seeker) and seeker.state == hs.PENDING

@@ -13,12 +13,13 @@ from models import organization as org_rules
 from models.audit import reveal_phone
 
 from . import bp
+from .forms import ids_of
 from .guards import org_admin_required as admin_required
 from .orgs import CHOICES, act, form_fields, page_arg
 
 
 def _ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("vid") if v.isdigit()]
+    return ids_of(request.form.getlist("vid"))
 
 
 # ------------------------------------------------------------------------------- 成员管理

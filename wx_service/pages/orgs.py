@@ -16,7 +16,7 @@ from ..binding import bound_volunteer
 from ..oauth import person_required
 from ..uploads import store_image
 from . import bp
-from .forms import act, page_arg
+from .forms import act, as_id, page_arg
 from .guards import volunteer_required
 
 # ------------------------------------------------------------------------------- helpers
@@ -65,7 +65,7 @@ CHOICES = {"regions": org_rules.REGIONS, "domains": org_rules.SERVICE_DOMAINS, "
 @person_required
 def org_list():
     filters = {k: request.args.get(k, "").strip() for k in ("region", "domain", "org_type", "level", "keyword")}
-    if not filters["level"].isdigit():
+    if as_id(filters["level"]) is None:
         filters["level"] = ""
     page = org_rules.search_orgs(**{k: v or None for k, v in filters.items()}, page=page_arg(), per_page=15)
     return render_template("orgs/list.html", page=page, filters=filters, **CHOICES)

@@ -12,7 +12,7 @@ from models import project as pr
 from models import signup as su
 
 from . import bp
-from .forms import act
+from .forms import act, ids_of
 from .guards import org_admin_required, volunteer_required
 from .projects import tz
 
@@ -22,10 +22,35 @@ def topic_orgs() -> dict:
     return current_app.config["WX_SETTINGS"].projects["topic_orgs"]
 
 
-def form_fields() -> dict:
-    fields = {k: request.form[k] for k in pr.FIELDS if k in request.form}
+def form_fields(project: pr.Project | None = None) -> dict:
+    fields = {k: request.form[k] for k in pr.FIELDS if k in request.form and k != "temp_admin_id_numbers"}
     fields["service_targets"] = request.form.getlist("service_targets")
+    if "temp_admin_id_numbers" in request.form or "temp_admin_vid" in request.form:
+        fields["temp_admin_id_numbers"] = temp_admin_numbers(project)
     return fields
+
+
+def temp_admin_numbers(project: pr.Project | None) -> str:
+    """项目临时管理员 as the form sends them: the kept ones by volunteer id (only those the project
+    already has: an id cannot add anyone), and new ones by the ID numbers typed beside them.
+
+    The page never carries a kept admin's ID number; the model still reads ID numbers.
+    """
+    kept = set(ids_of(request.form.getlist("temp_admin_vid")))
+    numbers = [v.id_number for v in (project.temp_admins if project else []) if v.id in kept]
+    return ";".join([*numbers, request.form.get("temp_admin_id_numbers", "")])
+
+
+def temp_admin_choices(project: pr.Project | None, *, posted: bool) -> list[tuple]:
+    """(volunteer, checked) for each temporary admin of the project, shown masked; after a refused
+    POST, checked as the form had them."""
+    kept = set(ids_of(request.form.getlist("temp_admin_vid"))) if posted else None
+    return [(v, kept is None or v.id in kept) for v in (project.temp_admins if project else [])]
+
+
+def refused_values() -> dict:
+    """The form's values for showing it again after a refusal, without the typed ID numbers (never echoed)."""
+    return {k: v for k, v in request.form.items() if k != "temp_admin_id_numbers"}
 
 
 def form_choices(org) -> dict:
@@ -40,12 +65,11 @@ def values_of(project: pr.Project) -> dict:
     values["needs_review"] = "1" if project.needs_review else "0"
     for key in pr.WINDOW_FIELDS:
         values[key] = project.daily_start.strftime("%H:%M") if key == "daily_start" else project.daily_end.strftime("%H:%M")
-    values["temp_admin_id_numbers"] = ";".join(v.id_number for v in project.temp_admins)
     return values
 
 
 def _ids(name: str) -> list[int]:
-    return [int(v) for v in request.form.getlist(name) if v.isdigit()]
+    return ids_of(request.form.getlist(name))
 
 
 # ------------------------------------------------------------------------------- 项目发布
@@ -59,8 +83,10 @@ def admin_publish():
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
-            return render_template("projects/publish.html", values=request.form, chosen=fields["service_targets"],
-                                   error=exc, org=g.admin_org, project=None, **form_choices(g.admin_org)), exc.status
+            return render_template("projects/publish.html", values=refused_values(), chosen=fields["service_targets"],
+                                   error=exc, org=g.admin_org, project=None, temp_admins=[],
+                                   retype=bool(request.form.get("temp_admin_id_numbers", "").strip()),
+                                   **form_choices(g.admin_org)), exc.status
         message = "项目已发布。" if project.status == pr.APPROVED else "项目已提交，请等待上级组织审核。"
         flash(message, "success")
         return redirect(url_for("pages.project_detail", project_id=project.id))
@@ -69,7 +95,7 @@ def admin_publish():
                 "contact_phone": g.admin_org.contact_phone, "latitude": g.admin_org.latitude or "",
                 "longitude": g.admin_org.longitude or ""}
     return render_template("projects/publish.html", values=defaults, chosen=[], error=None, org=g.admin_org,
-                           project=None, **form_choices(g.admin_org))
+                           project=None, temp_admins=[], **form_choices(g.admin_org))
 
 
 @bp.route("/admin/projects/<int:project_id>/edit", methods=["GET", "POST"])
@@ -78,7 +104,7 @@ def admin_project_edit(project_id):
     project = pr.get_project(project_id)
     pr.require_project(g.volunteer, project, "edit_project", now=utcnow())
     if request.method == "POST":
-        fields = form_fields()
+        fields = form_fields(project)
         if fields.get("checkin_mode") == project.checkin_mode:
             fields.pop("checkin_mode")
         try:
@@ -86,12 +112,16 @@ def admin_project_edit(project_id):
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
-            return render_template("projects/publish.html", values=request.form, chosen=fields["service_targets"],
-                                   error=exc, org=project.org, project=project, **form_choices(project.org)), exc.status
+            return render_template("projects/publish.html", values=refused_values(), chosen=fields["service_targets"],
+                                   error=exc, org=project.org, project=project,
+                                   temp_admins=temp_admin_choices(project, posted=True),
+                                   retype=bool(request.form.get("temp_admin_id_numbers", "").strip()),
+                                   **form_choices(project.org)), exc.status
         flash("项目已修改。" if project.status == pr.APPROVED else "项目已修改，需重新审核。", "success")
         return redirect(url_for("pages.admin_projects"))
     return render_template("projects/publish.html", values=values_of(project), chosen=project.service_targets,
-                           error=None, org=project.org, project=project, **form_choices(project.org))
+                           error=None, org=project.org, project=project,
+                           temp_admins=temp_admin_choices(project, posted=False), **form_choices(project.org))
 
 
 @bp.post("/admin/projects/<int:project_id>/<op>")

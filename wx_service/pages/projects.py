@@ -12,7 +12,7 @@ from models import signup as su
 from ..binding import bound_volunteer
 from ..oauth import person_required
 from . import bp
-from .forms import act, page_arg
+from .forms import act, as_id, page_arg
 from .guards import volunteer_required
 
 
@@ -51,7 +51,7 @@ def project_list():
     now = utcnow()
     page = pr.search_projects(now=now, region=filters["region"] or None, category=filters["category"] or None,
                               phase=filters["phase"] or None, keyword=filters["keyword"] or None,
-                              org_id=int(filters["org"]) if filters["org"].isdigit() else None,
+                              org_id=as_id(filters["org"]),
                               sort=filters["sort"], position=position, page=page_arg(), per_page=15)
     distances = {p.id: positions.distance_m(position, positions.Position(p.latitude, p.longitude))
                  for p in page.items} if position else {}

@@ -11,6 +11,7 @@ from models import RuleViolation, accounts, db, identity
 from .. import clock, sms
 from ..oauth import person_required
 from . import bp
+from .json_body import TEXT, json_fields
 
 
 def _date(value: str | None) -> date | None:
@@ -62,8 +63,8 @@ def register():
 @person_required
 def send_sms_code():
     """Send a registration code to a phone (JSON; the register page calls it)."""
-    data = request.get_json(silent=True) or {}
-    phone, code = accounts.request_register_code(str(data.get("phone", "")), _client_ip(), clock.now(),
+    data = json_fields(phone=TEXT)
+    phone, code = accounts.request_register_code(data["phone"] or "", _client_ip(), clock.now(),
                                                  **_sms_limits())
     db.session.commit()
     sms.send_code(phone, code)
