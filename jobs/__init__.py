@@ -32,6 +32,8 @@ def enqueue_now(func, *args, retry=None, job_id=None, **kwargs) -> bool:
 
 
 def _flush(session):
+    if session.in_nested_transaction():  # a savepoint released: the rows are not committed yet
+        return
     pending = session.info.pop(_PENDING, None)
     if pending:
         for func, args, kwargs, retry, job_id in pending:
@@ -39,7 +41,8 @@ def _flush(session):
 
 
 def _discard(session):
-    session.info.pop(_PENDING, None)
+    if not session.in_nested_transaction():  # a savepoint rolled back: the outer transaction goes on
+        session.info.pop(_PENDING, None)
 
 
 event.listen(Session, "after_commit", _flush)
