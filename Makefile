@@ -1,7 +1,9 @@
 # Two set-up commands: `make run` (the service on the embedded default, with the sandbox) and
 # `make test` (the whole suite).  Both create .venv and install into it first.
+# HERE: the checkout (``make -f path/to/Makefile run`` from another directory serves with var/ there).
+HERE := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 PYTHON ?= python3
-VENV ?= .venv
+VENV ?= $(if $(filter $(HERE),$(CURDIR)),.venv,$(HERE)/.venv)
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -12,12 +14,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python setup.cfg
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.installed: $(BIN)/python $(HERE)/setup.cfg
+	$(BIN)/pip install --quiet -e $(HERE)
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '$(HERE)[dev]'
 	touch $@
 
 run: $(VENV)/.installed
