@@ -1,0 +1,90 @@
+"""The README's first run, as a newcomer does it: ``make run``, the sandbox phone, the demo admin's
+menu, 打卡签到 with a distance.
+
+The service is started by the Makefile's own ``run`` target (``make -f <checkout>/Makefile run
+PORT=…``) in a scratch working directory, so its var/ (SQLite, media) is fresh; the virtualenv is the
+checkout's, already built by ``make test`` — ``run`` finds it up to date and installs nothing.
+Headless Chromium plays the newcomer, with the JS-SDK stand-in the embedded default loads.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import CHROMIUM, PHONE, WECHAT_UA, screenshot
+from tests.support.appfactory import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.first_run, pytest.mark.browser, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def served(tmp_path):
+    """``make run`` on a free port; yields the base URL once the service says it is running."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WX_SERVICE_")}  # the embedded default
+    proc = subprocess.Popen([shutil.which("make"), "-s", "-f", str(ROOT / "Makefile"), "run", f"PORT={port}"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    output = []
+    try:
+        for line in proc.stdout:
+            output.append(line)
+            if "wx_service is running" in line:
+                break
+        else:
+            pytest.fail("make run ended before serving:\n" + "".join(output[-60:]))
+        threading.Thread(target=lambda: [output.append(line) for line in proc.stdout], daemon=True).start()
+        assert (tmp_path / "var" / "wx_service.sqlite3").exists()  # var/ of the working directory
+        yield f"http://127.0.0.1:{port}", output
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # make and the server it started, nothing else
+        proc.wait(timeout=30)
+
+
+def test_make_run_then_the_demo_admin_has_the_admin_menu_and_check_in_shows_a_distance(served):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    base, output = served
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+            context.set_default_timeout(20000)
+            phone = context.new_page()
+            phone.goto(base + "/sandbox/phone")
+            phone.fill("#openid", "o_demo_admin")
+            phone.dispatch_event("#openid", "change")
+            admin_menu = phone.locator("#menu > .top > button", has_text="志愿组织")
+            admin_menu.wait_for()  # the tag from seeding: the conditional menu of admins
+            admin_menu.click()
+            for item in ("签到扫码", "报名审核", "补签审核", "活动审核", "活动发布"):
+                assert phone.locator("#menu > .top", has_text="志愿组织").locator(".sub button", has_text=item).count()
+            screenshot(phone, "first-run-admin-menu")
+            context.close()
+
+            # a demo volunteer (signed up to today's 双签 project) opens 打卡签到 from the menu
+            context = browser.new_context(user_agent=WECHAT_UA, viewport=PHONE, locale="zh-CN")
+            context.set_default_timeout(20000)
+            page = context.new_page()
+            page.goto(base + "/sandbox/phone")
+            page.fill("#openid", "o_demo_volunteer")
+            page.dispatch_event("#openid", "change")
+            page.locator("#menu > .top > button", has_text="志愿者").click()
+            page.locator("#menu .sub button", has_text="打卡签到").click()
+            webview = page.frame_locator("#webview-frame")
+            webview.locator("a.checkin-project", has_text="濠河风景区").click()
+            distance = webview.locator("#punch-distance", has_text="距活动地点约")
+            distance.wait_for()
+            assert "米" in distance.inner_text()
+            assert page.frame_locator("#webview-frame").locator(".jssdk-notice").count() == 0
+            screenshot(page, "first-run-checkin")
+        finally:
+            browser.close()
+    assert not [line for line in output if "Traceback" in line], "".join(output[-80:])
