@@ -93,8 +93,14 @@ def dev(host, port):
     from .sandbox import get_state
 
     sandbox = get_state(app)
-    for account in settings.accounts.values():  # the demo people follow the account on the sandbox phone
-        for openid in DEMO_OPENIDS:
+    store = app.extensions["wx_store"]
+    for account in settings.accounts.values():
+        # The sandbox starts with an empty memory: the access token and jsapi_ticket a previous run kept
+        # in var/ were issued by a sandbox that is gone (a stale ticket fails every wx.config).
+        client = app.extensions["wechat"].client(account.name)
+        store.delete(client.token_key)
+        store.delete(client.ticket_key)
+        for openid in DEMO_OPENIDS:  # the demo people follow the account on the sandbox phone
             sandbox.follow(account.app_id, openid)
 
     def announce():
