@@ -39,3 +39,9 @@ def test_an_admin_gets_the_admin_tiles_and_each_opens_its_page(any_app):
     for label in ADMIN_TILES:
         assert client.get(shown[label]).status_code == 200, label
     assert not set(ADMIN_TILES) & set(tiles(sign_in(any_app.client(), "o_demo_volunteer")))
+    # 签到扫码 from a page: the admin's running projects, each with its 考勤 page that scans
+    projects = client.get(shown["签到扫码"]).get_data(as_text=True)
+    attendance = re.search(r'class="attendance-link" href="([^"]+)"', projects)
+    assert attendance, "no 考勤 link on the admin's projects"
+    page = client.get(attendance.group(1))
+    assert page.status_code == 200 and "扫码签到" in page.get_data(as_text=True)
