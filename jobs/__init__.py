@@ -2,7 +2,10 @@
 
 Every job receives ids, loads fresh state and is idempotent.  ``enqueue`` defers the job until
 the current database transaction commits, so a job never runs before the rows it is about exist,
-and a rolled-back change enqueues nothing.
+and a rolled-back transaction enqueues nothing.  "Commits" means the outermost transaction: SQLAlchemy
+also fires its commit events when a savepoint (``begin_nested``) is released, and a job submitted then
+would run before its rows are visible (and, on SQLite, wait for the write lock the request still
+holds).  A rolled-back savepoint keeps the jobs asked for so far; they read committed state.
 """
 
 from __future__ import annotations
