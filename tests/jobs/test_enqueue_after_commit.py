@@ -40,3 +40,20 @@ def test_a_rolled_back_transaction_submits_nothing(any_app, monkeypatch):
         db.session.rollback()
         db.session.commit()
     assert submitted == []
+
+
+def test_a_notification_written_in_a_savepoint_is_delivered_after_the_real_commit(any_app, monkeypatch):
+    import jobs.delivery as delivery
+    from models import notify
+    from tests.support.people import make_volunteer
+
+    batches = []
+    monkeypatch.setattr(delivery, "submit", lambda ids: batches.append(sorted(ids)) or 1)
+    with any_app.app.app_context():
+        elder_helper = make_volunteer(name="陈桂兰")
+        with db.session.begin_nested():
+            row = notify(elder_helper.id, "help_request", {"thing1": {"value": "王秀英 求助"}}, link=None,
+                         cause="help_request:7", key="savepoint:7")
+        assert batches == []
+        db.session.commit()
+        assert batches == [[row.id]]
