@@ -1,7 +1,9 @@
 # Two set-up commands: `make run` (the service on the embedded default, with the sandbox) and
 # `make test` (the whole suite).  Both create .venv and install into it first.
+# HERE: the checkout (``make -f path/to/Makefile run`` from another directory serves with var/ there).
+HERE := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 PYTHON ?= python3
-VENV ?= .venv
+VENV ?= $(if $(filter $(HERE),$(CURDIR)),.venv,$(HERE)/.venv)
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -12,26 +14,32 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python setup.cfg
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.installed: $(BIN)/python $(HERE)/setup.cfg
+	$(BIN)/pip install --quiet -e $(HERE)
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '$(HERE)[dev]'
 	touch $@
 
 run: $(VENV)/.installed
 	WX_SERVICE_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wx_service dev --host $(HOST) --port $(PORT)
 
-# Debian packages the browser and media tests need (Chromium, CJK fonts, ffmpeg); installed when missing.
+# Debian packages the browser and media tests need, installed when missing: chromium (headless browser
+# tests), ffmpeg (voice notes to MP3), fonts-noto-cjk (Chinese text in screenshots).  apt waits up to
+# 10 minutes for the dpkg lock (another apt run, unattended-upgrades) instead of failing.
+APT_LOCK_WAIT ?= 600
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
 	[ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	  else echo "please install:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
+	if [ -z "$$missing" ]; then echo "system-deps: chromium, ffmpeg and fonts-noto-cjk are installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "system-deps: installing$$missing (for the browser and media tests; waits for the dpkg lock)"; \
+	  apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) install -y -qq$$missing; \
+	else echo "system-deps: please install$$missing (sudo apt-get install$$missing)"; exit 1; \
 	fi
 
 test: $(VENV)/.installed-dev system-deps

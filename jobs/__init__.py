@@ -2,7 +2,10 @@
 
 Every job receives ids, loads fresh state and is idempotent.  ``enqueue`` defers the job until
 the current database transaction commits, so a job never runs before the rows it is about exist,
-and a rolled-back change enqueues nothing.
+and a rolled-back transaction enqueues nothing.  "Commits" means the outermost transaction: SQLAlchemy
+also fires its commit events when a savepoint (``begin_nested``) is released, and a job submitted then
+would run before its rows are visible (and, on SQLite, wait for the write lock the request still
+holds).  A rolled-back savepoint keeps the jobs asked for so far; they read committed state.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ def enqueue_now(func, *args, retry=None, job_id=None, **kwargs) -> bool:
 
 
 def _flush(session):
+    if session.in_nested_transaction():  # a savepoint released: the rows are not committed yet
+        return
     pending = session.info.pop(_PENDING, None)
     if pending:
         for func, args, kwargs, retry, job_id in pending:
@@ -39,7 +44,8 @@ def _flush(session):
 
 
 def _discard(session):
-    session.info.pop(_PENDING, None)
+    if not session.in_nested_transaction():  # a savepoint rolled back: the outer transaction goes on
+        session.info.pop(_PENDING, None)
 
 
 event.listen(Session, "after_commit", _flush)

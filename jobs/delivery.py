@@ -71,6 +71,8 @@ def submit(ids) -> int:
 
 # ---------------------------------------------------------------------------- after commit
 def _after_commit(session):
+    if session.in_nested_transaction():  # a savepoint released: the rows are not committed yet
+        return
     ids = session.info.pop(outbox.PENDING_DELIVERY, None)
     if not ids or not has_app_context():
         return
@@ -81,7 +83,8 @@ def _after_commit(session):
 
 
 def _after_rollback(session):
-    session.info.pop(outbox.PENDING_DELIVERY, None)
+    if not session.in_nested_transaction():  # a savepoint rolled back: the outer transaction goes on
+        session.info.pop(outbox.PENDING_DELIVERY, None)
 
 
 event.listen(Session, "after_commit", _after_commit)

@@ -85,8 +85,6 @@ def start_inprocess_cron(app) -> threading.Thread:
 @with_appcontext
 def dev(host, port):
     """Development server on the embedded default: demo seed, sandbox menus, in-process cron."""
-    from .demo import seed_demo
-
     app = current_app._get_current_object()
     settings = app.config["WX_SETTINGS"]
     if not settings.sandbox["enabled"]:
@@ -95,14 +93,21 @@ def dev(host, port):
     from .sandbox import get_state
 
     sandbox = get_state(app)
-    for account in settings.accounts.values():  # the demo people follow the account on the sandbox phone
-        for openid in DEMO_OPENIDS:
+    store = app.extensions["wx_store"]
+    for account in settings.accounts.values():
+        # The sandbox starts with an empty memory: the access token and jsapi_ticket a previous run kept
+        # in var/ were issued by a sandbox that is gone (a stale ticket fails every wx.config).
+        client = app.extensions["wechat"].client(account.name)
+        store.delete(client.token_key)
+        store.delete(client.ticket_key)
+        for openid in DEMO_OPENIDS:  # the demo people follow the account on the sandbox phone
             sandbox.follow(account.app_id, openid)
-    seed_demo()
-    start_inprocess_cron(app)
 
     def announce():
+        """Once the server answers (the jobs below call the sandbox it serves): menus, demo, cron."""
         import requests
+
+        from .demo import restore_admin_tags, seed_demo
 
         base = settings.app["base_url"].rstrip("/")
         for _ in range(100):
@@ -114,8 +119,11 @@ def dev(host, port):
         with app.app_context():
             from menus import sync_menus
 
-            for name in settings.accounts:
+            for name in settings.accounts:  # first: it creates the admin tag the tagging jobs use
                 sync_menus(app.extensions["wechat"].client(name), base, name)
+            if not seed_demo():  # seeding tags its admins; a restarted sandbox has forgotten the tags
+                restore_admin_tags()
+        start_inprocess_cron(app)
         click.echo(f"\n  江海志愿 wx_service is running.\n  Sandbox phone (plays a WeChat client): {base}/sandbox/phone\n"
                    f"  Home page: {base}/m/\n")
 

@@ -139,7 +139,9 @@ def development_default(base_dir: Path | None = None) -> dict:
     var = (base_dir or Path.cwd()) / "var"
     base_url = os.environ.get("WX_SERVICE_BASE_URL", "http://127.0.0.1:5000")
     return {
-        "app": {"env": "development", "base_url": base_url, "media_dir": str(var / "media")},
+        # jssdk_url: the sandbox's stand-in for jweixin, which only works inside WeChat itself
+        "app": {"env": "development", "base_url": base_url, "media_dir": str(var / "media"),
+                "jssdk_url": "/sandbox/static/jweixin.js"},
         "database": {"url": f"sqlite:///{var / 'wx_service.sqlite3'}"},
         "redis": {"url": ""},
         "sandbox": {"enabled": True},

@@ -11,7 +11,9 @@ from datetime import date
 
 from flask import current_app
 
-from models import Binding, Volunteer, db, utcnow, volunteer_qr
+from jobs import enqueue_now
+from jobs.admin_tags import RETRY, sync_admin_tag
+from models import Binding, OrgAdmin, Volunteer, db, utcnow, volunteer_qr
 from models.accounts import volunteer_number
 from models.membership import approve_members, join_org
 
@@ -36,7 +38,11 @@ DEMO_OPENIDS = [openid for *_, openid in DEMO_PEOPLE] + ["o_demo_elder"]
 
 
 def seed_demo() -> bool:
-    """Seed when no volunteer exists yet; True if it seeded."""
+    """Seed when no volunteer exists yet; True if it seeded.
+
+    Its admins are made through the org rules, so the commit hands them to the job that tags them
+    (``jobs.admin_tags``): once the jobs have run, the demo admins see the admin menu.
+    """
     if db.session.query(Volunteer.id).first() is not None:
         return False
     log.info("seeding the demo city")
@@ -65,3 +71,15 @@ def seed_demo() -> bool:
               account=account, now=now)
     db.session.commit()
     return True
+
+
+def restore_admin_tags() -> int:
+    """Tag every admin again through the same job; how many volunteers were handed to it.
+
+    The sandbox keeps WeChat's user tags in memory, so a restart of ``make run`` forgets them while
+    the database still knows who is an admin.  The job reads that state (tag or untag) itself.
+    """
+    volunteer_ids = db.session.scalars(db.select(OrgAdmin.volunteer_id).distinct()).all()
+    for volunteer_id in volunteer_ids:
+        enqueue_now(sync_admin_tag, volunteer_id, retry=RETRY)
+    return len(volunteer_ids)

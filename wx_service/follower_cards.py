@@ -57,6 +57,12 @@ def put(store, account: str, openid: str, card: Card) -> None:
 
 
 def _drop_changed(session) -> None:
+    # SQLAlchemy also fires after_commit when a savepoint (begin_nested) is released.  The outer
+    # transaction then still holds its locks — on SQLite the write lock, so the store's own
+    # connection below would wait for it until the busy timeout — and its changes are not yet
+    # visible to others: drop the cards only once the outermost transaction has committed.
+    if session.in_nested_transaction():
+        return
     changes = session.info.pop(BINDING_CHANGES, None)
     if not changes or not has_app_context():
         return
@@ -67,7 +73,8 @@ def _drop_changed(session) -> None:
 
 
 def _forget(session) -> None:
-    session.info.pop(BINDING_CHANGES, None)
+    if not session.in_nested_transaction():  # a savepoint rolled back: the outer changes still stand
+        session.info.pop(BINDING_CHANGES, None)
 
 
 event.listen(Session, "after_commit", _drop_changed)

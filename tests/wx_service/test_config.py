@@ -103,3 +103,10 @@ def test_example_config_is_complete_and_valid():
     for key in cfg.ACCOUNT_SCHEMA:
         assert key in account, f"config.example.toml lacks accounts.NAME.{key}"
     cfg.load(path)
+
+
+def test_the_embedded_default_loads_the_sandboxs_jssdk_stand_in(tmp_path):
+    """``make run`` pages run in a plain browser: WeChat's jweixin works only inside WeChat."""
+    settings = cfg.load(cfg.development_default(tmp_path))
+    assert settings.app["jssdk_url"] == "/sandbox/static/jweixin.js"
+    assert cfg.load(BASE).app["jssdk_url"].startswith("https://res.wx.qq.com/")  # a file of one's own: WeChat's

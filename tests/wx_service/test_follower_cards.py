@@ -75,3 +75,20 @@ def test_last_seen_is_written_once_a_minute(any_app):
     click(any_app, "o_card4", keys.CONTACT)
     with any_app.app.app_context():
         assert utcnow() - Follower.query.filter_by(openid="o_card4").one().last_seen_at < timedelta(minutes=1)
+
+
+def test_a_binding_changed_in_a_savepoint_drops_the_card_at_the_real_commit(any_app, caplog):
+    """A released savepoint is not a commit: the outer transaction still holds its locks (on SQLite
+    the write lock the store's own connection would wait 30 s for) and its rows are not visible."""
+    from wx_service import follower_cards
+
+    store = any_app.app.extensions["wx_store"]
+    with any_app.app.app_context():
+        v = make_volunteer(name="陆建华")
+        follower_cards.put(store, "demo", "o_card_sp", follower_cards.Card(1, None, utcnow()))
+        with db.session.begin_nested():
+            db.session.add(Binding(account="demo", openid="o_card_sp", volunteer_id=v.id, bound_at=utcnow()))
+        assert store.get(follower_cards.key("demo", "o_card_sp")) is not None  # not yet committed
+        db.session.commit()
+        assert store.get(follower_cards.key("demo", "o_card_sp")) is None
+    assert "could not drop follower cards" not in caplog.text

@@ -16,8 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_wheel_ships_migrations_templates_and_static_files(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w",
+                            str(tmp_path), str(ROOT)], check=True, capture_output=True, text=True)
+    # the package data is declared, not guessed: setuptools has nothing to warn about
+    assert "SetuptoolsDeprecationWarning" not in build.stdout + build.stderr
+    assert "Package would be ignored" not in build.stdout + build.stderr
     wheel = next(tmp_path.glob("wx_service-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for expected in ("wx_service/migrations/env.py", "wx_service/migrations/alembic.ini",
@@ -35,6 +38,17 @@ def _env(config_path, **extra):
     return env
 
 
+def _unrelated_flask_first_on_path(tmp_path) -> str:
+    """A PATH whose first ``flask`` (and gunicorn, rq) is someone else's: the tests must not run it."""
+    bin_dir = tmp_path / "other-bin"
+    bin_dir.mkdir()
+    for name in ("flask", "gunicorn", "rq"):
+        tool = bin_dir / name
+        tool.write_text('#!/bin/sh\necho "an unrelated $0, not this project" >&2\nexit 3\n')
+        tool.chmod(0o755)
+    return f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 def test_db_upgrade_from_any_working_directory(tmp_path):
     config = tmp_path / "c.toml"
     db_file = tmp_path / "fresh.sqlite3"
@@ -42,7 +56,8 @@ def test_db_upgrade_from_any_working_directory(tmp_path):
                       f'[security]\ndata_key = "{"A" * 43}="\n[sms]\nsender = "http"\nendpoint = "http://127.0.0.1:9/"\n'
                       f'[database]\nurl = "sqlite:///{db_file}"\n'
                       '[accounts.a]\napp_id = "wx1"\napp_secret = "s"\ntoken = "t"\nmain = true\n')
-    result = subprocess.run(["flask", "--app", "wx_service", "db", "upgrade"], cwd=tmp_path, env=_env(config),
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wx_service", "db", "upgrade"], cwd=tmp_path,
+                            env=_env(config, PATH=_unrelated_flask_first_on_path(tmp_path)),
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     import sqlite3
@@ -54,7 +69,8 @@ def test_db_upgrade_from_any_working_directory(tmp_path):
 def test_gunicorn_serves_the_factory(app_lite, tmp_path):
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-                             "wx_service:create_app()"], cwd=tmp_path, env=_env(app_lite.config_path),
+                             "wx_service:create_app()"], cwd=tmp_path,
+                            env=_env(app_lite.config_path, PATH=_unrelated_flask_first_on_path(tmp_path)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 30
@@ -80,3 +96,36 @@ def test_menus_sync_pushes_default_and_admin_menu(any_app):
     assert len(any_app.sandbox.calls_to("cgi-bin/menu/addconditional")) == 1
     bad = runner.invoke(args=["menus", "sync", "--account", "nosuch"])
     assert bad.exit_code != 0 and "no account named" in bad.output
+
+
+def test_no_test_runs_a_bare_flask_gunicorn_or_rq():
+    """Whatever ``flask`` is first on PATH is not necessarily ours: tests run ``sys.executable -m …``."""
+    import ast
+
+    bare = []
+    for path in (ROOT / "tests").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.List) and node.elts and isinstance(node.elts[0], ast.Constant) \
+                    and node.elts[0].value in ("flask", "gunicorn", "rq", "rqworker", "pytest", "pip"):
+                bare.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert bare == []
+
+
+def test_system_deps_says_what_it_installs_and_waits_for_the_dpkg_lock(tmp_path):
+    """Run as root on a machine without chromium or ffmpeg (a fake apt-get records what it is asked)."""
+    import shutil
+
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "id").write_text("#!/bin/sh\necho 0\n")
+    (fake / "apt-get").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/apt.log\n')
+    for tool in fake.iterdir():
+        tool.chmod(0o755)
+    make = shutil.which("make")
+    result = subprocess.run([make, "-s", "-C", str(ROOT), "system-deps"], env={"PATH": str(fake)},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "installing chromium ffmpeg" in result.stdout
+    calls = (tmp_path / "apt.log").read_text().splitlines()
+    assert len(calls) == 2 and all("DPkg::Lock::Timeout=" in c for c in calls)
+    assert "install -y -qq chromium ffmpeg" in calls[1]

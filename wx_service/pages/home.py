@@ -1,8 +1,14 @@
-"""首页: the tiles of 图3-2, each a page of its own."""
+"""首页: the tiles of 图3-2, each a page of its own, and for org admins the tiles of their menu.
+
+A bound volunteer is not offered 志愿者注册 / 账号绑定 (they are for people without an account);
+an admin of an approved org also gets the 志愿组织 tiles, the same pages as the admin menu.
+"""
 
 from __future__ import annotations
 
 from flask import g, render_template, url_for
+
+from models.organization import is_active_admin
 
 from ..binding import bound_volunteer
 from ..oauth import person_required
@@ -13,11 +19,22 @@ TILES = [
     ("一喊就来", "📣", "help"), ("志愿者注册", "📝", "register"), ("个人中心", "👤", "me"),
     ("打卡签到", "📍", "checkin"), ("账号绑定", "🔗", "bind"), ("消息中心", "✉️", "me/inbox"),
 ]
+FOR_UNBOUND_ONLY = {"register", "bind"}
+# The 志愿组织 menu of menus.definitions, as pages: 签到扫码 opens the projects, whose 考勤 page scans.
+ADMIN_TILES = [
+    ("签到扫码", "📷", "admin/projects"), ("报名审核", "🧾", "admin/signups"), ("补签审核", "🕘", "admin/makeups"),
+    ("活动审核", "✅", "admin/reviews"), ("活动发布", "📢", "admin/publish"), ("成员管理", "👥", "admin/members"),
+]
+
+
+def _tile(label: str, icon: str, path: str) -> dict:
+    return {"label": label, "icon": icon, "url": f"{url_for('pages.home')}{path}?account={g.account}"}
 
 
 @bp.get("/")
 @person_required
 def home():
-    tiles = [{"label": label, "icon": icon, "url": f"{url_for('pages.home')}{path}?account={g.account}"}
-             for label, icon, path in TILES]
-    return render_template("pages/home.html", tiles=tiles, volunteer=bound_volunteer(g.account, g.openid))
+    volunteer = bound_volunteer(g.account, g.openid)
+    tiles = [_tile(*t) for t in TILES if not (volunteer and t[2] in FOR_UNBOUND_ONLY)]
+    admin_tiles = [_tile(*t) for t in ADMIN_TILES] if volunteer and is_active_admin(volunteer.id) else []
+    return render_template("pages/home.html", tiles=tiles, admin_tiles=admin_tiles, volunteer=volunteer)

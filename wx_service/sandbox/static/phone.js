@@ -29,14 +29,45 @@
   }
 
   // ------------------------------------------------------------------ conversation
-  function linkify(text) {
-    var div = document.createElement("div");
-    div.textContent = text;
-    return div.innerHTML.replace(/https?:\/\/[^\s<"']+/g, function (url) {
-      return '<a href="' + url + '" data-webview="1">' + url + "</a>";
-    }).replace(/&lt;a\s+href=(?:"|&quot;)([^"&]+)(?:"|&quot;)&gt;(.*?)&lt;\/a&gt;/g, function (_, url, label) {
-      return '<a href="' + url + '" data-webview="1">' + label + "</a>";
+  // A text reply as WeChat shows it: <a href="…">label</a> with an http(s) address is a link, and so is
+  // a bare http(s) address; everything else (any other tag, a javascript: href) stays text.  Built as
+  // DOM nodes, so nothing of the reply is ever parsed as HTML.
+  var ANCHOR = /<a\s+href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))\s*>([\s\S]*?)<\/a\s*>/gi;
+  var BARE_URL = /https?:\/\/[^\s<>"']+/gi;
+
+  function safeUrl(url) { return /^https?:\/\//i.test(url || "") ? url : null; }
+
+  function link(url, label) {
+    var a = document.createElement("a");
+    a.setAttribute("href", url);
+    a.setAttribute("data-webview", "1");
+    a.textContent = label;
+    return a;
+  }
+
+  function appendText(box, text) {
+    var last = 0;
+    text.replace(BARE_URL, function (url, at) {
+      box.appendChild(document.createTextNode(text.slice(last, at)));
+      box.appendChild(link(url, url));
+      last = at + url.length;
     });
+    box.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function linkify(text) {
+    var box = document.createElement("div"), last = 0;
+    text = text || "";
+    text.replace(ANCHOR, function (whole, dq, sq, bare, label, at) {
+      var url = safeUrl(dq != null ? dq : sq != null ? sq : bare);
+      if (!url) return whole;  // not a web link: left in the text, shown as typed
+      appendText(box, text.slice(last, at));
+      box.appendChild(link(url, label));
+      last = at + whole.length;
+      return whole;
+    });
+    appendText(box, text.slice(last));
+    return box.innerHTML;
   }
 
   function bubble(cls, html, meta) {
@@ -76,7 +107,9 @@
     if (!r) return null;
     if (r.MsgType === "news" && r.Articles) {
       return bubble("", r.Articles.map(function (a) {
-        return '<a href="' + esc(a.Url) + '" data-webview="1"><b>' + esc(a.Title) + "</b></a><br>" + esc(a.Description || "");
+        var title = "<b>" + esc(a.Title) + "</b>";
+        return (safeUrl(a.Url) ? '<a href="' + esc(a.Url) + '" data-webview="1">' + title + "</a>" : title) +
+          "<br>" + esc(a.Description || "");
       }).join("<hr>"));
     }
     return bubble("", linkify(item.reply_text || ""));
@@ -130,6 +163,8 @@
     $("status").textContent = (r.following ? "已关注" : "未关注") +
       (r.tags.length ? " · 标签：" + r.tags.map(function (t) { return t.name + "(" + t.id + ")"; }).join("、") : "");
     var nav = $("menu");
+    var tops = Array.prototype.slice.call(nav.querySelectorAll(".top"));
+    var wasOpen = tops.findIndex(function (t) { var s = t.querySelector(".sub"); return s && !s.hidden; });
     nav.innerHTML = "";
     if (!r.menu) { nav.innerHTML = '<span class="empty">公众号尚未设置菜单</span>'; return; }
     r.menu.button.forEach(function (b) {
@@ -145,21 +180,32 @@
         b.sub_button.forEach(function (s) {
           var sb = document.createElement("button");
           sb.textContent = s.name;
-          sb.onclick = function () { sub.hidden = true; tap(s, r.menu.menuid); };
+          sb.onclick = function () { closeMenus(); tap(s, r.menu.menuid); };
           sub.appendChild(sb);
         });
         top.appendChild(sub);
         btn.onclick = function () {
           var open = !sub.hidden;
-          document.querySelectorAll(".menu .sub").forEach(function (x) { x.hidden = true; });
-          sub.hidden = open;
+          closeMenus();
+          if (open) return;
+          sub.style.left = (top.offsetLeft + 4) + "px";  // above its own button, as in WeChat
+          sub.style.width = (top.offsetWidth - 8) + "px";
+          sub.hidden = false;
         };
       } else {
-        btn.onclick = function () { tap(b, r.menu.menuid); };
+        btn.onclick = function () { closeMenus(); tap(b, r.menu.menuid); };
       }
       nav.appendChild(top);
     });
+    var reopen = nav.querySelectorAll(".top > button")[wasOpen];  // a re-render keeps an open sub-menu open
+    if (wasOpen >= 0 && reopen && reopen.nextSibling) reopen.click();
   }
+
+  function closeMenus() {
+    document.querySelectorAll(".menu .sub").forEach(function (x) { x.hidden = true; });
+  }
+  // a tap anywhere else closes an open sub-menu, as in WeChat
+  document.addEventListener("click", function (e) { if (!e.target.closest(".menu")) closeMenus(); });
 
   function tap(b, menuid) {
     switch (b.type) {

@@ -1,0 +1,89 @@
+"""A page that needs the JS-SDK says so when it cannot have it — above all the elder's 一喊就来 button.
+
+Three ways it fails in the field: the script does not load (no ``wx``), wx.config is refused
+(wx.error), and nothing answers at all (the page's own 10 s limit, run on Playwright's clock).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from models import db
+from models import project as pr
+from models import signup as su
+from tests.browser.conftest import screenshot
+from tests.browser.test_wishes_e2e import person
+from tests.support.help import build_help
+from tests.support.orgs import NOW, build_tree, make_volunteer
+from tests.support.projects import TODAY, fields
+
+
+def _elder_page(browser, handle):
+    with handle.app.app_context():
+        build_help(1, seeker_openid="o_e2e_elder_nowx")
+    return person(browser, handle, "o_e2e_elder_nowx")
+
+
+def _calls(page, name):
+    return page.evaluate(f"(window.__wxStandin ? window.__wxStandin.calls : []).filter(c => c.name == '{name}').length")
+
+
+def test_the_elders_button_says_so_when_the_jssdk_script_does_not_load(phone, browser):
+    ctx, page = _elder_page(browser, phone.app)
+    try:
+        page.route("**/sandbox/static/jweixin.js", lambda route: route.abort())
+        page.goto(phone.app.base_url + "/m/help?account=demo")
+        page.locator("#help-status", has_text="微信功能没有加载成功").wait_for()
+        assert "暂时不能用" in page.locator("#help-mic").inner_text()
+        assert page.locator(".jssdk-notice").is_visible()
+        assert "help-status_error" in page.locator("#help-status").get_attribute("class")
+        screenshot(page, "help-no-jssdk")
+        page.locator("#help-mic").dispatch_event("pointerdown")  # pressed anyway: told again, nothing breaks
+        page.locator("#help-sub", has_text="请家人或志愿者帮忙").wait_for()
+    finally:
+        ctx.close()
+
+
+def test_the_elders_button_says_so_when_wx_config_is_refused(phone, browser):
+    ctx, page = _elder_page(browser, phone.app)
+
+    def forged(route):
+        answer = json.loads(route.fetch().text())
+        answer["signature"] = "0" * 40
+        route.fulfill(json=answer)
+
+    try:
+        page.route("**/m/jssdk-config*", forged)
+        page.goto(phone.app.base_url + "/m/help?account=demo")
+        page.locator("#help-status", has_text="微信功能初始化失败").wait_for()
+        assert "invalid signature" in page.locator("#help-status").inner_text()
+        assert _calls(page, "startRecord") == 0
+    finally:
+        ctx.close()
+
+
+def test_the_checkin_page_says_so_when_wechat_never_answers(phone, browser):
+    handle = phone.app
+    with handle.app.app_context():
+        _orgs, admins = build_tree()
+        project = pr.publish_project(admins["district"], fields(
+            start_date=TODAY.isoformat(), end_date=(TODAY + timedelta(days=1)).isoformat(),
+            signup_end=(TODAY + timedelta(days=1)).isoformat(), needs_review="0"), now=NOW)
+        walker = make_volunteer("季红梅", account="demo", openid="o-e2e-nowx")
+        su.sign_up(walker, project.id, now=NOW)
+        db.session.commit()
+        project_id = project.id
+    ctx, page = person(browser, handle, "o-e2e-nowx")
+    try:
+        page.clock.install()
+        page.route("**/sandbox/phone/api/jssdk-verify", lambda route: None)  # never answered
+        page.goto(handle.base_url + f"/m/checkin/{project_id}?account=demo")
+        page.locator("#punch-distance", has_text="正在获取您的位置").wait_for()
+        page.clock.run_for(11_000)
+        page.locator("#punch-distance", has_text="微信功能长时间没有准备好").wait_for()
+        page.click("#punch-button")
+        page.locator("#punch-result.error", has_text="微信功能长时间没有准备好").wait_for()
+        assert _calls(page, "getLocation") == 0
+    finally:
+        ctx.close()

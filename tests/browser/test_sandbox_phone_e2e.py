@@ -1,0 +1,79 @@
+"""The sandbox phone, the first screen a newcomer sees: sub-menus open and close as in WeChat and never
+cover the input row; a reply's <a href> is a link, anything else in it stays text."""
+
+from __future__ import annotations
+
+import time
+
+from tests.browser.conftest import screenshot
+
+
+def _open_phone(page, openid):
+    page.goto(page.app.base_url + "/sandbox/phone")
+    page.fill("#openid", openid)
+    page.dispatch_event("#openid", "change")
+    page.wait_for_load_state("networkidle")
+    page.locator("#menu > .top > button", has_text="个人中心").wait_for()
+
+
+def _top(page, name):
+    return page.locator("#menu > .top > button", has_text=name)
+
+
+def _sub(page, name):
+    return page.locator("#menu > .top", has_text=name).locator("> .sub")
+
+
+def test_sub_menus_close_and_stay_above_the_input_row(phone):
+    _open_phone(phone, "o_phone_menus")
+    sub = _sub(phone, "个人中心")
+    assert not sub.is_visible()
+    _top(phone, "个人中心").click()
+    assert sub.is_visible()
+    sub_bottom, row_top = phone.evaluate(
+        "[...document.querySelectorAll('#menu .sub')].filter(s => !s.hidden)"
+        ".map(s => s.getBoundingClientRect().bottom).concat([document.querySelector('.input-row')"
+        ".getBoundingClientRect().top])")
+    assert 0 < sub_bottom <= row_top
+    _top(phone, "个人中心").click()  # the same button again closes it
+    assert not sub.is_visible()
+
+    _top(phone, "志愿者").click()
+    other = _sub(phone, "志愿者")
+    assert other.is_visible()
+    _top(phone, "个人中心").click()  # another top button: only its own is open
+    assert sub.is_visible() and not other.is_visible()
+    phone.click("#chat")                                     # a tap elsewhere closes it
+    assert not sub.is_visible()
+    phone.fill("#text", "你好")                               # the input row is reachable
+    _top(phone, "个人中心").click()
+    sub.locator("button", has_text="联系我们").click()      # choosing an item closes it too
+    assert not sub.is_visible()
+    phone.locator("#chat .msg.system", has_text="点击菜单").wait_for()
+    screenshot(phone, "sandbox-phone-menus")
+
+
+def test_reply_links_are_links_and_everything_else_is_text(phone):
+    handle = phone.app
+    appid = handle.config["accounts"]["demo"]["app_id"]
+    _open_phone(phone, "o_phone_links")
+    phone.click("#follow")
+    bind = phone.locator("#chat a", has_text="绑定志愿者账号")
+    bind.wait_for()
+    assert bind.get_attribute("href").startswith(handle.base_url + "/m/bind")
+    assert "<a href" not in phone.locator("#chat").inner_text()
+
+    hostile = ('看<a href="javascript:alert(1)">这里</a>和<img src=x onerror="window.__pwned=1">，'
+               "<a href='https://www.ntjhzy.cn/notice'>通知</a> 或 http://www.nantong.gov.cn/")
+    state = handle.sandbox
+    with state.lock:
+        state.custom_messages.append({"appid": appid, "touser": "o_phone_links", "msgtype": "text",
+                                      "text": {"content": hostile}, "time": time.time()})
+    phone.locator("#chat a", has_text="通知").wait_for()
+    chat = phone.locator("#chat")
+    assert [a.get_attribute("href") for a in chat.locator("a").all()][-2:] == [
+        "https://www.ntjhzy.cn/notice", "http://www.nantong.gov.cn/"]
+    assert chat.locator("img").count() == 0 and chat.locator("a", has_text="这里").count() == 0
+    assert '<a href="javascript:alert(1)">这里</a>' in chat.inner_text()
+    assert '<img src=x onerror="window.__pwned=1">' in chat.inner_text()
+    assert phone.evaluate("window.__pwned === undefined")

@@ -1,0 +1,47 @@
+"""首页: tiles by who is looking — no 注册/绑定 for a bound volunteer, the 志愿组织 tiles for admins."""
+
+import re
+
+from tests.support.people import bind, make_volunteer, sign_in
+from wx_service.demo import seed_demo
+
+ADMIN_TILES = ["签到扫码", "报名审核", "补签审核", "活动审核", "活动发布", "成员管理"]
+
+
+def tiles(client):
+    html = client.get("/m/?account=demo").get_data(as_text=True)
+    return dict((label, href) for href, label in
+                re.findall(r'class="grid-menu__item" href="([^"]+)">.*?<span>([^<]+)</span>', html))
+
+
+def test_a_person_without_an_account_is_offered_registration_and_binding(any_app):
+    client = sign_in(any_app.client(), "o_home_new")
+    shown = tiles(client)
+    assert "志愿者注册" in shown and "账号绑定" in shown
+    assert not set(ADMIN_TILES) & set(shown)
+
+
+def test_a_bound_volunteer_is_not_offered_registration_or_binding(any_app):
+    with any_app.app.app_context():
+        bind(make_volunteer(name="顾秀英"), "o_home_bound")
+    shown = tiles(sign_in(any_app.client(), "o_home_bound"))
+    assert "志愿者注册" not in shown and "账号绑定" not in shown
+    assert {"做志愿", "打卡签到", "个人中心"} <= set(shown)
+    assert not set(ADMIN_TILES) & set(shown)
+
+
+def test_an_admin_gets_the_admin_tiles_and_each_opens_its_page(any_app):
+    with any_app.app.app_context():
+        seed_demo()
+    client = sign_in(any_app.client(), "o_demo_admin")
+    shown = tiles(client)
+    assert [label for label in shown if label in ADMIN_TILES] == ADMIN_TILES
+    for label in ADMIN_TILES:
+        assert client.get(shown[label]).status_code == 200, label
+    assert not set(ADMIN_TILES) & set(tiles(sign_in(any_app.client(), "o_demo_volunteer")))
+    # 签到扫码 from a page: the admin's running projects, each with its 考勤 page that scans
+    projects = client.get(shown["签到扫码"]).get_data(as_text=True)
+    attendance = re.search(r'class="attendance-link" href="([^"]+)"', projects)
+    assert attendance, "no 考勤 link on the admin's projects"
+    page = client.get(attendance.group(1))
+    assert page.status_code == 200 and "扫码签到" in page.get_data(as_text=True)
