@@ -34,7 +34,7 @@ from wechatpy.messages import MESSAGE_TYPES, UnknownMessage
 from wechatpy.replies import BaseReply, create_reply
 
 import handlers
-from models import Follower, Volunteer, db
+from models import Follower, Volunteer, chat_text, db
 from models.follower import SEEN_RESOLUTION
 
 from . import clock, follower_cards
@@ -244,7 +244,7 @@ def _render(reply, message) -> str:
     if isinstance(reply, BaseReply):
         return reply.render()
     if isinstance(reply, str):
-        return text_reply(reply, message)
+        return text_reply(chat_text.as_sent(reply), message)
     return create_reply(reply, message).render()
 
 
