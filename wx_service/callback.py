@@ -9,9 +9,9 @@ raises is logged and answered ``success`` — WeChat must never show its "该公
 
 In plaintext mode the URL signature covers token, timestamp and nonce, not the body: whoever saw one
 callback URL (a proxy log) could post any body under it.  So each (timestamp, nonce) pair is
-remembered with a digest of its (decrypted) message for a day (and at least the freshness window); the same pair
-with another body is refused, while WeChat's own retries (the same body) go on to the repeat check
-and get the first reply.
+remembered with a digest of its (decrypted) message for a day (and at least the freshness window);
+the same pair with another body is refused, while the same request again is a repeat: WeChat's retry
+gets the first reply, and a copy replayed after the dedup key expired gets ``success`` and does nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from wechatpy.events import EVENT_TYPES
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.messages import MESSAGE_TYPES, UnknownMessage
 from wechatpy.replies import BaseReply, create_reply
+from werkzeug.exceptions import HTTPException
 
 import handlers
 from models import Follower, Volunteer, chat_text, db
@@ -282,14 +283,23 @@ def receive(name):
     if not getattr(message, "source", None):
         abort(400)
 
-    if not _pair_is_fresh(name, timestamp, nonce, plain):
-        abort(403)
-
     key = dedup_key(plain_root)
     if len(key) > 120:  # shared_value.key holds 200 characters
         key = "h:" + hashlib.sha1(key.encode()).hexdigest()
     key = f"dedup:{name}:{key}"
-    store, card = _claim(key, follower_cards.key(name, message.source))
+    pair_store, pair_key, seen = _claim_pair(name, timestamp, nonce, plain)
+    if seen:
+        # This very request came before: WeChat retrying (the first reply), or a replay after the
+        # dedup key expired (no effect, nothing to wait for).
+        if _get_reply(key) is None:
+            g.log_handler = "replay"
+            return _respond(account, "success", nonce)
+        return _respond(account, _wait_for_first_reply(key), nonce)
+    try:
+        store, card = _claim(key, follower_cards.key(name, message.source))
+    except HTTPException:
+        _forget(pair_store, pair_key)  # not handled: WeChat's retry must be
+        raise
     if store is None:
         return _respond(account, _wait_for_first_reply(key), nonce)
     try:
@@ -300,8 +310,9 @@ def receive(name):
             # transaction was rolled back whole, and on a second try it finds the row.
             xml = _handle(name, message, None, store)
     except DBAPIError:
-        # The database is down: forget the key so WeChat's retry is processed, and say 503.
+        # The database is down: forget the keys so WeChat's retry is processed, and say 503.
         _forget(store, key)
+        _forget(pair_store, pair_key)
         log.error("database unavailable while handling a callback")
         abort(503)
     try:
@@ -316,10 +327,11 @@ def _stores():
     return current_app.extensions["wx_store"], current_app.extensions["wx_db_store"]
 
 
-def _pair_is_fresh(name: str, timestamp: str, nonce: str, body: bytes) -> bool:
-    """Remember the (timestamp, nonce) pair with the body's digest; False when it came before with another body.
+def _claim_pair(name: str, timestamp: str, nonce: str, body: bytes):
+    """Remember the (timestamp, nonce) pair with the body's digest: (the store, the key, whether it came before).
 
-    In safe mode the digest is of the decrypted message: a retry encrypted afresh is the same message.
+    The pair with another body is refused (403).  In safe mode the digest is of the decrypted
+    message: a retry encrypted afresh is the same message.
     """
     key = f"pair:{name}:{timestamp}:{nonce}"
     if len(key) > 120:
@@ -329,12 +341,16 @@ def _pair_is_fresh(name: str, timestamp: str, nonce: str, body: bytes) -> bool:
     primary, fallback = _stores()
     for store in (primary, fallback) if primary is not fallback else (primary,):
         try:
-            return store.add_or_get(key, digest, ttl) == digest
+            added, kept = store.add_or_get(key, digest, ttl)
         except RedisError:
             log.warning("Redis unreachable, remembering the nonce in the database")
+            continue
         except DBAPIError:
             log.error("database unreachable for the nonce check")
             abort(503)
+        if kept != digest:
+            abort(403)
+        return store, key, not added
     abort(503)
 
 

@@ -16,7 +16,7 @@ import time
 import pytest
 import requests
 
-from models import Follower, HelpRequest, Notification, VoiceNote, db
+from models import Follower, HelpRequest, Notification, SharedValue, VoiceNote, db
 from tests.support import wechat
 from tests.support.help import build_help
 from wx_service import config as cfg
@@ -137,3 +137,52 @@ def test_production_has_a_five_minute_window_unless_told_otherwise():
     negative["app"]["max_clock_skew"] = -1
     with pytest.raises(cfg.ConfigError, match="app.max_clock_skew"):
         cfg.load(negative)
+
+
+def _forget_dedup_keys(handle) -> None:
+    """What ten minutes do: the dedup keys (and the replies kept beside them) expire."""
+    connection = handle.app.extensions.get("wx_redis")
+    if connection is not None:
+        for key in connection.scan_iter(f"{handle.config['redis']['queue']}:dedup:*"):
+            connection.delete(key)
+    with handle.app.app_context():
+        SharedValue.query.filter(SharedValue.key.like("dedup:%")).delete(synchronize_session=False)
+        db.session.commit()
+
+
+def test_the_whole_request_replayed_after_the_dedup_window_has_no_effect(any_app):
+    """A copy of a real voice callback, URL and body, posted again an hour later (window off): nothing happens."""
+    with any_app.app.app_context():
+        build_help(2)
+    client, leaked, body = any_app.client(), signed_query(), voice_xml("o_elder", "m_real")
+    first = client.post("/wechat/demo", query_string=leaked, data=body, content_type="text/xml")
+    assert first.status_code == 200 and "已经通知您的结对志愿者" in first.get_data(as_text=True)
+    before = _counts(any_app)
+    _forget_dedup_keys(any_app)
+    replay = client.post("/wechat/demo", query_string=leaked, data=body, content_type="text/xml")
+    assert replay.status_code == 200 and replay.data == b"success"
+    assert _counts(any_app) == before
+
+
+def test_a_request_answered_503_is_processed_when_wechat_retries_it(any_app, monkeypatch):
+    """The database down while handling: the pair is forgotten with the dedup key, so the retry counts."""
+    from sqlalchemy.exc import OperationalError
+
+    from wx_service import callback
+
+    handle = callback._handle
+    calls = []
+
+    def down_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        return handle(*args, **kwargs)
+
+    monkeypatch.setattr(callback, "_handle", down_once)
+    client, query, xml = any_app.client(), signed_query(), wechat.event_xml("o_after_outage", "subscribe")
+    assert client.post("/wechat/demo", query_string=query, data=xml, content_type="text/xml").status_code == 503
+    retry = client.post("/wechat/demo", query_string=query, data=xml, content_type="text/xml")
+    assert retry.status_code == 200 and "欢迎关注" in retry.get_data(as_text=True)
+    with any_app.app.app_context():
+        assert Follower.query.filter_by(openid="o_after_outage").count() == 1
