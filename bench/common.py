@@ -27,6 +27,12 @@ PG_ADMIN = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 BOUND = "o_bench_bound_volunteer"
 TS, NONCE = "1700000000", "424242"
+
+
+def signed_query(token: str, n: int) -> str:
+    """The query of callback ``n``: a nonce of its own (the service refuses a pair used with another body)."""
+    nonce = f"{NONCE}{n}"
+    return f"signature={wechat.sign(token, TS, nonce)}&timestamp={TS}&nonce={nonce}"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
@@ -139,23 +145,22 @@ def write_requests(case: str, count: int, offset: int, path: Path) -> Path:
     created = 1_700_000_000 + offset
     lines = []
     if case == "click":
-        query = f"signature={wechat.sign('demotoken', TS, NONCE)}&timestamp={TS}&nonce={NONCE}"
         for i in range(count):
             body = wechat.event_xml(BOUND, "CLICK", "MY_QRCODE", create_time=created + i)
-            lines.append(f"/wechat/demo?{query}\t{body}")
+            lines.append(f"/wechat/demo?{signed_query('demotoken', offset + i)}\t{body}")
     elif case == "safe_text":
         from wechatpy.crypto import WeChatCrypto
 
         from tests.support.appfactory import SAFE_AES_KEY
 
         crypto = WeChatCrypto("spamtest", SAFE_AES_KEY, "wx2c2769f8efd9abc2")
-        signature = wechat.sign("spamtest", TS, NONCE)
         for i in range(count):
+            nonce = f"{NONCE}{offset + i}"
             xml = wechat.text_xml("o_bench_safe", "你好", msg_id=10**15 + offset + i, create_time=created + i)
-            enc = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]>", crypto.encrypt_message(xml, NONCE, TS)).group(1)
+            enc = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]>", crypto.encrypt_message(xml, nonce, TS)).group(1)
             body = f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"
-            lines.append(f"/wechat/safe?signature={signature}&timestamp={TS}&nonce={NONCE}&encrypt_type=aes"
-                         f"&msg_signature={wechat.sign('spamtest', TS, NONCE, enc)}\t{body}")
+            lines.append(f"/wechat/safe?{signed_query('spamtest', offset + i)}&encrypt_type=aes"
+                         f"&msg_signature={wechat.sign('spamtest', TS, nonce, enc)}\t{body}")
     else:
         raise ValueError(case)
     path.write_text("\n".join(lines) + "\n")

@@ -75,7 +75,8 @@ for i in range({seekers}):
 def voice_callback(session: requests.Session, service: str, openid: str, media_id: str, msg_id: int) -> str:
     xml = wechat.message_xml(openid, "voice", {"MediaId": media_id, "Format": "amr", "MsgId": msg_id},
                              create_time=int(time.time()))
-    query = {"signature": wechat.sign("demotoken", TS, NONCE), "timestamp": TS, "nonce": NONCE}
+    nonce = f"{NONCE}{msg_id}"  # a pair of its own: the service refuses a pair used with another body
+    query = {"signature": wechat.sign("demotoken", TS, nonce), "timestamp": TS, "nonce": nonce}
     res = session.post(f"{service}/wechat/demo", params=query, data=xml.encode(),
                        headers={"Content-Type": "text/xml"}, timeout=10)
     res.raise_for_status()

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg  # noqa: E402
-from common import NONCE, TS, gunicorn, service_stack, tempdir, wrk  # noqa: E402
+from common import gunicorn, service_stack, signed_query, tempdir, wrk  # noqa: E402
 
 from tests.support import wechat  # noqa: E402
 
@@ -30,14 +30,13 @@ ADMIN = "o_bench_admin"
 
 
 def scan_lines(payloads: list[str], created: int) -> list[str]:
-    query = f"signature={wechat.sign('demotoken', TS, NONCE)}&timestamp={TS}&nonce={NONCE}"
     lines = []
     for i, payload in enumerate(payloads):
         body = wechat.message_xml(ADMIN, "event", {"Event": "scancode_waitmsg", "EventKey": "SCAN_CHECKIN"},
                                   created + i).replace(
             "</xml>", f"<ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType><ScanResult><![CDATA[{payload}]]>"
                       "</ScanResult></ScanCodeInfo></xml>")
-        lines.append(f"/wechat/demo?{query}\t{body}")
+        lines.append(f"/wechat/demo?{signed_query('demotoken', created + i)}\t{body}")
     return lines
 
 

@@ -1,7 +1,8 @@
-"""Helpers handlers share: short Chinese replies with links."""
+"""Helpers handlers share: short Chinese replies, composed with ``models.chat_text`` so that only the
+service's own links are links (a value a person typed is neutralised)."""
 
 from __future__ import annotations
 
+from models.chat_text import compose, join, link
 
-def link(url: str, text: str) -> str:
-    return f'<a href="{url}">{text}</a>'
+__all__ = ["compose", "join", "link"]

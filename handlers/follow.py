@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from .context import link
+from .context import compose, join, link
 from .router import router
 
 
 def welcome(incoming) -> str:
     lines = ["欢迎关注江海志愿！"]
     if not incoming.bound:
-        lines.append(f"请先{link(incoming.page_url('bind'), '绑定志愿者账号')}，"
-                     f"还不是志愿者？{link(incoming.page_url('register'), '注册志愿者')}。")
+        lines.append(compose("请先{bind}，还不是志愿者？{register}。",
+                             bind=link(incoming.page_url("bind"), "绑定志愿者账号"),
+                             register=link(incoming.page_url("register"), "注册志愿者")))
     else:
-        lines.append(f"您已绑定志愿者账号，{link(incoming.page_url(''), '进入首页')}。")
-    lines.append(f"{link(incoming.page_url(''), '江海志愿首页')}")
-    return "\n".join(lines)
+        lines.append(compose("您已绑定志愿者账号，{home}。", home=link(incoming.page_url(""), "进入首页")))
+    lines.append(link(incoming.page_url(""), "江海志愿首页"))
+    return join(lines)
 
 
 @router.route("event", "subscribe")
@@ -39,4 +40,4 @@ def on_unsubscribe(incoming):
 @router.route("event", "scan")
 def on_scan(incoming):
     scene = getattr(incoming.message, "scene_id", None) or getattr(incoming.message, "key", "")
-    return f"已收到扫码（{scene}）。\n{link(incoming.page_url(''), '进入江海志愿首页')}"
+    return compose("已收到扫码（{scene}）。\n{home}", scene=scene, home=link(incoming.page_url(""), "进入江海志愿首页"))

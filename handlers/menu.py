@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from menus import keys
 
-from .context import link
+from .context import compose, link
 from .router import router
 
 
 @router.route("event", "click", keys.MY_QRCODE)
 def on_my_qrcode(incoming):
     if not incoming.bound:
-        return f"您还没有绑定志愿者账号，请先{link(incoming.page_url('bind'), '绑定')}。"
-    return f"{link(incoming.page_url('me/qrcode'), '点此查看我的志愿者二维码')}"
+        return compose("您还没有绑定志愿者账号，请先{bind}。", bind=link(incoming.page_url("bind"), "绑定"))
+    return link(incoming.page_url("me/qrcode"), "点此查看我的志愿者二维码")
 
 
 @router.route("event", "click", keys.CONTACT)
 def on_contact(incoming):
-    return ("江海志愿服务总站\n请直接在对话框里输入文字留言。留言会保存下来，转给总站的工作人员，"
-            "他们会在本公众号里回复您（微信只允许公众号在您最后一次发消息后的 48 小时内回复）。\n"
-            f"{link(incoming.page_url(''), '江海志愿首页')}")
+    return compose("江海志愿服务总站\n请直接在对话框里输入文字留言。留言会保存下来，转给总站的工作人员，"
+                   "他们会在本公众号里回复您（微信只允许公众号在您最后一次发消息后的 48 小时内回复）。\n{home}",
+                   home=link(incoming.page_url(""), "江海志愿首页"))
 
 
 @router.route("event", "click", keys.DEMAND)
@@ -34,4 +34,4 @@ def on_order(incoming):
 
 @router.route("event", "click")
 def on_unknown_click(incoming):
-    return f"该功能暂不可用。{link(incoming.page_url(''), '进入江海志愿首页')}"
+    return compose("该功能暂不可用。{home}", home=link(incoming.page_url(""), "进入江海志愿首页"))

@@ -14,7 +14,7 @@ from menus import keys
 from models import RuleViolation, db, volunteer_qr
 from models import attendance as att
 
-from .context import link
+from .context import compose, join, link
 from .router import router
 
 SCAN_LINK_SALT = "scan-assist"
@@ -45,7 +45,7 @@ def _rules() -> att.Rules:
 def on_scan_checkin(incoming):
     actor, now = incoming.volunteer, incoming.now
     if actor is None:
-        return f"您还没有绑定志愿者账号，请先{link(incoming.page_url('bind'), '绑定')}。"
+        return compose("您还没有绑定志愿者账号，请先{bind}。", bind=link(incoming.page_url("bind"), "绑定"))
     if not att.may_scan(actor, now=now):
         return "扫码签到仅限项目所属组织（及上级组织）的管理员或项目临时管理员使用。"
     try:
@@ -60,16 +60,20 @@ def on_scan_checkin(incoming):
     try:
         targets = att.scan_targets(actor, volunteer, now=now, tz=rules.tz)
     except RuleViolation as exc:
-        return f"{volunteer.masked_name}：签到未成功。{exc.message}"
+        return compose("{name}：签到未成功。{why}", name=volunteer.masked_name, why=exc.message)
     if len(targets) > 1:
         token = scan_link_token(actor.id, volunteer.id)
-        lines = [f"{n}. {link(incoming.page_url(f'admin/scan/{p.id}', code=token), p.name)}"
+        lines = [compose("{n}. {project}", n=n, project=link(incoming.page_url(f"admin/scan/{p.id}", code=token),
+                                                             p.name))
                  for n, p in enumerate(targets, 1)]
-        return f"{volunteer.masked_name}报名了您管理的多个正在进行的活动，请选择要签到的活动：\n" + "\n".join(lines)
+        return join([compose("{name}报名了您管理的多个正在进行的活动，请选择要签到的活动：", name=volunteer.masked_name),
+                     *lines])
     project = targets[0]
     try:
         with db.session.begin_nested():
             cycle = att.scan_assist(actor, project.id, volunteer, now=now, rules=rules)
     except RuleViolation as exc:
-        return f"{volunteer.masked_name}：“{project.name}”签到未成功。{exc.message}"
-    return f"{volunteer.masked_name}：“{project.name}”签到成功，计{cycle.hours}小时。"
+        return compose("{name}：“{project}”签到未成功。{why}", name=volunteer.masked_name, project=project.name,
+                       why=exc.message)
+    return compose("{name}：“{project}”签到成功，计{hours}小时。", name=volunteer.masked_name, project=project.name,
+                   hours=cycle.hours)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from models import contact
 
-from .context import link
+from .context import join, link
 from .router import router
 
 RECEIVED = ("您的留言已收到，已转给江海志愿总站的工作人员，他们会在本公众号里回复您"
@@ -19,7 +19,7 @@ RECEIVED = ("您的留言已收到，已转给江海志愿总站的工作人员�
 @router.route("text")
 def on_text(incoming):
     contact.record_message(incoming.follower, getattr(incoming.message, "content", ""), incoming.now)
-    return "\n".join([
+    return join([
         RECEIVED,
         "常用功能：",
         link(incoming.page_url("projects"), "做志愿（活动报名）"),

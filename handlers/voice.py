@@ -13,7 +13,7 @@ from models import RuleViolation
 from models import help_request as hr
 from models.help_seeker import seeker_for
 
-from .context import link
+from .context import compose, link
 from .router import router
 
 
@@ -23,8 +23,8 @@ def on_voice(incoming):
     if seeker is None:
         if incoming.bound:
             return "语音已收到。如需帮助老人发起“一喊就来”求助，请在老人的微信上绑定后使用。"
-        return ("您好！需要帮助的老人第一次使用，请先"
-                f"{link(incoming.page_url('help'), '点这里绑定身份证和手机号')}，以后按住说话就能求助。")
+        return compose("您好！需要帮助的老人第一次使用，请先{bind}，以后按住说话就能求助。",
+                       bind=link(incoming.page_url("help"), "点这里绑定身份证和手机号"))
     tz = current_app.config["WX_SETTINGS"].app["timezone"]
     try:
         request, note, is_new = hr.call_for_help(seeker, incoming.message.media_id, hr.CHAT, incoming.account,

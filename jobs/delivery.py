@@ -26,7 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
-from models import Follower, Notification, db, utcnow
+from models import Follower, Notification, chat_text, db, utcnow
 from models import notification as outbox
 from models.notification_kinds import lines, template_data, title
 
@@ -289,10 +289,11 @@ def _message_url(settings, notification_id: int, account: str | None) -> str:
 
 
 def custom_text(kind: str, data: dict, url: str) -> str:
-    body = [f"【{title(kind)}】"]
-    body += [f"{label}：{value[:200]}" for label, value in lines(kind, data)]
-    body.append(f'<a href="{url}">查看详情</a>')
-    return "\n".join(body)
+    """The customer-service text: our labels and link, the values (names, titles, notes…) neutralised."""
+    return chat_text.join([chat_text.compose("【{title}】", title=title(kind)),
+                           *(chat_text.compose("{label}：{value}", label=label, value=value[:200])
+                             for label, value in lines(kind, data)),
+                           chat_text.link(url, "查看详情")])
 
 
 # ---------------------------------------------------------------------------- the sweep

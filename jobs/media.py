@@ -1,5 +1,6 @@
 """Temporary media from WeChat (3 days to live): fetch it, tell a lost file from a passing error,
-and store it under the media dir so that a second run of the same job writes the same file.
+check and re-encode a photo (``models.images``), and store it under the media dir so that a second
+run of the same job writes the same file.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from flask import current_app
 from requests import RequestException
 from wechatpy.exceptions import WeChatClientException
 
+from models import RuleViolation, images
+
 #: WeChat says the media is gone, was never there or is of the wrong type: retrying cannot help.
 GONE_MEDIA_ERRORS = (40004, 40005, 40007, 41005, 41006)
 IMAGE_EXTENSIONS = {"image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png", "image/gif": "gif",
                     "image/webp": "webp"}
+PHOTO_SIDE = 2560  # the largest edge of a stored photo
 
 
 class MediaFailure(Exception):
@@ -42,7 +46,15 @@ def fetch_image(account: str, media_id: str) -> tuple[bytes, str]:
     data, content_type = fetch(account, media_id, jssdk=True)
     if content_type not in IMAGE_EXTENSIONS:
         raise MediaFailure(f"not an image: {content_type}", True)
-    return data, content_type
+    return checked_image(data)
+
+
+def checked_image(data: bytes) -> tuple[bytes, str]:
+    """The photo decoded safely and re-encoded (no EXIF position); a bomb or a broken file fails for good."""
+    try:
+        return images.reencoded(data, what="照片", code="photo", side=PHOTO_SIDE)
+    except RuleViolation as exc:
+        raise MediaFailure(exc.code, True, exc) from exc
 
 
 def store(data: bytes, folder: str, stem: str, extension: str) -> str:

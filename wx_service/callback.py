@@ -1,11 +1,17 @@
 """``/wechat/<account>``: the WeChat callback.
 
-The order matters: signature first (403, body unread), then size, then the XML is parsed by
-defusedxml (no DTD, no entities) — the only parse of a plain body; the wechatpy message is built from
-that tree — then decryption in safe mode, the repeat check, the handler in one transaction, commit,
-and the reply.  Every failure after the
-signature is a 4xx; a handler that raises is logged and answered ``success`` — WeChat must never
-show its "该公众号暂时无法提供服务".
+The order matters: signature and timestamp freshness first (403, body unread), then size, then the
+XML is parsed by defusedxml (no DTD, no entities) — the only parse of a plain body; the wechatpy
+message is built from that tree — then decryption (an account with an EncodingAESKey takes nothing
+but encrypted bodies), the (timestamp, nonce) pair, the repeat check, the handler in one
+transaction, commit, and the reply.  Every failure after the signature is a 4xx; a handler that
+raises is logged and answered ``success`` — WeChat must never show its "该公众号暂时无法提供服务".
+
+In plaintext mode the URL signature covers token, timestamp and nonce, not the body: whoever saw one
+callback URL (a proxy log) could post any body under it.  So each (timestamp, nonce) pair is
+remembered with a digest of its (decrypted) message for a day (and at least the freshness window);
+the same pair with another body is refused, while the same request again is a repeat: WeChat's retry
+gets the first reply, and a copy replayed after the dedup key expired gets ``success`` and does nothing.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ from wechatpy.events import EVENT_TYPES
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.messages import MESSAGE_TYPES, UnknownMessage
 from wechatpy.replies import BaseReply, create_reply
+from werkzeug.exceptions import HTTPException
 
 import handlers
-from models import Follower, Volunteer, db
+from models import Follower, Volunteer, chat_text, db
 from models.follower import SEEN_RESOLUTION
 
 from . import clock, follower_cards
@@ -48,6 +55,7 @@ MAX_DEPTH = 16
 # Fields the service keys on: each at most once, plain text (no children, no attributes).
 SINGLE_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType", "MsgId", "Event", "EventKey", "Encrypt")
 MAX_OPENID = 64  # the width of follower.openid; WeChat's openids have 28 characters
+PAIR_TTL = 24 * 3600  # how long a used (timestamp, nonce) pair is remembered, at the least
 
 
 def _account(name):
@@ -197,14 +205,19 @@ def _message_class(fields: dict):
 
 
 def _decrypt(account, root, body, timestamp, nonce) -> bytes:
-    encrypt_type = request.args.get("encrypt_type", "raw")
-    if encrypt_type != "aes":
-        if account.safe_mode and root.find("Encrypt") is not None and root.find("MsgType") is None:
+    """The plain message: the body itself on a plaintext account, else the decrypted ``Encrypt``.
+
+    An account with an EncodingAESKey is in safe or compatible mode; both send ``Encrypt`` under a
+    ``msg_signature`` (compatible mode adds the plaintext fields beside it, which are not signed and
+    are ignored).  A body without ``Encrypt`` there is a downgrade, refused like a wrong signature.
+    """
+    if not account.safe_mode:
+        if request.args.get("encrypt_type") == "aes":
             abort(400)
         return body
-    if not account.safe_mode:
-        abort(400)
     encrypted = root.findtext("Encrypt")
+    if root.find("Encrypt") is None:
+        abort(403)
     if not encrypted:
         abort(400)
     crypto = WeChatCrypto(account.token, account.encoding_aes_key, account.app_id)
@@ -232,7 +245,7 @@ def _render(reply, message) -> str:
     if isinstance(reply, BaseReply):
         return reply.render()
     if isinstance(reply, str):
-        return text_reply(reply, message)
+        return text_reply(chat_text.as_sent(reply), message)
     return create_reply(reply, message).render()
 
 
@@ -252,7 +265,7 @@ def text_reply(content: str, message) -> str:
 
 
 def _respond(account, xml: str, nonce: str):
-    if xml == "success" or request.args.get("encrypt_type") != "aes":
+    if xml == "success" or not account.safe_mode:
         return xml, 200, {"Content-Type": "application/xml; charset=utf-8"}
     crypto = WeChatCrypto(account.token, account.encoding_aes_key, account.app_id)
     return crypto.encrypt_message(xml, nonce), 200, {"Content-Type": "application/xml; charset=utf-8"}
@@ -274,7 +287,19 @@ def receive(name):
     if len(key) > 120:  # shared_value.key holds 200 characters
         key = "h:" + hashlib.sha1(key.encode()).hexdigest()
     key = f"dedup:{name}:{key}"
-    store, card = _claim(key, follower_cards.key(name, message.source))
+    pair_store, pair_key, seen = _claim_pair(name, timestamp, nonce, plain)
+    if seen:
+        # This very request came before: WeChat retrying (the first reply), or a replay after the
+        # dedup key expired (no effect, nothing to wait for).
+        if _get_reply(key) is None:
+            g.log_handler = "replay"
+            return _respond(account, "success", nonce)
+        return _respond(account, _wait_for_first_reply(key), nonce)
+    try:
+        store, card = _claim(key, follower_cards.key(name, message.source))
+    except HTTPException:
+        _forget(pair_store, pair_key)  # not handled: WeChat's retry must be
+        raise
     if store is None:
         return _respond(account, _wait_for_first_reply(key), nonce)
     try:
@@ -285,8 +310,9 @@ def receive(name):
             # transaction was rolled back whole, and on a second try it finds the row.
             xml = _handle(name, message, None, store)
     except DBAPIError:
-        # The database is down: forget the key so WeChat's retry is processed, and say 503.
+        # The database is down: forget the keys so WeChat's retry is processed, and say 503.
         _forget(store, key)
+        _forget(pair_store, pair_key)
         log.error("database unavailable while handling a callback")
         abort(503)
     try:
@@ -299,6 +325,33 @@ def receive(name):
 def _stores():
     """The shared store, and the database store to fall back on while Redis is unreachable."""
     return current_app.extensions["wx_store"], current_app.extensions["wx_db_store"]
+
+
+def _claim_pair(name: str, timestamp: str, nonce: str, body: bytes):
+    """Remember the (timestamp, nonce) pair with the body's digest: (the store, the key, whether it came before).
+
+    The pair with another body is refused (403).  In safe mode the digest is of the decrypted
+    message: a retry encrypted afresh is the same message.
+    """
+    key = f"pair:{name}:{timestamp}:{nonce}"
+    if len(key) > 120:
+        key = f"pair:{name}:h:" + hashlib.sha1(f"{timestamp}\n{nonce}".encode()).hexdigest()
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    ttl = max(PAIR_TTL, 2 * current_app.config["WX_SETTINGS"].app["max_clock_skew"])
+    primary, fallback = _stores()
+    for store in (primary, fallback) if primary is not fallback else (primary,):
+        try:
+            added, kept = store.add_or_get(key, digest, ttl)
+        except RedisError:
+            log.warning("Redis unreachable, remembering the nonce in the database")
+            continue
+        except DBAPIError:
+            log.error("database unreachable for the nonce check")
+            abort(503)
+        if kept != digest:
+            abort(403)
+        return store, key, not added
+    abort(503)
 
 
 def _claim(key, card_key):

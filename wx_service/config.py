@@ -18,6 +18,8 @@ WECHAT_API_BASE = "https://api.weixin.qq.com/"
 WECHAT_OAUTH_BASE = "https://open.weixin.qq.com/"
 
 REQUIRED = object()
+# The callback's timestamp freshness window when a production file does not set [app] max_clock_skew.
+PRODUCTION_CLOCK_SKEW = 300
 
 # section -> key -> (type, default).  REQUIRED marks keys without a default.
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
@@ -26,7 +28,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
         "base_url": (str, "http://127.0.0.1:5000"),
         "env": (str, "development"),
         "timezone": (str, "Asia/Shanghai"),
-        "max_clock_skew": (int, 0),
+        "max_clock_skew": (int, 0),  # 300 in production unless set (PRODUCTION_CLOCK_SKEW); 0: no window
         "log_level": (str, "INFO"),
         "media_dir": (str, "var/media"),
         "weui": (str, "local"),
@@ -223,6 +225,10 @@ def _check(raw: dict, origin: str) -> Settings:
     if unknown:
         raise ConfigError(f"unknown configuration section [{unknown[0]}]")
     sections = {name: _section(name, raw.get(name, {}), schema) for name, schema in SCHEMA.items()}
+    if sections["app"]["env"] == "production" and "max_clock_skew" not in raw.get("app", {}):
+        sections["app"]["max_clock_skew"] = PRODUCTION_CLOCK_SKEW
+    if sections["app"]["max_clock_skew"] < 0:
+        raise ConfigError("app.max_clock_skew must be 0 (no window) or a number of seconds")
     raw_accounts = raw.get("accounts") or {}
     if not raw_accounts:
         raise ConfigError("missing required configuration key accounts: at least one [accounts.NAME]")

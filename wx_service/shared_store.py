@@ -47,6 +47,14 @@ class RedisStore:
         added, found = pipe.execute()
         return bool(added), found.decode() if found is not None else None
 
+    def add_or_get(self, key: str, value: str, ttl: int) -> tuple[bool, str]:
+        """``add(key)``, and the value the key holds afterwards, in one round trip: (created, value)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self._k(key), value, nx=True, ex=ttl)
+        pipe.get(self._k(key))
+        added, found = pipe.execute()
+        return bool(added), value if added or found is None else found.decode()
+
     def delete_many(self, keys) -> None:
         if keys:
             self.redis.delete(*(self._k(k) for k in keys))
@@ -102,6 +110,12 @@ class DatabaseStore:
 
     def add_and_get(self, key: str, value: str, ttl: int, other: str) -> tuple[bool, str | None]:
         return self.add(key, value, ttl), self.get(other)
+
+    def add_or_get(self, key: str, value: str, ttl: int) -> tuple[bool, str]:
+        if self.add(key, value, ttl):
+            return True, value
+        found = self.get(key)
+        return False, value if found is None else found
 
     def delete_many(self, keys) -> None:
         for key in keys:

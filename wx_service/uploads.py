@@ -1,19 +1,18 @@
 """Pictures people upload from a form: JPEG or PNG only, size-limited, re-encoded before storing.
 
-Re-encoding drops whatever else the file carried (EXIF positions, trailing payloads) and gives
-every stored picture the same format and a bounded size.
+The picture is opened by ``models.images.open_untrusted`` (dimensions checked before decoding: a
+20 KB PNG can be a decompression bomb).  Re-encoding drops whatever else the file carried (EXIF
+positions, trailing payloads) and gives every stored picture the same format and a bounded size.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import secrets
 
 from flask import current_app
-from PIL import Image, UnidentifiedImageError
 
-from models import RuleViolation
+from models import RuleViolation, images
 
 
 def store_image(upload, folder: str, *, what: str, max_bytes: int, side: int, square: bool = False,
@@ -22,14 +21,7 @@ def store_image(upload, folder: str, *, what: str, max_bytes: int, side: int, sq
     data = upload.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise RuleViolation(f"{folder}_too_large", f"{what}不能超过{max_bytes // (1024 * 1024)}MB。", 413)
-    try:
-        image = Image.open(io.BytesIO(data))
-        if image.format not in ("JPEG", "PNG"):
-            raise RuleViolation(f"{folder}_format", f"{what}只支持JPG或PNG格式。", 415)
-        image.load()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise RuleViolation(f"{folder}_format", f"{what}只支持JPG或PNG格式。", 415) from exc
-    image = image.convert("RGB")
+    image = images.open_untrusted(data, what=what, code=folder, side=side)
     if square:
         edge = min(image.size)
         left, top = (image.width - edge) // 2, (image.height - edge) // 2

@@ -36,11 +36,14 @@ class Case:
     content_length: int | None = None
 
 
-def plain_query(token: str = "demotoken", timestamp: str = TS, nonce: str = NONCE) -> dict:
+def plain_query(token: str = "demotoken", timestamp: str = TS, nonce: str | None = None) -> dict:
+    """A signed URL; a fresh nonce unless given (a pair used before with another body is refused)."""
+    nonce = nonce or wechat.fresh_nonce()
     return {"signature": wechat.sign(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
 
 
-def safe_query(encrypt: str, timestamp: str = TS, nonce: str = NONCE) -> dict:
+def safe_query(encrypt: str, timestamp: str = TS, nonce: str | None = None) -> dict:
+    nonce = nonce or wechat.fresh_nonce()
     return {**plain_query(SAFE_TOKEN, timestamp, nonce), "encrypt_type": "aes",
             "msg_signature": wechat.sign(SAFE_TOKEN, timestamp, nonce, encrypt)}
 
@@ -231,7 +234,7 @@ def handmade(secret_file: str, http_port: int) -> list[Case]:
         add(safe_case(f"inner-{hashlib.sha1(inner.encode()).hexdigest()[:8]}", encrypt(inner)))
     # Replays: a valid msg_signature for one body / nonce / timestamp, reused with another.
     first, second = encrypt(message(openid="o_first")), encrypt(message(openid="o_second"))
-    signed_first = safe_query(first)
+    signed_first = safe_query(first, nonce=NONCE)
     add(Case("replay-signature-other-body", envelope(second), "safe", signed_first))
     add(Case("replay-signature-other-nonce", envelope(first), "safe",
              {**plain_query(SAFE_TOKEN, TS, "999"), "encrypt_type": "aes", "msg_signature": signed_first["msg_signature"]}))

@@ -279,3 +279,29 @@ def test_plain_messages_mutated_at_random(any_app):
 
     run()
     assert checker.sent >= 120
+
+
+def test_a_leaked_plain_url_replayed_with_any_other_body_is_refused(any_app):
+    """The signed URL of one real message, replayed with a mutated or wholly other body: 403, nothing written."""
+    client = any_app.client()
+    leaked = corpus.plain_query()
+    real = corpus.message(openid="o_leaked", msg_type="event", Event="CLICK", EventKey="CONTACT")
+    assert client.post("/wechat/demo", query_string=leaked, data=real, content_type="text/xml").status_code == 200
+    checker = Checker(any_app)
+    keys = redis_keys(any_app)
+
+    @_settings(150)
+    @given(st.data())
+    def run(data):
+        forged = _mutate(data, real) if data.draw(st.booleans()) else data.draw(signed_messages())
+        if forged == real:
+            return
+        res = client.post("/wechat/demo", query_string=leaked, data=forged.encode("utf-8", "surrogatepass"),
+                          content_type="text/xml")
+        checker.sent += 1
+        assert 400 <= res.status_code < 500, forged
+        assert row_counts(any_app) == checker.counts, forged
+
+    run()
+    assert checker.sent >= 120
+    assert redis_keys(any_app) == keys

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import secrets
 import time
 
 from wechatpy.crypto import WeChatCrypto
@@ -37,10 +38,16 @@ def event_xml(openid: str, event: str, key: str | None = None, create_time: int 
     return message_xml(openid, "event", fields, create_time)
 
 
+def fresh_nonce() -> str:
+    """A nonce of WeChat's shape, new each call: the service refuses a (timestamp, nonce) pair used with another body."""
+    return str(secrets.randbelow(10**10))
+
+
 def post(client, account_config: dict, name: str, xml: str, safe: bool = False,
-         timestamp: str | None = None, nonce: str = "1320562132", **query):
+         timestamp: str | None = None, nonce: str | None = None, **query):
     token = account_config["accounts"][name]["token"]
     timestamp = timestamp or str(int(time.time()))
+    nonce = nonce or fresh_nonce()
     args = {"signature": sign(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce, **query}
     body = xml
     if safe:
@@ -56,11 +63,13 @@ def post(client, account_config: dict, name: str, xml: str, safe: bool = False,
                        content_type="text/xml")
 
 
-def decrypt_reply(account_config: dict, name: str, reply_xml: str, nonce: str = "1320562132") -> str:
+def decrypt_reply(account_config: dict, name: str, reply_xml: str, nonce: str | None = None) -> str:
+    """The plain reply; ``nonce`` (that of the request) defaults to the one the reply carries."""
     import re
 
     acct = account_config["accounts"][name]
     crypto = WeChatCrypto(acct["token"], acct["encoding_aes_key"], acct["app_id"])
     signature = re.search(r"<MsgSignature><!\[CDATA\[(.*?)\]\]>", reply_xml).group(1)
     timestamp = re.search(r"<TimeStamp>(.*?)</TimeStamp>", reply_xml).group(1)
+    nonce = nonce or re.search(r"<Nonce><!\[CDATA\[(.*?)\]\]>", reply_xml).group(1)
     return crypto.decrypt_message(reply_xml, signature, timestamp, nonce)

@@ -3,9 +3,11 @@
 import time
 
 import pytest
+from wechatpy.crypto import WeChatCrypto
 
 from models import Follower, SharedValue
 from tests.support import wechat
+from tests.support.appfactory import SAFE_AES_KEY
 
 OFFICIAL_ENCRYPT = (
     "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9"
@@ -76,11 +78,47 @@ def test_safe_mode_round_trip_and_encrypted_reply(any_app):
     assert "江海志愿" in wechat.decrypt_reply(any_app.config, "safe", reply)
 
 
-def test_compatible_mode_plain_fields_are_read(any_app):
-    """Compatible mode sends plaintext and Encrypt together without encrypt_type: read it as plaintext."""
+def _compatible_body(signed_xml: str, plain_xml: str, timestamp: str, nonce: str) -> tuple[str, str]:
+    """Compatible mode: the plaintext fields and ``Encrypt`` side by side; (body, msg_signature)."""
+    import re
+
+    crypto = WeChatCrypto("spamtest", SAFE_AES_KEY, "wx2c2769f8efd9abc2")
+    enc = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]>", crypto.encrypt_message(signed_xml, nonce, timestamp)).group(1)
+    return (plain_xml.replace("</xml>", f"<Encrypt><![CDATA[{enc}]]></Encrypt></xml>"),
+            wechat.sign("spamtest", timestamp, nonce, enc))
+
+
+@pytest.mark.parametrize("with_encrypt_type", [True, False])
+def test_compatible_mode_reads_the_encrypted_message_not_the_plain_fields(any_app, with_encrypt_type):
+    """The plaintext beside Encrypt is not signed: a proxy could change it; the service reads Encrypt only."""
+    ts, nonce = str(int(time.time())), wechat.fresh_nonce()
+    body, msg_signature = _compatible_body(wechat.text_xml("o_compat_real", "hi"),
+                                           wechat.text_xml("o_compat_forged", "hi"), ts, nonce)
+    query = {"signature": wechat.sign("spamtest", ts, nonce), "timestamp": ts, "nonce": nonce,
+             "msg_signature": msg_signature, **({"encrypt_type": "aes"} if with_encrypt_type else {})}
+    res = any_app.client().post("/wechat/safe", query_string=query, data=body, content_type="text/xml")
+    assert res.status_code == 200
+    assert "o_compat_real" in wechat.decrypt_reply(any_app.config, "safe", res.get_data(as_text=True))
+    with any_app.app.app_context():
+        assert [f.openid for f in Follower.query.all()] == ["o_compat_real"]
+
+
+@pytest.mark.parametrize("query", [{}, {"encrypt_type": "raw"}, {"encrypt_type": "aes"}])
+def test_plaintext_body_on_an_account_with_a_key_is_refused(any_app, query):
+    """A downgrade: a plaintext body on a safe-mode account, signed with the URL signature only."""
+    res = wechat.post(any_app.client(), any_app.config, "safe", wechat.event_xml("o_downgrade", "subscribe"),
+                      **query)
+    assert res.status_code == 403
+    with any_app.app.app_context():
+        assert Follower.query.count() == 0
+
+
+def test_compatible_body_without_msg_signature_is_refused(any_app):
     xml = wechat.text_xml("o_compat", "hi").replace("</xml>", "<Encrypt><![CDATA[abc]]></Encrypt></xml>")
     res = wechat.post(any_app.client(), any_app.config, "safe", xml)
-    assert res.status_code == 200 and "o_compat" in res.get_data(as_text=True)
+    assert res.status_code == 403
+    with any_app.app.app_context():
+        assert Follower.query.count() == 0
 
 
 @pytest.mark.parametrize("body", [

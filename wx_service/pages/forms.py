@@ -1,6 +1,9 @@
-"""What the page modules share: run a rule and flash its outcome, read the page number."""
+"""What the page modules share: run a rule and flash its outcome, read the page number, read ``next``."""
 
 from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit
 
 from flask import flash, redirect, request
 
@@ -48,3 +51,26 @@ def page_arg() -> int:
     if not (raw.isascii() and raw.isdigit()):
         return 1
     return MAX_PAGE if len(raw) > len(str(MAX_PAGE)) else min(max(int(raw), 1), MAX_PAGE)
+
+
+# Control characters and whitespace, which browsers strip or fold ("/\t/evil" is "//evil" to them).
+_UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f]")
+
+
+def next_path(default: str) -> str:
+    """Where a form goes back to: its ``next`` when that is a path of our mobile pages, else ``default``.
+
+    Only a same-site relative path under ``/m/`` is taken: never another origin (``https://…``,
+    ``//evil``, ``/\\evil``, which browsers read as ``//evil``), a backslash, a control character or a
+    ``..`` segment.  Every page that reads ``next`` reads it here.
+    """
+    value = request.values.get("next", "")
+    return value if is_our_page(value) else default
+
+
+def is_our_page(value: str) -> bool:
+    parts = urlsplit(value)
+    decoded = unquote(parts.path)
+    return (value.startswith("/m/") and not parts.scheme and not parts.netloc and "\\" not in value
+            and "\\" not in decoded and not _UNSAFE_CHARS.search(value) and not _UNSAFE_CHARS.search(decoded)
+            and not any(segment in (".", "..") for segment in decoded.split("/")))

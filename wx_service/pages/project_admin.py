@@ -12,7 +12,7 @@ from models import project as pr
 from models import signup as su
 
 from . import bp
-from .forms import act, ids_of
+from .forms import act, ids_of, next_path
 from .guards import org_admin_required, volunteer_required
 from .projects import tz
 
@@ -133,7 +133,7 @@ def admin_project_action(project_id, op):
                    "项目已删除。", back)
     if op == "revoke":
         return act(lambda: pr.revoke_project(g.volunteer, project_id, now=now, reason=request.form.get("reason", "")),
-                   "已撤销审核，项目回到待审核状态。", request.form.get("next") or back)
+                   "已撤销审核，项目回到待审核状态。", next_path(back))
     abort(404)
 
 
