@@ -243,6 +243,8 @@ def test_makeup_end_to_end_with_photo_job(city):
     assert sign_in(handle.client(), "o-v1").get(f"/m/makeups/{makeup_id}/photo?account=demo").status_code == 404
     admin = sign_in(handle.client(), "o-admin")
     assert "志**0" in admin.get("/m/admin/makeups?account=demo").get_data(as_text=True)
+    assert admin.get(f"/m/makeups/{makeup_id}/photo?account=demo").data == PNG, "the reviewer sees the photo"
+    assert handle.sandbox.calls_to("cgi-bin/media/get") and not handle.sandbox.calls_to("cgi-bin/media/get/jssdk")
     assert sign_in(handle.client(), "o-sibling").get(f"/m/admin/makeups/{makeup_id}?account=demo").status_code == 403
     detail = f"/m/admin/makeups/{makeup_id}?account=demo"
     atoken = token_of(admin, detail)

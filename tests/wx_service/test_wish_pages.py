@@ -197,6 +197,7 @@ def test_claim_complete_confirm(city):
         photo = WishPhoto.query.one()
         assert (photo.state, photo.media_id) == ("stored", media_id)
         photo_id = photo.id
+    assert handle.sandbox.calls_to("cgi-bin/media/get") and not handle.sandbox.calls_to("cgi-bin/media/get/jssdk")
     photo_url = f"/m/wishes/photos/{photo_id}?account=demo"
     for client in (helper, elder, client_for(handle, "o-district")):
         response = client.get(photo_url)

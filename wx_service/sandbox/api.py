@@ -660,7 +660,8 @@ def media_get(state, appid, params, _body):
 
 @wechat_api("cgi-bin/media/get/jssdk")
 def media_get_jssdk(state, appid, params, _body):
-    item = state.get_media(params.get("media_id", ""), jssdk=True)
+    """获取高清语音素材: a voice recorded by ``wx.uploadVoice`` only; an image or a chat voice is 40007."""
+    item = state.get_media(params.get("media_id", ""), hd_voice=True)
     if item is None or (item["appid"] and item["appid"] != appid):
         return err(40007)
     return _media_response(item, params["media_id"])
