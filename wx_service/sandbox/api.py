@@ -63,6 +63,7 @@ ERRMSG = {
     46003: "menu no exist",
     47001: "data format error",
     47003: "argument invalid!",
+    49003: "not match openid with appid",
     65301: "no such menuid",
     65303: "there is no selfmenu, please create selfmenu first",
 }
@@ -415,9 +416,11 @@ def _tagging(state, appid, body, add: bool):
         if tag_id not in state.tags[appid]:
             return err(45159)
         users = state.users[appid]
-        for openid in openids:
-            if not isinstance(openid, str) or openid not in users:
-                return err(40003)
+        for openid in openids:  # WeChat tags followers only; an openid of another account is 49003
+            if not isinstance(openid, str) or not state.is_following(appid, openid):
+                elsewhere = isinstance(openid, str) and any(
+                    openid in others for other, others in state.users.items() if other != appid)
+                return err(49003 if elsewhere else 40003)
         for openid in openids:
             tags = users[openid]["tagid_list"]
             if add and tag_id not in tags:
