@@ -1,9 +1,10 @@
 """The WeChat admin user tag follows who is an org admin (so the conditional admin menu does).
 
-The tag sits on an openid, so the job is keyed by (account, openid): ``sync_admin_tag`` tags the
+The tag sits on an openid, so the job is keyed by (account, openid): ``sync_openid_tag`` tags the
 openid when it is bound to the admin of an approved org and untags it otherwise — unbound, bound
 to someone else, a pending, rejected or deregistered org.  It reads committed state, so it is
-idempotent and order does not matter.
+idempotent and order does not matter.  ``sync_admin_tag(volunteer_id)`` does the same for every
+WeChat a volunteer is bound to (the demo seed, a repair by hand).
 
 Just before a transaction commits, this module turns into jobs, one per (account, openid):
 - every binding of a volunteer whose admin power changed (``models.organization.note_admin_change``:
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session, object_session
 from wechatpy.exceptions import WeChatClientException
 
 from jobs import enqueue
-from models import Binding, db
+from models import Binding, Volunteer, db
 from models.organization import ADMIN_CHANGES, admin_org_of, is_active_admin
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ RETRY = (3, [10, 60, 300])
 BINDINGS_TOUCHED = "wx_admin_tag_bindings"  # session.info: {(account, openid, volunteer_id)}
 
 
-def sync_admin_tag(account: str, openid: str) -> bool | None:
+def sync_openid_tag(account: str, openid: str) -> bool | None:
     """Tag or untag one openid as its committed binding says; True tagged, False untagged, None skipped."""
     from menus import set_admin_tag
 
@@ -51,6 +52,18 @@ def sync_admin_tag(account: str, openid: str) -> bool | None:
             raise
         log.info("admin tag not moved for %s on %s: errcode %s", openid, account, exc.errcode)
         return None
+    return is_admin
+
+
+def sync_admin_tag(volunteer_id: int) -> bool | None:
+    """Tag or untag every openid the volunteer is bound to; whether they are an admin (None: no such volunteer)."""
+    db.session.rollback()
+    if db.session.get(Volunteer, volunteer_id) is None:
+        return None
+    is_admin = is_active_admin(volunteer_id)
+    pairs = [(b.account, b.openid) for b in Binding.query.filter_by(volunteer_id=volunteer_id).order_by(Binding.id)]
+    for account, openid in pairs:
+        sync_openid_tag(account, openid)
     return is_admin
 
 
@@ -72,7 +85,7 @@ def _enqueue_noted(session) -> None:
     if changed:
         pairs |= {(b.account, b.openid) for b in Binding.query.filter(Binding.volunteer_id.in_(changed))}
     for account, openid in sorted(pairs):
-        enqueue(sync_admin_tag, account, openid, retry=RETRY)
+        enqueue(sync_openid_tag, account, openid, retry=RETRY)
 
 
 def _discard(session) -> None:

@@ -480,7 +480,7 @@ def test_admin_tag_follows_admin_power(any_app):
         # the job is idempotent: run again by hand, it tags nothing new
         from jobs.admin_tags import sync_admin_tag
 
-        assert sync_admin_tag("demo", "o-demo-new") is False
+        assert sync_admin_tag(person.id) is False
         assert sandbox.users[accounts["demo"]["app_id"]]["o-demo-new"]["tagid_list"] == []
 
 
