@@ -49,7 +49,13 @@ class Incoming:
         return self.message.source
 
     def page_url(self, path: str, **query) -> str:
-        """A link to a mobile page that signs the person in through this account."""
+        """A link to a mobile page that signs the person in through this account.
+
+        ``code`` and ``state`` are refused: OAuth adds and strips them, so the page would never see them.
+        """
+        clash = {"code", "state"} & set(query)
+        if clash:
+            raise ValueError(f"page link parameter {sorted(clash)} is lost through OAuth: rename it")
         query = {"account": self.account, **query}
         return f"{self.base_url.rstrip('/')}/m/{path.lstrip('/')}?{urlencode(query)}"
 

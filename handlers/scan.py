@@ -3,6 +3,8 @@
 The scanned payload names the volunteer; the admin's 单签 project running now signs them in (the
 rule is ``models.attendance.scan_assist``).  Several candidates: the reply lists them with numbered
 links to a page that completes the sign-in.  Only database work happens here: well inside 5 s.
+The link carries the signed token as ``scanned``: an admin with no session goes through OAuth,
+which adds and strips ``code`` and ``state`` (see ``wx_service.oauth.OAUTH_PARAMS``).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def on_scan_checkin(incoming):
         return compose("{name}：签到未成功。{why}", name=volunteer.masked_name, why=exc.message)
     if len(targets) > 1:
         token = scan_link_token(actor.id, volunteer.id)
-        lines = [compose("{n}. {project}", n=n, project=link(incoming.page_url(f"admin/scan/{p.id}", code=token),
+        lines = [compose("{n}. {project}", n=n, project=link(incoming.page_url(f"admin/scan/{p.id}", scanned=token),
                                                              p.name))
                  for n, p in enumerate(targets, 1)]
         return join([compose("{name}报名了您管理的多个正在进行的活动，请选择要签到的活动：", name=volunteer.masked_name),

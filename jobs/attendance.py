@@ -21,7 +21,7 @@ RETRY = (3, [30, 120, 600])
 
 
 def download_makeup_photo(makeup_id: int) -> str:
-    """Fetch the JS-SDK photo of a 补签 request and store it under the media dir."""
+    """Fetch the 补签 photo (``wx.uploadImage``, from ``media/get``) and store it under the media dir."""
     request = db.session.get(att.MakeupRequest, makeup_id)
     if request is None or request.photo_state != att.PHOTO_PENDING:
         return request.photo_state if request else "missing"

@@ -55,13 +55,14 @@ def fetch_voice(note_id: int) -> str:
             return "missing"
         if note.state != hr.V_PENDING:
             return note.state
-        account, media_id, jssdk, request_id = note.account, note.media_id, note.source == hr.JSSDK, note.request_id
+        kind = media.JSSDK_VOICE if note.source == hr.JSSDK else media.CHAT_VOICE
+        account, media_id, request_id = note.account, note.media_id, note.request_id
         if not hr.VoiceNote.start_attempt(note_id):
             db.session.commit()
             return "skipped"
         db.session.commit()
         try:
-            data, content_type = media.fetch(account, media_id, jssdk=jssdk)
+            data, content_type = media.fetch(account, media_id, kind=kind)
         except media.MediaFailure as exc:
             hr.VoiceNote.record_error(note_id, exc.reason, permanent=exc.permanent)
             db.session.commit()

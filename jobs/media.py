@@ -29,11 +29,20 @@ class MediaFailure(Exception):
         self.reason, self.permanent, self.original = reason, permanent, original or self
 
 
-def fetch(account: str, media_id: str, *, jssdk: bool) -> tuple[bytes, str]:
-    """The bytes and the bare content type of a temporary media (``media/get`` or ``media/get/jssdk``)."""
+#: What a caller asks for.  Every temporary media (a photo from ``wx.uploadImage``, a chat voice)
+#: comes from ``media/get``; only a voice recorded with ``wx.uploadVoice`` has the high-definition
+#: copy (speex 16 kHz) at ``media/get/jssdk``, where WeChat answers 40007 for anything else.
+IMAGE, CHAT_VOICE, JSSDK_VOICE = "image", "chat_voice", "jssdk_voice"
+MEDIA_KINDS = (IMAGE, CHAT_VOICE, JSSDK_VOICE)
+
+
+def fetch(account: str, media_id: str, *, kind: str) -> tuple[bytes, str]:
+    """The bytes and the bare content type of a temporary media of ``kind`` (one of ``MEDIA_KINDS``)."""
+    if kind not in MEDIA_KINDS:
+        raise ValueError(f"unknown media kind {kind!r}")
     client = current_app.extensions["wechat"].client(account)
     try:
-        data, content_type = client.download_media(media_id, jssdk=jssdk)
+        data, content_type = client.download_media(media_id, hd_voice=kind == JSSDK_VOICE)
     except WeChatClientException as exc:
         raise MediaFailure(f"errcode {exc.errcode}", exc.errcode in GONE_MEDIA_ERRORS, exc) from exc
     except (RequestException, OSError) as exc:
@@ -43,7 +52,7 @@ def fetch(account: str, media_id: str, *, jssdk: bool) -> tuple[bytes, str]:
 
 def fetch_image(account: str, media_id: str) -> tuple[bytes, str]:
     """A photo the page uploaded with ``wx.uploadImage``; anything but an image is refused for good."""
-    data, content_type = fetch(account, media_id, jssdk=True)
+    data, content_type = fetch(account, media_id, kind=IMAGE)
     if content_type not in IMAGE_EXTENSIONS:
         raise MediaFailure(f"not an image: {content_type}", True)
     return checked_image(data)

@@ -14,7 +14,7 @@ import threading
 import time
 
 from redis.exceptions import RedisError
-from rq import Queue, Retry
+from rq import Queue, Retry, SimpleWorker
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,22 @@ class RQBackend:
         except RedisError as exc:
             log.warning("job not enqueued, Redis unreachable: %s (%s)", func.__name__, exc.__class__.__name__)
             return False
+
+
+class Worker(SimpleWorker):
+    """rq's worker for ``flask worker``: each job in a fresh database session.
+
+    The worker lives in one app context for days; without this, a job would see the identity map
+    (and an open transaction) a previous job left, e.g. an org still pending after its approval.
+    """
+
+    def perform_job(self, job, queue):
+        from models import db
+
+        try:
+            return super().perform_job(job, queue)
+        finally:
+            db.session.remove()
 
 
 class InProcessBackend:

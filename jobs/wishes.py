@@ -26,7 +26,7 @@ def photo_dir(wish_id: int) -> str:
 
 
 def download_wish_photos(wish_id: int) -> dict:
-    """Fetch every pending photo of ``wish_id`` (JS-SDK media) and store it under the media dir."""
+    """Fetch every pending photo of ``wish_id`` (``wx.uploadImage``, fetched from ``media/get``) and store it under the media dir."""
     counts = {"stored": 0, "failed": 0, "pending": 0}
     transient = None
     for photo_id in wishes.pending_photo_ids(wish_id):

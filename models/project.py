@@ -18,10 +18,11 @@ window are also kept as UTC instants (derived at every save) so lists can filter
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import column, select, table, update
 
 from . import permissions
 from .base import RuleViolation, db, utcnow
@@ -60,6 +61,13 @@ PHASE_LABELS = {RECRUITING: "招募", RUNNING: "进行", FINISHED: "完成"}
 
 TIME_FIELDS = ("signup_start", "signup_end", "start_date", "end_date", "daily_start", "daily_end")
 WINDOW_FIELDS = ("daily_start", "daily_end")
+#: What the volunteers signed up are told about when it changes: when the activity is, where it is.
+ACTIVITY_TIME_FIELDS = ("start_date", "end_date", "daily_start", "daily_end")
+PLACE_FIELDS = ("region", "region_detail", "place", "latitude", "longitude")
+#: The signups still in force (``models.signup.LIVE``); the table is read here as a plain table
+#: because ``models.signup`` imports this module.
+LIVE_SIGNUP_STATES = ("pending", "accepted", "waitlisted")
+_SIGNUPS = table("signup", column("project_id"), column("volunteer_id"), column("state"))
 EDITABLE_FIELDS = ("name", "short_name", "recruit_count", "scope", "needs_review", "category", "service_targets",
                    "topic", "region", "region_detail", "place", "latitude", "longitude", "description",
                    "requirements", "contact_name", "contact_phone", "preset_hours", "punch_radius",
@@ -581,6 +589,39 @@ def _notify_review(project: Project, result: str, reason: str = "") -> None:
                key=f"project-review:{project.id}:{result}:{stamp}")
 
 
+def signed_up_ids(project_id: int) -> list[int]:
+    """The volunteers whose signup for the project is in force (pending, accepted, waitlisted)."""
+    query = (select(_SIGNUPS.c.volunteer_id)
+             .where(_SIGNUPS.c.project_id == project_id, _SIGNUPS.c.state.in_(LIVE_SIGNUP_STATES))
+             .order_by(_SIGNUPS.c.volunteer_id))
+    return list(db.session.execute(query).scalars())
+
+
+def _tell_signed_up(project: Project, kind: str, data: dict, *, link: str | None) -> None:
+    """Outbox rows for everyone signed up, in the transaction of the change (one key per change)."""
+    from .notification import notify_many
+
+    volunteer_ids = signed_up_ids(project.id)
+    if volunteer_ids:  # a rolled-back change writes nothing; each committed change gets its own key
+        notify_many(volunteer_ids, kind, {"project": project.name, **data}, link=link,
+                    cause=f"project:{project.id}", key_prefix=f"{kind}:{project.id}:{secrets.token_hex(6)}")
+
+
+def _tell_changed(project: Project, changed: set[str]) -> None:
+    moved, rescheduled = bool(changed & set(PLACE_FIELDS)), bool(changed & set(ACTIVITY_TIME_FIELDS))
+    if not (moved or rescheduled):
+        return
+    what = "活动时间和地点" if moved and rescheduled else "活动时间" if rescheduled else "活动地点"
+    _tell_signed_up(project, "project_changed",
+                    {"time": f"{project.start_date:%Y-%m-%d} {project.daily_start:%H:%M}", "place": project.place,
+                     "change": f"{what}有变更，请留意"}, link=f"/m/projects/{project.id}")
+
+
+def _tell_gone(project: Project, kind: str, reason: str, default: str) -> None:
+    link = f"/m/projects/{project.id}" if kind == "project_revoked" else None  # a deleted project has no page
+    _tell_signed_up(project, kind, {"reason": (reason or "").strip() or default}, link=link)
+
+
 def _route(project: Project, actor_id: int | None, now: datetime) -> None:
     """Approved at once for a level-1/2 or 免审 org; otherwise pending for an ancestor's admin."""
     if auto_approved(project.org):
@@ -653,11 +694,14 @@ def reject_project(actor: Volunteer, project_id: int, reason: str, *, now: datet
         raise RuleViolation("project_not_pending", "该项目不在待审核状态，可能已被其他管理员处理。", 409)
     db.session.expire(project)
     _notify_review(project, "未通过", reason)
+    _tell_gone(project, "project_deleted", reason, "项目已删除")
     return project
 
 
 def revoke_project(actor: Volunteer, project_id: int, *, now: datetime, reason: str = "") -> Project:
-    """退回/撤销: the publisher or an ancestor's admin takes an approved project back to review."""
+    """退回/撤销: the publisher or an ancestor's admin takes an approved project back to review.
+
+    The volunteers signed up are told (``project_revoked``)."""
     project = get_project(project_id)
     require_project(actor, project, "revoke_project", now=now)
     result = db.session.execute(
@@ -669,6 +713,7 @@ def revoke_project(actor: Volunteer, project_id: int, *, now: datetime, reason: 
     db.session.expire(project)
     if actor.id != project.published_by_id:
         _notify_review(project, "已撤销", (reason or "").strip())
+    _tell_gone(project, "project_revoked", reason, "项目退回审核，请留意后续通知")
     return project
 
 
@@ -688,7 +733,8 @@ def edit_project(actor: Volunteer, project_id: int, fields: dict, *, now: dateti
 
     A change to a time field of an approved project sends it back through review (approved again
     at once for a level-1/2 or 免审 org); a pending project is routed again (so an exempt org's
-    revoked project is approved again by saving it).
+    revoked project is approved again by saving it).  When the activity's time or place really
+    changed, the volunteers signed up are told (``project_changed``) in the same transaction.
     """
     project = get_project(project_id)
     permissions.require(actor, "edit_project", project.org, now=now)
@@ -715,11 +761,14 @@ def edit_project(actor: Volunteer, project_id: int, fields: dict, *, now: dateti
         _route(project, actor.id, now)
     project.updated_at = now
     db.session.flush()
+    _tell_changed(project, set(changes))
     return project
 
 
 def delete_project(actor: Volunteer, project_id: int, *, now: datetime, reason: str = "") -> Project:
-    """删除: refused once anyone has checked in (``first_checkin_at``, set by attendance)."""
+    """删除: refused once anyone has checked in (``first_checkin_at``, set by attendance).
+
+    The volunteers signed up are told (``project_deleted``)."""
     project = get_project(project_id)
     permissions.require(actor, "delete_project", project.org, now=now)
     result = db.session.execute(
@@ -729,6 +778,7 @@ def delete_project(actor: Volunteer, project_id: int, *, now: datetime, reason: 
     if result.rowcount != 1:
         raise RuleViolation("project_has_checkins", "该项目已有签到记录，不能删除。", 409)
     db.session.expire(project)
+    _tell_gone(project, "project_deleted", reason, "项目已取消")
     return project
 
 

@@ -33,12 +33,12 @@ def menus_sync(account_name):
 @with_appcontext
 def worker(burst):
     """Run an rq worker on the configured queue, inside the application context."""
-    from rq import SimpleWorker
+    from jobs.queue import Worker
 
     backend = current_app.extensions["wx_jobs"]
     if not hasattr(backend, "queue"):
         raise click.UsageError("no [redis] url configured: jobs run inside the web process")
-    SimpleWorker([backend.queue], connection=backend.connection).work(burst=burst, with_scheduler=True)
+    Worker([backend.queue], connection=backend.connection).work(burst=burst, with_scheduler=True)
 
 
 @click.command("cron")

@@ -65,9 +65,14 @@ def sign_in(account: str, openid: str) -> None:
     session.permanent = True
 
 
+#: WeChat appends these to the redirect URL and this module strips them on the way back: no link the
+#: service makes may carry a parameter of these names (tests/wx_service/test_link_parameters.py).
+OAUTH_PARAMS = ("code", "state")
+
+
 def _clean(url: str) -> str:
     parts = urlsplit(url)
-    query = [p for p in parts.query.split("&") if p and not p.startswith(("code=", "state="))]
+    query = [p for p in parts.query.split("&") if p and p.split("=", 1)[0] not in OAUTH_PARAMS]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(query), ""))
 
 

@@ -125,9 +125,10 @@ class AccountClient(WeChatClient):
             return ticket
 
     # -- media ---------------------------------------------------------------------------------
-    def download_media(self, media_id: str, jssdk: bool = False) -> tuple[bytes, str]:
-        """Bytes and content type of a temporary media (``media/get`` or ``media/get/jssdk``)."""
-        endpoint = "media/get/jssdk" if jssdk else "media/get"
+    def download_media(self, media_id: str, hd_voice: bool = False) -> tuple[bytes, str]:
+        """Bytes and content type of a temporary media: ``media/get``, or with ``hd_voice`` the
+        high-definition copy of a ``wx.uploadVoice`` recording (``media/get/jssdk``, voice only)."""
+        endpoint = "media/get/jssdk" if hd_voice else "media/get"
         res = self.get(endpoint, params={"media_id": media_id})
         if isinstance(res, dict):
             raise WeChatClientException(res.get("errcode"), res.get("errmsg"), client=self)

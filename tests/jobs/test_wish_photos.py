@@ -1,4 +1,5 @@
-"""The photo download job of a completed wish, against the sandbox's JS-SDK media (media/get/jssdk)."""
+"""The photo download job of a completed wish: ``wx.uploadImage`` photos come from ``media/get`` (the sandbox,
+like WeChat, refuses them at ``media/get/jssdk``, which serves ``wx.uploadVoice`` recordings only)."""
 
 from __future__ import annotations
 
@@ -56,11 +57,11 @@ def test_downloads_stores_and_is_idempotent(ctx):
     assert path == f"wishes/{wish_id}/{db.session.query(WishPhoto.id).filter_by(media_id=good).scalar()}.png"
     with open(os.path.join(ctx.app.config["MEDIA_DIR"], path), "rb") as fh:
         assert fh.read().startswith(b"\x89PNG")  # re-encoded (models.images), still a PNG
-    calls = ctx.sandbox.calls_to("cgi-bin/media/get/jssdk")
-    assert len(calls) == 2
+    calls = ctx.sandbox.calls_to("cgi-bin/media/get")
+    assert len(calls) == 2 and ctx.sandbox.calls_to("cgi-bin/media/get/jssdk") == []
     # run again: nothing pending, nothing fetched, nothing changed
     assert download_wish_photos(wish_id) == {"stored": 0, "failed": 0, "pending": 0}
-    assert len(ctx.sandbox.calls_to("cgi-bin/media/get/jssdk")) == 2
+    assert len(ctx.sandbox.calls_to("cgi-bin/media/get")) == 2
     assert photos(wish_id)[0][1] == "stored"
 
 
@@ -74,7 +75,7 @@ def test_non_image_media_is_refused(ctx):
 def test_a_transient_error_leaves_the_photo_for_a_retry(ctx):
     good = ctx.sandbox.add_media(PNG, "image/png", jssdk=True, appid=DEMO)
     wish_id = completed_wish([good])
-    ctx.sandbox.fail_next("cgi-bin/media/get/jssdk", -1, errmsg="system error")
+    ctx.sandbox.fail_next("cgi-bin/media/get", -1, errmsg="system error")
     with pytest.raises(WeChatClientException):
         download_wish_photos(wish_id)  # raised so rq retries the job
     assert photos(wish_id)[0][1:] == ("pending", None, 1)

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from models import Notification, RuleViolation, db
+from models import Notification, RuleViolation, Volunteer, db
 from models import project as pr
 from models import signup as su
 from models.membership import add_to_group, approve_members, create_group, join_org
@@ -350,3 +350,67 @@ def test_reminders_an_hour_before_each_day_never_twice(tree):
     assert kinds_to(a.id) == ["signup_accepted", "activity_reminder", "activity_reminder"]
     assert kinds_to(b.id) == ["signup_accepted"]
     assert su.ActivityReminder.query.count() == 2
+
+
+# ------------------------------------------------------- telling the volunteers signed up
+@pytest.fixture
+def city(any_app):
+    with any_app.app.app_context():
+        orgs, admins = build_tree()
+        db.session.commit()
+        yield orgs, admins
+        db.session.rollback()
+
+
+def told(kind) -> list[tuple[int, dict]]:
+    db.session.flush()
+    return [(n.volunteer_id, n.data) for n in
+            Notification.query.filter_by(kind=kind).order_by(Notification.volunteer_id, Notification.id)]
+
+
+def _project_with_signups(admins):
+    project = publish(admins["district"], needs_review="0", recruit_count=3)
+    people = [make_volunteer(n) for n in ("朱秀英", "钱德明", "孙丽华", "周海燕")]
+    for person in people[:3]:
+        su.sign_up(person, project.id, now=NOW)  # accepted at once (no review); the fourth never signs up
+    db.session.commit()
+    return project, [p.id for p in people]
+
+
+def test_signed_up_volunteers_are_told_when_time_or_place_really_change(city):
+    _, admins = city
+    project, (a, b, c, stranger) = _project_with_signups(admins)
+    assert sorted(pr.signed_up_ids(project.id)) == [a, b, c]
+    assert set(pr.LIVE_SIGNUP_STATES) == set(su.LIVE)
+    pr.edit_project(admins["district"], project.id, {"recruit_count": "4", "description": "清理公园垃圾，分类投放"},
+                    now=NOW)
+    pr.edit_project(admins["district"], project.id, {"place": "滨江公园北门", "daily_start": "09:00"}, now=NOW)
+    assert told("project_changed") == [], "neither time nor place changed"
+    pr.edit_project(admins["district"], project.id, {"place": "滨江公园南门"}, now=NOW)
+    db.session.rollback()
+    assert told("project_changed") == [], "a rolled-back change tells nobody"
+    pr.edit_project(admins["district"], project.id, {"place": "滨江公园南门"}, now=NOW)
+    moved = told("project_changed")
+    assert [v for v, _ in moved] == [a, b, c] and stranger not in [v for v, _ in moved]
+    assert moved[0][1]["change"] == "活动地点有变更，请留意" and moved[0][1]["place"] == "滨江公园南门"
+    db.session.commit()
+    pr.edit_project(admins["district"], project.id, {"daily_start": "08:30", "latitude": "32.0120"}, now=NOW)
+    db.session.commit()
+    both = [d for _, d in told("project_changed") if d["change"].startswith("活动时间和地点")]
+    assert len(both) == 3 and both[0]["time"].endswith("08:30")
+
+
+def test_signed_up_volunteers_are_told_of_revoke_and_delete(city):
+    _, admins = city
+    project, (a, b, c, stranger) = _project_with_signups(admins)
+    su.cancel_signup(db.session.get(Volunteer, c), project.id, now=NOW)  # 孙丽华 withdrew: not told
+    db.session.commit()
+    live = pr.signed_up_ids(project.id)
+    assert sorted(live) == [a, b]
+    pr.revoke_project(admins["root"], project.id, now=NOW, reason="场地临时维修")
+    db.session.commit()
+    assert [(v, d["reason"]) for v, d in told("project_revoked")] == [(v, "场地临时维修") for v in live]
+    pr.delete_project(admins["district"], project.id, now=NOW)
+    db.session.commit()
+    assert [(v, d["reason"]) for v, d in told("project_deleted")] == [(v, "项目已取消") for v in live]
+    assert all(n.link is None for n in Notification.query.filter_by(kind="project_deleted"))

@@ -299,12 +299,10 @@ def test_media_and_ticket(client, state):
         "/sandbox/cgi-bin/media/get/jssdk", query_string={"access_token": tok, "media_id": up["media_id"]}
     )
     assert voice.mimetype == "audio/speex" and voice.data == b"RIFFxxxx"
-    assert (
-        client.get(
-            "/sandbox/cgi-bin/media/get", query_string={"access_token": tok, "media_id": up["media_id"]}
-        ).get_json()["errcode"]
-        == 40007
-    )
+    # media/get serves every temporary media, a wx.uploadVoice recording included
+    assert client.get(
+        "/sandbox/cgi-bin/media/get", query_string={"access_token": tok, "media_id": up["media_id"]}
+    ).status_code == 200
 
     ticket = client.get(
         "/sandbox/cgi-bin/ticket/getticket", query_string={"access_token": tok, "type": "jsapi"}
@@ -352,3 +350,19 @@ def test_send_callback_plain_and_safe_mode(client, state, account):
 def test_phone_pages_render(client):
     assert "关注" in client.get("/sandbox/phone").get_data(as_text=True)
     assert client.get("/sandbox/static/jweixin.js").status_code == 200
+
+
+def test_hd_voice_endpoint_refuses_anything_but_a_jssdk_voice(client, state):
+    """media/get/jssdk (获取高清语音素材) is for wx.uploadVoice only: WeChat answers 40007 for a photo
+    from wx.uploadImage or a chat voice; those come from media/get."""
+    tok = token(client)
+    photo = client.post("/sandbox/phone/api/media?kind=jssdk&type=image&appid=" + APPID,
+                        data=b"\x89PNG....", content_type="image/png").get_json()["media_id"]
+    chat_voice = state.add_media(b"#!AMR\n" + bytes(32), "audio/amr", appid=APPID)
+    for media_id in (photo, chat_voice):
+        refused = client.get("/sandbox/cgi-bin/media/get/jssdk", query_string={"access_token": tok, "media_id": media_id})
+        assert refused.get_json()["errcode"] == 40007
+        served = client.get("/sandbox/cgi-bin/media/get", query_string={"access_token": tok, "media_id": media_id})
+        assert served.status_code == 200 and not served.is_json
+    got = client.get("/sandbox/cgi-bin/media/get", query_string={"access_token": tok, "media_id": photo})
+    assert got.mimetype == "image/png" and got.data == b"\x89PNG...."

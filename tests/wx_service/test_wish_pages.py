@@ -149,7 +149,7 @@ def test_list_masks_filters_and_orders(city):
     claim(handle, first)
     open_ids = re.findall(r'data-wish="(\d+)"', text(viewer.get("/m/wishes?account=demo")))
     assert str(first) not in open_ids, "a claimed wish leaves the open list"
-    claimed = re.findall(r'data-wish="(\d+)"', text(viewer.get("/m/wishes?account=demo&state=claimed")))
+    claimed = re.findall(r'data-wish="(\d+)"', text(viewer.get("/m/wishes?account=demo&status=claimed")))
     assert claimed == [str(first)]
     detail = text(viewer.get(f"/m/wishes/{first}?account=demo"))
     assert "139****5678" in detail and "13912345678" not in detail and "认领</button>" not in detail
@@ -197,6 +197,7 @@ def test_claim_complete_confirm(city):
         photo = WishPhoto.query.one()
         assert (photo.state, photo.media_id) == ("stored", media_id)
         photo_id = photo.id
+    assert handle.sandbox.calls_to("cgi-bin/media/get") and not handle.sandbox.calls_to("cgi-bin/media/get/jssdk")
     photo_url = f"/m/wishes/photos/{photo_id}?account=demo"
     for client in (helper, elder, client_for(handle, "o-district")):
         response = client.get(photo_url)

@@ -71,8 +71,8 @@ def admin_scan(project_id):
 def admin_scan_link(project_id):
     """The numbered link of a chat scan with several running projects: confirm to sign the volunteer in."""
     project = pr.get_project(project_id)
-    code = request.values.get("code", "")
-    volunteer_id = read_scan_link_token(code, g.volunteer.id)
+    scanned = request.values.get("scanned", "")
+    volunteer_id = read_scan_link_token(scanned, g.volunteer.id)
     volunteer = db.session.get(Volunteer, volunteer_id) if volunteer_id else None
     if volunteer is None:
         raise RuleViolation("scan_link_expired", "链接已失效，请重新扫码。", 410)
@@ -87,7 +87,7 @@ def admin_scan_link(project_id):
         else:
             flash(f"{volunteer.masked_name} 已在“{project.name}”签到，计{cycle.hours}小时。", "success")
             return redirect(url_for("pages.admin_attendance", project_id=project.id, account=g.account))
-    return render_template("attendance/scan_confirm.html", p=project, v=volunteer, code=code,
+    return render_template("attendance/scan_confirm.html", p=project, v=volunteer, scanned=scanned,
                            error=error), (error.status if error else 200)
 
 

@@ -40,7 +40,7 @@ def _back(endpoint: str, **values):
 @person_required
 def wish_list():
     district = request.args.get("district", "").strip()
-    state = request.args.get("state", "open").strip()
+    state = request.args.get("status", "open").strip()  # not "state": OAuth adds and strips that one
     if district not in regions.DISTRICTS:
         district = ""
     if state not in ("open", "claimed", "done", "all"):

@@ -63,6 +63,7 @@ ERRMSG = {
     46003: "menu no exist",
     47001: "data format error",
     47003: "argument invalid!",
+    49003: "not match openid with appid",
     65301: "no such menuid",
     65303: "there is no selfmenu, please create selfmenu first",
 }
@@ -415,9 +416,11 @@ def _tagging(state, appid, body, add: bool):
         if tag_id not in state.tags[appid]:
             return err(45159)
         users = state.users[appid]
-        for openid in openids:
-            if not isinstance(openid, str) or openid not in users:
-                return err(40003)
+        for openid in openids:  # WeChat tags followers only; an openid of another account is 49003
+            if not isinstance(openid, str) or not state.is_following(appid, openid):
+                elsewhere = isinstance(openid, str) and any(
+                    openid in others for other, others in state.users.items() if other != appid)
+                return err(49003 if elsewhere else 40003)
         for openid in openids:
             tags = users[openid]["tagid_list"]
             if add and tag_id not in tags:
@@ -660,7 +663,8 @@ def media_get(state, appid, params, _body):
 
 @wechat_api("cgi-bin/media/get/jssdk")
 def media_get_jssdk(state, appid, params, _body):
-    item = state.get_media(params.get("media_id", ""), jssdk=True)
+    """获取高清语音素材: a voice recorded by ``wx.uploadVoice`` only; an image or a chat voice is 40007."""
+    item = state.get_media(params.get("media_id", ""), hd_voice=True)
     if item is None or (item["appid"] and item["appid"] != appid):
         return err(40007)
     return _media_response(item, params["media_id"])

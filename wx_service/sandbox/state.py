@@ -70,8 +70,7 @@ class SandboxState:
             self.receipts: dict[str, int] = defaultdict(int)  # client_msg_id -> attempts
             self.custom_messages: list[dict] = []
             self.conversation: list[dict] = []  # what the phone sent and what came back
-            self.media: dict[str, dict] = {}  # media_id -> {data, content_type, ...}
-            self.jssdk_media: dict[str, dict] = {}
+            self.media: dict[str, dict] = {}  # media_id -> {data, content_type, kind, jssdk, ...}
             self.codes: dict[str, dict] = {}  # code -> {appid, openid, used, created, scope}
             self.sns_tokens: dict[str, dict] = {}
             self.faults: dict[str, list[dict]] = defaultdict(list)
@@ -320,22 +319,34 @@ class SandboxState:
         filename: str | None = None,
         kind: str = "",
     ) -> str:
+        """One temporary media; ``jssdk`` when a page uploaded it (``wx.uploadImage`` / ``wx.uploadVoice``).
+
+        Every temporary media is served by ``media/get``; only a JS-SDK *voice* also has the
+        high-definition copy of ``media/get/jssdk``.  ``kind`` (image, voice, ...) defaults to what
+        the content type says.
+        """
+        kind = kind or ("image" if content_type.startswith("image/") else
+                        "voice" if content_type.startswith(("audio/", "voice/")) else "file")
         media_id = ("jssdk_" if jssdk else "") + secrets.token_urlsafe(30).replace("-", "x").replace("_", "y")
         with self.lock:
-            store = self.jssdk_media if jssdk else self.media
-            store[media_id] = {
+            self.media[media_id] = {
                 "data": bytes(data),
                 "content_type": content_type,
                 "appid": appid,
                 "filename": filename or media_id,
                 "kind": kind,
+                "jssdk": jssdk,
                 "created": _now(),
             }
         return media_id
 
-    def get_media(self, media_id: str, *, jssdk: bool = False) -> dict | None:
+    def get_media(self, media_id: str, *, hd_voice: bool = False) -> dict | None:
+        """The media ``media/get`` serves; with ``hd_voice``, only a JS-SDK voice (``media/get/jssdk``)."""
         with self.lock:
-            return (self.jssdk_media if jssdk else self.media).get(media_id)
+            item = self.media.get(media_id)
+        if item is not None and hd_voice and not (item["jssdk"] and item["kind"] == "voice"):
+            return None  # WeChat: 40007 invalid media_id
+        return item
 
     # ------------------------------------------------------------------ OAuth
     def issue_code(self, appid: str, openid: str, scope: str = "snsapi_base") -> str:
