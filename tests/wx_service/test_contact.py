@@ -146,3 +146,15 @@ def test_an_unknown_follower_is_404(staffed):
     handle, _ = staffed
     staff = sign_in(handle.client(), "o_staff_chen")
     assert staff.get("/m/admin/contact/99999?account=demo").status_code == 404
+
+
+def test_a_staff_answer_with_a_link_reaches_wechat_neutralised(staffed):
+    """Staff type the answer: like every typed value in a chat message, it links nowhere."""
+    handle, _ = staffed
+    _text(handle, ELDER, "我的时长怎么查？")
+    staff = sign_in(handle.client(), "o_staff_chen")
+    res = _answer(staff, _follower_id(handle, ELDER), '请点<a href="https://evil.example.com/">这里</a>查看')
+    assert res.status_code == 302
+    [sent] = handle.sandbox.custom_messages
+    assert "<a" not in sent["text"]["content"] and "https://" not in sent["text"]["content"]
+    assert "这里" in sent["text"]["content"]

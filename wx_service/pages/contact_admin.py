@@ -14,7 +14,7 @@ import requests
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from wechatpy.exceptions import WeChatClientException
 
-from models import RuleViolation, contact, db
+from models import RuleViolation, chat_text, contact, db
 
 from .. import clock
 from . import bp
@@ -66,7 +66,7 @@ def _answer(follower, text: str) -> None:
     content = contact.check_answer(text, follower.last_seen_at, now)
     client = current_app.extensions["wechat"].client(follower.account)
     try:
-        client.message.send_text(follower.openid, content)
+        client.message.send_text(follower.openid, chat_text.as_sent(content))  # staff's text links nowhere
     except WeChatClientException as exc:
         if exc.errcode in WINDOW_CLOSED:
             raise RuleViolation("window_closed", contact.WINDOW_CLOSED_MESSAGE, 409) from exc
