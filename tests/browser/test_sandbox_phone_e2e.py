@@ -53,6 +53,18 @@ def test_sub_menus_close_and_stay_above_the_input_row(phone):
     screenshot(phone, "sandbox-phone-menus")
 
 
+def test_the_input_rows_buttons_keep_their_labels_on_one_line(phone):
+    """发送 must not break into 发 / 送 on a narrow phone."""
+    _open_phone(phone, "o_phone_row")
+    heights = phone.evaluate(
+        "[...document.querySelectorAll('.input-row button')].map(b => [b.textContent.trim(),"
+        " b.getBoundingClientRect().height, parseFloat(getComputedStyle(b).lineHeight) ||"
+        " parseFloat(getComputedStyle(b).fontSize) * 1.5])")
+    assert heights
+    for label, height, line in heights:
+        assert height < 2 * line, (label, height, line)
+
+
 def test_reply_links_are_links_and_everything_else_is_text(phone):
     handle = phone.app
     appid = handle.config["accounts"]["demo"]["app_id"]

@@ -45,3 +45,27 @@ def test_an_admin_gets_the_admin_tiles_and_each_opens_its_page(any_app):
     assert attendance, "no 考勤 link on the admin's projects"
     page = client.get(attendance.group(1))
     assert page.status_code == 200 and "扫码签到" in page.get_data(as_text=True)
+
+
+EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]")
+
+
+def test_tile_icons_are_drawn_lines_not_emoji(any_app):
+    """Many phones (and Debian's Chromium) have no colour emoji font: an emoji tile shows as a box."""
+    with any_app.app.app_context():
+        seed_demo()
+    client = sign_in(any_app.client(), "o_demo_admin")
+    html = client.get("/m/?account=demo").get_data(as_text=True)
+    assert not EMOJI.search(html)
+    used = re.findall(r'<use href="([^"#]+)#([^"]+)"', html)
+    assert len(used) == len(tiles(client)) >= 13
+    sprite = client.get(used[0][0]).get_data(as_text=True)
+    assert all(f'<symbol id="{name}"' in sprite for _, name in used)
+
+
+def test_no_page_template_carries_an_emoji():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "wx_service" / "templates"
+    found = [str(p) for p in root.rglob("*.html") if EMOJI.search(p.read_text(encoding="utf-8"))]
+    assert not found

@@ -14,16 +14,18 @@ from ..binding import bound_volunteer
 from ..oauth import person_required
 from . import bp
 
+# (label, icon, path): the icon is a symbol of static/icons.svg (lines, no emoji font needed).
 TILES = [
-    ("做志愿", "🙋", "projects"), ("找组织", "🏢", "orgs"), ("微心愿", "🎁", "wishes"),
-    ("一喊就来", "📣", "help"), ("志愿者注册", "📝", "register"), ("个人中心", "👤", "me"),
-    ("打卡签到", "📍", "checkin"), ("账号绑定", "🔗", "bind"), ("消息中心", "✉️", "me/inbox"),
+    ("做志愿", "projects", "projects"), ("找组织", "orgs", "orgs"), ("微心愿", "wishes", "wishes"),
+    ("一喊就来", "help", "help"), ("志愿者注册", "register", "register"), ("个人中心", "me", "me"),
+    ("打卡签到", "checkin", "checkin"), ("账号绑定", "bind", "bind"), ("消息中心", "inbox", "me/inbox"),
 ]
 FOR_UNBOUND_ONLY = {"register", "bind"}
 # The 志愿组织 menu of menus.definitions, as pages: 签到扫码 opens the projects, whose 考勤 page scans.
 ADMIN_TILES = [
-    ("签到扫码", "📷", "admin/projects"), ("报名审核", "🧾", "admin/signups"), ("补签审核", "🕘", "admin/makeups"),
-    ("活动审核", "✅", "admin/reviews"), ("活动发布", "📢", "admin/publish"), ("成员管理", "👥", "admin/members"),
+    ("签到扫码", "scan", "admin/projects"), ("报名审核", "signups", "admin/signups"),
+    ("补签审核", "makeups", "admin/makeups"), ("活动审核", "reviews", "admin/reviews"),
+    ("活动发布", "publish", "admin/publish"), ("成员管理", "members", "admin/members"),
 ]
 
 
