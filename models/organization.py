@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import permissions
-from .base import RuleViolation, db, utcnow
+from .base import RuleViolation, after_commit, db, utcnow
 from .notification import notify
 from .volunteer import Volunteer
 
@@ -53,8 +53,8 @@ ADMIN_ORGS = "wx_admin_orgs"
 
 
 def note_admin_change(*volunteer_ids: int) -> None:
-    """Remember, in this transaction, whose admin power changed (see ``jobs.admin_tags``)."""
-    db.session.info.setdefault(ADMIN_CHANGES, set()).update(v for v in volunteer_ids if v)
+    """Note whose admin power changed, for after the commit (see ``jobs.admin_tags``)."""
+    after_commit(ADMIN_CHANGES, *(v for v in volunteer_ids if v))
     _forget_admin_orgs(db.session)
 
 
