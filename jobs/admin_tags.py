@@ -79,7 +79,8 @@ def tags_to_move(notes: dict[str, list]) -> None:
     touched = set(notes.get(BINDING_CHANGES, ()))
     with Session(db.engine) as committed:
         owners = {volunteer_id for _account, _openid, volunteer_id in touched} - changed
-        admins = set(committed.scalars(select(OrgAdmin.volunteer_id).where(OrgAdmin.volunteer_id.in_(owners))))
+        admins = set(committed.scalars(select(OrgAdmin.volunteer_id)
+                                       .where(OrgAdmin.volunteer_id.in_(owners)))) if owners else set()
         pairs = {(account, openid) for account, openid, volunteer_id in touched
                  if volunteer_id in changed or volunteer_id in admins}
         if changed:

@@ -7,8 +7,8 @@ index range scan whatever the database collation.  A parent is never changed, so
 
 Every rule here takes plain values and ``now`` and raises ``RuleViolation``; none commits — the
 caller (a page, the CLI, the seed) commits once.  Whoever gains or loses an admin power is noted
-in the session (``note_admin_change``); ``jobs.admin_tags`` turns the note into a job at commit
-that moves the WeChat admin user tag.
+for after the commit (``note_admin_change``); ``jobs.admin_tags`` then submits the job that moves
+the WeChat admin user tag.
 """
 
 from __future__ import annotations
