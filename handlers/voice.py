@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from jobs.help import queue_voice
+from jobs.help import fetch_voice
 from models import RuleViolation
 from models import help_request as hr
 from models.help_seeker import seeker_for
@@ -31,7 +31,7 @@ def on_voice(incoming):
                                                  now=incoming.now, tz=tz)
     except RuleViolation as exc:
         return exc.message
-    queue_voice(note.id)
+    fetch_voice.later(note.id)
     if is_new:
         return "收到了！已经通知您的结对志愿者，请您放心，志愿者会尽快联系您。"
     return "收到了！您刚才说的话已经一起转给志愿者了，请您稍等。"

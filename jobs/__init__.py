@@ -1,57 +1,55 @@
-"""rq job functions and the periodic schedule.
+"""rq job functions, their one declaration, and the periodic schedule.
 
-Every job receives ids, loads fresh state and is idempotent.  ``enqueue`` defers the job until
-the current database transaction commits, so a job never runs before the rows it is about exist,
-and a rolled-back transaction enqueues nothing.  "Commits" means the outermost transaction: SQLAlchemy
-also fires its commit events when a savepoint (``begin_nested``) is released, and a job submitted then
-would run before its rows are visible (and, on SQLite, wait for the write lock the request still
-holds).  A rolled-back savepoint keeps the jobs asked for so far; they read committed state.
+Every job receives ids, loads fresh state and is idempotent.  A job is declared once, with its
+retry policy, in the style of redash's ``job`` decorator::
+
+    @job(retry=(3, [30, 120, 600]))
+    def download_wish_photos(wish_id): ...
+
+    download_wish_photos.later(wish_id)   # submitted after the current transaction commits
+    download_wish_photos.now(wish_id)     # submitted at once (a sweep, a CLI command, a job)
+
+``later`` goes through the one after-commit mechanism (``models.base.after_commit``): a job never
+runs before the rows it is about are committed — a released savepoint is not a commit — and a
+rolled-back transaction submits nothing.  The function itself stays a plain module-level function,
+so rq imports it by name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
-from models import db
+from models.base import after_commit
 
-_PENDING = "wx_jobs_pending"
+#: (retries, intervals in seconds) as rq's ``Retry`` takes them, or a callable giving it (read from settings)
+RetryPolicy = tuple[int, list[int]] | Callable[[], tuple[int, list[int]] | None] | None
+LATER = "wx_jobs_later"  # the after-commit key of jobs asked for with ``later``
 
 
 def backend():
     return current_app.extensions["wx_jobs"]
 
 
-def enqueue(func, *args, retry: tuple[int, list[int]] | None = None, job_id: str | None = None, **kwargs):
-    """Run ``func(*args, **kwargs)`` as a job once the current transaction has committed."""
-    session = db.session()
-    session.info.setdefault(_PENDING, []).append((func, args, kwargs, retry, job_id))
+def job(*, retry: RetryPolicy = None):
+    """Declare a job: its retry policy, ``fn.later(*args)`` and ``fn.now(*args)``."""
+
+    def declare(func):
+        func.retry = retry
+        func.later = lambda *args: after_commit(LATER, (func, args))
+        func.now = lambda *args: _submit(func, args)
+        return func
+
+    return declare
 
 
-def enqueue_now(func, *args, retry=None, job_id=None, **kwargs) -> bool:
-    """Submit at once (no transaction involved: a CLI command, a job chaining another)."""
-    return backend().submit(func, args, kwargs, retry=retry, job_id=job_id)
+def _submit(func, args) -> bool:
+    retry = func.retry() if callable(func.retry) else func.retry
+    return backend().submit(func, args, {}, retry=retry)
 
 
-def _flush(session):
-    if session.in_nested_transaction():  # a savepoint released: the rows are not committed yet
-        return
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        for func, args, kwargs, retry, job_id in pending:
-            backend().submit(func, args, kwargs, retry=retry, job_id=job_id)
-
-
-def _discard(session):
-    if not session.in_nested_transaction():  # a savepoint rolled back: the outer transaction goes on
-        session.info.pop(_PENDING, None)
-
-
-event.listen(Session, "after_commit", _flush)
-event.listen(Session, "after_rollback", _discard)
-
-
-# The outbox hook (models.notify → a delivery job after commit) is installed with the package.
-from . import admin_tags  # noqa: E402,F401  (listens for admin changes at commit)
-from . import delivery as _delivery  # noqa: E402,F401
+def submit_later(notes: dict[str, list]) -> None:
+    """After a commit: submit the jobs its transaction asked for, in order."""
+    for func, args in notes[LATER]:
+        _submit(func, args)

@@ -6,12 +6,12 @@ to someone else, a pending, rejected or deregistered org.  It reads committed st
 idempotent and order does not matter.  ``sync_admin_tag(volunteer_id)`` does the same for every
 WeChat a volunteer is bound to (the demo seed, a repair by hand).
 
-Just before a transaction commits, this module turns into jobs, one per (account, openid):
+After a commit (``models.base.after_commit``), :func:`tags_to_move` submits one job per (account, openid):
 - every binding of a volunteer whose admin power changed (``models.organization.note_admin_change``:
   init-root, registration, review, add/remove admin, 注销组织);
-- every binding inserted, moved or deleted that belongs, before or after, to someone who
-  administers an org (a new WeChat bound as admin, 解除绑定, an openid taken over by another person).
-``jobs.enqueue`` submits them after the commit; a rollback enqueues nothing.
+- every binding inserted, moved or deleted (``models.volunteer.BINDING_CHANGES``) that belongs to
+  someone who administers an org (a new WeChat bound as admin, 解除绑定, an openid taken over).
+A rollback submits nothing.
 """
 
 from __future__ import annotations
@@ -19,22 +19,23 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
-from jobs import enqueue
-from models import Binding, Volunteer, db
-from models.organization import ADMIN_CHANGES, admin_org_of, is_active_admin
+from jobs import job
+from models import Binding, OrgAdmin, Volunteer, db
+from models.organization import ADMIN_CHANGES, is_active_admin
+from models.volunteer import BINDING_CHANGES
 
 log = logging.getLogger(__name__)
 
 #: WeChat answers these for an openid it no longer knows (unfollowed, wrong account): skip it.
 GONE_USER_ERRORS = (40003, 43004, 45159)
-RETRY = (3, [10, 60, 300])
-BINDINGS_TOUCHED = "wx_admin_tag_bindings"  # session.info: {(account, openid, volunteer_id)}
+TAG_RETRY = (3, [10, 60, 300])
 
 
+@job(retry=TAG_RETRY)
 def sync_openid_tag(account: str, openid: str) -> bool | None:
     """Tag or untag one openid as its committed binding says; True tagged, False untagged, None skipped."""
     from menus import set_admin_tag
@@ -55,6 +56,7 @@ def sync_openid_tag(account: str, openid: str) -> bool | None:
     return is_admin
 
 
+@job(retry=TAG_RETRY)
 def sync_admin_tag(volunteer_id: int) -> bool | None:
     """Tag or untag every openid the volunteer is bound to; whether they are an admin (None: no such volunteer)."""
     db.session.rollback()
@@ -67,33 +69,22 @@ def sync_admin_tag(volunteer_id: int) -> bool | None:
     return is_admin
 
 
-def _touched(_mapper, _connection, target) -> None:
-    session = object_session(target) or db.session()
-    session.info.setdefault(BINDINGS_TOUCHED, set()).add((target.account, target.openid, target.volunteer_id))
+def tags_to_move(notes: dict[str, list]) -> None:
+    """After a commit that changed admin powers or bindings: a tag job for each openid concerned.
 
-
-def _enqueue_noted(session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint: the notes wait for the outermost commit
-    session.flush()  # binding changes still pending are noted now, not left for the next transaction
-    changed = session.info.pop(ADMIN_CHANGES, set())
-    touched = session.info.pop(BINDINGS_TOUCHED, set())
-    if not changed and not touched:
-        return
-    pairs = {(account, openid) for account, openid, volunteer_id in touched
-             if volunteer_id in changed or admin_org_of(volunteer_id) is not None}
-    if changed:
-        pairs |= {(b.account, b.openid) for b in Binding.query.filter(Binding.volunteer_id.in_(changed))}
+    The committing session cannot read again until its next transaction, so the committed state is
+    read in a session of its own (one query per kind of note).
+    """
+    changed = set(notes.get(ADMIN_CHANGES, ()))
+    touched = set(notes.get(BINDING_CHANGES, ()))
+    with Session(db.engine) as committed:
+        owners = {volunteer_id for _account, _openid, volunteer_id in touched} - changed
+        admins = set(committed.scalars(select(OrgAdmin.volunteer_id)
+                                       .where(OrgAdmin.volunteer_id.in_(owners)))) if owners else set()
+        pairs = {(account, openid) for account, openid, volunteer_id in touched
+                 if volunteer_id in changed or volunteer_id in admins}
+        if changed:
+            pairs |= set(committed.execute(select(Binding.account, Binding.openid)
+                                           .where(Binding.volunteer_id.in_(changed))).tuples())
     for account, openid in sorted(pairs):
-        enqueue(sync_openid_tag, account, openid, retry=RETRY)
-
-
-def _discard(session) -> None:
-    session.info.pop(ADMIN_CHANGES, None)
-    session.info.pop(BINDINGS_TOUCHED, None)
-
-
-for _event in ("after_insert", "after_update", "after_delete"):
-    event.listen(Binding, _event, _touched)
-event.listen(Session, "before_commit", _enqueue_noted)
-event.listen(Session, "after_rollback", _discard)
+        sync_openid_tag.now(account, openid)

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import logging
 
-from jobs import enqueue_now, media
+from jobs import job, media
 from models import attendance as att
 from models import db, utcnow
 
 log = logging.getLogger(__name__)
 
-RETRY = (3, [30, 120, 600])
-
-
+@job(retry=(3, [30, 120, 600]))
 def download_makeup_photo(makeup_id: int) -> str:
     """Fetch the 补签 photo (``wx.uploadImage``, from ``media/get``) and store it under the media dir."""
     request = db.session.get(att.MakeupRequest, makeup_id)
@@ -39,14 +37,16 @@ def download_makeup_photo(makeup_id: int) -> str:
     return att.PHOTO_STORED
 
 
+@job()
 def sweep_makeup_photos() -> list[int]:
     due = att.makeup_photos_due(utcnow())
     db.session.rollback()
     for makeup_id in due:
-        enqueue_now(download_makeup_photo, makeup_id)
+        download_makeup_photo.now(makeup_id)
     return due
 
 
+@job()
 def close_publicity(now=None) -> dict:
     """Confirm records past their publicity; lapse open sign-ins past their sign-out deadline."""
     now = now or utcnow()
@@ -57,6 +57,7 @@ def close_publicity(now=None) -> dict:
     return counts
 
 
+@job()
 def remove_stale_attendance(now=None) -> dict:
     """无签到的活动 and 无时长的报名, 7 days after the end: removed softly and logged."""
     now = now or utcnow()

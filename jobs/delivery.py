@@ -1,8 +1,8 @@
 """Notification delivery: the job that sends outbox rows, the after-commit hook and the sweep.
 
-``models.notify`` / ``notify_many`` note new row ids in the session; :func:`_after_commit` turns
-them into :func:`deliver_notifications` jobs of at most ``BATCH`` ids once the transaction has
-committed.  The job is idempotent: each row is claimed with a conditional UPDATE before it is sent
+``models.notify`` / ``notify_many`` note new row ids for after the commit; :func:`submit_committed`
+turns them into :func:`deliver_notifications` jobs of at most ``BATCH`` ids once the transaction
+has committed.  The job is idempotent: each row is claimed with a conditional UPDATE before it is sent
 and finished with another, and template messages carry a ``client_msg_id`` derived from the row's
 key, so a job run twice (or a worker killed between sending and recording) never delivers twice.
 
@@ -21,8 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import requests
-from flask import current_app, has_app_context
-from sqlalchemy import event
+from flask import current_app
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
@@ -30,7 +29,7 @@ from models import Follower, Notification, chat_text, db, utcnow
 from models import notification as outbox
 from models.notification_kinds import lines, template_data, title
 
-from . import enqueue_now
+from . import job
 
 log = logging.getLogger(__name__)
 
@@ -61,34 +60,16 @@ def retry_policy(settings=None) -> tuple[int, list[int]] | None:
 def submit(ids) -> int:
     """Submit delivery jobs for ``ids`` in batches at once (no transaction involved); jobs submitted."""
     ids = sorted(set(int(i) for i in ids))
-    policy = retry_policy()
     submitted = 0
     for start in range(0, len(ids), BATCH):
-        if enqueue_now(deliver_notifications, ids[start:start + BATCH], retry=policy):
+        if deliver_notifications.now(ids[start:start + BATCH]):
             submitted += 1
     return submitted
 
 
-# ---------------------------------------------------------------------------- after commit
-def _after_commit(session):
-    if session.in_nested_transaction():  # a savepoint released: the rows are not committed yet
-        return
-    ids = session.info.pop(outbox.PENDING_DELIVERY, None)
-    if not ids or not has_app_context():
-        return
-    try:
-        submit(ids)
-    except Exception:  # never let a queue problem fail a committed change; the sweep picks the rows up
-        log.exception("delivery of %d notifications not enqueued; the sweep will", len(ids))
-
-
-def _after_rollback(session):
-    if not session.in_nested_transaction():  # a savepoint rolled back: the outer transaction goes on
-        session.info.pop(outbox.PENDING_DELIVERY, None)
-
-
-event.listen(Session, "after_commit", _after_commit)
-event.listen(Session, "after_rollback", _after_rollback)
+def submit_committed(notes: dict[str, list]) -> None:
+    """After a commit: the rows its transaction wrote leave in batches (a failure here: the sweep's)."""
+    submit(notes[outbox.PENDING_DELIVERY])
 
 
 # ---------------------------------------------------------------------------- rate limit
@@ -113,6 +94,7 @@ def reserve_sends(account: str, rate: int, wanted: int) -> int:
 
 
 # ---------------------------------------------------------------------------- the job
+@job(retry=retry_policy)
 def deliver_notifications(ids: list[int]) -> dict:
     """Deliver the outbox rows ``ids`` (a batch).  Idempotent; raises DeliveryDeferred to be retried.
 
@@ -297,6 +279,7 @@ def custom_text(kind: str, data: dict, url: str) -> str:
 
 
 # ---------------------------------------------------------------------------- the sweep
+@job()
 def sweep_notifications(now=None, older_than: int = 60) -> int:
     """Re-enqueue rows still pending a minute after they were written (or due for a retry):
     a notification written while Redis was down, or held by a worker that died, is delivered later."""

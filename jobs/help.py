@@ -4,7 +4,7 @@ The callback (or the page's upload) answers at once and the request is announced
 transaction; :func:`fetch_voice` then downloads the media — ``media/get`` for a chat voice (AMR),
 ``media/get/jssdk`` for ``wx.uploadVoice`` (speex; the sandbox sends a WAV labelled speex) — well
 before WeChat's 3-day expiry, and transcodes it with ffmpeg to MP3 so any phone browser plays it.
-A failed download raises, so rq retries it (``VOICE_RETRY``); ``sweep_voice_notes`` re-enqueues
+A failed download raises, so rq retries it (its declared retry); ``sweep_voice_notes`` re-enqueues
 notes still pending later (Redis down at commit, retries exhausted by a long outage).
 Both jobs are idempotent: a note already ready is left alone; escalation happens once per request.
 """
@@ -22,12 +22,10 @@ from flask import current_app
 from models import db, utcnow
 from models import help_request as hr
 
-from . import enqueue, enqueue_now, media
+from . import job, media
 
 log = logging.getLogger(__name__)
 
-#: rq Retry: (retries, intervals in seconds)
-VOICE_RETRY: tuple[int, list[int]] = (5, [3, 10, 30, 120, 600])
 FFMPEG = shutil.which("ffmpeg") or "/usr/bin/ffmpeg"
 FFPROBE = shutil.which("ffprobe") or "/usr/bin/ffprobe"
 EXTENSIONS = {"audio/amr": "amr", "audio/speex": "speex", "audio/wav": "wav", "audio/x-wav": "wav",
@@ -38,15 +36,11 @@ class VoiceNotYet(Exception):
     """The media could not be fetched this time; rq retries the job."""
 
 
-def queue_voice(note_id: int) -> None:
-    """Fetch the note's audio once the current transaction has committed."""
-    enqueue(fetch_voice, note_id, retry=VOICE_RETRY)
-
-
 def _tz() -> str:
     return current_app.config["WX_SETTINGS"].app["timezone"]
 
 
+@job(retry=(5, [3, 10, 30, 120, 600]))
 def fetch_voice(note_id: int) -> str:
     """Download, transcode and store one voice note; its state afterwards."""
     try:
@@ -121,17 +115,19 @@ def _duration(path: str) -> float | None:
         return None
 
 
+@job()
 def sweep_voice_notes(now=None) -> int:
     """Re-enqueue voice notes still pending a few minutes after the call."""
     ids = hr.VoiceNote.due_for_sweep(now or utcnow())
     db.session.commit()
     for note_id in ids:
-        enqueue_now(fetch_voice, note_id, retry=VOICE_RETRY)
+        fetch_voice.now(note_id)
     if ids:
         log.info("sweep re-enqueued %d voice notes", len(ids), extra={"job": "sweep_voice_notes"})
     return len(ids)
 
 
+@job()
 def escalate_help_requests(now=None) -> list[int]:
     """Periodic: requests unclaimed for 24 hours → escalated, station admins told again (once)."""
     ids = hr.escalate_due(now or utcnow(), tz=_tz())

@@ -6,9 +6,12 @@ import logging
 
 from models import SharedValue, db, utcnow
 
+from . import job
+
 log = logging.getLogger(__name__)
 
 
+@job()
 def purge_expired_shared_values() -> int:
     """Delete expired rows of the database store (dedup keys, cached tokens, counters)."""
     removed = SharedValue.query.filter(SharedValue.expires_at <= utcnow()).delete(synchronize_session=False)

@@ -1,8 +1,8 @@
 """Where jobs run: an rq queue on Redis in production, a thread of the web process otherwise.
 
-Callers never pick: ``jobs.enqueue`` looks up the backend the app factory installed.  Jobs are
-enqueued only after the database transaction that asked for them has committed (a job must see
-the rows it is about ids of); if Redis is unreachable at that moment the job is dropped with a
+Callers never pick: a declared job's ``later`` / ``now`` (``jobs.job``) looks up the backend the
+app factory installed.  ``later`` submits only after the database transaction that asked for the
+job has committed (a job must see the rows it is about ids of); if Redis is unreachable at that moment the job is dropped with a
 warning and the periodic sweep picks the work up from the database later.
 """
 

@@ -13,9 +13,12 @@ from flask import current_app
 from models import db, utcnow
 from models.signup import send_due_reminders
 
+from . import job
+
 log = logging.getLogger(__name__)
 
 
+@job()
 def send_activity_reminders(now=None) -> int:
     """The periodic job (``now`` only for tests; the schedule passes nothing)."""
     tz = current_app.config["WX_SETTINGS"].app["timezone"]

@@ -12,19 +12,17 @@ import os
 
 from flask import current_app
 
-from jobs import enqueue_now, media
+from jobs import job, media
 from models import db, utcnow
 from models import wish as wishes
 
 log = logging.getLogger(__name__)
 
-RETRY = (3, [30, 120, 600])
-
-
 def photo_dir(wish_id: int) -> str:
     return os.path.join(current_app.config["MEDIA_DIR"], "wishes", str(wish_id))
 
 
+@job(retry=(3, [30, 120, 600]))
 def download_wish_photos(wish_id: int) -> dict:
     """Fetch every pending photo of ``wish_id`` (``wx.uploadImage``, fetched from ``media/get``) and store it under the media dir."""
     counts = {"stored": 0, "failed": 0, "pending": 0}
@@ -46,19 +44,21 @@ def download_wish_photos(wish_id: int) -> dict:
         db.session.commit()
     if transient is not None:
         log.warning("wish %s: %d photo(s) left for a retry", wish_id, counts["pending"])
-        raise transient  # rq retries the job (RETRY); the sweep is the backstop
+        raise transient  # rq retries the job (its declared retry); the sweep is the backstop
     return counts
 
 
+@job()
 def sweep_wish_photos() -> list[int]:
     """Re-submit the download of photos still pending a while after completion."""
     due = wishes.photos_due(utcnow())
     db.session.rollback()
     for wish_id in due:
-        enqueue_now(download_wish_photos, wish_id)
+        download_wish_photos.now(wish_id)
     return due
 
 
+@job()
 def close_unconfirmed_wishes(now=None) -> list[int]:
     """Close as completed the wishes whose publisher has not confirmed within 14 days."""
     now = now or utcnow()

@@ -1,11 +1,14 @@
-"""The one SQLAlchemy handle, the rule exception, and time helpers shared by every model."""
+"""The one SQLAlchemy handle, the rule exception, the after-commit notes and time helpers shared by every model."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.orm import Session
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -17,6 +20,7 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+log = logging.getLogger(__name__)
 
 
 class RuleViolation(Exception):
@@ -36,3 +40,54 @@ class RuleViolation(Exception):
 def utcnow() -> datetime:
     """Now in UTC, naive: the database stores UTC without a zone on every engine."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+# ---------------------------------------------------------------------------- after commit
+# "Do this once the change is committed" (a job, a delivery, a cache to drop) is noted in the session
+# under a key; after the outermost commit each handler declared for a key gets what was noted, and a
+# rollback drops it all.  SQLAlchemy also fires its commit events when a savepoint (``begin_nested``)
+# is released: the rows are not committed then (and on SQLite the request still holds the write
+# lock), so the notes wait for the real commit.  A rolled-back savepoint keeps what was noted so far:
+# handlers act on committed state, read again, so a note about rows taken back does nothing.
+_NOTES = "wx_after_commit"  # session.info: {key: [item, …]}
+_HANDLERS: list[tuple[Callable[[dict[str, list]], None], tuple[str, ...]]] = []
+
+
+def after_commit(key: str, *items, session: Session | None = None) -> None:
+    """Note ``items`` under ``key`` for the handlers that run after this transaction commits."""
+    session = session or db.session()
+    session.info.setdefault(_NOTES, {}).setdefault(key, []).extend(items)
+
+
+def when_committed(handler: Callable[[dict[str, list]], None], *keys: str) -> None:
+    """Declare ``handler({key: items})``, called after each commit that noted one of ``keys``."""
+    if (handler, keys) not in _HANDLERS:
+        _HANDLERS.append((handler, keys))
+
+
+def install_after_commit() -> None:
+    """The one listener pair (``create_app`` installs it; a second call changes nothing)."""
+    if not event.contains(Session, "after_commit", _committed):
+        event.listen(Session, "after_commit", _committed)
+        event.listen(Session, "after_rollback", _rolled_back)
+
+
+def _committed(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: nothing is committed yet
+        return
+    notes = session.info.pop(_NOTES, None)
+    if not notes:
+        return
+    for handler, keys in list(_HANDLERS):
+        mine = {key: notes[key] for key in keys if key in notes}
+        if not mine:
+            continue
+        try:
+            handler(mine)
+        except Exception:  # the change is committed: a queue or cache problem must not fail it
+            log.exception("after-commit handler %s failed", handler.__qualname__)
+
+
+def _rolled_back(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint rolled back: the transaction goes on
+        session.info.pop(_NOTES, None)

@@ -1,8 +1,8 @@
 """消息通知: the outbox of notifications to volunteers, and the rules of their delivery.
 
 A notification is a row written in the same transaction as the change that caused it
-(:func:`notify`, :func:`notify_many`).  They do not commit; they note the new ids in
-``session.info[PENDING_DELIVERY]`` and the delivery hook of ``jobs/delivery.py`` enqueues the
+(:func:`notify`, :func:`notify_many`).  They do not commit; they note the new ids for after the
+commit (``after_commit(PENDING_DELIVERY, …)``) and ``jobs.delivery.submit_committed`` enqueues the
 delivery job once the transaction has committed (a rolled-back change sends nothing).  Rows still
 pending a minute later are re-enqueued by the periodic sweep, so a row written while Redis was
 down is delivered when it is back.
@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 
-from .base import db, utcnow
+from .base import after_commit, db, utcnow
 from .follower import Follower
 from .notification_kinds import KNOWN_KINDS
 from .volunteer import Binding
@@ -226,7 +226,7 @@ def client_msg_id(key: str) -> str:
 # ---------------------------------------------------------------------------- writing the outbox
 def _note_for_delivery(ids) -> None:
     if ids:
-        db.session().info.setdefault(PENDING_DELIVERY, []).extend(ids)
+        after_commit(PENDING_DELIVERY, *ids)
 
 
 def _insert_ignoring_duplicates(rows: list[dict]) -> list[int]:

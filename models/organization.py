@@ -7,8 +7,8 @@ index range scan whatever the database collation.  A parent is never changed, so
 
 Every rule here takes plain values and ``now`` and raises ``RuleViolation``; none commits — the
 caller (a page, the CLI, the seed) commits once.  Whoever gains or loses an admin power is noted
-in the session (``note_admin_change``); ``jobs.admin_tags`` turns the note into a job at commit
-that moves the WeChat admin user tag.
+for after the commit (``note_admin_change``); ``jobs.admin_tags`` then submits the job that moves
+the WeChat admin user tag.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import permissions
-from .base import RuleViolation, db, utcnow
+from .base import RuleViolation, after_commit, db, utcnow
 from .notification import notify
 from .volunteer import Volunteer
 
@@ -53,8 +53,8 @@ ADMIN_ORGS = "wx_admin_orgs"
 
 
 def note_admin_change(*volunteer_ids: int) -> None:
-    """Remember, in this transaction, whose admin power changed (see ``jobs.admin_tags``)."""
-    db.session.info.setdefault(ADMIN_CHANGES, set()).update(v for v in volunteer_ids if v)
+    """Note whose admin power changed, for after the commit (see ``jobs.admin_tags``)."""
+    after_commit(ADMIN_CHANGES, *(v for v in volunteer_ids if v))
     _forget_admin_orgs(db.session)
 
 

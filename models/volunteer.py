@@ -6,7 +6,7 @@ from sqlalchemy.orm import object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import personal_data
-from .base import db, utcnow
+from .base import after_commit, db, utcnow
 
 
 class VolunteerNumber(db.Model):
@@ -115,13 +115,13 @@ class Binding(db.Model):
                 .filter(cls.account == account, cls.openid == openid).one_or_none())
 
 
-BINDING_CHANGES = "wx_binding_changes"
+BINDING_CHANGES = "wx_binding_changes"  # after-commit key: (account, openid, volunteer_id) inserted, moved or deleted
 
 
 @db.event.listens_for(Binding, "after_insert")
 @db.event.listens_for(Binding, "after_update")
 @db.event.listens_for(Binding, "after_delete")
-def _note_binding_change(_mapper, connection, target) -> None:
-    """Remember, in this transaction, which (account, openid) changed hands (caches listen at commit)."""
-    session = object_session(target) or db.session()
-    session.info.setdefault(BINDING_CHANGES, set()).add((target.account, target.openid))
+def _note_binding_change(_mapper, _connection, target) -> None:
+    """Note which (account, openid) changed hands, for after the commit (follower cards, the admin tag)."""
+    after_commit(BINDING_CHANGES, (target.account, target.openid, target.volunteer_id),
+                 session=object_session(target) or db.session())

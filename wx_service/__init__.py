@@ -68,6 +68,7 @@ def create_app(config=None) -> Flask:
     app.url_map.converters["int"] = errors.IdConverter
 
     db.init_app(app)
+    _install_after_commit()
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     errors.register_edge(app)
     csrf.init_app(app)
@@ -127,6 +128,25 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def _install_after_commit() -> None:
+    """The one after-commit listener pair, and what runs after a commit: jobs asked for with
+    ``later``, the outbox's deliveries, the admin tag, the follower cards (``models.base``)."""
+    import jobs
+    from jobs import admin_tags, delivery
+    from models.base import install_after_commit, when_committed
+    from models.notification import PENDING_DELIVERY
+    from models.organization import ADMIN_CHANGES
+    from models.volunteer import BINDING_CHANGES
+
+    from . import follower_cards
+
+    install_after_commit()
+    when_committed(jobs.submit_later, jobs.LATER)
+    when_committed(delivery.submit_committed, PENDING_DELIVERY)
+    when_committed(admin_tags.tags_to_move, ADMIN_CHANGES, BINDING_CHANGES)
+    when_committed(follower_cards.drop_changed, BINDING_CHANGES)
 
 
 def _init_stores(app: Flask, settings) -> None:

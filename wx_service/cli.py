@@ -60,7 +60,6 @@ def cron():
 
 def start_inprocess_cron(app) -> threading.Thread:
     """The embedded default's stand-in for rq cron: a daemon thread running jobs/schedule.py."""
-    from jobs import enqueue_now
     from jobs.schedule import PERIODIC
 
     def loop():
@@ -71,7 +70,7 @@ def start_inprocess_cron(app) -> threading.Thread:
                 for func, interval in PERIODIC:
                     if now - last.get(func, -interval) >= interval:
                         last[func] = now
-                        enqueue_now(func)
+                        func.now()
             time.sleep(5)
 
     thread = threading.Thread(target=loop, name="wx-cron", daemon=True)

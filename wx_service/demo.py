@@ -11,8 +11,7 @@ from datetime import date
 
 from flask import current_app
 
-from jobs import enqueue_now
-from jobs.admin_tags import RETRY, sync_admin_tag
+from jobs.admin_tags import sync_admin_tag
 from models import Binding, OrgAdmin, Volunteer, db, utcnow, volunteer_qr
 from models.accounts import volunteer_number
 from models.membership import approve_members, join_org
@@ -81,5 +80,5 @@ def restore_admin_tags() -> int:
     """
     volunteer_ids = db.session.scalars(db.select(OrgAdmin.volunteer_id).distinct()).all()
     for volunteer_id in volunteer_ids:
-        enqueue_now(sync_admin_tag, volunteer_id, retry=RETRY)
+        sync_admin_tag.now(volunteer_id)
     return len(volunteer_ids)

@@ -14,11 +14,9 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import current_app, has_app_context
+from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from models.volunteer import BINDING_CHANGES
 
@@ -56,26 +54,12 @@ def put(store, account: str, openid: str, card: Card) -> None:
         log.warning("could not keep a follower card")
 
 
-def _drop_changed(session) -> None:
-    # SQLAlchemy also fires after_commit when a savepoint (begin_nested) is released.  The outer
-    # transaction then still holds its locks — on SQLite the write lock, so the store's own
-    # connection below would wait for it until the busy timeout — and its changes are not yet
-    # visible to others: drop the cards only once the outermost transaction has committed.
-    if session.in_nested_transaction():
-        return
-    changes = session.info.pop(BINDING_CHANGES, None)
-    if not changes or not has_app_context():
-        return
+def drop_changed(notes: dict[str, list]) -> None:
+    """After a commit (``models.base.after_commit``): drop the cards of every (account, openid) whose
+    binding changed — only once the outermost transaction committed, so that the store's own
+    connection never waits for the request's SQLite write lock."""
+    changed = {key(account, openid) for account, openid, _volunteer_id in notes[BINDING_CHANGES]}
     try:
-        current_app.extensions["wx_store"].delete_many([key(a, o) for a, o in changes])
+        current_app.extensions["wx_store"].delete_many(sorted(changed))
     except (RedisError, DBAPIError):
         log.warning("could not drop follower cards; they expire within %d s", CARD_TTL)
-
-
-def _forget(session) -> None:
-    if not session.in_nested_transaction():  # a savepoint rolled back: the outer changes still stand
-        session.info.pop(BINDING_CHANGES, None)
-
-
-event.listen(Session, "after_commit", _drop_changed)
-event.listen(Session, "after_rollback", _forget)

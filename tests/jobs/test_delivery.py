@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 import redis as redis_lib
 
-from jobs import delivery, enqueue_now
+from jobs import delivery
 from jobs.delivery import deliver_notifications, sweep_notifications
 from jobs.queue import RQBackend
 from models import Follower, Notification, db, notify, notify_many, utcnow
@@ -55,8 +55,8 @@ def test_delivered_once_though_the_job_runs_three_times(app_pg, tmp_path, monkey
     config = set_notifications(app_pg, monkeypatch, tmp_path, retry_base_seconds=0)
     nid = _one(app_pg, "o_once")
     with app_pg.app.app_context():  # the commit enqueued it once; twice more by hand
-        enqueue_now(deliver_notifications, [nid])
-        enqueue_now(deliver_notifications, [nid])
+        deliver_notifications.now([nid])
+        deliver_notifications.now([nid])
     assert app_pg.app.extensions["wx_jobs"].queue.count == 3
     run_worker(config)
     row = _row(app_pg, nid)

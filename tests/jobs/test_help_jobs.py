@@ -86,7 +86,7 @@ def _first_note(handle, request_id):
 
 def test_a_voice_that_fails_twice_is_downloaded_on_the_third_try(app_pg, tmp_path, monkeypatch):
     config = set_notifications(app_pg, monkeypatch, tmp_path, retry_base_seconds=0)
-    monkeypatch.setattr(jobs.help, "VOICE_RETRY", (3, [0, 0, 0]))
+    monkeypatch.setattr(jobs.help.fetch_voice, "retry", (3, [0, 0, 0]))
     with app_pg.app.app_context():
         build_help(1)
     app_pg.sandbox.follow(DEMO, "o_pair_0")
@@ -103,7 +103,7 @@ def test_a_voice_that_fails_twice_is_downloaded_on_the_third_try(app_pg, tmp_pat
 
 def test_an_expired_media_is_not_retried(app_pg, tmp_path, monkeypatch):
     config = set_notifications(app_pg, monkeypatch, tmp_path, retry_base_seconds=0)
-    monkeypatch.setattr(jobs.help, "VOICE_RETRY", (3, [0, 0, 0]))
+    monkeypatch.setattr(jobs.help.fetch_voice, "retry", (3, [0, 0, 0]))
     with app_pg.app.app_context():
         build_help(1)
     send_callback("demo", "o_elder", "voice", client=app_pg.client(), media_id="no_such_media")

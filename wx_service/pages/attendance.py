@@ -22,8 +22,7 @@ from flask import (
     url_for,
 )
 
-from jobs import enqueue
-from jobs.attendance import RETRY, download_makeup_photo
+from jobs.attendance import download_makeup_photo
 from models import RuleViolation, db, positions
 from models import attendance as att
 from models import project as pr
@@ -147,7 +146,7 @@ def makeup_new(project_id):
         try:
             made = att.submit_makeup(g.volunteer, project.id, request.form.to_dict(), account=g.account, now=now,
                                      rules=rules())
-            enqueue(download_makeup_photo, made.id, retry=RETRY)
+            download_makeup_photo.later(made.id)
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()

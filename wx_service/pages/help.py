@@ -12,7 +12,7 @@ import os
 
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 
-from jobs.help import queue_voice
+from jobs.help import fetch_voice
 from models import RuleViolation, db
 from models import help_request as hr
 from models import help_seeker as hs
@@ -71,7 +71,7 @@ def help_voice():
     data = json_fields(server_id=TEXT, serverId=TEXT)
     server_id = data["server_id"] or data["serverId"] or ""
     req, note, is_new = hr.call_for_help(seeker, server_id, hr.JSSDK, g.account, now=clock.now(), tz=_tz())
-    queue_voice(note.id)
+    fetch_voice.later(note.id)
     db.session.commit()
     return jsonify(code="ok", request_id=req.id, new=is_new,
                    message="已通知志愿者" if is_new else "已经把您的话补充给志愿者了")

@@ -10,8 +10,7 @@ import os
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 
-from jobs import enqueue
-from jobs.wishes import RETRY, download_wish_photos
+from jobs.wishes import download_wish_photos
 from models import RuleViolation, db, regions, utcnow
 from models import wish as wishes
 
@@ -151,7 +150,7 @@ def wish_complete(wish_id):
         try:
             wishes.complete(g.volunteer, wish_id, request.form.get("note", ""), request.form.getlist("server_ids"),
                             account=g.account, now=utcnow())
-            enqueue(download_wish_photos, wish_id, retry=RETRY)
+            download_wish_photos.later(wish_id)
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
