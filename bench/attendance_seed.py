@@ -13,7 +13,7 @@ import secrets
 from werkzeug.security import generate_password_hash
 
 from models import Binding, Volunteer, db, utcnow
-from models.organization import create_root
+from models.org_rules import create_root
 from models.project import local_now, publish_project
 from models.signup import ACCEPTED, Signup
 from tests.support import people

@@ -11,7 +11,7 @@ from models import Notification, RuleViolation, Volunteer, db
 from models import project as pr
 from models import signup as su
 from models.membership import add_to_group, approve_members, create_group, join_org
-from models.organization import set_review_exempt
+from models.org_rules import set_review_exempt
 from models.positions import Position
 from tests.support.orgs import NOW, build_tree, make_volunteer
 from tests.support.projects import publish, single_fields

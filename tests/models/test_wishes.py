@@ -269,7 +269,7 @@ def test_who_is_told(tree):
 def test_approving_admins_are_the_approver_org(tree):
     orgs, admins = tree
     second = make_volunteer("第二管理员")
-    from models.organization import add_admin
+    from models.org_rules import add_admin
 
     add_admin(admins["root"], orgs["district"].id, second.number, now=NOW)
     wish = open_wish(admins)

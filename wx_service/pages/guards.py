@@ -57,12 +57,12 @@ def volunteer_required(view):
 
 def org_admin_required(view):
     """For admins of an approved org: ``g.admin_org`` is theirs; anyone else gets a 403 page."""
-    from models import organization as org_rules
+    from models import organization
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        g.admin_org = org_rules.admin_org_of(g.volunteer.id)
-        if g.admin_org is None or g.admin_org.status != org_rules.ACTIVE:
+        g.admin_org = organization.admin_org_of(g.volunteer.id)
+        if g.admin_org is None or g.admin_org.status != organization.ACTIVE:
             return render_template("error.html", message="您不是已审核组织的管理员。", status=403), 403
         return view(*args, **kwargs)
 

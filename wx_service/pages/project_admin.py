@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from models import RuleViolation, db, regions, utcnow
+from models import RuleViolation, db, organization, regions, utcnow
 from models import membership as ms
-from models import organization as org_rules
 from models import project as pr
 from models import signup as su
 
@@ -54,7 +53,7 @@ def refused_values() -> dict:
 
 
 def form_choices(org) -> dict:
-    return {"regions": org_rules.REGIONS, "streets": regions.STREETS, "categories": pr.CATEGORIES, "targets": pr.SERVICE_TARGETS,
+    return {"regions": organization.REGIONS, "streets": regions.STREETS, "categories": pr.CATEGORIES, "targets": pr.SERVICE_TARGETS,
             "topics": pr.allowed_topics(org, topic_orgs()), "scopes": pr.SCOPES, "modes": pr.CHECKIN_MODES,
             "checkouts": pr.CHECKOUT_MODES, "hours": pr.PRESET_HOURS, "radii": pr.RADII}
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g, render_template, request, url_for
 
-from models import RuleViolation, personal_data, positions, utcnow
-from models import organization as org_rules
+from models import RuleViolation, organization, personal_data, positions, utcnow
 from models import project as pr
 from models import signup as su
 
@@ -35,7 +34,7 @@ def position_arg():
         return None
 
 
-FILTER_CHOICES = {"regions": org_rules.REGIONS, "categories": pr.CATEGORIES, "phases": pr.PHASE_LABELS,
+FILTER_CHOICES = {"regions": organization.REGIONS, "categories": pr.CATEGORIES, "phases": pr.PHASE_LABELS,
                   "sorts": {"newest": "最新发布", "soonest": "即将开始", "nearest": "离我最近"}}
 
 
