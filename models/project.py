@@ -26,6 +26,7 @@ from sqlalchemy import column, select, table, update
 
 from . import permissions
 from .base import RuleViolation, db, utcnow
+from .notification import notify, notify_many
 from .organization import ACTIVE, REGIONS, Organization, admin_org_of, subtree_of
 from .volunteer import Volunteer
 
@@ -579,8 +580,6 @@ def reviewed_below(volunteer, *, keyword: str | None = None, limit: int = 50) ->
 
 # ------------------------------------------------------------------------------------ rules
 def _notify_review(project: Project, result: str, reason: str = "") -> None:
-    from .notification import notify
-
     if project.published_by_id:
         stamp = int(utcnow().timestamp() * 1000)
         notify(project.published_by_id, "project_review_result",
@@ -599,8 +598,6 @@ def signed_up_ids(project_id: int) -> list[int]:
 
 def _tell_signed_up(project: Project, kind: str, data: dict, *, link: str | None) -> None:
     """Outbox rows for everyone signed up, in the transaction of the change (one key per change)."""
-    from .notification import notify_many
-
     volunteer_ids = signed_up_ids(project.id)
     if volunteer_ids:  # a rolled-back change writes nothing; each committed change gets its own key
         notify_many(volunteer_ids, kind, {"project": project.name, **data}, link=link,

@@ -30,6 +30,7 @@ from sqlalchemy import select, update
 from . import identity, permissions, personal_data, regions
 from .base import RuleViolation, db, utcnow
 from .notification import notify, notify_many
+from .organization import ACTIVE, OrgAdmin, Organization, admin_org_of
 from .volunteer import Binding, Volunteer
 
 PENDING, REJECTED, OPEN, CLAIMED, COMPLETED, CONFIRMED, CLOSED = (
@@ -303,8 +304,6 @@ def _tell_publisher(wish: Wish, kind: str, data: dict, key: str) -> None:
 
 def approving_admin_ids(wish: Wish) -> list[int]:
     """The admins of the org that approved the wish (the approver first)."""
-    from .organization import OrgAdmin
-
     ids = [wish.reviewed_by_id] if wish.reviewed_by_id else []
     if wish.reviewed_org_id:
         ids += [row.volunteer_id for row in OrgAdmin.query.filter_by(org_id=wish.reviewed_org_id)
@@ -322,8 +321,6 @@ def _tell_admins(wish: Wish, kind: str, data: dict, key_prefix: str) -> None:
 # --------------------------------------------------------------------------------- review
 def covering_orgs(district: str) -> list:
     """The orgs whose admins review wishes of ``district``: its active level-2 orgs, else the root."""
-    from .organization import ACTIVE, Organization
-
     orgs = (Organization.query.filter(Organization.status == ACTIVE, Organization.level == 2,
                                       Organization.region == district).order_by(Organization.id).all())
     if not orgs:
@@ -349,8 +346,6 @@ def reviewable_districts(volunteer, *, now=None) -> list[str]:
 
 
 def _require_review(volunteer, wish: Wish, now):
-    from .organization import admin_org_of
-
     if reviewing_org(volunteer, wish.district, now=now) is None:
         raise RuleViolation("forbidden", "您没有审核该地区心愿的权限。", 403)
     return admin_org_of(volunteer.id)
