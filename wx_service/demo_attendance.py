@@ -19,7 +19,8 @@ from models import attendance as att
 from models import signup as su
 from models import utcnow
 from models.positions import Position
-from models.project import DEFAULT_TZ, local_now, publish_project, to_utc
+from models.project import DEFAULT_TZ, local_now, to_utc
+from models.project_rules import publish_project
 
 HERE = Position(32.0045, 120.8590, 20)  # 濠河风景区南大门, the demo projects' point
 

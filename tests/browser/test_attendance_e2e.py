@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from models import Binding, db
+from models import Binding, db, project_rules
 from models import attendance as att
 from models import project as pr
 from models import signup as su
@@ -28,7 +28,7 @@ def setup_city(app):
     with app.app_context():
         _orgs, admins = build_tree()
         db.session.add(Binding(account="demo", openid="o-e2e-admin", volunteer_id=admins["district"].id))
-        project = pr.publish_project(admins["district"], fields(
+        project = project_rules.publish_project(admins["district"], fields(
             start_date=TODAY.isoformat(), end_date=(TODAY + timedelta(days=1)).isoformat(),
             signup_end=(TODAY + timedelta(days=1)).isoformat(), needs_review="0"), now=NOW)
         walker = make_volunteer("周行远", account="demo", openid="o-e2e-walker")

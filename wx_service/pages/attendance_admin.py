@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from handlers.scan import read_scan_link_token
-from models import RuleViolation, Volunteer, db, positions, volunteer_qr
+from models import RuleViolation, Volunteer, db, positions, project_rules, volunteer_qr
 from models import attendance as att
 from models import project as pr
 
@@ -46,7 +46,7 @@ def admin_locate(project_id):
     """定位: a site at the admin's current position (several allowed)."""
     data = json_fields(label=TEXT, **POSITION)
     position = _position(data, required=True)
-    site = pr.add_site(g.volunteer, project_id, position.latitude, position.longitude,
+    site = project_rules.add_site(g.volunteer, project_id, position.latitude, position.longitude,
                        (data["label"] or "").strip()[:100] or "现场定位", now=clock.now())
     db.session.commit()
     accuracy = f"（定位精度约{position.accuracy:.0f}米）" if position.accuracy is not None else ""

@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 
 from models import RuleViolation, db, org_rules, organization, permissions, utcnow
 from models import membership as ms
-from models import project as project_rules
+from models import project as pr
 
 from .. import clock
 from ..binding import bound_volunteer
@@ -79,7 +79,7 @@ def org_detail(org_id):
         return render_template("error.html", message="该组织暂未开放。", status=404), 404
     membership = ms.membership_of(volunteer.id, org.id) if volunteer else None
     projects = [{"name": p.name, "url": url_for("pages.project_detail", project_id=p.id)}
-                for p in project_rules.current_projects_of_org(org.id, now=utcnow())]
+                for p in pr.current_projects_of_org(org.id, now=utcnow())]
     return render_template("orgs/detail.html", org=org, volunteer=volunteer, membership=membership,
                            projects=projects)
 
