@@ -1,0 +1,597 @@
+"""微心愿: wishes anyone may publish, admins approve, volunteers claim and fulfil (part 3 §二.10).
+
+The publisher is a WeChat user, (account, openid) from OAuth — no volunteer account is needed.
+A wish goes
+
+    pending ──approve──▶ open ──claim──▶ claimed ──complete──▶ completed ──confirm──▶ confirmed
+       └──reject──▶ rejected       ▲          │                     └──14 days──▶ closed
+                                   └─release──┘
+
+Approval belongs to an admin of the org covering the wish's district (the active level-2 org of
+that region, or an ancestor of it; the root when the district has no org of its own), checked by
+``permissions.can(…, "review_wish", org)``.  Every move is a conditional ``UPDATE … WHERE state =
+…`` whose row count decides, so two volunteers claiming at once cannot both win, on SQLite and
+PostgreSQL alike.  Nothing here commits.
+
+Notifications: the publisher is told (review result, claimed, completed) only when their
+(account, openid) is bound to a volunteer, since ``notify`` — the one way anything is sent — is
+addressed to a volunteer; an unbound publisher reads the same news on 我的心愿.  The admins of the
+org that approved the wish are told when it is claimed, released and completed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from . import identity, permissions, personal_data, regions
+from .base import RuleViolation, db, utcnow
+from .notification import notify, notify_many
+from .organization import ACTIVE, OrgAdmin, Organization, admin_org_of
+from .volunteer import Binding, Volunteer
+
+PENDING, REJECTED, OPEN, CLAIMED, COMPLETED, CONFIRMED, CLOSED = (
+    "pending", "rejected", "open", "claimed", "completed", "confirmed", "closed")
+STATES = (PENDING, REJECTED, OPEN, CLAIMED, COMPLETED, CONFIRMED, CLOSED)
+STATE_LABELS = {PENDING: "待审核", REJECTED: "未通过", OPEN: "待认领", CLAIMED: "已认领", COMPLETED: "待确认",
+                CONFIRMED: "已完成", CLOSED: "已完成"}
+#: States anyone may see in the published list (pending and rejected stay with publisher and admins).
+PUBLIC_STATES = (OPEN, CLAIMED, COMPLETED, CONFIRMED, CLOSED)
+DONE_STATES = (COMPLETED, CONFIRMED, CLOSED)
+
+GENDERS = {"M": "男", "F": "女"}
+CONFIRM_WITHIN = timedelta(days=14)  # a completed wish the publisher does not confirm is closed after this
+MAX_PENDING_PER_PUBLISHER = 3  # wishes waiting for review at once, per WeChat user
+MAX_PHOTOS = 9  # chooseImage gives at most nine
+
+MEDIA_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,200}$")
+
+LIMITS = {"name": (1, 20), "address": (2, 200), "situation": (2, 500), "content": (2, 300), "plan": (2, 500),
+          "reason": (2, 200), "note": (2, 500)}
+LABELS = {"name": "姓名", "district": "地区", "street": "街道", "age": "年龄", "gender": "性别", "phone": "电话",
+          "address": "详细地址", "situation": "情况描述", "content": "心愿描述", "plan": "认领方案",
+          "reason": "原因", "note": "完成情况"}
+
+PHOTO_PENDING, PHOTO_STORED, PHOTO_FAILED = "pending", "stored", "failed"
+
+
+class Wish(db.Model):
+    """微心愿: one wish, its publisher, its review, its claimer and its completion."""
+
+    __tablename__ = "wish"
+    __table_args__ = (
+        db.CheckConstraint("state IN ('pending', 'rejected', 'open', 'claimed', 'completed', 'confirmed', "
+                           "'closed')", name="state"),
+        db.CheckConstraint("age BETWEEN 0 AND 120", name="age"),
+        db.Index("ix_wish_state_created_at", "state", "created_at"),
+        db.Index("ix_wish_account_openid", "account", "openid"),
+        db.Index("ix_wish_district_state", "district", "state"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    account = db.Column(db.String(64), nullable=False)  # the publisher, as OAuth saw them
+    openid = db.Column(db.String(64), nullable=False)
+    name = db.Column(db.String(20), nullable=False)
+    district = db.Column(db.String(30), nullable=False)
+    street = db.Column(db.String(30), nullable=False, default="")
+    age = db.Column(db.Integer, nullable=False)
+    gender = db.Column(db.String(1), nullable=False)
+    phone_encrypted = db.Column(db.Text, nullable=False)
+    phone_masked = db.Column(db.String(20), nullable=False)
+    address_encrypted = db.Column(db.Text, nullable=False)
+    situation = db.Column(db.Text, nullable=False)
+    content = db.Column(db.Text, nullable=False)
+    state = db.Column(db.String(10), nullable=False, default=PENDING)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    reviewed_by_id = db.Column(db.Integer, db.ForeignKey("volunteer.id", ondelete="SET NULL"))
+    reviewed_org_id = db.Column(db.Integer, db.ForeignKey("organization.id", ondelete="SET NULL"))
+    reviewed_at = db.Column(db.DateTime)
+    reject_reason = db.Column(db.String(200))
+    claimer_id = db.Column(db.Integer, db.ForeignKey("volunteer.id", ondelete="SET NULL"), index=True)
+    claim_plan = db.Column(db.Text)
+    claimed_at = db.Column(db.DateTime)
+    completion_note = db.Column(db.Text)
+    completed_at = db.Column(db.DateTime)
+    confirmed_at = db.Column(db.DateTime)
+    closed_at = db.Column(db.DateTime)
+
+    claimer = db.relationship(Volunteer, foreign_keys=[claimer_id])
+    reviewer = db.relationship(Volunteer, foreign_keys=[reviewed_by_id])
+    photos = db.relationship("WishPhoto", order_by="WishPhoto.id", cascade="all, delete-orphan",
+                             back_populates="wish")
+
+    # -- personal data -----------------------------------------------------------------------
+    @property
+    def phone(self) -> str:
+        return personal_data.decrypt(self.phone_encrypted)
+
+    @property
+    def address(self) -> str:
+        return personal_data.decrypt(self.address_encrypted)
+
+    def set_phone(self, phone: str) -> None:
+        self.phone_encrypted = personal_data.encrypt(phone)
+        self.phone_masked = personal_data.mask_phone(phone)
+
+    def set_address(self, address: str) -> None:
+        self.address_encrypted = personal_data.encrypt(address)
+
+    @property
+    def masked_name(self) -> str:
+        return personal_data.mask_name(self.name)
+
+    # -- display -------------------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        """心愿名称 in messages: the wish text's first 20 characters."""
+        text = " ".join(self.content.split())
+        return text if len(text) <= 20 else text[:19] + "…"
+
+    @property
+    def region_label(self) -> str:
+        return regions.label(self.district, self.street)
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    @property
+    def gender_label(self) -> str:
+        return GENDERS.get(self.gender, "")
+
+    def confirm_deadline(self) -> datetime | None:
+        return self.completed_at + CONFIRM_WITHIN if self.completed_at else None
+
+    # -- who is who ------------------------------------------------------------------------------
+    def is_publisher(self, account: str | None, openid: str | None) -> bool:
+        return bool(openid) and self.account == account and self.openid == openid
+
+    def is_claimer(self, volunteer) -> bool:
+        return volunteer is not None and self.claimer_id == volunteer.id and self.state in (CLAIMED, *DONE_STATES)
+
+
+class WishPhoto(db.Model):
+    """A photo of a completed wish: the JS-SDK serverId, then the file a job downloaded."""
+
+    __tablename__ = "wish_photo"
+    __table_args__ = (
+        db.UniqueConstraint("wish_id", "media_id"),
+        db.CheckConstraint("state IN ('pending', 'stored', 'failed')", name="state"),
+        db.Index("ix_wish_photo_state_created_at", "state", "created_at"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    wish_id = db.Column(db.Integer, db.ForeignKey("wish.id", ondelete="CASCADE"), nullable=False, index=True)
+    account = db.Column(db.String(64), nullable=False)  # the account whose JS-SDK uploaded it
+    media_id = db.Column(db.String(200), nullable=False)
+    state = db.Column(db.String(10), nullable=False, default=PHOTO_PENDING)
+    path = db.Column(db.String(200))  # under the media dir
+    content_type = db.Column(db.String(50))
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+    last_error = db.Column(db.String(200))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    stored_at = db.Column(db.DateTime)
+
+    wish = db.relationship(Wish, back_populates="photos")
+
+
+class WishLog(db.Model):
+    """What happened to a wish, by whom (admins read it on the review page)."""
+
+    __tablename__ = "wish_log"
+
+    id = db.Column(db.Integer, primary_key=True)
+    wish_id = db.Column(db.Integer, db.ForeignKey("wish.id", ondelete="CASCADE"), nullable=False, index=True)
+    action = db.Column(db.String(20), nullable=False)
+    actor_id = db.Column(db.Integer, db.ForeignKey("volunteer.id", ondelete="SET NULL"))
+    note = db.Column(db.Text, nullable=False, default="")
+    at = db.Column(db.DateTime, nullable=False)
+
+    actor = db.relationship(Volunteer)
+
+
+# ------------------------------------------------------------------------------ validation
+def _text(fields: dict, key: str) -> str:
+    value = fields.get(key)
+    value = "" if value is None else str(value).strip()
+    low, high = LIMITS[key]
+    if not value:
+        raise RuleViolation(f"wish_{key}_missing", f"请填写{LABELS[key]}。")
+    if len(value) < low:
+        raise RuleViolation(f"wish_{key}_too_short", f"{LABELS[key]}至少{low}个字。")
+    if len(value) > high:
+        raise RuleViolation(f"wish_{key}_too_long", f"{LABELS[key]}不能超过{high}个字。")
+    return value
+
+
+def clean_phone(value) -> str:
+    """手机或固话: ``13912345678``, ``0513-85123456``, ``051385123456``, ``85123456`` (extension ``-12``)."""
+    phone = re.sub(r"[\s()（）]", "", str(value or "")).replace("—", "-").replace("－", "-")
+    if not phone:
+        raise RuleViolation("wish_phone_missing", "请填写电话。")
+    if not identity.is_contact_phone(phone):
+        raise RuleViolation("wish_phone_invalid", "电话格式不正确，请填写11位手机号或带区号的固定电话。")
+    return phone
+
+
+def clean_age(value) -> int:
+    text = str(value if value is not None else "").strip()
+    if not text:
+        raise RuleViolation("wish_age_missing", "请填写年龄。")
+    if not text.isdigit():
+        raise RuleViolation("wish_age_invalid", "年龄请填写整数。")
+    age = int(text)
+    if not 0 <= age <= 120:
+        raise RuleViolation("wish_age_invalid", "年龄应在0至120岁之间。")
+    return age
+
+
+def clean_wish_fields(fields: dict) -> dict:
+    """The checked, normalised fields of the publish form (图3-15), or ``RuleViolation``."""
+    out = {"name": _text(fields, "name")}
+    district = str(fields.get("district") or "").strip()
+    street = str(fields.get("street") or "").strip()
+    if not district:
+        raise RuleViolation("wish_district_missing", "请选择地区。")
+    if not regions.is_valid(district, street):
+        raise RuleViolation("wish_region_invalid", "所选地区不正确。")
+    out["district"], out["street"] = district, street
+    out["age"] = clean_age(fields.get("age"))
+    gender = str(fields.get("gender") or "").strip()
+    if gender not in GENDERS:
+        raise RuleViolation("wish_gender_missing", "请选择性别。")
+    out["gender"] = gender
+    out["phone"] = clean_phone(fields.get("phone"))
+    for key in ("address", "situation", "content"):
+        out[key] = _text(fields, key)
+    return out
+
+
+# --------------------------------------------------------------------------------- helpers
+def get_wish(wish_id) -> Wish:
+    wish = db.session.get(Wish, wish_id) if wish_id else None
+    if wish is None:
+        raise RuleViolation("wish_not_found", "心愿不存在。", 404)
+    return wish
+
+
+def _log(wish_id: int, action: str, actor_id: int | None, note: str, now) -> None:
+    db.session.add(WishLog(wish_id=wish_id, action=action, actor_id=actor_id, note=note or "", at=now))
+
+
+def _move(wish: Wish, from_states, values: dict, *, extra=None) -> bool:
+    """The conditional UPDATE every move goes through: True if this call moved the wish."""
+    if isinstance(from_states, str):
+        from_states = (from_states,)
+    condition = [Wish.id == wish.id, Wish.state.in_(from_states)]
+    if extra is not None:
+        condition.append(extra)
+    result = db.session.execute(update(Wish).where(*condition).values(**values)
+                                .execution_options(synchronize_session=False))
+    db.session.expire(wish)
+    return result.rowcount == 1
+
+
+def _local_text(moment: datetime) -> str:
+    zone = "Asia/Shanghai"
+    try:
+        from flask import current_app
+
+        zone = current_app.config["WX_SETTINGS"].app["timezone"]
+    except (RuntimeError, KeyError, AttributeError):
+        pass
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _link(wish: Wish) -> str:
+    return f"/m/wishes/{wish.id}"
+
+
+def publisher_volunteer_id(wish: Wish) -> int | None:
+    """The volunteer bound to the publisher's (account, openid), if any: the only one ``notify`` can reach."""
+    volunteer = Binding.volunteer_for(wish.account, wish.openid)
+    return volunteer.id if volunteer else None
+
+
+def _tell_publisher(wish: Wish, kind: str, data: dict, key: str) -> None:
+    volunteer_id = publisher_volunteer_id(wish)
+    if volunteer_id:
+        notify(volunteer_id, kind, data, link=_link(wish), cause=f"wish:{wish.id}", key=key)
+
+
+def approving_admin_ids(wish: Wish) -> list[int]:
+    """The admins of the org that approved the wish (the approver first)."""
+    ids = [wish.reviewed_by_id] if wish.reviewed_by_id else []
+    if wish.reviewed_org_id:
+        ids += [row.volunteer_id for row in OrgAdmin.query.filter_by(org_id=wish.reviewed_org_id)
+                .order_by(OrgAdmin.id)]
+    return list(dict.fromkeys(ids))
+
+
+def _tell_admins(wish: Wish, kind: str, data: dict, key_prefix: str) -> None:
+    ids = approving_admin_ids(wish)
+    if ids:
+        notify_many(ids, kind, data, link=f"/m/admin/wishes/{wish.id}", cause=f"wish:{wish.id}",
+                    key_prefix=key_prefix)
+
+
+# --------------------------------------------------------------------------------- review
+def covering_orgs(district: str) -> list:
+    """The orgs whose admins review wishes of ``district``: its active level-2 orgs, else the root."""
+    orgs = (Organization.query.filter(Organization.status == ACTIVE, Organization.level == 2,
+                                      Organization.region == district).order_by(Organization.id).all())
+    if not orgs:
+        orgs = (Organization.query.filter(Organization.status == ACTIVE, Organization.level == 1)
+                .order_by(Organization.id).all())
+    return orgs
+
+
+def reviewing_org(volunteer, district: str, *, now=None):
+    """The covering org of ``district`` this volunteer may review for (theirs or below theirs), or None."""
+    for org in covering_orgs(district):
+        if permissions.can(volunteer, "review_wish", org, now=now):
+            return org
+    return None
+
+
+def can_review(volunteer, wish: Wish, *, now=None) -> bool:
+    return reviewing_org(volunteer, wish.district, now=now) is not None
+
+
+def reviewable_districts(volunteer, *, now=None) -> list[str]:
+    return [d for d in regions.DISTRICTS if reviewing_org(volunteer, d, now=now) is not None]
+
+
+def _require_review(volunteer, wish: Wish, now):
+    if reviewing_org(volunteer, wish.district, now=now) is None:
+        raise RuleViolation("forbidden", "您没有审核该地区心愿的权限。", 403)
+    return admin_org_of(volunteer.id)
+
+
+# ----------------------------------------------------------------------------------- rules
+def publish(account: str, openid: str, fields: dict, *, now) -> Wish:
+    """我有心愿: anyone signed in through OAuth publishes a wish; it waits for review."""
+    if not account or not openid:
+        raise RuleViolation("wish_no_person", "请在微信中打开本页面。", 403)
+    clean = clean_wish_fields(fields)
+    waiting = Wish.query.filter_by(account=account, openid=openid, state=PENDING).count()
+    if waiting >= MAX_PENDING_PER_PUBLISHER:
+        raise RuleViolation("wish_too_many_pending",
+                            f"您已有{waiting}个心愿在等待审核，请审核后再发布新的心愿。", 429)
+    wish = Wish(account=account, openid=openid, name=clean["name"], district=clean["district"],
+                street=clean["street"], age=clean["age"], gender=clean["gender"], situation=clean["situation"],
+                content=clean["content"], state=PENDING, created_at=now)
+    wish.set_phone(clean["phone"])
+    wish.set_address(clean["address"])
+    db.session.add(wish)
+    db.session.flush()
+    _log(wish.id, "published", None, "", now)
+    return wish
+
+
+def approve(actor: Volunteer, wish_id: int, *, now) -> Wish:
+    """审核通过: the wish is published in the list."""
+    wish = get_wish(wish_id)
+    own = _require_review(actor, wish, now)
+    if not _move(wish, PENDING, {"state": OPEN, "reviewed_by_id": actor.id, "reviewed_org_id": own.id,
+                                 "reviewed_at": now, "reject_reason": None}):
+        raise RuleViolation("wish_not_pending", "该心愿不在待审核状态，可能已被其他管理员处理。", 409)
+    _log(wish.id, "approved", actor.id, "", now)
+    _tell_publisher(wish, "wish_review_result", {"wish": wish.title, "result": "已通过", "reason": "心愿已发布"},
+                    key=f"wish:{wish.id}:review")
+    return wish
+
+
+def reject(actor: Volunteer, wish_id: int, reason: str, *, now) -> Wish:
+    """审核不通过, with the reason the publisher reads on 我的心愿."""
+    wish = get_wish(wish_id)
+    reason = _text({"reason": reason}, "reason")
+    own = _require_review(actor, wish, now)
+    if not _move(wish, PENDING, {"state": REJECTED, "reviewed_by_id": actor.id, "reviewed_org_id": own.id,
+                                 "reviewed_at": now, "reject_reason": reason}):
+        raise RuleViolation("wish_not_pending", "该心愿不在待审核状态，可能已被其他管理员处理。", 409)
+    _log(wish.id, "rejected", actor.id, reason, now)
+    _tell_publisher(wish, "wish_review_result", {"wish": wish.title, "result": "未通过", "reason": reason},
+                    key=f"wish:{wish.id}:review")
+    return wish
+
+
+def claim(volunteer: Volunteer, wish_id: int, plan: str, *, now, account: str | None = None,
+          openid: str | None = None) -> Wish:
+    """认领: a bound volunteer claims an open wish with a plan; exactly one claimer wins.
+
+    ``account``/``openid`` are the claimer's own WeChat identity, to refuse claiming one's own wish.
+    """
+    wish = get_wish(wish_id)
+    plan = _text({"plan": plan}, "plan")
+    if wish.is_publisher(account, openid) or publisher_volunteer_id(wish) == volunteer.id:
+        raise RuleViolation("wish_own", "不能认领自己发布的心愿。", 403)
+    if wish.state != OPEN:
+        raise RuleViolation("wish_not_open", "该心愿已被认领或暂不可认领。", 409)
+    if not _move(wish, OPEN, {"state": CLAIMED, "claimer_id": volunteer.id, "claim_plan": plan,
+                              "claimed_at": now}):
+        raise RuleViolation("wish_not_open", "该心愿已被其他志愿者认领。", 409)
+    _log(wish.id, "claimed", volunteer.id, plan, now)
+    data = {"wish": wish.title, "volunteer": volunteer.masked_name, "time": _local_text(now)}
+    round_key = f"wish:{wish.id}:claim:{volunteer.id}:{now.isoformat()}"
+    _tell_publisher(wish, "wish_claimed", data, key=round_key + ":publisher")
+    _tell_admins(wish, "wish_claimed", {**data, "volunteer": volunteer.name}, round_key)
+    return wish
+
+
+def release(volunteer: Volunteer, wish_id: int, reason: str, *, now) -> Wish:
+    """放弃认领 before completing, with a reason: the wish is open again and the admins are told."""
+    wish = get_wish(wish_id)
+    reason = _text({"reason": reason}, "reason")
+    if wish.claimer_id != volunteer.id or wish.state != CLAIMED:
+        raise RuleViolation("wish_not_yours", "只能放弃自己认领且尚未完成的心愿。", 409)
+    if not _move(wish, CLAIMED, {"state": OPEN, "claimer_id": None, "claim_plan": None, "claimed_at": None},
+                 extra=Wish.claimer_id == volunteer.id):
+        raise RuleViolation("wish_not_yours", "只能放弃自己认领且尚未完成的心愿。", 409)
+    _log(wish.id, "released", volunteer.id, reason, now)
+    _tell_admins(wish, "wish_released", {"wish": wish.title, "reason": f"{volunteer.name}：{reason}"},
+                 f"wish:{wish.id}:release:{volunteer.id}:{now.isoformat()}")
+    return wish
+
+
+def clean_server_ids(server_ids) -> list[str]:
+    ids = list(dict.fromkeys(str(s).strip() for s in (server_ids or []) if str(s).strip()))
+    if not ids:
+        raise RuleViolation("wish_photo_missing", "请至少上传一张照片。")
+    if len(ids) > MAX_PHOTOS:
+        raise RuleViolation("wish_photo_too_many", f"照片最多{MAX_PHOTOS}张。")
+    if not all(MEDIA_ID_RE.match(s) for s in ids):
+        raise RuleViolation("wish_photo_invalid", "照片上传结果不正确，请重新选择照片。")
+    return ids
+
+
+def complete(volunteer: Volunteer, wish_id: int, note: str, server_ids, *, account: str, now) -> Wish:
+    """确认完成 (图3-20): the claimer reports with a note and ≥ 1 photo (JS-SDK serverIds of ``account``).
+
+    The photos are rows in state pending; ``jobs.wishes.download_wish_photos`` fetches them.
+    """
+    wish = get_wish(wish_id)
+    note = _text({"note": note}, "note")
+    ids = clean_server_ids(server_ids)
+    if wish.claimer_id != volunteer.id or wish.state != CLAIMED:
+        raise RuleViolation("wish_not_yours", "只能完成自己认领的心愿。", 409)
+    if not _move(wish, CLAIMED, {"state": COMPLETED, "completion_note": note, "completed_at": now},
+                 extra=Wish.claimer_id == volunteer.id):
+        raise RuleViolation("wish_not_yours", "只能完成自己认领的心愿。", 409)
+    for media_id in ids:
+        db.session.add(WishPhoto(wish_id=wish.id, account=account, media_id=media_id, state=PHOTO_PENDING,
+                                 created_at=now))
+    db.session.flush()
+    _log(wish.id, "completed", volunteer.id, note, now)
+    data = {"wish": wish.title, "time": _local_text(now)}
+    _tell_publisher(wish, "wish_completed", data, key=f"wish:{wish.id}:completed:publisher")
+    _tell_admins(wish, "wish_completed", data, f"wish:{wish.id}:completed")
+    return wish
+
+
+def confirm(account: str, openid: str, wish_id: int, *, now) -> Wish:
+    """确认收到: the publisher confirms a completed wish."""
+    wish = get_wish(wish_id)
+    if not wish.is_publisher(account, openid):
+        raise RuleViolation("wish_not_publisher", "只有心愿发布人可以确认。", 403)
+    if not _move(wish, COMPLETED, {"state": CONFIRMED, "confirmed_at": now}):
+        raise RuleViolation("wish_not_completed", "该心愿尚未完成或已经确认。", 409)
+    _log(wish.id, "confirmed", None, "", now)
+    return wish
+
+
+def due_for_close(now, limit: int = 1000) -> list[int]:
+    """Completed wishes whose publisher has not confirmed within ``CONFIRM_WITHIN``."""
+    query = (select(Wish.id).where(Wish.state == COMPLETED, Wish.completed_at <= now - CONFIRM_WITHIN)
+             .order_by(Wish.id).limit(limit))
+    return list(db.session.execute(query).scalars())
+
+
+def close_unconfirmed(wish_id: int, *, now) -> bool:
+    """Close one wish as completed if it is still unconfirmed past the deadline (idempotent)."""
+    wish = db.session.get(Wish, wish_id)
+    if wish is None:
+        return False
+    moved = _move(wish, COMPLETED, {"state": CLOSED, "closed_at": now},
+                  extra=Wish.completed_at <= now - CONFIRM_WITHIN)
+    if moved:
+        _log(wish.id, "closed", None, f"发布人{CONFIRM_WITHIN.days}天内未确认，系统自动确认完成", now)
+    return moved
+
+
+# ----------------------------------------------------------------------------------- photos
+def pending_photo_ids(wish_id: int) -> list[int]:
+    return [p.id for p in WishPhoto.query.filter_by(wish_id=wish_id, state=PHOTO_PENDING).order_by(WishPhoto.id)]
+
+
+def photos_due(now, *, older_than: timedelta = timedelta(minutes=2), max_attempts: int = 5) -> list[int]:
+    """Wishes with photos still pending a while after completion (the sweep downloads them)."""
+    query = (select(WishPhoto.wish_id).where(WishPhoto.state == PHOTO_PENDING,
+                                             WishPhoto.created_at <= now - older_than,
+                                             WishPhoto.attempts < max_attempts)
+             .distinct().order_by(WishPhoto.wish_id))
+    return list(db.session.execute(query).scalars())
+
+
+def photo_stored(photo_id: int, path: str, content_type: str, *, now) -> bool:
+    result = db.session.execute(update(WishPhoto).where(WishPhoto.id == photo_id, WishPhoto.state == PHOTO_PENDING)
+                                .values(state=PHOTO_STORED, path=path, content_type=content_type, stored_at=now,
+                                        last_error=None, attempts=WishPhoto.attempts + 1))
+    return result.rowcount == 1
+
+
+def photo_failed(photo_id: int, error: str, *, permanent: bool, max_attempts: int = 5) -> str:
+    """Count a failed download; the photo turns failed when permanent or out of attempts."""
+    photo = db.session.get(WishPhoto, photo_id, populate_existing=True)
+    if photo is None or photo.state != PHOTO_PENDING:
+        return photo.state if photo else PHOTO_FAILED
+    photo.attempts += 1
+    photo.last_error = error[:200]
+    if permanent or photo.attempts >= max_attempts:
+        photo.state = PHOTO_FAILED
+    return photo.state
+
+
+# ---------------------------------------------------------------------------------- queries
+def published(*, district: str | None = None, state: str | None = None, page: int = 1, per_page: int = 15):
+    """微心愿 list (图3-16): published wishes, newest first; ``state`` one of PUBLIC_STATES or "done"."""
+    query = select(Wish).where(Wish.state.in_(PUBLIC_STATES))
+    if district:
+        query = query.where(Wish.district == district)
+    if state == "done":
+        query = query.where(Wish.state.in_(DONE_STATES))
+    elif state in PUBLIC_STATES:
+        query = query.where(Wish.state == state)
+    query = query.order_by(Wish.created_at.desc(), Wish.id.desc())
+    return db.paginate(query, page=max(int(page or 1), 1), per_page=per_page, error_out=False)
+
+
+def of_publisher(account: str, openid: str) -> list[Wish]:
+    """我的心愿: a WeChat user's wishes, newest first."""
+    return (Wish.query.filter_by(account=account, openid=openid)
+            .order_by(Wish.created_at.desc(), Wish.id.desc()).all())
+
+
+def claimed_by(volunteer_id: int) -> list[Wish]:
+    """已认领的心愿: wishes this volunteer holds or has fulfilled, unfinished first."""
+    wishes = (Wish.query.filter(Wish.claimer_id == volunteer_id, Wish.state.in_((CLAIMED, *DONE_STATES)))
+              .order_by(Wish.claimed_at.desc(), Wish.id.desc()).all())
+    return sorted(wishes, key=lambda w: w.state != CLAIMED)
+
+
+def for_review(volunteer, *, state: str = PENDING, now=None) -> list[Wish]:
+    """Wishes of the districts this admin reviews, in ``state`` (oldest pending first)."""
+    districts = reviewable_districts(volunteer, now=now)
+    if not districts:
+        return []
+    query = Wish.query.filter(Wish.district.in_(districts))
+    if state == "done":
+        query = query.filter(Wish.state.in_(DONE_STATES))
+    elif state in STATES:
+        query = query.filter(Wish.state == state)
+    order = Wish.created_at.asc() if state == PENDING else Wish.created_at.desc()
+    return query.order_by(order, Wish.id).limit(200).all()
+
+
+def history(wish_id: int) -> list[WishLog]:
+    return WishLog.query.filter_by(wish_id=wish_id).order_by(WishLog.at, WishLog.id).all()
+
+
+def may_view(wish: Wish, account: str | None, openid: str | None, volunteer, *, now=None) -> bool:
+    """Published wishes are public; pending and rejected ones only to the publisher and reviewers."""
+    if wish.state in PUBLIC_STATES or wish.is_publisher(account, openid):
+        return True
+    return volunteer is not None and can_review(volunteer, wish, now=now)
+
+
+def sees_contact(wish: Wish, account: str | None, openid: str | None, volunteer) -> bool:
+    """The whole phone and address: the publisher, and the volunteer who claimed it."""
+    return wish.is_publisher(account, openid) or wish.is_claimer(volunteer)
+
+
+def may_see_photos(wish: Wish, account, openid, volunteer, *, now=None) -> bool:
+    return sees_contact(wish, account, openid, volunteer) or (
+        volunteer is not None and can_review(volunteer, wish, now=now))
