@@ -1,17 +1,11 @@
-"""考勤: 打卡签到 (单签 / 双签), 扫码辅助签到, 补签, 时长公示与异议, 清理 — the face of the package.
+"""考勤: 打卡签到 (单签 / 双签), 扫码辅助签到, 补签, 时长公示与异议, 清理.
 
 Manual part 2 §二.9–10, §三.13(3), §三.15, §三.18–19 and its notes; part 3 §二.7–8, §三.5, §三.7, §三.9.
 
-``tables`` holds the rows and their states; ``punches``, ``makeup``, ``objection`` and ``cleanup`` the
-rules that change them.  The read-models of hours live in ``models.hours`` and the points ledger in
-``models.points``; both are handed on here so that ``from models import attendance as att`` keeps
-naming everything of 考勤 in one place.  Every rule takes ``now`` (naive UTC).
+The face of the package hands on ``tables``: the rows and their states, which ``models.hours`` (the
+read-models of hours) and ``models.points`` (the ledger) read.  The rules that change the rows stand
+above them: ``punches`` (打卡, 扫码), ``makeup`` (补签), ``objection`` (公示与异议), ``cleanup`` (清理);
+import those by name.  Every rule takes ``now`` (naive UTC).
 """
 
-from ..hours import *  # noqa: F403
-from ..points import *  # noqa: F403
-from .cleanup import *  # noqa: F403
-from .makeup import *  # noqa: F403
-from .objection import *  # noqa: F403
-from .punches import *  # noqa: F403
 from .tables import *  # noqa: F403

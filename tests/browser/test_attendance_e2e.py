@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from models import Binding, db, project_rules
 from models import attendance as att
+from models import hours as service_hours
 from models import project as pr
 from models import signup as su
 from tests.browser.conftest import screenshot
@@ -122,7 +123,7 @@ def test_makeup_with_a_photo_then_approved(phone, browser):
         page.goto(base + f"/m/projects/{project_id}/publicity?account=demo")
         assert "1.50" in page.locator(".publicity-row").first.inner_text()
         with app.app_context():
-            assert att.total_hours(walker_id) == 1.5
+            assert service_hours.total_hours(walker_id) == 1.5
     finally:
         app.config.pop("CLOCK_NOW", None)
         for ctx in contexts:

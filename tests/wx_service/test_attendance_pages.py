@@ -13,6 +13,7 @@ import requests
 
 from models import Binding, Volunteer, db, project_rules, volunteer_qr
 from models import attendance as att
+from models import points as points_ledger
 from models import project as pr
 from models import signup as su
 from tests.support.orgs import NOW, build_tree, make_volunteer
@@ -123,7 +124,7 @@ def test_daily_login_point_once_a_day(city):
     handle.app.config["CLOCK_NOW"] = at(10, 0, TODAY + timedelta(days=1))
     client.get("/m/me?account=demo")
     with handle.app.app_context():
-        entries = att.PointEntry.query.filter_by(volunteer_id=ids["people"][1], reason=att.R_LOGIN).all()
+        entries = points_ledger.PointEntry.query.filter_by(volunteer_id=ids["people"][1], reason=points_ledger.R_LOGIN).all()
         assert sorted(e.day for e in entries) == [TODAY, TODAY + timedelta(days=1)]
 
 
@@ -276,7 +277,7 @@ def test_objection_upheld_removes_hours_and_points(city):
     punch(owner, ids["double"], token, "sign_out", SITE)
     with handle.app.app_context():
         cycle_id = att.Cycle.query.filter_by(volunteer_id=ids["people"][0]).one().id
-        assert att.balance(ids["people"][0]) == 2  # one login point, one hour of 双签
+        assert points_ledger.balance(ids["people"][0]) == 2  # one login point, one hour of 双签
     objector = sign_in(handle.client(), "o-v1")
     path = f"/m/publicity/{cycle_id}/object?account=demo"
     otoken = token_of(objector, path)
@@ -304,7 +305,7 @@ def test_objection_upheld_removes_hours_and_points(city):
     hours = owner.get("/m/me/hours?account=demo").get_data(as_text=True)
     assert "已取消" in hours and "0.00</b> 小时<br>累计" in hours
     with handle.app.app_context():
-        assert att.balance(ids["people"][0]) == 1
+        assert points_ledger.balance(ids["people"][0]) == 1
 
 
 def test_account_pages_list_the_attendance_links(city):

@@ -7,7 +7,9 @@ import functools
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from sqlalchemy.exc import DBAPIError
 
-from models import attendance, db
+from models import db
+from models import points as points_ledger
+from models import project as pr
 
 from .. import clock
 from ..binding import bound_volunteer
@@ -20,11 +22,11 @@ def credit_daily_login(volunteer) -> None:
     the session remembers the day so later pages skip the database)."""
     now = clock.now()
     tz = current_app.config["WX_SETTINGS"].app["timezone"]
-    marker = f"{volunteer.id}:{attendance.local_now(now, tz).date().isoformat()}"
+    marker = f"{volunteer.id}:{pr.local_now(now, tz).date().isoformat()}"
     if session.get("login_points") == marker:
         return
     try:
-        attendance.credit_daily_login(volunteer.id, now=now, tz=tz)
+        points_ledger.credit_daily_login(volunteer.id, now=now, tz=tz)
         db.session.commit()
     except DBAPIError:
         db.session.rollback()
