@@ -13,6 +13,7 @@ The rules that publish, review, edit, revoke and delete a project stand above, i
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -329,8 +330,6 @@ def search_projects(*, now: datetime, region=None, category=None, phase=None, ke
         else:
             query = query.where(Project.org_id.in_(select(Organization.id).where(subtree_of(org))))
     if sort == "nearest" and position is not None:
-        import math
-
         scale = math.cos(math.radians(position.latitude)) ** 2
         query = query.order_by(((Project.latitude - position.latitude) * (Project.latitude - position.latitude)
                                 + (Project.longitude - position.longitude)

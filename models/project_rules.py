@@ -18,6 +18,7 @@ import secrets
 from datetime import date, datetime, time
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from . import permissions
 from .base import RuleViolation, db, utcnow
@@ -471,8 +472,6 @@ def follow(volunteer: Volunteer, project_id: int, on: bool, *, now: datetime) ->
     project = get_project(project_id)
     row = db.session.get(ProjectFollow, (project.id, volunteer.id))
     if on and row is None:
-        from sqlalchemy.exc import IntegrityError
-
         try:
             with db.session.begin_nested():
                 db.session.add(ProjectFollow(project_id=project.id, volunteer_id=volunteer.id, created_at=now))
