@@ -105,7 +105,7 @@ def redeem(volunteer_id: int, amount, note: str, *, now: datetime) -> PointEntry
     return entry
 
 
-def _reverse_points(cycle: Cycle, now: datetime) -> Decimal:
+def reverse_points(cycle: Cycle, now: datetime) -> Decimal:
     """Cancel what a cycle earned with a reversing row (never below a zero balance)."""
     if not cycle.points or Decimal(cycle.points) <= 0:
         return Decimal(0)

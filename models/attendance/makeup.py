@@ -27,15 +27,15 @@ from ..volunteer import Volunteer
 from .punches import (
     DEFAULT_RULES,
     Rules,
-    _credit_cycle,
-    _cycles_of_day,
-    _hm,
-    _managed_project_ids,
-    _mark_first_checkin,
-    _new_cycle,
-    _open_project_and_signup,
-    _require_accepted,
     activity_days,
+    credit_cycle,
+    cycles_of_day,
+    local_hm,
+    managed_project_ids,
+    mark_first_checkin,
+    new_cycle,
+    open_project_and_signup,
+    require_accepted,
     window,
 )
 from .tables import (
@@ -119,7 +119,7 @@ def check_makeup(project: Project, volunteer_id: int, day: date, kind: str, sign
                                                          f"{project.daily_end:%H:%M}），签退不得晚于活动结束时间。")
         if moment > now:
             raise RuleViolation("makeup_in_future", "补签时间不能晚于现在。")
-    cycles = _cycles_of_day(project.id, volunteer_id, day)
+    cycles = cycles_of_day(project.id, volunteer_id, day)
     target = None
     if kind == MAKEUP_SIGN_IN:
         unpaired = [c for c in cycles if c.state == UNPAIRED]
@@ -128,7 +128,7 @@ def check_makeup(project: Project, volunteer_id: int, day: date, kind: str, sign
         target = unpaired[-1]
         last_out = max(c.signed_out_at for c in cycles if c.signed_out_at is not None)
         if sign_in_at > last_out:
-            raise RuleViolation("makeup_after_sign_out", f"补签签到时间不得晚于最后一次签退打卡时间（{_hm(last_out, tz)}）。")
+            raise RuleViolation("makeup_after_sign_out", f"补签签到时间不得晚于最后一次签退打卡时间（{local_hm(last_out, tz)}）。")
         start, end = sign_in_at, target.signed_out_at
     elif kind == MAKEUP_SIGN_OUT:
         unclosed = [c for c in cycles if c.state in (OPEN, LAPSED)]
@@ -152,8 +152,8 @@ def check_makeup(project: Project, volunteer_id: int, day: date, kind: str, sign
 def submit_makeup(volunteer: Volunteer, project_id: int, fields: dict, *, account: str, now: datetime,
                   rules: Rules = DEFAULT_RULES) -> MakeupRequest:
     """申请补签: checked by ``check_makeup``; one per volunteer, project and day (a unique constraint)."""
-    project, signup = _open_project_and_signup(project_id, volunteer.id)
-    _require_accepted(signup)
+    project, signup = open_project_and_signup(project_id, volunteer.id)
+    require_accepted(signup)
     try:
         day = fields["day"] if isinstance(fields.get("day"), date) else date.fromisoformat(str(fields.get("day")))
     except (TypeError, ValueError):
@@ -221,7 +221,7 @@ def approve_makeup(actor: Volunteer, makeup_id: int, *, now: datetime, rules: Ru
         raise RuleViolation("makeup_decided", "该补签申请已审核。", 409)
     db.session.refresh(request)
     if request.kind == MAKEUP_BOTH:
-        cycle = _new_cycle(project, request.volunteer_id, request.day, now, mode=DOUBLE, source=SOURCE_MAKEUP,
+        cycle = new_cycle(project, request.volunteer_id, request.day, now, mode=DOUBLE, source=SOURCE_MAKEUP,
                            state=RECORDED, signed_in_at=request.sign_in_at, signed_out_at=request.sign_out_at)
         db.session.add(cycle)
     else:
@@ -231,10 +231,10 @@ def approve_makeup(actor: Volunteer, makeup_id: int, *, now: datetime, rules: Ru
         cycle.state, cycle.open_volunteer_id, cycle.source = RECORDED, None, SOURCE_MAKEUP
     cycle.hours = hour_rules.cycle_hours(cycle.signed_in_at, cycle.signed_out_at, rules.rounding)
     db.session.flush()
-    _credit_cycle(cycle, now, rules)
+    credit_cycle(cycle, now, rules)
     request.cycle_id = cycle.id
     signup = Signup.query.filter_by(project_id=project.id, volunteer_id=request.volunteer_id).one_or_none()
-    _mark_first_checkin(project, signup, now)
+    mark_first_checkin(project, signup, now)
     _note_makeup(request, "通过", f"补签时长{cycle.hours}小时，进入公示")
     db.session.flush()
     return cycle
@@ -260,7 +260,7 @@ def reject_makeup(actor: Volunteer, makeup_id: int, reason: str, *, now: datetim
 
 def pending_makeups_for(actor: Volunteer) -> list[MakeupRequest]:
     """补签审核: pending requests on projects of the admin's org and below."""
-    ids = _managed_project_ids(actor)
+    ids = managed_project_ids(actor)
     if ids is None:
         return []
     return (MakeupRequest.query.filter(MakeupRequest.state == M_PENDING, MakeupRequest.project_id.in_(ids))

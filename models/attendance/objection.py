@@ -14,12 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from .. import permissions
 from ..base import RuleViolation, db
 from ..notification import notify
-from ..points import _reverse_points
+from ..points import reverse_points
 from ..project import (
     Project,
 )
 from ..volunteer import Volunteer
-from .punches import _managed_project_ids
+from .punches import managed_project_ids
 from .tables import (
     CANCELLED_CYCLE,
     CONFIRMED,
@@ -103,7 +103,7 @@ def uphold_objection(actor: Volunteer, objection_id: int, reply: str = "", *, no
     db.session.refresh(cycle)
     db.session.refresh(objection)
     if cancelled.rowcount == 1:
-        _reverse_points(cycle, now)
+        reverse_points(cycle, now)
     _note_objection(objection, "异议成立", reply, now)
     # Other objections to the same record are settled by the same outcome.
     for other in Objection.query.filter(Objection.cycle_id == cycle.id, Objection.state == O_PENDING).all():
@@ -133,7 +133,7 @@ def dismiss_objection(actor: Volunteer, objection_id: int, reply: str = "", *, n
 
 def pending_objections_for(actor: Volunteer) -> list[Objection]:
     """时长异议: pending objections to records of projects of the admin's org and below."""
-    ids = _managed_project_ids(actor)
+    ids = managed_project_ids(actor)
     if ids is None:
         return []
     return (Objection.query.join(Cycle, Cycle.id == Objection.cycle_id)

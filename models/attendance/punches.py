@@ -72,7 +72,7 @@ def window(project: Project, day: date, tz: str = DEFAULT_TZ) -> tuple[datetime,
     return to_utc(day, project.daily_start, tz), to_utc(day, project.daily_end, tz)
 
 
-def _hm(moment: datetime, tz: str) -> str:
+def local_hm(moment: datetime, tz: str) -> str:
     return local_now(moment, tz).strftime("%H:%M")
 
 
@@ -117,7 +117,7 @@ def check_within_radius(project: Project, position: positions.Position | None, w
 
 
 # ------------------------------------------------------------------------------- the rules
-def _require_accepted(signup: Signup | None) -> Signup:
+def require_accepted(signup: Signup | None) -> Signup:
     if signup is None or signup.state != ACCEPTED:
         raise RuleViolation("not_accepted", "只有已录取的志愿者才能在该项目打卡。", 403)
     return signup
@@ -130,7 +130,7 @@ def _open_project(project_id: int) -> Project:
     return project
 
 
-def _open_project_and_signup(project_id: int, volunteer_id: int) -> tuple[Project, Signup | None]:
+def open_project_and_signup(project_id: int, volunteer_id: int) -> tuple[Project, Signup | None]:
     """``_open_project`` and the volunteer's signup on it (None if none), read in one query: the row
     puts the project in the session, where ``get_project`` then finds it without another."""
     row = db.session.execute(
@@ -152,12 +152,12 @@ def check_punch_time(project: Project, now: datetime, tz: str, *, grace: timedel
     if now < opens:
         raise RuleViolation("too_early", f"还未到打卡时间，今天 {project.daily_start:%H:%M} 起可以打卡。", 409)
     if now > closes + grace:
-        latest = _hm(closes + grace, tz)
+        latest = local_hm(closes + grace, tz)
         raise RuleViolation("too_late", f"今天的打卡时间已过（{latest} 截止）。", 409)
     return today
 
 
-def _new_cycle(project, volunteer_id, day, now, *, mode, source, state, **values) -> Cycle:
+def new_cycle(project, volunteer_id, day, now, *, mode, source, state, **values) -> Cycle:
     return Cycle(project_id=project.id, project=project, volunteer_id=volunteer_id, day=day, mode=mode,
                  source=source, state=state, created_at=now, points=Decimal(0), **values)
 
@@ -171,7 +171,7 @@ def _punch_row(cycle, kind, now, position, site=None, distance=None, by_id=None,
     return punch
 
 
-def _mark_first_checkin(project: Project, signup: Signup | None, now: datetime) -> None:
+def mark_first_checkin(project: Project, signup: Signup | None, now: datetime) -> None:
     """Project.first_checkin_at and Signup.first_checkin_at, set once (they gate deletion and cancelling)."""
     if project.first_checkin_at is None:
         db.session.execute(update(Project).where(Project.id == project.id, Project.first_checkin_at.is_(None))
@@ -186,7 +186,7 @@ def _enter_publicity(cycle: Cycle, now: datetime, tz: str) -> None:
     cycle.public_until = publicity_end(now, tz)
 
 
-def _credit_cycle(cycle: Cycle, now: datetime, rules: Rules) -> None:
+def credit_cycle(cycle: Cycle, now: datetime, rules: Rules) -> None:
     """A recorded cycle enters publicity; a 双签 cycle earns points (hours × rate) in the ledger."""
     _enter_publicity(cycle, now, rules.tz)
     if cycle.mode == DOUBLE and cycle.hours:
@@ -217,15 +217,15 @@ def punch_single(volunteer: Volunteer, project_id: int, position: positions.Posi
 
     The cycle is recorded at once: it enters publicity in its INSERT (a 单签 cycle earns no points).
     """
-    project, signup = _open_project_and_signup(project_id, volunteer.id)
+    project, signup = open_project_and_signup(project_id, volunteer.id)
     if project.checkin_mode != SINGLE:
         raise RuleViolation("not_single", "该项目为签到/签退项目，请分别签到和签退。", 409)
-    _require_accepted(signup)
+    require_accepted(signup)
     day = check_punch_time(project, now, rules.tz)
     site, distance = nearest_site(project, position) if position is not None else (None, None)
     hours = Decimal(str(project.preset_hours)).quantize(TWO)
     source = SOURCE_SCAN if by is not None else SOURCE_PAGE
-    cycle = _new_cycle(project, volunteer.id, day, now, mode=SINGLE, source=source, state=RECORDED,
+    cycle = new_cycle(project, volunteer.id, day, now, mode=SINGLE, source=source, state=RECORDED,
                        signed_in_at=now, hours=hours, single_day=day)
     _enter_publicity(cycle, now, rules.tz)
     try:
@@ -235,7 +235,7 @@ def punch_single(volunteer: Volunteer, project_id: int, position: positions.Posi
     except IntegrityError:
         raise RuleViolation("already_punched", "今天已经打过卡了（单签项目每天打卡一次）。", 409) from None
     _punch_row(cycle, PUNCH_SINGLE, now, position, site, distance, by.id if by else None, source)
-    _mark_first_checkin(project, signup, now)
+    mark_first_checkin(project, signup, now)
     db.session.flush()
     return cycle
 
@@ -244,14 +244,14 @@ def sign_in(volunteer: Volunteer, project_id: int, position: positions.Position 
             rules: Rules = DEFAULT_RULES) -> Cycle:
     """双签 签到: from the day's window start to its end, within the radius of a site, with no other
     sign-in open (an open one past its deadline lapses first)."""
-    project, signup = _open_project_and_signup(project_id, volunteer.id)
+    project, signup = open_project_and_signup(project_id, volunteer.id)
     if project.checkin_mode != DOUBLE:
         raise RuleViolation("not_double", "该项目为单签项目，每天打卡一次即可。", 409)
-    _require_accepted(signup)
+    require_accepted(signup)
     day = check_punch_time(project, now, rules.tz)
     site, distance = check_within_radius(project, position, "签到")
     _, closes = window(project, day, rules.tz)
-    cycle = _new_cycle(project, volunteer.id, day, now, mode=DOUBLE, source=SOURCE_PAGE, state=OPEN,
+    cycle = new_cycle(project, volunteer.id, day, now, mode=DOUBLE, source=SOURCE_PAGE, state=OPEN,
                        signed_in_at=now, deadline=closes + CHECKOUT_GRACE, open_volunteer_id=volunteer.id)
     if not _insert_open_cycle(cycle):
         # One is open already: if it is past its deadline it lapses, and this one goes in.  (Most
@@ -259,7 +259,7 @@ def sign_in(volunteer: Volunteer, project_id: int, position: positions.Position 
         if not lapse_expired(now, volunteer.id) or not _insert_open_cycle(cycle):
             _refuse_open(volunteer.id, project, rules)
     _punch_row(cycle, PUNCH_IN, now, position, site, distance)
-    _mark_first_checkin(project, signup, now)
+    mark_first_checkin(project, signup, now)
     db.session.flush()
     return cycle
 
@@ -280,10 +280,10 @@ def _refuse_open(volunteer_id: int, project: Project, rules: Rules):
     if other is None:  # it was closed meanwhile; the caller may try again
         raise RuleViolation("sign_in_busy", "签到未完成，请重试。", 409)
     if other.project_id == project.id:
-        raise RuleViolation("already_signed_in", f"您已于 {_hm(other.signed_in_at, rules.tz)} 签到，请在活动结束时签退。",
+        raise RuleViolation("already_signed_in", f"您已于 {local_hm(other.signed_in_at, rules.tz)} 签到，请在活动结束时签退。",
                             409)
     raise RuleViolation("open_elsewhere", f"您在“{other.project.name}”的签到尚未签退，请先签退"
-                                          f"（或于 {_hm(other.deadline, rules.tz)} 后再签到）。", 409)
+                                          f"（或于 {local_hm(other.deadline, rules.tz)} 后再签到）。", 409)
 
 
 def sign_out(volunteer: Volunteer, project_id: int, position: positions.Position | None, *, now: datetime,
@@ -294,14 +294,14 @@ def sign_out(volunteer: Volunteer, project_id: int, position: positions.Position
     Without an open sign-in the sign-out is still recorded (an ``unpaired`` cycle without hours), so
     that a forgotten sign-in can be made up (补签到) against it.
     """
-    project, signup = _open_project_and_signup(project_id, volunteer.id)
+    project, signup = open_project_and_signup(project_id, volunteer.id)
     if project.checkin_mode != DOUBLE:
         raise RuleViolation("not_double", "该项目为单签项目，每天打卡一次即可。", 409)
-    _require_accepted(signup)
+    require_accepted(signup)
     cycle = Cycle.query.filter_by(open_volunteer_id=volunteer.id, project_id=project.id).one_or_none()
     if cycle is not None and cycle.deadline < now:
         lapse_expired(now, volunteer.id)
-        raise RuleViolation("sign_out_too_late", f"已超过签退截止时间（{_hm(cycle.deadline, rules.tz)}），"
+        raise RuleViolation("sign_out_too_late", f"已超过签退截止时间（{local_hm(cycle.deadline, rules.tz)}），"
                                                  "本次签到已失效，如确实参加了活动请申请补签。", 409)
     if cycle is None:
         day = check_punch_time(project, now, rules.tz, grace=CHECKOUT_GRACE)
@@ -309,7 +309,7 @@ def sign_out(volunteer: Volunteer, project_id: int, position: positions.Position
         day = cycle.day
         if now < cycle.signed_in_at + MIN_CYCLE:
             raise RuleViolation("sign_out_too_early", f"签到30分钟后才能签退，请于 "
-                                                      f"{_hm(cycle.signed_in_at + MIN_CYCLE, rules.tz)} 后再签退。", 409)
+                                                      f"{local_hm(cycle.signed_in_at + MIN_CYCLE, rules.tz)} 后再签退。", 409)
     site = distance = None
     if project.checkout_mode == SCATTERED:
         if position is not None:
@@ -317,12 +317,12 @@ def sign_out(volunteer: Volunteer, project_id: int, position: positions.Position
     else:
         site, distance = check_within_radius(project, position, "签退")
     if cycle is None:
-        orphan = _new_cycle(project, volunteer.id, day, now, mode=DOUBLE, source=SOURCE_PAGE, state=UNPAIRED,
+        orphan = new_cycle(project, volunteer.id, day, now, mode=DOUBLE, source=SOURCE_PAGE, state=UNPAIRED,
                             signed_out_at=now)
         db.session.add(orphan)
         db.session.flush()
         _punch_row(orphan, PUNCH_OUT, now, position, site, distance)
-        _mark_first_checkin(project, signup, now)
+        mark_first_checkin(project, signup, now)
         db.session.flush()
         return orphan
     hours = hour_rules.cycle_hours(cycle.signed_in_at, now, rules.rounding)
@@ -333,7 +333,7 @@ def sign_out(volunteer: Volunteer, project_id: int, position: positions.Position
     if result.rowcount != 1:
         raise RuleViolation("not_signed_in", "您的签到已签退或已失效。", 409)
     db.session.refresh(cycle)
-    _credit_cycle(cycle, now, rules)
+    credit_cycle(cycle, now, rules)
     _punch_row(cycle, PUNCH_OUT, now, position, site, distance)
     db.session.flush()
     return cycle
@@ -351,11 +351,11 @@ def punch(volunteer: Volunteer, project_id: int, action: str, position: position
     raise RuleViolation("action_invalid", "未知的打卡操作。")
 
 
-def _cycles_of_day(project_id: int, volunteer_id: int, day: date) -> list[Cycle]:
+def cycles_of_day(project_id: int, volunteer_id: int, day: date) -> list[Cycle]:
     return (Cycle.query.filter_by(project_id=project_id, volunteer_id=volunteer_id, day=day)
             .order_by(Cycle.id).all())
 
-def _managed_project_ids(actor: Volunteer):
+def managed_project_ids(actor: Volunteer):
     own = admin_org_of(actor.id)
     if own is None or own.status != ACTIVE:
         return None
@@ -422,7 +422,7 @@ def scan_assist(actor: Volunteer, project_id: int, volunteer: Volunteer | None, 
 
 
 def cycles_today(volunteer_id: int, project_id: int, *, now: datetime, tz: str = DEFAULT_TZ) -> list[Cycle]:
-    return _cycles_of_day(project_id, volunteer_id, local_now(now, tz).date())
+    return cycles_of_day(project_id, volunteer_id, local_now(now, tz).date())
 
 
 def checkin_projects(volunteer_id: int, *, now: datetime) -> list[Project]:
