@@ -13,8 +13,9 @@ import secrets
 from werkzeug.security import generate_password_hash
 
 from models import Binding, Volunteer, db, utcnow
-from models.organization import create_root
-from models.project import local_now, publish_project
+from models.org_rules import create_root
+from models.project import local_now
+from models.project_rules import publish_project
 from models.signup import ACCEPTED, Signup
 from tests.support import people
 

@@ -1,7 +1,7 @@
 """签到扫码 (scancode_waitmsg, key SCAN_CHECKIN): an admin scans a volunteer's QR code in chat.
 
 The scanned payload names the volunteer; the admin's 单签 project running now signs them in (the
-rule is ``models.attendance.scan_assist``).  Several candidates: the reply lists them with numbered
+rule is ``models.attendance.punches.scan_assist``).  Several candidates: the reply lists them with numbered
 links to a page that completes the sign-in.  Only database work happens here: well inside 5 s.
 The link carries the signed token as ``scanned``: an admin with no session goes through OAuth,
 which adds and strips ``code`` and ``state`` (see ``wx_service.oauth.OAUTH_PARAMS``).
@@ -14,7 +14,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from menus import keys
 from models import RuleViolation, db, volunteer_qr
-from models import attendance as att
+from models.attendance import punches as att_punches
 
 from .context import compose, join, link
 from .router import router
@@ -38,9 +38,9 @@ def read_scan_link_token(token: str, actor_id: int) -> int | None:
     return int(volunteer_id) if made_for == actor_id else None
 
 
-def _rules() -> att.Rules:
+def _rules() -> att_punches.Rules:
     settings = current_app.config["WX_SETTINGS"]
-    return att.rules_from(settings.app["timezone"], settings.attendance)
+    return att_punches.rules_from(settings.app["timezone"], settings.attendance)
 
 
 @router.route("event", "scancode_waitmsg", keys.SCAN_CHECKIN)
@@ -48,7 +48,7 @@ def on_scan_checkin(incoming):
     actor, now = incoming.volunteer, incoming.now
     if actor is None:
         return compose("您还没有绑定志愿者账号，请先{bind}。", bind=link(incoming.page_url("bind"), "绑定"))
-    if not att.may_scan(actor, now=now):
+    if not att_punches.may_scan(actor, now=now):
         return "扫码签到仅限项目所属组织（及上级组织）的管理员或项目临时管理员使用。"
     try:
         info = incoming.message.scan_code_info or {}
@@ -60,7 +60,7 @@ def on_scan_checkin(incoming):
         return "无法识别该二维码，请扫描志愿者在“个人中心”出示的志愿者二维码。"
     rules = _rules()
     try:
-        targets = att.scan_targets(actor, volunteer, now=now, tz=rules.tz)
+        targets = att_punches.scan_targets(actor, volunteer, now=now, tz=rules.tz)
     except RuleViolation as exc:
         return compose("{name}：签到未成功。{why}", name=volunteer.masked_name, why=exc.message)
     if len(targets) > 1:
@@ -73,7 +73,7 @@ def on_scan_checkin(incoming):
     project = targets[0]
     try:
         with db.session.begin_nested():
-            cycle = att.scan_assist(actor, project.id, volunteer, now=now, rules=rules)
+            cycle = att_punches.scan_assist(actor, project.id, volunteer, now=now, rules=rules)
     except RuleViolation as exc:
         return compose("{name}：“{project}”签到未成功。{why}", name=volunteer.masked_name, project=project.name,
                        why=exc.message)

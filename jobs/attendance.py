@@ -14,6 +14,10 @@ import logging
 from jobs import job, media
 from models import attendance as att
 from models import db, utcnow
+from models.attendance import cleanup as att_cleanup
+from models.attendance import makeup as att_makeup
+from models.attendance import objection as att_objection
+from models.attendance import punches as att_punches
 
 log = logging.getLogger(__name__)
 
@@ -26,20 +30,20 @@ def download_makeup_photo(makeup_id: int) -> str:
     try:
         data, content_type = media.fetch_image(request.account, request.media_id)
     except media.MediaFailure as exc:
-        state = att.makeup_photo_failed(makeup_id, exc.reason, permanent=exc.permanent)
+        state = att_makeup.makeup_photo_failed(makeup_id, exc.reason, permanent=exc.permanent)
         db.session.commit()
         if state != att.PHOTO_FAILED:
             raise exc.original from None
         return state
     path = media.store(data, "makeups", str(makeup_id), media.IMAGE_EXTENSIONS[content_type])
-    att.makeup_photo_stored(makeup_id, path, content_type)
+    att_makeup.makeup_photo_stored(makeup_id, path, content_type)
     db.session.commit()
     return att.PHOTO_STORED
 
 
 @job()
 def sweep_makeup_photos() -> list[int]:
-    due = att.makeup_photos_due(utcnow())
+    due = att_makeup.makeup_photos_due(utcnow())
     db.session.rollback()
     for makeup_id in due:
         download_makeup_photo.now(makeup_id)
@@ -50,7 +54,7 @@ def sweep_makeup_photos() -> list[int]:
 def close_publicity(now=None) -> dict:
     """Confirm records past their publicity; lapse open sign-ins past their sign-out deadline."""
     now = now or utcnow()
-    counts = {"confirmed": att.confirm_due(now), "lapsed": att.lapse_expired(now)}
+    counts = {"confirmed": att_objection.confirm_due(now), "lapsed": att_punches.lapse_expired(now)}
     db.session.commit()
     if counts["confirmed"] or counts["lapsed"]:
         log.info("publicity: %(confirmed)d confirmed, %(lapsed)d lapsed", counts, extra={"job": "close_publicity"})
@@ -61,7 +65,7 @@ def close_publicity(now=None) -> dict:
 def remove_stale_attendance(now=None) -> dict:
     """无签到的活动 and 无时长的报名, 7 days after the end: removed softly and logged."""
     now = now or utcnow()
-    removed = att.remove_stale(now)
+    removed = att_cleanup.remove_stale(now)
     db.session.commit()
     if removed["projects"] or removed["signups"]:
         log.warning("clean-up removed %(projects)d activities and %(signups)d signups "

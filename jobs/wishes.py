@@ -13,7 +13,7 @@ import os
 from flask import current_app
 
 from jobs import job, media
-from models import db, utcnow
+from models import db, utcnow, wish_rules
 from models import wish as wishes
 
 log = logging.getLogger(__name__)
@@ -27,19 +27,19 @@ def download_wish_photos(wish_id: int) -> dict:
     """Fetch every pending photo of ``wish_id`` (``wx.uploadImage``, fetched from ``media/get``) and store it under the media dir."""
     counts = {"stored": 0, "failed": 0, "pending": 0}
     transient = None
-    for photo_id in wishes.pending_photo_ids(wish_id):
+    for photo_id in wish_rules.pending_photo_ids(wish_id):
         photo = db.session.get(wishes.WishPhoto, photo_id)
         try:
             data, content_type = media.fetch_image(photo.account, photo.media_id)
         except media.MediaFailure as exc:
-            state = wishes.photo_failed(photo_id, exc.reason, permanent=exc.permanent)
+            state = wish_rules.photo_failed(photo_id, exc.reason, permanent=exc.permanent)
             db.session.commit()
             counts["failed" if state == wishes.PHOTO_FAILED else "pending"] += 1
             if state != wishes.PHOTO_FAILED:
                 transient = exc.original
             continue
         path = media.store(data, f"wishes/{wish_id}", str(photo_id), media.IMAGE_EXTENSIONS[content_type])
-        if wishes.photo_stored(photo_id, path, content_type, now=utcnow()):
+        if wish_rules.photo_stored(photo_id, path, content_type, now=utcnow()):
             counts["stored"] += 1
         db.session.commit()
     if transient is not None:
@@ -51,7 +51,7 @@ def download_wish_photos(wish_id: int) -> dict:
 @job()
 def sweep_wish_photos() -> list[int]:
     """Re-submit the download of photos still pending a while after completion."""
-    due = wishes.photos_due(utcnow())
+    due = wish_rules.photos_due(utcnow())
     db.session.rollback()
     for wish_id in due:
         download_wish_photos.now(wish_id)
@@ -63,8 +63,8 @@ def close_unconfirmed_wishes(now=None) -> list[int]:
     """Close as completed the wishes whose publisher has not confirmed within 14 days."""
     now = now or utcnow()
     closed = []
-    for wish_id in wishes.due_for_close(now):
-        if wishes.close_unconfirmed(wish_id, now=now):
+    for wish_id in wish_rules.due_for_close(now):
+        if wish_rules.close_unconfirmed(wish_id, now=now):
             closed.append(wish_id)
         db.session.commit()
     if closed:

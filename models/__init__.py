@@ -11,7 +11,7 @@ from . import (
     volunteer_qr,
     wish,
 )
-from .attendance import Cycle, MakeupRequest, Objection, PointEntry, Punch, Removal
+from .attendance import Cycle, MakeupRequest, Objection, Punch, Removal
 from .audit import PhoneView
 from .base import RuleViolation, db, utcnow
 from .contact import ContactMessage, ContactReply
@@ -21,6 +21,7 @@ from .help_seeker import HelpSeeker, Pairing, SeekerBinding
 from .membership import MemberGroup, MemberGroupMember, Membership
 from .notification import Notification, notify, notify_many
 from .organization import OrgAdmin, Organization, PendingOrgChange
+from .points import PointEntry
 from .project import Project, ProjectComment, ProjectFollow, ProjectSite, ProjectTempAdmin
 from .shared_value import SharedValue
 from .signup import ActivityReminder, Signup

@@ -18,6 +18,7 @@ from .base import RuleViolation, db
 from .follower import Follower
 from .notification import CUSTOM_WINDOW
 from .organization import ACTIVE, admin_org_of
+from .volunteer import Binding, Volunteer
 
 MESSAGE_MAX_CHARS = 2000  # WeChat delivers texts of up to 2,048 bytes; keep them whole
 ANSWER_MAX_CHARS = 600  # a customer-service text's content is limited in bytes: 600 Chinese characters fit
@@ -145,8 +146,6 @@ def conversations(limit: int = 50) -> list[Conversation]:
 
 
 def _conversations(follower_ids: list[int]) -> list[Conversation]:
-    from .volunteer import Binding, Volunteer
-
     if not follower_ids:
         return []
     followers = {f.id: f for f in Follower.query.filter(Follower.id.in_(follower_ids))}

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import and_, literal, select
 
 from .base import db, utcnow
+from .volunteer import Binding, Volunteer
 
 SEEN_RESOLUTION = timedelta(minutes=1)
 
@@ -58,8 +59,6 @@ class Follower(db.Model):
     @classmethod
     def with_volunteer(cls, account: str, openid: str):
         """(follower row or None, bound volunteer or None) in one round trip: the callback's lookup."""
-        from .volunteer import Binding, Volunteer
-
         key = select(literal(account).label("account"), literal(openid).label("openid")).subquery()
         row = db.session.execute(
             select(cls, Volunteer).select_from(key)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import identity, lockout, permissions, personal_data, proven_wechat
 from .base import RuleViolation, db, utcnow
-from .organization import ACTIVE, Organization, admin_org_of, subtree_of
+from .organization import ACTIVE, OrgAdmin, Organization, admin_org_of, subtree_of
 from .volunteer import Volunteer
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
@@ -421,8 +421,6 @@ def bind_seeker(account: str, openid: str, id_number: str, phone: str, *, now, s
 
 def station_admin_ids(seeker: HelpSeeker) -> list[int]:
     """The admins of the seeker's station."""
-    from .organization import OrgAdmin
-
     return list(db.session.scalars(select(OrgAdmin.volunteer_id).where(OrgAdmin.org_id == seeker.station_id)
                                    .order_by(OrgAdmin.id)))
 

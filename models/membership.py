@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import permissions
 from .base import RuleViolation, db, utcnow
+from .hours import hours_by_volunteer as counted_hours_by_volunteer
 from .notification import notify
 from .organization import ACTIVE, Organization, get_org, subtree_of
 from .personal_data import lookup_hash
@@ -246,9 +247,7 @@ def hours_by_volunteer(org_id: int, since: datetime | None) -> dict[int, float]:
 
     The hours of the org's members on any project, counted (公示中 or 已确认) as in 我的服务记录.
     """
-    from .attendance import hours_by_volunteer as counted
-
-    return counted(member_ids(org_id), since)
+    return counted_hours_by_volunteer(member_ids(org_id), since)
 
 
 def builtin_group_ids(org_id: int, key: str, *, now, tz: str = "Asia/Shanghai") -> list[int]:

@@ -11,6 +11,7 @@ have passed review.  Three kinds of action:
 from __future__ import annotations
 
 from .base import RuleViolation
+from .organization import ACTIVE, admin_org_of
 
 SELF_AND_BELOW = frozenset({
     "view_members",       # 成员管理: see the member lists and a member's profile
@@ -46,8 +47,6 @@ ACTIONS = SELF_AND_BELOW | BELOW_ONLY | LEVEL2_BELOW
 
 def can(volunteer, action: str, org, *, now=None) -> bool:
     """May ``volunteer`` (a Volunteer or None) do ``action`` on ``org`` (an Organization)?"""
-    from .organization import ACTIVE, admin_org_of
-
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     if volunteer is None or org is None:

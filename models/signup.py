@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .base import RuleViolation, db, utcnow
+from .hours import total_hours
 from .membership import APPROVED as MEMBER
 from .membership import Membership, group_member_ids, member_ids
 from .notification import notify, notify_many
@@ -141,8 +142,6 @@ def my_activities(volunteer_id: int, *, now: datetime) -> dict[str, list[Signup]
 
 def volunteer_summary(volunteer_id: int, now: datetime | None = None, tz: str = DEFAULT_TZ) -> dict:
     """A volunteer's summary for 报名审核: projects accepted, counted hours in total and this year."""
-    from .attendance import total_hours
-
     accepted = db.session.scalar(select(db.func.count()).select_from(Signup).where(
         Signup.volunteer_id == volunteer_id, Signup.state == ACCEPTED)) or 0
     year_start = date(local_now(now or utcnow(), tz).year, 1, 1)

@@ -12,9 +12,9 @@ attendance_cli = AppGroup("attendance", help="考勤: clean-up removals (list, r
 @click.option("--limit", default=50, show_default=True)
 def list_removals(limit):
     """The latest activities and signups removed by the clean-up job."""
-    from models import attendance as att
+    from models.attendance import cleanup as att_cleanup
 
-    for r in att.removals(limit):
+    for r in att_cleanup.removals(limit):
         restored = f" restored {r.restored_at:%Y-%m-%d %H:%M} by {r.restored_by}" if r.restored_at else ""
         click.echo(f"{r.kind} {r.target_id} (was {r.previous_state}) removed {r.removed_at:%Y-%m-%d %H:%M} UTC: "
                    f"{r.reason}{restored}")
@@ -27,10 +27,10 @@ def list_removals(limit):
 def restore(kind, target_id, by):
     """Undo the clean-up's removal of a project or a signup (KIND ID)."""
     from models import RuleViolation, db, utcnow
-    from models import attendance as att
+    from models.attendance import cleanup as att_cleanup
 
     try:
-        removal = att.restore(kind, target_id, now=utcnow(), by=by)
+        removal = att_cleanup.restore(kind, target_id, now=utcnow(), by=by)
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()

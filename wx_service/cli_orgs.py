@@ -14,7 +14,7 @@ orgs_cli = AppGroup("orgs", help="Organizations (志愿服务组织).")
 def init_root(name, admin_number):
     """Create the root org (level 1) and its first admin, for a new deployment."""
     from models import RuleViolation, Volunteer, db, utcnow
-    from models.organization import create_root
+    from models.org_rules import create_root
 
     volunteer = Volunteer.query.filter_by(number=admin_number.strip()).one_or_none()
     if volunteer is None:

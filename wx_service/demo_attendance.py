@@ -18,8 +18,10 @@ from datetime import timedelta
 from models import attendance as att
 from models import signup as su
 from models import utcnow
+from models.attendance import punches as att_punches
 from models.positions import Position
-from models.project import DEFAULT_TZ, local_now, publish_project, to_utc
+from models.project import DEFAULT_TZ, local_now, to_utc
+from models.project_rules import publish_project
 
 HERE = Position(32.0045, 120.8590, 20)  # 濠河风景区南大门, the demo projects' point
 
@@ -27,7 +29,7 @@ HERE = Position(32.0045, 120.8590, 20)  # 濠河风景区南大门, the demo pro
 def seed_attendance(projects: dict, volunteers: list, *, now=None, tz: str = DEFAULT_TZ) -> dict:
     now = now or utcnow()
     today = local_now(now, tz).date()
-    rules = att.Rules(tz=tz)
+    rules = att_punches.Rules(tz=tz)
     single = projects["running_single"]
     root_admin = single.org.admins[0]
     double = publish_project(root_admin, {
@@ -43,8 +45,8 @@ def seed_attendance(projects: dict, volunteers: list, *, now=None, tz: str = DEF
         for project in (single, double):
             if su.signup_of(volunteer.id, project.id) is None:
                 su.sign_up(volunteer, project.id, now=now)
-        cycles.append(att.punch_single(volunteer, single.id, HERE, now=now, rules=rules))
+        cycles.append(att_punches.punch_single(volunteer, single.id, HERE, now=now, rules=rules))
         if now - start >= att.MIN_CYCLE:
-            att.sign_in(volunteer, double.id, HERE, now=start, rules=rules)
-            cycles.append(att.sign_out(volunteer, double.id, HERE, now=now, rules=rules))
+            att_punches.sign_in(volunteer, double.id, HERE, now=start, rules=rules)
+            cycles.append(att_punches.sign_out(volunteer, double.id, HERE, now=now, rules=rules))
     return {"running_double": double, "cycles": cycles}

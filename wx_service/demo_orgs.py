@@ -10,7 +10,7 @@ and one more registers a pending org, so 子组织管理 has something to review
 from __future__ import annotations
 
 from models import utcnow
-from models.organization import add_admin, create_root, found_suborg, register_org
+from models.org_rules import add_admin, create_root, found_suborg, register_org
 
 ROOT_NAME = "江海志愿者服务总站"
 

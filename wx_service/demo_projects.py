@@ -16,7 +16,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from models import utcnow
-from models.project import DEFAULT_TZ, local_now, publish_project
+from models.project import DEFAULT_TZ, local_now
+from models.project_rules import publish_project
 
 
 def _base(org, today, **overrides) -> dict:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models import utcnow
-from models import wish as wishes
+from models import utcnow, wish_rules
 
 BASE = {"gender": "F", "situation": "", "phone": "13813761402"}  # the demo elder's mobile
 
@@ -48,12 +47,12 @@ def seed_wishes(reviewer, claimer, *, account: str = "demo", publisher_openid: s
     for index, (suffix, fields, fate) in enumerate(WISHES):
         at = now - timedelta(days=len(WISHES) - index)
         openid = publisher_openid if suffix is None else f"o_demo_wisher_{suffix}"
-        wish = wishes.publish(account, openid, {**BASE, **fields}, now=at)
+        wish = wish_rules.publish(account, openid, {**BASE, **fields}, now=at)
         if fate == "rejected":
-            wishes.reject(reviewer, wish.id, "心愿描述不够具体，请写明需要的帮助", now=at + timedelta(hours=2))
+            wish_rules.reject(reviewer, wish.id, "心愿描述不够具体，请写明需要的帮助", now=at + timedelta(hours=2))
         elif fate in ("open", "claimed"):
-            wishes.approve(reviewer, wish.id, now=at + timedelta(hours=2))
+            wish_rules.approve(reviewer, wish.id, now=at + timedelta(hours=2))
         if fate == "claimed":
-            wishes.claim(claimer, wish.id, "每周六下午上门，手把手教开店和上架商品", now=at + timedelta(hours=5))
+            wish_rules.claim(claimer, wish.id, "每周六下午上门，手把手教开店和上架商品", now=at + timedelta(hours=5))
         made.append(wish)
     return made

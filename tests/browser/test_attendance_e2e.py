@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from models import Binding, db
+from models import Binding, db, project_rules
 from models import attendance as att
+from models import hours as service_hours
 from models import project as pr
 from models import signup as su
 from tests.browser.conftest import screenshot
@@ -28,7 +29,7 @@ def setup_city(app):
     with app.app_context():
         _orgs, admins = build_tree()
         db.session.add(Binding(account="demo", openid="o-e2e-admin", volunteer_id=admins["district"].id))
-        project = pr.publish_project(admins["district"], fields(
+        project = project_rules.publish_project(admins["district"], fields(
             start_date=TODAY.isoformat(), end_date=(TODAY + timedelta(days=1)).isoformat(),
             signup_end=(TODAY + timedelta(days=1)).isoformat(), needs_review="0"), now=NOW)
         walker = make_volunteer("周行远", account="demo", openid="o-e2e-walker")
@@ -122,7 +123,7 @@ def test_makeup_with_a_photo_then_approved(phone, browser):
         page.goto(base + f"/m/projects/{project_id}/publicity?account=demo")
         assert "1.50" in page.locator(".publicity-row").first.inner_text()
         with app.app_context():
-            assert att.total_hours(walker_id) == 1.5
+            assert service_hours.total_hours(walker_id) == 1.5
     finally:
         app.config.pop("CLOCK_NOW", None)
         for ctx in contexts:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from models import db
-from models import project as pr
+from models import db, project_rules
 from models import signup as su
 from tests.browser.conftest import screenshot
 from tests.browser.test_wishes_e2e import person
@@ -67,7 +66,7 @@ def test_the_checkin_page_says_so_when_wechat_never_answers(phone, browser):
     handle = phone.app
     with handle.app.app_context():
         _orgs, admins = build_tree()
-        project = pr.publish_project(admins["district"], fields(
+        project = project_rules.publish_project(admins["district"], fields(
             start_date=TODAY.isoformat(), end_date=(TODAY + timedelta(days=1)).isoformat(),
             signup_end=(TODAY + timedelta(days=1)).isoformat(), needs_review="0"), now=NOW)
         walker = make_volunteer("季红梅", account="demo", openid="o-e2e-nowx")

@@ -1,7 +1,7 @@
 """A volunteer applies to join an org, its admin approves, and the volunteer sees it in 我的组织."""
 
 from models import Binding, db, utcnow
-from models.organization import create_root, found_suborg
+from models.org_rules import create_root, found_suborg
 from tests.browser.conftest import PHONE, WECHAT_UA, screenshot
 from tests.support.people import make_volunteer
 
@@ -20,7 +20,7 @@ def test_admin_approves_a_join_request_and_the_volunteer_sees_the_org(browser, a
         root = create_root("江海志愿者服务总站", root_admin, now=utcnow())
         station = found_suborg(root_admin, root.id, {"name": "崇川区志愿者协会", "org_type": "民间公益",
                                                      "region": "崇川区", "service_domains": ["社区服务"]}, now=utcnow())
-        from models.organization import add_admin
+        from models.org_rules import add_admin
 
         add_admin(root_admin, station.id, station_admin.number, now=utcnow())
         for person, openid in ((station_admin, "o_e2e_station"), (volunteer, "o_e2e_joiner")):

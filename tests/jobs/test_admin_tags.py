@@ -13,7 +13,7 @@ from flask import current_app
 from menus.sync import ADMIN_TAG
 from models import Binding, Volunteer, db
 from models import accounts as acc
-from models.organization import add_admin, deregister_org, register_org, remove_admin, review_org
+from models.org_rules import add_admin, deregister_org, register_org, remove_admin, review_org
 from tests.support.orgs import FIELDS, NOW, build_tree, make_volunteer
 
 DEMO = "wxdemo0000000001"

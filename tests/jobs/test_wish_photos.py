@@ -11,8 +11,7 @@ import pytest
 from wechatpy.exceptions import WeChatClientException
 
 from jobs.wishes import download_wish_photos, sweep_wish_photos
-from models import WishPhoto, db, utcnow
-from models import wish as wishes
+from models import WishPhoto, db, utcnow, wish_rules
 from tests.support.orgs import build_tree, make_volunteer
 
 DEMO = "wxdemo0000000001"
@@ -25,11 +24,11 @@ def completed_wish(server_ids) -> int:
     """A wish claimed and completed with ``server_ids`` (committed, photos pending)."""
     now = utcnow()
     _orgs, admins = build_tree(now)
-    wish = wishes.publish("demo", "o_pub", FIELDS, now=now)
-    wishes.approve(admins["district"], wish.id, now=now)
+    wish = wish_rules.publish("demo", "o_pub", FIELDS, now=now)
+    wish_rules.approve(admins["district"], wish.id, now=now)
     helper = make_volunteer()
-    wishes.claim(helper, wish.id, "送一台收音机", now=now)
-    wishes.complete(helper, wish.id, "已送到", server_ids, account="demo", now=now)
+    wish_rules.claim(helper, wish.id, "送一台收音机", now=now)
+    wish_rules.complete(helper, wish.id, "已送到", server_ids, account="demo", now=now)
     db.session.commit()
     return wish.id
 

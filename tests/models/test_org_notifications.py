@@ -2,7 +2,7 @@
 
 from models import Notification, db
 from models.membership import approve_members, join_org, reject_members
-from models.organization import edit_org, register_org, review_change, review_org
+from models.org_rules import edit_org, register_org, review_change, review_org
 from tests.support.orgs import FIELDS, NOW, build_tree, make_volunteer
 
 

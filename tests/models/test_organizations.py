@@ -28,9 +28,8 @@ from models.membership import (
     remove_from_group,
     remove_members,
 )
-from models.organization import (
+from models.org_rules import (
     add_admin,
-    admin_org_of,
     create_root,
     deregister_org,
     edit_org,
@@ -40,10 +39,8 @@ from models.organization import (
     reset_admin_password,
     review_change,
     review_org,
-    search_orgs,
-    suborgs,
-    subtree_of,
 )
+from models.organization import admin_org_of, search_orgs, suborgs, subtree_of
 from tests.support.orgs import FIELDS, NOW, build_tree, make_volunteer
 
 

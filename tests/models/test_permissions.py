@@ -6,7 +6,7 @@ import pytest
 
 from models import RuleViolation, db, permissions
 from models.membership import approve_members, join_org
-from models.organization import deregister_org, set_review_exempt
+from models.org_rules import deregister_org, set_review_exempt
 from tests.support.orgs import NOW, build_tree, make_volunteer
 
 # Who asks, relative to the target org (the street station, level 3, below a level-2 district).

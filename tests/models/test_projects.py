@@ -7,11 +7,11 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from models import Notification, RuleViolation, Volunteer, db
+from models import Notification, RuleViolation, Volunteer, db, project_rules
 from models import project as pr
 from models import signup as su
 from models.membership import add_to_group, approve_members, create_group, join_org
-from models.organization import set_review_exempt
+from models.org_rules import set_review_exempt
 from models.positions import Position
 from tests.support.orgs import NOW, build_tree, make_volunteer
 from tests.support.projects import publish, single_fields
@@ -64,15 +64,15 @@ def test_fields_are_checked(tree):
 def test_twenty_categories_and_restricted_topics(tree):
     orgs, _ = tree
     assert len(pr.CATEGORIES) == 20 and len(set(pr.CATEGORIES)) == 20
-    assert pr.allowed_topics(orgs["street"]) == [pr.TOPIC_PRACTICE]
+    assert project_rules.allowed_topics(orgs["street"]) == [pr.TOPIC_PRACTICE]
     orgs["street"].name = "站台文明交通志愿服务队"
-    assert pr.allowed_topics(orgs["street"]) == [pr.TOPIC_TRAFFIC, pr.TOPIC_PRACTICE]
-    assert pr.allowed_topics(orgs["street"], {pr.TOPIC_TODAY: ["站台文明交通志愿服务队"]}) == list(pr.TOPICS)
+    assert project_rules.allowed_topics(orgs["street"]) == [pr.TOPIC_TRAFFIC, pr.TOPIC_PRACTICE]
+    assert project_rules.allowed_topics(orgs["street"], {pr.TOPIC_TODAY: ["站台文明交通志愿服务队"]}) == list(pr.TOPICS)
 
 
 def test_single_mode_keeps_preset_hours_and_first_site(tree):
     _, admins = tree
-    project = pr.publish_project(admins["street"], single_fields(punch_radius="300"), now=NOW)
+    project = project_rules.publish_project(admins["street"], single_fields(punch_radius="300"), now=NOW)
     assert project.checkin_mode == "single" and project.preset_hours == 2 and project.punch_radius is None
     assert [(s.latitude, s.longitude) for s in project.sites] == [(32.01, 120.86)]
     assert project.starts_at == datetime(2026, 3, 8, 1, 0) and project.ends_at == datetime(2026, 3, 9, 3, 30)
@@ -93,9 +93,9 @@ def test_temp_admins_by_id_number_get_project_powers_only(tree):
     for action in ("invite_volunteers", "edit_project", "delete_project", "review_project", "revoke_project"):
         assert not pr.can_manage_project(helper, project, action, now=NOW)
     assert su.signup_of(helper.id, project.id) is None  # not signed up automatically
-    site = pr.add_site(helper, project.id, 32.02, 120.87, "南门", now=NOW)
+    site = project_rules.add_site(helper, project.id, 32.02, 120.87, "南门", now=NOW)
     assert [s.label for s in project.sites] == ["滨江公园北门", "南门"] and site.created_by_id == helper.id
-    assert violation(pr.add_site, stranger, project.id, 32, 120, now=NOW).code == "forbidden"
+    assert violation(project_rules.add_site, stranger, project.id, 32, 120, now=NOW).code == "forbidden"
     assert violation(publish, admins["street"], temp_admin_id_numbers="320602199912319999").code == \
         "temp_admin_not_found"
 
@@ -134,12 +134,12 @@ def test_review_by_an_ancestor_and_delete_with_reason(tree):
     assert pr.pending_reviews_for(admins["street"]) == [project, second]
     assert pr.pending_reviews_for(admins["community"]) == []
     for who in ("community", "sibling_street"):
-        assert violation(pr.review_project, admins[who], project.id, now=NOW).code == "forbidden"
-    pr.review_project(admins["root"], project.id, now=NOW)
+        assert violation(project_rules.review_project, admins[who], project.id, now=NOW).code == "forbidden"
+    project_rules.review_project(admins["root"], project.id, now=NOW)
     assert project.status == "approved" and project.reviewed_by_id == admins["root"].id
-    assert violation(pr.review_project, admins["street"], project.id, now=NOW).code == "project_not_pending"
-    assert violation(pr.reject_project, admins["street"], second.id, "", now=NOW).code == "reason_missing"
-    pr.reject_project(admins["street"], second.id, "时间设置不合理", now=NOW)
+    assert violation(project_rules.review_project, admins["street"], project.id, now=NOW).code == "project_not_pending"
+    assert violation(project_rules.reject_project, admins["street"], second.id, "", now=NOW).code == "reason_missing"
+    project_rules.reject_project(admins["street"], second.id, "时间设置不合理", now=NOW)
     assert second.status == "deleted" and second.delete_reason == "时间设置不合理"
     assert violation(pr.get_project, second.id).status == 404
     notes = Notification.query.filter_by(volunteer_id=admins["community"].id, kind="project_review_result").all()
@@ -151,14 +151,14 @@ def test_revoke_by_publisher_or_ancestor(tree):
     project = publish(admins["district"])
     assert project.status == "approved"
     for who in ("street", "sibling_district"):
-        assert violation(pr.revoke_project, admins[who], project.id, now=NOW).code == "forbidden"
-    pr.revoke_project(admins["root"], project.id, now=NOW, reason="暂停")
+        assert violation(project_rules.revoke_project, admins[who], project.id, now=NOW).code == "forbidden"
+    project_rules.revoke_project(admins["root"], project.id, now=NOW, reason="暂停")
     assert project.status == "pending" and project.revoked_at == NOW
-    assert violation(pr.revoke_project, admins["root"], project.id, now=NOW).code == "project_not_approved"
+    assert violation(project_rules.revoke_project, admins["root"], project.id, now=NOW).code == "project_not_approved"
     # saving it again routes it again: a level-2 org is approved at once
-    pr.edit_project(admins["district"], project.id, {"place": "滨江公园南门"}, now=NOW)
+    project_rules.edit_project(admins["district"], project.id, {"place": "滨江公园南门"}, now=NOW)
     assert project.status == "approved"
-    pr.revoke_project(admins["district"], project.id, now=NOW)  # its publisher
+    project_rules.revoke_project(admins["district"], project.id, now=NOW)  # its publisher
     assert project.status == "pending"
 
 
@@ -166,10 +166,10 @@ def test_revoke_by_publisher_or_ancestor(tree):
 def test_time_edit_sends_an_approved_project_back_to_review(tree):
     orgs, admins = tree
     project = publish(admins["street"])
-    pr.review_project(admins["district"], project.id, now=NOW)
-    pr.edit_project(admins["street"], project.id, {"place": "新地点", "recruit_count": "12"}, now=NOW)
+    project_rules.review_project(admins["district"], project.id, now=NOW)
+    project_rules.edit_project(admins["street"], project.id, {"place": "新地点", "recruit_count": "12"}, now=NOW)
     assert project.status == "approved" and project.place == "新地点"
-    pr.edit_project(admins["street"], project.id, {"end_date": "2026-03-10"}, now=NOW)
+    project_rules.edit_project(admins["street"], project.id, {"end_date": "2026-03-10"}, now=NOW)
     assert project.status == "pending" and project.ends_at == datetime(2026, 3, 10, 3, 30)
 
 
@@ -178,24 +178,24 @@ def test_edit_rules_after_start_and_after_the_end(tree):
     project = publish(admins["district"])
     running = project.starts_at + timedelta(hours=1)
     finished = project.ends_at + timedelta(minutes=1)
-    assert violation(pr.edit_project, admins["district"], project.id, {"checkin_mode": "single"},
+    assert violation(project_rules.edit_project, admins["district"], project.id, {"checkin_mode": "single"},
                      now=NOW).code == "checkin_mode_fixed"
-    assert violation(pr.edit_project, admins["district"], project.id, {"daily_start": "08:00"},
+    assert violation(project_rules.edit_project, admins["district"], project.id, {"daily_start": "08:00"},
                      now=running).code == "daily_window_fixed"
-    pr.edit_project(admins["district"], project.id, {"daily_start": "09:00", "place": "东门"}, now=running)
+    project_rules.edit_project(admins["district"], project.id, {"daily_start": "09:00", "place": "东门"}, now=running)
     assert project.daily_start == time(9, 0) and project.place == "东门"
-    pr.edit_project(admins["district"], project.id, {"daily_start": "08:00"}, now=NOW)  # before the start: fine
-    assert violation(pr.edit_project, admins["district"], project.id, {"place": "西门"},
+    project_rules.edit_project(admins["district"], project.id, {"daily_start": "08:00"}, now=NOW)  # before the start: fine
+    assert violation(project_rules.edit_project, admins["district"], project.id, {"place": "西门"},
                      now=finished).code == "project_finished"
-    assert violation(pr.edit_project, admins["street"], project.id, {"place": "西门"}, now=NOW).code == "forbidden"
+    assert violation(project_rules.edit_project, admins["street"], project.id, {"place": "西门"}, now=NOW).code == "forbidden"
 
 
 def test_a_project_with_a_checkin_cannot_be_deleted(tree):
     _, admins = tree
     project, other = publish(admins["street"]), publish(admins["street"])
     project.first_checkin_at = NOW
-    assert violation(pr.delete_project, admins["street"], project.id, now=NOW).code == "project_has_checkins"
-    pr.delete_project(admins["district"], other.id, now=NOW)
+    assert violation(project_rules.delete_project, admins["street"], project.id, now=NOW).code == "project_has_checkins"
+    project_rules.delete_project(admins["district"], other.id, now=NOW)
     assert other.status == "deleted"
 
 
@@ -380,21 +380,21 @@ def _project_with_signups(admins):
 def test_signed_up_volunteers_are_told_when_time_or_place_really_change(city):
     _, admins = city
     project, (a, b, c, stranger) = _project_with_signups(admins)
-    assert sorted(pr.signed_up_ids(project.id)) == [a, b, c]
+    assert sorted(project_rules.signed_up_ids(project.id)) == [a, b, c]
     assert set(pr.LIVE_SIGNUP_STATES) == set(su.LIVE)
-    pr.edit_project(admins["district"], project.id, {"recruit_count": "4", "description": "清理公园垃圾，分类投放"},
+    project_rules.edit_project(admins["district"], project.id, {"recruit_count": "4", "description": "清理公园垃圾，分类投放"},
                     now=NOW)
-    pr.edit_project(admins["district"], project.id, {"place": "滨江公园北门", "daily_start": "09:00"}, now=NOW)
+    project_rules.edit_project(admins["district"], project.id, {"place": "滨江公园北门", "daily_start": "09:00"}, now=NOW)
     assert told("project_changed") == [], "neither time nor place changed"
-    pr.edit_project(admins["district"], project.id, {"place": "滨江公园南门"}, now=NOW)
+    project_rules.edit_project(admins["district"], project.id, {"place": "滨江公园南门"}, now=NOW)
     db.session.rollback()
     assert told("project_changed") == [], "a rolled-back change tells nobody"
-    pr.edit_project(admins["district"], project.id, {"place": "滨江公园南门"}, now=NOW)
+    project_rules.edit_project(admins["district"], project.id, {"place": "滨江公园南门"}, now=NOW)
     moved = told("project_changed")
     assert [v for v, _ in moved] == [a, b, c] and stranger not in [v for v, _ in moved]
     assert moved[0][1]["change"] == "活动地点有变更，请留意" and moved[0][1]["place"] == "滨江公园南门"
     db.session.commit()
-    pr.edit_project(admins["district"], project.id, {"daily_start": "08:30", "latitude": "32.0120"}, now=NOW)
+    project_rules.edit_project(admins["district"], project.id, {"daily_start": "08:30", "latitude": "32.0120"}, now=NOW)
     db.session.commit()
     both = [d for _, d in told("project_changed") if d["change"].startswith("活动时间和地点")]
     assert len(both) == 3 and both[0]["time"].endswith("08:30")
@@ -405,12 +405,12 @@ def test_signed_up_volunteers_are_told_of_revoke_and_delete(city):
     project, (a, b, c, stranger) = _project_with_signups(admins)
     su.cancel_signup(db.session.get(Volunteer, c), project.id, now=NOW)  # 孙丽华 withdrew: not told
     db.session.commit()
-    live = pr.signed_up_ids(project.id)
+    live = project_rules.signed_up_ids(project.id)
     assert sorted(live) == [a, b]
-    pr.revoke_project(admins["root"], project.id, now=NOW, reason="场地临时维修")
+    project_rules.revoke_project(admins["root"], project.id, now=NOW, reason="场地临时维修")
     db.session.commit()
     assert [(v, d["reason"]) for v, d in told("project_revoked")] == [(v, "场地临时维修") for v in live]
-    pr.delete_project(admins["district"], project.id, now=NOW)
+    project_rules.delete_project(admins["district"], project.id, now=NOW)
     db.session.commit()
     assert [(v, d["reason"]) for v, d in told("project_deleted")] == [(v, "项目已取消") for v in live]
     assert all(n.link is None for n in Notification.query.filter_by(kind="project_deleted"))

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from models import Notification, RuleViolation, Wish, WishLog, WishPhoto, db, regions
+from models import Notification, RuleViolation, Wish, WishLog, WishPhoto, db, regions, wish_rules
 from models import wish as wishes
 from models.organization import REGIONS
 from tests.support.orgs import NOW, build_tree, make_volunteer
@@ -31,7 +31,7 @@ def tree(ctx):
 
 
 def publish(openid="o_pub", now=NOW, **changes):
-    return wishes.publish("demo", openid, {**GOOD, **changes}, now=now)
+    return wish_rules.publish("demo", openid, {**GOOD, **changes}, now=now)
 
 
 def notes(kind=None):
@@ -83,11 +83,11 @@ def notes(kind=None):
 ])
 def test_validation_table(ctx, changes, code):
     if code is None:
-        clean = wishes.clean_wish_fields({**GOOD, **changes})
+        clean = wish_rules.clean_wish_fields({**GOOD, **changes})
         assert 0 <= clean["age"] <= 120 and clean["phone"].replace("-", "").isdigit()
     else:
         with pytest.raises(RuleViolation) as caught:
-            wishes.clean_wish_fields({**GOOD, **changes})
+            wish_rules.clean_wish_fields({**GOOD, **changes})
         assert caught.value.code == code and caught.value.status == 400
         assert any("\u4e00" <= ch <= "\u9fff" for ch in caught.value.message), "a Chinese message"
 
@@ -129,7 +129,7 @@ def test_who_reviews_a_wish(tree):
     assert set(wishes.reviewable_districts(admins["root"])) == set(regions.DISTRICTS)
     assert not wishes.can_review(make_volunteer(), chongchuan)
     with pytest.raises(RuleViolation) as caught:
-        wishes.approve(admins["street"], chongchuan.id, now=NOW)
+        wish_rules.approve(admins["street"], chongchuan.id, now=NOW)
     assert caught.value.status == 403
     assert [w.id for w in wishes.for_review(admins["district"])] == [chongchuan.id]
 
@@ -137,11 +137,11 @@ def test_who_reviews_a_wish(tree):
 def test_approve_then_a_second_decision_is_refused(tree):
     orgs, admins = tree
     wish = publish()
-    wishes.approve(admins["district"], wish.id, now=NOW)
+    wish_rules.approve(admins["district"], wish.id, now=NOW)
     assert (wish.state, wish.reviewed_by_id, wish.reviewed_org_id) == ("open", admins["district"].id,
                                                                        orgs["district"].id)
-    for decide in (lambda: wishes.approve(admins["root"], wish.id, now=NOW),
-                   lambda: wishes.reject(admins["root"], wish.id, "重复", now=NOW)):
+    for decide in (lambda: wish_rules.approve(admins["root"], wish.id, now=NOW),
+                   lambda: wish_rules.reject(admins["root"], wish.id, "重复", now=NOW)):
         with pytest.raises(RuleViolation) as caught:
             decide()
         assert caught.value.code == "wish_not_pending" and caught.value.status == 409
@@ -151,9 +151,9 @@ def test_reject_needs_a_reason_the_publisher_sees(tree):
     _orgs, admins = tree
     wish = publish()
     with pytest.raises(RuleViolation) as caught:
-        wishes.reject(admins["district"], wish.id, "  ", now=NOW)
+        wish_rules.reject(admins["district"], wish.id, "  ", now=NOW)
     assert caught.value.code == "wish_reason_missing"
-    wishes.reject(admins["district"], wish.id, "信息不完整，请补充联系方式", now=NOW)
+    wish_rules.reject(admins["district"], wish.id, "信息不完整，请补充联系方式", now=NOW)
     mine = wishes.of_publisher("demo", "o_pub")
     assert [(w.state, w.reject_reason) for w in mine] == [("rejected", "信息不完整，请补充联系方式")]
     assert wishes.published().total == 0
@@ -162,7 +162,7 @@ def test_reject_needs_a_reason_the_publisher_sees(tree):
 # ---------------------------------------------------------------------------------- state machine
 def open_wish(admins, **changes):
     wish = publish(**changes)
-    wishes.approve(admins["district"], wish.id, now=NOW)
+    wish_rules.approve(admins["district"], wish.id, now=NOW)
     return wish
 
 
@@ -172,9 +172,9 @@ def test_the_whole_way_claim_complete_confirm(tree):
     helper = make_volunteer("李助人")
     assert [w.id for w in wishes.published(state="open").items] == [wish.id]
     with pytest.raises(RuleViolation) as caught:
-        wishes.claim(helper, wish.id, "", now=NOW)
+        wish_rules.claim(helper, wish.id, "", now=NOW)
     assert caught.value.code == "wish_plan_missing"
-    wishes.claim(helper, wish.id, "周六上午上门维修", now=NOW + timedelta(hours=1))
+    wish_rules.claim(helper, wish.id, "周六上午上门维修", now=NOW + timedelta(hours=1))
     assert (wish.state, wish.claimer_id, wish.claim_plan) == ("claimed", helper.id, "周六上午上门维修")
     assert wishes.published(state="open").total == 0 and wishes.published(state="claimed").total == 1
     assert wish.is_claimer(helper) and wishes.sees_contact(wish, "demo", "o_x", helper)
@@ -182,38 +182,38 @@ def test_the_whole_way_claim_complete_confirm(tree):
     assert [w.id for w in wishes.claimed_by(helper.id)] == [wish.id]
 
     other = make_volunteer()
-    for act, code in ((lambda: wishes.claim(other, wish.id, "我也来", now=NOW), "wish_not_open"),
-                      (lambda: wishes.complete(other, wish.id, "完成", ["m1"], account="demo", now=NOW),
+    for act, code in ((lambda: wish_rules.claim(other, wish.id, "我也来", now=NOW), "wish_not_open"),
+                      (lambda: wish_rules.complete(other, wish.id, "完成", ["m1"], account="demo", now=NOW),
                        "wish_not_yours"),
-                      (lambda: wishes.release(other, wish.id, "不想做了", now=NOW), "wish_not_yours"),
-                      (lambda: wishes.confirm("demo", "o_pub", wish.id, now=NOW), "wish_not_completed")):
+                      (lambda: wish_rules.release(other, wish.id, "不想做了", now=NOW), "wish_not_yours"),
+                      (lambda: wish_rules.confirm("demo", "o_pub", wish.id, now=NOW), "wish_not_completed")):
         with pytest.raises(RuleViolation) as caught:
             act()
         assert caught.value.code == code
 
     with pytest.raises(RuleViolation) as caught:
-        wishes.complete(helper, wish.id, "收音机修好了", [], account="demo", now=NOW)
+        wish_rules.complete(helper, wish.id, "收音机修好了", [], account="demo", now=NOW)
     assert caught.value.code == "wish_photo_missing"
     with pytest.raises(RuleViolation) as caught:
-        wishes.complete(helper, wish.id, "收音机修好了", ["bad id!"], account="demo", now=NOW)
+        wish_rules.complete(helper, wish.id, "收音机修好了", ["bad id!"], account="demo", now=NOW)
     assert caught.value.code == "wish_photo_invalid"
     with pytest.raises(RuleViolation) as caught:
-        wishes.complete(helper, wish.id, "收音机修好了", [f"m{i}" for i in range(10)], account="demo", now=NOW)
+        wish_rules.complete(helper, wish.id, "收音机修好了", [f"m{i}" for i in range(10)], account="demo", now=NOW)
     assert caught.value.code == "wish_photo_too_many"
     with pytest.raises(RuleViolation) as caught:
-        wishes.complete(helper, wish.id, "", ["m1"], account="demo", now=NOW)
+        wish_rules.complete(helper, wish.id, "", ["m1"], account="demo", now=NOW)
     assert caught.value.code == "wish_note_missing"
     done_at = NOW + timedelta(days=2)
-    wishes.complete(helper, wish.id, "收音机修好了", ["m1", "m2", "m1"], account="demo", now=done_at)
+    wish_rules.complete(helper, wish.id, "收音机修好了", ["m1", "m2", "m1"], account="demo", now=done_at)
     assert wish.state == "completed" and wish.completed_at == done_at
     assert [(p.media_id, p.state) for p in wish.photos] == [("m1", "pending"), ("m2", "pending")]
     with pytest.raises(RuleViolation) as caught:
-        wishes.release(helper, wish.id, "来不及", now=done_at)
+        wish_rules.release(helper, wish.id, "来不及", now=done_at)
     assert caught.value.code == "wish_not_yours"  # no giving up once completed
     with pytest.raises(RuleViolation) as caught:
-        wishes.confirm("demo", "o_stranger", wish.id, now=done_at)
+        wish_rules.confirm("demo", "o_stranger", wish.id, now=done_at)
     assert caught.value.status == 403
-    wishes.confirm("demo", "o_pub", wish.id, now=done_at + timedelta(days=1))
+    wish_rules.confirm("demo", "o_pub", wish.id, now=done_at + timedelta(days=1))
     assert wish.state == "confirmed" and wishes.published(state="done").total == 1
     assert [e.action for e in wishes.history(wish.id)] == ["published", "approved", "claimed", "completed",
                                                            "confirmed"]
@@ -223,17 +223,17 @@ def test_release_puts_the_wish_back_and_tells_the_admins(tree):
     orgs, admins = tree
     wish = open_wish(admins)
     helper = make_volunteer("王放弃")
-    wishes.claim(helper, wish.id, "本周内上门", now=NOW)
+    wish_rules.claim(helper, wish.id, "本周内上门", now=NOW)
     with pytest.raises(RuleViolation) as caught:
-        wishes.release(helper, wish.id, "", now=NOW)
+        wish_rules.release(helper, wish.id, "", now=NOW)
     assert caught.value.code == "wish_reason_missing"
-    wishes.release(helper, wish.id, "临时出差，无法完成", now=NOW + timedelta(hours=3))
+    wish_rules.release(helper, wish.id, "临时出差，无法完成", now=NOW + timedelta(hours=3))
     assert (wish.state, wish.claimer_id, wish.claim_plan) == ("open", None, None)
     assert wishes.claimed_by(helper.id) == [] and wishes.published(state="open").total == 1
     released = notes("wish_released")
     assert [n[0] for n in released] == [admins["district"].id]
     assert "临时出差" in released[0][2]["reason"]
-    wishes.claim(make_volunteer(), wish.id, "我来接手", now=NOW + timedelta(hours=4))  # claimable again
+    wish_rules.claim(make_volunteer(), wish.id, "我来接手", now=NOW + timedelta(hours=4))  # claimable again
     assert WishLog.query.filter_by(wish_id=wish.id, action="released").one().note == "临时出差，无法完成"
 
 
@@ -242,7 +242,7 @@ def test_publisher_cannot_claim_their_own_wish(tree):
     publisher = make_volunteer("张亚林", account="demo", openid="o_pub")
     wish = open_wish(admins)
     with pytest.raises(RuleViolation) as caught:
-        wishes.claim(publisher, wish.id, "我自己来", now=NOW, account="demo", openid="o_pub")
+        wish_rules.claim(publisher, wish.id, "我自己来", now=NOW, account="demo", openid="o_pub")
     assert caught.value.code == "wish_own"
 
 
@@ -256,12 +256,12 @@ def test_who_is_told(tree):
                                             {"wish": told.title, "result": "已通过", "reason": "心愿已发布"})]
     helper = make_volunteer("李助人")
     for wish in (told, silent):
-        wishes.claim(helper, wish.id, "上门帮忙", now=NOW)
+        wish_rules.claim(helper, wish.id, "上门帮忙", now=NOW)
     claimed = notes("wish_claimed")
     assert sorted(n[0] for n in claimed) == sorted([bound_publisher.id, admins["district"].id, admins["district"].id])
     to_publisher = next(n for n in claimed if n[0] == bound_publisher.id)[2]
     assert to_publisher["volunteer"] == "李*人" and to_publisher["time"] == "2026-03-01 10:00"  # Asia/Shanghai
-    wishes.complete(helper, told.id, "已完成", ["m1"], account="demo", now=NOW)
+    wish_rules.complete(helper, told.id, "已完成", ["m1"], account="demo", now=NOW)
     assert sorted(n[0] for n in notes("wish_completed")) == sorted([bound_publisher.id, admins["district"].id])
     assert not [n for n in notes() if n[0] == helper.id]
 
@@ -269,14 +269,14 @@ def test_who_is_told(tree):
 def test_approving_admins_are_the_approver_org(tree):
     orgs, admins = tree
     second = make_volunteer("第二管理员")
-    from models.organization import add_admin
+    from models.org_rules import add_admin
 
     add_admin(admins["root"], orgs["district"].id, second.number, now=NOW)
     wish = open_wish(admins)
-    assert wishes.approving_admin_ids(wish) == [admins["district"].id, second.id]
+    assert wish_rules.approving_admin_ids(wish) == [admins["district"].id, second.id]
     by_root = publish(openid="o_r")
-    wishes.approve(admins["root"], by_root.id, now=NOW)
-    assert wishes.approving_admin_ids(by_root) == [admins["root"].id]
+    wish_rules.approve(admins["root"], by_root.id, now=NOW)
+    assert wish_rules.approving_admin_ids(by_root) == [admins["root"].id]
 
 
 # ---------------------------------------------------------------------------------- 14-day close
@@ -285,20 +285,20 @@ def test_unconfirmed_wishes_close_after_fourteen_days(tree):
     helper = make_volunteer()
     done, confirmed = open_wish(admins), open_wish(admins, openid="o_2")
     for wish in (done, confirmed):
-        wishes.claim(helper, wish.id, "上门", now=NOW)
-        wishes.complete(helper, wish.id, "完成了", ["m1"], account="demo", now=NOW)
-    wishes.confirm("demo", "o_2", confirmed.id, now=NOW + timedelta(days=1))
+        wish_rules.claim(helper, wish.id, "上门", now=NOW)
+        wish_rules.complete(helper, wish.id, "完成了", ["m1"], account="demo", now=NOW)
+    wish_rules.confirm("demo", "o_2", confirmed.id, now=NOW + timedelta(days=1))
     just_before = NOW + wishes.CONFIRM_WITHIN - timedelta(seconds=1)
-    assert wishes.due_for_close(just_before) == []
-    assert wishes.close_unconfirmed(done.id, now=just_before) is False and done.state == "completed"
+    assert wish_rules.due_for_close(just_before) == []
+    assert wish_rules.close_unconfirmed(done.id, now=just_before) is False and done.state == "completed"
     deadline = NOW + wishes.CONFIRM_WITHIN
-    assert wishes.due_for_close(deadline) == [done.id]
-    assert wishes.close_unconfirmed(done.id, now=deadline) is True
+    assert wish_rules.due_for_close(deadline) == [done.id]
+    assert wish_rules.close_unconfirmed(done.id, now=deadline) is True
     assert (done.state, done.closed_at) == ("closed", deadline)
-    assert wishes.close_unconfirmed(done.id, now=deadline) is False  # idempotent
+    assert wish_rules.close_unconfirmed(done.id, now=deadline) is False  # idempotent
     assert confirmed.state == "confirmed"
     with pytest.raises(RuleViolation):
-        wishes.confirm("demo", "o_pub", done.id, now=deadline)
+        wish_rules.confirm("demo", "o_pub", done.id, now=deadline)
 
 
 def test_close_job_closes_due_wishes_once(tree):
@@ -307,8 +307,8 @@ def test_close_job_closes_due_wishes_once(tree):
     _orgs, admins = tree
     wish = open_wish(admins)
     helper = make_volunteer()
-    wishes.claim(helper, wish.id, "上门", now=NOW)
-    wishes.complete(helper, wish.id, "完成了", ["m1"], account="demo", now=NOW)
+    wish_rules.claim(helper, wish.id, "上门", now=NOW)
+    wish_rules.complete(helper, wish.id, "完成了", ["m1"], account="demo", now=NOW)
     db.session.commit()
     assert close_unconfirmed_wishes(now=NOW + timedelta(days=13)) == []
     assert close_unconfirmed_wishes(now=NOW + timedelta(days=14, minutes=1)) == [wish.id]
@@ -322,7 +322,7 @@ def test_concurrent_claims_have_exactly_one_winner(app_pg):
     with app.app_context():
         _orgs, admins = build_tree()
         wish = publish()
-        wishes.approve(admins["district"], wish.id, now=NOW)
+        wish_rules.approve(admins["district"], wish.id, now=NOW)
         helpers = [make_volunteer(f"抢单{i}") for i in range(8)]
         db.session.commit()
         wish_id, helper_ids = wish.id, [h.id for h in helpers]
@@ -337,7 +337,7 @@ def test_concurrent_claims_have_exactly_one_winner(app_pg):
             volunteer = db.session.get(Volunteer, volunteer_id)
             barrier.wait()
             try:
-                wishes.claim(volunteer, wish_id, f"方案{volunteer_id}", now=NOW)
+                wish_rules.claim(volunteer, wish_id, f"方案{volunteer_id}", now=NOW)
                 db.session.commit()
                 outcomes[volunteer_id] = "won"
             except RuleViolation as exc:

@@ -17,7 +17,7 @@ from datetime import date
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from models import Binding, OrgAdmin, Volunteer, db, utcnow
+from models import Binding, OrgAdmin, Volunteer, db, project_rules, utcnow
 from models import project as pr
 from tests.reliability.test_masking import get_paths, secrets_not_of
 from tests.support.orgs import build_tree, make_volunteer
@@ -49,7 +49,7 @@ def project_with_helpers(app_lite):
             db.select(OrgAdmin.volunteer_id).where(OrgAdmin.org_id == orgs["district"].id)))
         gu, lu = elder("顾建华", date(1949, 3, 12)), elder("陆美珍", date(1952, 10, 1), "F")
         zhu = elder("朱德兴", date(1947, 6, 30))
-        project = pr.publish_project(district, live_fields(temp_admin_id_numbers=f"{gu.id_number};{lu.id_number}"),
+        project = project_rules.publish_project(district, live_fields(temp_admin_id_numbers=f"{gu.id_number};{lu.id_number}"),
                                      now=utcnow())
         db.session.commit()
         people = {v.name: (v.id, v.id_number, v.id_number_masked) for v in (gu, lu, zhu)}
@@ -97,7 +97,7 @@ def test_admins_never_see_other_peoples_whole_id_numbers_or_phones(app_lite):
         seed_demo()
         helpers = [elder("顾建华", date(1949, 3, 12)), elder("陆美珍", date(1952, 10, 1), "F")]
         for project in pr.Project.query:
-            pr._set_temp_admins(project, [v.id for v in helpers])
+            project_rules._set_temp_admins(project, [v.id for v in helpers])
         db.session.commit()
         viewers = {openid: Binding.volunteer_for("demo", openid).id for openid in ("o_demo_admin", "o_demo_station")}
         hidden = {openid: secrets_not_of(vid) for openid, vid in viewers.items()}

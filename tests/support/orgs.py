@@ -38,7 +38,7 @@ def build_tree(now=NOW):
     Returns a dict of orgs and of their admins (one each).  All orgs active.
     """
     from models import db
-    from models.organization import add_admin, create_root, found_suborg
+    from models.org_rules import add_admin, create_root, found_suborg
 
     admins = {key: make_volunteer(f"管理员{key}") for key in
               ("root", "district", "street", "community", "sibling_district", "sibling_street")}

@@ -32,6 +32,6 @@ def single_fields(**overrides) -> dict:
 
 
 def publish(actor, now=NOW, **overrides):
-    from models.project import publish_project
+    from models.project_rules import publish_project
 
     return publish_project(actor, fields(**overrides), now=now)

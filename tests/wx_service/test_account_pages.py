@@ -250,7 +250,7 @@ def test_after_a_rebind_the_first_openid_receives_nothing(app_lite):
 
 
 def test_binding_an_admin_moves_the_admin_menu_tag(app_lite):
-    from models.organization import create_root
+    from models.org_rules import create_root
 
     with app_lite.app.app_context():
         admin = make_volunteer(password="adminpass1")
@@ -267,7 +267,7 @@ def test_binding_an_admin_moves_the_admin_menu_tag(app_lite):
 
 
 def test_personal_center_links_admins_to_their_org_tools(app_lite):
-    from models.organization import create_root
+    from models.org_rules import create_root
 
     with app_lite.app.app_context():
         admin, plain = make_volunteer(), make_volunteer()

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from models import Binding, Volunteer, db, volunteer_qr
+from models import Binding, Volunteer, db, project_rules, volunteer_qr
 from models import attendance as att
+from models import points as points_ledger
 from models import project as pr
 from models import signup as su
 from tests.support.orgs import NOW, build_tree, make_volunteer
@@ -45,8 +46,8 @@ def city(any_app):
         orgs, admins = build_tree()
         db.session.add(Binding(account="demo", openid="o-admin", volunteer_id=admins["district"].id))
         db.session.add(Binding(account="demo", openid="o-sibling", volunteer_id=admins["sibling_district"].id))
-        double = pr.publish_project(admins["district"], live(), now=NOW)
-        one = pr.publish_project(admins["district"], single(name="文明交通劝导志愿服务", short_name="文明劝导"), now=NOW)
+        double = project_rules.publish_project(admins["district"], live(), now=NOW)
+        one = project_rules.publish_project(admins["district"], single(name="文明交通劝导志愿服务", short_name="文明劝导"), now=NOW)
         people = [make_volunteer(f"志愿者{n}", account="demo", openid=f"o-v{n}") for n in range(3)]
         for person in people:
             su.sign_up(person, double.id, now=NOW)
@@ -123,7 +124,7 @@ def test_daily_login_point_once_a_day(city):
     handle.app.config["CLOCK_NOW"] = at(10, 0, TODAY + timedelta(days=1))
     client.get("/m/me?account=demo")
     with handle.app.app_context():
-        entries = att.PointEntry.query.filter_by(volunteer_id=ids["people"][1], reason=att.R_LOGIN).all()
+        entries = points_ledger.PointEntry.query.filter_by(volunteer_id=ids["people"][1], reason=points_ledger.R_LOGIN).all()
         assert sorted(e.day for e in entries) == [TODAY, TODAY + timedelta(days=1)]
 
 
@@ -162,7 +163,7 @@ def test_scan_assist_with_several_projects_asks_which(city):
     handle, ids = city
     with handle.app.app_context():
         admin = db.session.get(Volunteer, ids["admin"])
-        second = pr.publish_project(admin, single(name="第二个单签活动", short_name="第二单签"), now=NOW)
+        second = project_rules.publish_project(admin, single(name="第二个单签活动", short_name="第二单签"), now=NOW)
         su.sign_up(db.session.get(Volunteer, ids["people"][1]), second.id, now=NOW)
         db.session.commit()
         second_id = second.id
@@ -276,7 +277,7 @@ def test_objection_upheld_removes_hours_and_points(city):
     punch(owner, ids["double"], token, "sign_out", SITE)
     with handle.app.app_context():
         cycle_id = att.Cycle.query.filter_by(volunteer_id=ids["people"][0]).one().id
-        assert att.balance(ids["people"][0]) == 2  # one login point, one hour of 双签
+        assert points_ledger.balance(ids["people"][0]) == 2  # one login point, one hour of 双签
     objector = sign_in(handle.client(), "o-v1")
     path = f"/m/publicity/{cycle_id}/object?account=demo"
     otoken = token_of(objector, path)
@@ -304,7 +305,7 @@ def test_objection_upheld_removes_hours_and_points(city):
     hours = owner.get("/m/me/hours?account=demo").get_data(as_text=True)
     assert "已取消" in hours and "0.00</b> 小时<br>累计" in hours
     with handle.app.app_context():
-        assert att.balance(ids["people"][0]) == 1
+        assert points_ledger.balance(ids["people"][0]) == 1
 
 
 def test_account_pages_list_the_attendance_links(city):

@@ -14,8 +14,7 @@ import pytest
 
 import handlers
 from jobs.delivery import custom_text
-from models import Binding, db, volunteer_qr
-from models import project as pr
+from models import Binding, db, project_rules, volunteer_qr
 from models import signup as su
 from models.chat_text import ChatText, compose, join, link, neutralise
 from models.notification_kinds import TEMPLATE_FIELDS, template_data
@@ -115,7 +114,7 @@ def phishing_projects(any_app):
         _orgs, admins = build_tree()
         admin = admins["district"]
         db.session.add(Binding(account="demo", openid="o-scan-admin", volunteer_id=admin.id))
-        projects = [pr.publish_project(admin, single(name=f"{PHISHING[:60]}{n}", short_name=f"劝导{n}"), now=NOW)
+        projects = [project_rules.publish_project(admin, single(name=f"{PHISHING[:60]}{n}", short_name=f"劝导{n}"), now=NOW)
                     for n in range(2)]
         both, one = make_volunteer("陆小燕"), make_volunteer("沈国平")
         for project in projects:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from models import attendance as att
 from models import db
+from models import hours as service_hours
+from models import points as points_ledger
+from models.attendance import objection as att_objection
 from wx_service.demo_attendance import seed_attendance
 from wx_service.demo_orgs import seed_orgs
 from wx_service.demo_projects import seed_projects
@@ -25,7 +27,7 @@ def test_seed_attendance_puts_records_in_publicity(app_lite):
         out = seed_attendance(projects, people, now=NOW)
         db.session.commit()
         assert len(out["cycles"]) == 4
-        assert len(att.public_cycles(projects["running_single"].id, now=NOW)) == 2
-        public = att.public_cycles(out["running_double"].id, now=NOW)
+        assert len(att_objection.public_cycles(projects["running_single"].id, now=NOW)) == 2
+        public = att_objection.public_cycles(out["running_double"].id, now=NOW)
         assert [c.hours for c in public] == [Decimal("1.50")] * 2
-        assert att.balance(people[0].id) == Decimal("1.50") and att.total_hours(people[0].id) == Decimal("3.50")
+        assert points_ledger.balance(people[0].id) == Decimal("1.50") and service_hours.total_hours(people[0].id) == Decimal("3.50")

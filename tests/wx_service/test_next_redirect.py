@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from models import Binding, db
+from models import Binding, db, project_rules
 from models import project as pr
 from tests.support.orgs import NOW, build_tree
 from tests.support.people import csrf_token, sign_in
@@ -37,7 +37,7 @@ def approved_project(app_lite):
         _orgs, admins = build_tree()
         db.session.add(Binding(account="demo", openid="o-district-next", volunteer_id=admins["district"].id))
         project = publish(admins["street"], name="濠河清洁志愿服务")
-        pr.review_project(admins["district"], project.id, now=NOW)
+        project_rules.review_project(admins["district"], project.id, now=NOW)
         db.session.commit()
         project_id = project.id
     yield app_lite, project_id

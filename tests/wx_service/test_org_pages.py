@@ -9,7 +9,7 @@ import pytest
 
 from models import Membership, OrgAdmin, Organization, db
 from models.membership import approve_members, join_org
-from models.organization import found_suborg, register_org
+from models.org_rules import found_suborg, register_org
 from tests.support.orgs import FIELDS, NOW, build_tree, make_volunteer
 
 

@@ -25,8 +25,13 @@ from flask import (
 from jobs.attendance import download_makeup_photo
 from models import RuleViolation, db, positions
 from models import attendance as att
+from models import hours as service_hours
+from models import points as points_ledger
 from models import project as pr
 from models import signup as su
+from models.attendance import makeup as att_makeup
+from models.attendance import objection as att_objection
+from models.attendance import punches as att_punches
 
 from .. import clock
 from ..binding import bound_volunteer
@@ -36,9 +41,9 @@ from .guards import volunteer_required
 from .json_body import POSITION, TEXT, json_fields
 
 
-def rules() -> att.Rules:
+def rules() -> att_punches.Rules:
     settings = current_app.config["WX_SETTINGS"]
-    return att.rules_from(settings.app["timezone"], settings.attendance)
+    return att_punches.rules_from(settings.app["timezone"], settings.attendance)
 
 
 def _position(data, *, required: bool = False):
@@ -60,19 +65,19 @@ def _local(moment):
 @volunteer_required
 def checkin_list():
     now = clock.now()
-    return render_template("attendance/checkin_list.html", projects=att.checkin_projects(g.volunteer.id, now=now),
-                           makeup_projects=att.makeup_projects(g.volunteer.id, now=now, tz=rules().tz),
-                           open_cycle=att.open_cycle_of(g.volunteer.id), now=now)
+    return render_template("attendance/checkin_list.html", projects=att_punches.checkin_projects(g.volunteer.id, now=now),
+                           makeup_projects=att_makeup.makeup_projects(g.volunteer.id, now=now, tz=rules().tz),
+                           open_cycle=att_punches.open_cycle_of(g.volunteer.id), now=now)
 
 
 def _checkin_state(project, volunteer, now):
     tz = rules().tz
     today = pr.local_now(now, tz).date()
     signup = su.signup_of(volunteer.id, project.id)
-    open_cycle = att.open_cycle_of(volunteer.id)
+    open_cycle = att_punches.open_cycle_of(volunteer.id)
     if open_cycle is not None and open_cycle.deadline is not None and open_cycle.deadline < now:
         open_cycle = None  # past its deadline: it lapses at the next punch or job run
-    cycles = att.cycles_today(volunteer.id, project.id, now=now, tz=tz)
+    cycles = att_punches.cycles_today(volunteer.id, project.id, now=now, tz=tz)
     state = {"accepted": signup is not None and signup.state == su.ACCEPTED, "today": today,
              "activity_day": project.start_date <= today <= project.end_date, "cycles": cycles,
              "open_here": open_cycle if open_cycle is not None and open_cycle.project_id == project.id else None,
@@ -96,7 +101,7 @@ def checkin_page(project_id):
                            sites=project.sites, local=_local,
                            manager=pr.can_manage_project(g.volunteer, project, "locate_project", now=now),
                            can_makeup=project.checkin_mode == pr.DOUBLE and bool(
-                               att.makeup_open_days(project, now=now, tz=rules().tz)),
+                               att_makeup.makeup_open_days(project, now=now, tz=rules().tz)),
                            jsapi_list=["getLocation", "openLocation"])
 
 
@@ -105,7 +110,7 @@ def checkin_page(project_id):
 def checkin_distance(project_id):
     project = pr.get_project(project_id)
     position = _position(request.args, required=True)
-    site, distance = att.nearest_site(project, position)
+    site, distance = att_punches.nearest_site(project, position)
     if site is None:
         raise RuleViolation("no_site", "该项目尚未设置活动位置。", 409)
     radius = project.punch_radius if project.checkin_mode == pr.DOUBLE else None
@@ -120,7 +125,7 @@ def checkin_distance(project_id):
 def checkin_punch(project_id):
     data = json_fields(action=TEXT, **POSITION)
     action = data["action"] or ""
-    cycle = att.punch(g.volunteer, project_id, action, _position(data), now=clock.now(), rules=rules())
+    cycle = att_punches.punch(g.volunteer, project_id, action, _position(data), now=clock.now(), rules=rules())
     # The answer is read before the commit, which expires the row (reading it after costs a SELECT).
     if cycle.state == att.UNPAIRED:
         message = f"未找到签到记录，已记录签退时间 {_local(cycle.signed_out_at)}；如漏签到，请申请补签。"
@@ -144,7 +149,7 @@ def makeup_new(project_id):
     now, error = clock.now(), None
     if request.method == "POST":
         try:
-            made = att.submit_makeup(g.volunteer, project.id, request.form.to_dict(), account=g.account, now=now,
+            made = att_makeup.submit_makeup(g.volunteer, project.id, request.form.to_dict(), account=g.account, now=now,
                                      rules=rules())
             download_makeup_photo.later(made.id)
             db.session.commit()
@@ -154,7 +159,7 @@ def makeup_new(project_id):
         else:
             flash("补签申请已提交，请等待管理员审核。", "success")
             return redirect(url_for("pages.my_makeup", makeup_id=made.id, account=g.account))
-    days = att.makeup_open_days(project, now=now, tz=rules().tz) if project.checkin_mode == pr.DOUBLE else []
+    days = att_makeup.makeup_open_days(project, now=now, tz=rules().tz) if project.checkin_mode == pr.DOUBLE else []
     return render_template("attendance/makeup_form.html", p=project, days=days, kinds=att.MAKEUP_KINDS, error=error,
                            form=request.form, jsapi_list=["chooseImage", "uploadImage"]), (error.status if error else 200)
 
@@ -162,13 +167,13 @@ def makeup_new(project_id):
 @bp.get("/me/makeups")
 @volunteer_required
 def my_makeups():
-    return render_template("attendance/my_makeups.html", makeups=att.makeups_of(g.volunteer.id), local=clock.local_text)
+    return render_template("attendance/my_makeups.html", makeups=att_makeup.makeups_of(g.volunteer.id), local=clock.local_text)
 
 
 @bp.get("/me/makeups/<int:makeup_id>")
 @volunteer_required
 def my_makeup(makeup_id):
-    made = att.get_makeup(makeup_id)
+    made = att_makeup.get_makeup(makeup_id)
     if made.volunteer_id != g.volunteer.id:
         abort(404)
     return render_template("attendance/makeup_detail.html", m=made, local=clock.local_text, admin=False)
@@ -177,8 +182,8 @@ def my_makeup(makeup_id):
 @bp.get("/makeups/<int:makeup_id>/photo")
 @volunteer_required
 def makeup_photo(makeup_id):
-    made = att.get_makeup(makeup_id)
-    if made.volunteer_id != g.volunteer.id and not att.may_review_makeup(g.volunteer, made, now=clock.now()):
+    made = att_makeup.get_makeup(makeup_id)
+    if made.volunteer_id != g.volunteer.id and not att_makeup.may_review_makeup(g.volunteer, made, now=clock.now()):
         abort(404)
     if made.photo_state != att.PHOTO_STORED:
         abort(404)
@@ -191,18 +196,18 @@ def makeup_photo(makeup_id):
 def publicity(project_id):
     project = pr.get_project(project_id)
     now = clock.now()
-    return render_template("attendance/publicity.html", p=project, cycles=att.public_cycles(project.id, now=now),
+    return render_template("attendance/publicity.html", p=project, cycles=att_objection.public_cycles(project.id, now=now),
                            local=clock.local_text, volunteer=bound_volunteer(g.account, g.openid))
 
 
 @bp.route("/publicity/<int:cycle_id>/object", methods=["GET", "POST"])
 @volunteer_required
 def object_to(cycle_id):
-    cycle = att.get_cycle(cycle_id)
+    cycle = att_objection.get_cycle(cycle_id)
     error = None
     if request.method == "POST":
         try:
-            att.object_to(g.volunteer, cycle.id, request.form.get("reason", ""), now=clock.now())
+            att_objection.object_to(g.volunteer, cycle.id, request.form.get("reason", ""), now=clock.now())
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -217,7 +222,7 @@ def object_to(cycle_id):
 @bp.get("/me/objections")
 @volunteer_required
 def my_objections():
-    return render_template("attendance/my_objections.html", objections=att.objections_of(g.volunteer.id),
+    return render_template("attendance/my_objections.html", objections=att_objection.objections_of(g.volunteer.id),
                            local=clock.local_text)
 
 
@@ -226,14 +231,14 @@ def my_objections():
 @volunteer_required
 def my_hours():
     now = clock.now()
-    return render_template("attendance/my_hours.html", summary=att.service_summary(g.volunteer.id, now=now,
+    return render_template("attendance/my_hours.html", summary=service_hours.service_summary(g.volunteer.id, now=now,
                                                                                    tz=rules().tz),
-                           cycles=att.service_list(g.volunteer.id), local=clock.local_text, now=now)
+                           cycles=service_hours.service_list(g.volunteer.id), local=clock.local_text, now=now)
 
 
 @bp.get("/me/points")
 @volunteer_required
 def my_points():
-    return render_template("attendance/my_points.html", earned=att.total_earned(g.volunteer.id),
-                           balance=att.balance(g.volunteer.id), entries=att.ledger(g.volunteer.id),
+    return render_template("attendance/my_points.html", earned=points_ledger.total_earned(g.volunteer.id),
+                           balance=points_ledger.balance(g.volunteer.id), entries=points_ledger.ledger(g.volunteer.id),
                            local=clock.local_text)

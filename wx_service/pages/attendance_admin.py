@@ -6,9 +6,12 @@ from __future__ import annotations
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from handlers.scan import read_scan_link_token
-from models import RuleViolation, Volunteer, db, positions, volunteer_qr
-from models import attendance as att
+from models import RuleViolation, Volunteer, db, positions, project_rules, volunteer_qr
+from models import hours as service_hours
 from models import project as pr
+from models.attendance import makeup as att_makeup
+from models.attendance import objection as att_objection
+from models.attendance import punches as att_punches
 
 from .. import clock
 from . import bp
@@ -35,8 +38,8 @@ def admin_attendance(project_id):
     sites = [(s, positions.map_link(positions.Position(s.latitude, s.longitude), s.label or "活动位置"))
              for s in project.sites]
     return render_template("attendance/admin_project.html", p=project, can=can, sites=sites, now=now,
-                           hours=att.project_hours(project.id), local=clock.local_text,
-                           public=att.public_cycles(project.id, now=now),
+                           hours=service_hours.project_hours(project.id), local=clock.local_text,
+                           public=att_objection.public_cycles(project.id, now=now),
                            jsapi_list=["getLocation", "scanQRCode", "chooseImage", "uploadImage"])
 
 
@@ -46,7 +49,7 @@ def admin_locate(project_id):
     """定位: a site at the admin's current position (several allowed)."""
     data = json_fields(label=TEXT, **POSITION)
     position = _position(data, required=True)
-    site = pr.add_site(g.volunteer, project_id, position.latitude, position.longitude,
+    site = project_rules.add_site(g.volunteer, project_id, position.latitude, position.longitude,
                        (data["label"] or "").strip()[:100] or "现场定位", now=clock.now())
     db.session.commit()
     accuracy = f"（定位精度约{position.accuracy:.0f}米）" if position.accuracy is not None else ""
@@ -60,7 +63,7 @@ def admin_scan(project_id):
     """扫码签到 on the project page: the payload from ``wx.scanQRCode``."""
     data = json_fields(payload=TEXT, **POSITION)
     volunteer = volunteer_qr.volunteer_for(data["payload"] or "")
-    cycle = att.scan_assist(g.volunteer, project_id, volunteer, now=clock.now(), rules=rules(),
+    cycle = att_punches.scan_assist(g.volunteer, project_id, volunteer, now=clock.now(), rules=rules(),
                             position=_position(data))
     db.session.commit()
     return jsonify(ok=True, message=f"{volunteer.masked_name} 签到成功，计{cycle.hours}小时。")
@@ -79,7 +82,7 @@ def admin_scan_link(project_id):
     error = None
     if request.method == "POST":
         try:
-            cycle = att.scan_assist(g.volunteer, project.id, volunteer, now=clock.now(), rules=rules())
+            cycle = att_punches.scan_assist(g.volunteer, project.id, volunteer, now=clock.now(), rules=rules())
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -95,15 +98,15 @@ def admin_scan_link(project_id):
 @bp.get("/admin/makeups")
 @volunteer_required
 def admin_makeups():
-    return render_template("attendance/admin_makeups.html", makeups=att.pending_makeups_for(g.volunteer),
+    return render_template("attendance/admin_makeups.html", makeups=att_makeup.pending_makeups_for(g.volunteer),
                            local=clock.local_text)
 
 
 @bp.get("/admin/makeups/<int:makeup_id>")
 @volunteer_required
 def admin_makeup(makeup_id):
-    made = att.get_makeup(makeup_id)
-    if not att.may_review_makeup(g.volunteer, made, now=clock.now()):
+    made = att_makeup.get_makeup(makeup_id)
+    if not att_makeup.may_review_makeup(g.volunteer, made, now=clock.now()):
         abort(403)
     return render_template("attendance/makeup_detail.html", m=made, local=clock.local_text, admin=True)
 
@@ -115,10 +118,10 @@ def admin_makeup_action(makeup_id):
     back = url_for("pages.admin_makeup", makeup_id=makeup_id, account=g.account)
     try:
         if op == "approve":
-            cycle = att.approve_makeup(g.volunteer, makeup_id, now=now, rules=rules())
+            cycle = att_makeup.approve_makeup(g.volunteer, makeup_id, now=now, rules=rules())
             message = f"已通过，补签时长 {cycle.hours} 小时进入公示。"
         elif op == "reject":
-            att.reject_makeup(g.volunteer, makeup_id, request.form.get("reason", ""), now=now)
+            att_makeup.reject_makeup(g.volunteer, makeup_id, request.form.get("reason", ""), now=now)
             message = "已拒绝该补签申请。"
         else:
             abort(400)
@@ -135,7 +138,7 @@ def admin_makeup_action(makeup_id):
 @bp.get("/admin/objections")
 @volunteer_required
 def admin_objections():
-    return render_template("attendance/admin_objections.html", objections=att.pending_objections_for(g.volunteer),
+    return render_template("attendance/admin_objections.html", objections=att_objection.pending_objections_for(g.volunteer),
                            local=clock.local_text)
 
 
@@ -145,9 +148,9 @@ def admin_objection_action(objection_id):
     now, op, reply = clock.now(), request.form.get("op"), request.form.get("reply", "")
     back = url_for("pages.admin_objections", account=g.account)
     if op == "uphold":
-        return act(lambda: att.uphold_objection(g.volunteer, objection_id, reply, now=now),
+        return act(lambda: att_objection.uphold_objection(g.volunteer, objection_id, reply, now=now),
                    "异议成立：该时长记录及相应积分已取消。", back)
     if op == "dismiss":
-        return act(lambda: att.dismiss_objection(g.volunteer, objection_id, reply, now=now),
+        return act(lambda: att_objection.dismiss_objection(g.volunteer, objection_id, reply, now=now),
                    "异议不成立：该时长记录保持不变。", back)
     abort(400)

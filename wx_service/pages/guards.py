@@ -7,7 +7,9 @@ import functools
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from sqlalchemy.exc import DBAPIError
 
-from models import attendance, db
+from models import db
+from models import points as points_ledger
+from models import project as pr
 
 from .. import clock
 from ..binding import bound_volunteer
@@ -20,11 +22,11 @@ def credit_daily_login(volunteer) -> None:
     the session remembers the day so later pages skip the database)."""
     now = clock.now()
     tz = current_app.config["WX_SETTINGS"].app["timezone"]
-    marker = f"{volunteer.id}:{attendance.local_now(now, tz).date().isoformat()}"
+    marker = f"{volunteer.id}:{pr.local_now(now, tz).date().isoformat()}"
     if session.get("login_points") == marker:
         return
     try:
-        attendance.credit_daily_login(volunteer.id, now=now, tz=tz)
+        points_ledger.credit_daily_login(volunteer.id, now=now, tz=tz)
         db.session.commit()
     except DBAPIError:
         db.session.rollback()
@@ -57,12 +59,12 @@ def volunteer_required(view):
 
 def org_admin_required(view):
     """For admins of an approved org: ``g.admin_org`` is theirs; anyone else gets a 403 page."""
-    from models import organization as org_rules
+    from models import organization
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        g.admin_org = org_rules.admin_org_of(g.volunteer.id)
-        if g.admin_org is None or g.admin_org.status != org_rules.ACTIVE:
+        g.admin_org = organization.admin_org_of(g.volunteer.id)
+        if g.admin_org is None or g.admin_org.status != organization.ACTIVE:
             return render_template("error.html", message="您不是已审核组织的管理员。", status=403), 403
         return view(*args, **kwargs)
 

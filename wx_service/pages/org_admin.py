@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from models import RuleViolation, db, permissions, utcnow
+from models import RuleViolation, db, org_rules, organization, permissions, utcnow
 from models import membership as ms
-from models import organization as org_rules
 from models.audit import reveal_phone
 
 from . import bp
@@ -26,7 +25,7 @@ def _ids() -> list[int]:
 @bp.get("/admin/members")
 @admin_required
 def admin_members():
-    org = org_rules.get_org(request.args.get("org", g.admin_org.id, type=int))
+    org = organization.get_org(request.args.get("org", g.admin_org.id, type=int))
     permissions.require(g.volunteer, "view_members", org, now=utcnow())
     tab = "pending" if request.args.get("tab") == "pending" else "approved"
     keyword = request.args.get("q", "").strip()
@@ -79,9 +78,9 @@ def admin_suborgs():
     tab = request.args.get("tab", "list")
     if tab not in ("list", "pending", "changes"):
         tab = "list"
-    orgs = org_rules.suborgs(g.admin_org, status="pending" if tab == "pending" else "active")
-    changes = org_rules.pending_changes_below(g.admin_org)
-    pending_count = len(org_rules.suborgs(g.admin_org, status="pending"))
+    orgs = organization.suborgs(g.admin_org, status="pending" if tab == "pending" else "active")
+    changes = organization.pending_changes_below(g.admin_org)
+    pending_count = len(organization.suborgs(g.admin_org, status="pending"))
     return render_template("orgs/admin_suborgs.html", tab=tab, orgs=orgs, changes=changes,
                            pending_count=pending_count, labels=org_rules.FIELD_LABELS)
 
@@ -89,10 +88,10 @@ def admin_suborgs():
 @bp.get("/admin/suborgs/<int:org_id>")
 @admin_required
 def admin_suborg(org_id):
-    org = org_rules.get_org(org_id)
+    org = organization.get_org(org_id)
     now = utcnow()
     permissions.require(g.volunteer, "manage_admins", org, now=now)
-    return render_template("orgs/admin_suborg.html", org=org, change=org_rules.pending_change_of(org.id),
+    return render_template("orgs/admin_suborg.html", org=org, change=organization.pending_change_of(org.id),
                            can_exempt=permissions.can(g.volunteer, "set_review_exempt", org, now=now),
                            labels=org_rules.FIELD_LABELS, **CHOICES)
 
@@ -151,5 +150,5 @@ def admin_org():
     if request.method == "POST":
         return act(lambda: org_rules.edit_org(g.volunteer, org.id, form_fields(), now=utcnow()),
                    "已保存。名称等信息的修改需上级组织审核后生效。", url_for("pages.admin_org"))
-    return render_template("orgs/admin_org.html", org=org, change=org_rules.pending_change_of(org.id),
+    return render_template("orgs/admin_org.html", org=org, change=organization.pending_change_of(org.id),
                            labels=org_rules.FIELD_LABELS, **CHOICES)

@@ -6,10 +6,9 @@ import os
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 
-from models import RuleViolation, db, permissions, utcnow
+from models import RuleViolation, db, org_rules, organization, permissions, utcnow
 from models import membership as ms
-from models import organization as org_rules
-from models import project as project_rules
+from models import project as pr
 
 from .. import clock
 from ..binding import bound_volunteer
@@ -28,7 +27,7 @@ from .guards import volunteer_required
 
 def form_fields() -> dict:
     """The org fields of a posted form (only those present)."""
-    fields = {k: request.form[k] for k in org_rules.EDITABLE_FIELDS if k in request.form}
+    fields = {k: request.form[k] for k in organization.EDITABLE_FIELDS if k in request.form}
     if "service_domains" in request.form or request.form.get("has_domains"):
         fields["service_domains"] = request.form.getlist("service_domains")
     logo = request.files.get("logo")
@@ -44,7 +43,7 @@ LOGO_MAX_BYTES = 2 * 1024 * 1024
 @bp.get("/orgs/<int:org_id>/logo")
 @person_required
 def org_logo(org_id):
-    org = org_rules.get_org(org_id)
+    org = organization.get_org(org_id)
     if not org.logo_path:
         abort(404)
     return send_file(os.path.join(current_app.config["MEDIA_DIR"], org.logo_path), mimetype="image/jpeg")
@@ -56,8 +55,8 @@ def local_dt(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return clock.local_text(value, fmt)
 
 
-CHOICES = {"regions": org_rules.REGIONS, "domains": org_rules.SERVICE_DOMAINS, "types": org_rules.ORG_TYPES,
-           "levels": range(1, org_rules.MAX_LEVEL + 1)}
+CHOICES = {"regions": organization.REGIONS, "domains": organization.SERVICE_DOMAINS, "types": organization.ORG_TYPES,
+           "levels": range(1, organization.MAX_LEVEL + 1)}
 
 
 # --------------------------------------------------------------------------------- pages
@@ -67,20 +66,20 @@ def org_list():
     filters = {k: request.args.get(k, "").strip() for k in ("region", "domain", "org_type", "level", "keyword")}
     if as_id(filters["level"]) is None:
         filters["level"] = ""
-    page = org_rules.search_orgs(**{k: v or None for k, v in filters.items()}, page=page_arg(), per_page=15)
+    page = organization.search_orgs(**{k: v or None for k, v in filters.items()}, page=page_arg(), per_page=15)
     return render_template("orgs/list.html", page=page, filters=filters, **CHOICES)
 
 
 @bp.get("/orgs/<int:org_id>")
 @person_required
 def org_detail(org_id):
-    org = org_rules.get_org(org_id)
+    org = organization.get_org(org_id)
     volunteer = bound_volunteer(g.account, g.openid)
-    if org.status != org_rules.ACTIVE and not permissions.can(volunteer, "edit_org", org):
+    if org.status != organization.ACTIVE and not permissions.can(volunteer, "edit_org", org):
         return render_template("error.html", message="该组织暂未开放。", status=404), 404
     membership = ms.membership_of(volunteer.id, org.id) if volunteer else None
     projects = [{"name": p.name, "url": url_for("pages.project_detail", project_id=p.id)}
-                for p in project_rules.current_projects_of_org(org.id, now=utcnow())]
+                for p in pr.current_projects_of_org(org.id, now=utcnow())]
     return render_template("orgs/detail.html", org=org, volunteer=volunteer, membership=membership,
                            projects=projects)
 
@@ -102,7 +101,7 @@ def org_leave(org_id):
 @bp.route("/orgs/new", methods=["GET", "POST"])
 @volunteer_required
 def org_new():
-    admin_of = org_rules.admin_org_of(g.volunteer.id)
+    admin_of = organization.admin_org_of(g.volunteer.id)
     if request.method == "POST":
         try:
             org = org_rules.register_org(g.volunteer, request.form.get("parent_id", type=int),
@@ -111,12 +110,12 @@ def org_new():
         except RuleViolation as exc:
             db.session.rollback()
             flash(exc.message, "error")
-            return render_template("orgs/new.html", admin_of=admin_of, parents=org_rules.parent_choices(),
+            return render_template("orgs/new.html", admin_of=admin_of, parents=organization.parent_choices(),
                                    form=request.form, chosen=request.form.getlist("service_domains"),
                                    **CHOICES), exc.status
         flash(f"“{org.name}”已提交，请等待上级组织审核。", "success")
         return redirect(url_for("pages.my_orgs"))
-    return render_template("orgs/new.html", admin_of=admin_of, parents=org_rules.parent_choices(), form={},
+    return render_template("orgs/new.html", admin_of=admin_of, parents=organization.parent_choices(), form={},
                            chosen=[], **CHOICES)
 
 
@@ -124,4 +123,4 @@ def org_new():
 @volunteer_required
 def my_orgs():
     return render_template("orgs/mine.html", memberships=ms.memberships_of(g.volunteer.id),
-                           admin_of=org_rules.admin_org_of(g.volunteer.id))
+                           admin_of=organization.admin_org_of(g.volunteer.id))

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from models import RuleViolation, db, regions, utcnow
+from models import RuleViolation, db, organization, project_rules, regions, utcnow
 from models import membership as ms
-from models import organization as org_rules
 from models import project as pr
 from models import signup as su
 
@@ -54,8 +53,8 @@ def refused_values() -> dict:
 
 
 def form_choices(org) -> dict:
-    return {"regions": org_rules.REGIONS, "streets": regions.STREETS, "categories": pr.CATEGORIES, "targets": pr.SERVICE_TARGETS,
-            "topics": pr.allowed_topics(org, topic_orgs()), "scopes": pr.SCOPES, "modes": pr.CHECKIN_MODES,
+    return {"regions": organization.REGIONS, "streets": regions.STREETS, "categories": pr.CATEGORIES, "targets": pr.SERVICE_TARGETS,
+            "topics": project_rules.allowed_topics(org, topic_orgs()), "scopes": pr.SCOPES, "modes": pr.CHECKIN_MODES,
             "checkouts": pr.CHECKOUT_MODES, "hours": pr.PRESET_HOURS, "radii": pr.RADII}
 
 
@@ -79,7 +78,7 @@ def admin_publish():
     if request.method == "POST":
         fields = form_fields()
         try:
-            project = pr.publish_project(g.volunteer, fields, now=utcnow(), tz=tz(), topic_orgs=topic_orgs())
+            project = project_rules.publish_project(g.volunteer, fields, now=utcnow(), tz=tz(), topic_orgs=topic_orgs())
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -108,7 +107,7 @@ def admin_project_edit(project_id):
         if fields.get("checkin_mode") == project.checkin_mode:
             fields.pop("checkin_mode")
         try:
-            pr.edit_project(g.volunteer, project.id, fields, now=utcnow(), tz=tz(), topic_orgs=topic_orgs())
+            project_rules.edit_project(g.volunteer, project.id, fields, now=utcnow(), tz=tz(), topic_orgs=topic_orgs())
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -129,10 +128,10 @@ def admin_project_edit(project_id):
 def admin_project_action(project_id, op):
     now, back = utcnow(), url_for("pages.admin_projects")
     if op == "delete":
-        return act(lambda: pr.delete_project(g.volunteer, project_id, now=now, reason=request.form.get("reason", "")),
+        return act(lambda: project_rules.delete_project(g.volunteer, project_id, now=now, reason=request.form.get("reason", "")),
                    "项目已删除。", back)
     if op == "revoke":
-        return act(lambda: pr.revoke_project(g.volunteer, project_id, now=now, reason=request.form.get("reason", "")),
+        return act(lambda: project_rules.revoke_project(g.volunteer, project_id, now=now, reason=request.form.get("reason", "")),
                    "已撤销审核，项目回到待审核状态。", next_path(back))
     abort(404)
 
@@ -167,9 +166,9 @@ def admin_review_action(project_id):
     now, back = utcnow(), url_for("pages.admin_reviews")
     decision = request.form.get("decision")
     if decision == "approve":
-        return act(lambda: pr.review_project(g.volunteer, project_id, now=now), "已审核通过，项目已发布。", back)
+        return act(lambda: project_rules.review_project(g.volunteer, project_id, now=now), "已审核通过，项目已发布。", back)
     if decision == "delete":
-        return act(lambda: pr.reject_project(g.volunteer, project_id, request.form.get("reason", ""), now=now),
+        return act(lambda: project_rules.reject_project(g.volunteer, project_id, request.form.get("reason", ""), now=now),
                    "已删除该项目。", back)
     abort(400)
 

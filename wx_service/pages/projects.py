@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g, render_template, request, url_for
 
-from models import RuleViolation, personal_data, positions, utcnow
-from models import organization as org_rules
+from models import RuleViolation, organization, personal_data, positions, project_rules, utcnow
 from models import project as pr
 from models import signup as su
 
@@ -35,7 +34,7 @@ def position_arg():
         return None
 
 
-FILTER_CHOICES = {"regions": org_rules.REGIONS, "categories": pr.CATEGORIES, "phases": pr.PHASE_LABELS,
+FILTER_CHOICES = {"regions": organization.REGIONS, "categories": pr.CATEGORIES, "phases": pr.PHASE_LABELS,
                   "sorts": {"newest": "最新发布", "soonest": "即将开始", "nearest": "离我最近"}}
 
 
@@ -71,13 +70,13 @@ def project_detail(project_id):
     if project.status != pr.APPROVED and not manager:
         return render_template("error.html", message="该项目尚未发布。", status=404), 404
     counts = su.counts(project)
-    counts["followers"] = pr.follow_count(project.id)
+    counts["followers"] = project_rules.follow_count(project.id)
     return render_template(
         "projects/detail.html", p=project, now=now, volunteer=volunteer, counts=counts, manager=manager,
         signup=su.signup_of(volunteer.id if volunteer else None, project.id),
-        following=pr.is_following(volunteer.id if volunteer else None, project.id),
+        following=project_rules.is_following(volunteer.id if volunteer else None, project.id),
         accepted=[personal_data.mask_name(v.name) for v in su.accepted_volunteers(project.id)],
-        comments=pr.comments_of(project.id), full=project.accepted_count >= project.recruit_count,
+        comments=project_rules.comments_of(project.id), full=project.accepted_count >= project.recruit_count,
         attendance_manager=pr.can_manage_project(volunteer, project, "locate_project", now=now))
 
 
@@ -106,14 +105,14 @@ def project_cancel(project_id):
 @volunteer_required
 def project_follow(project_id):
     on = request.form.get("on") == "1"
-    return act(lambda: pr.follow(g.volunteer, project_id, on, now=utcnow()), "已关注。" if on else "已取消关注。",
+    return act(lambda: project_rules.follow(g.volunteer, project_id, on, now=utcnow()), "已关注。" if on else "已取消关注。",
                url_for("pages.project_detail", project_id=project_id))
 
 
 @bp.post("/projects/<int:project_id>/comments")
 @volunteer_required
 def project_comment(project_id):
-    return act(lambda: pr.add_comment(g.volunteer, project_id, request.form.get("body", ""), now=utcnow()),
+    return act(lambda: project_rules.add_comment(g.volunteer, project_id, request.form.get("body", ""), now=utcnow()),
                "留言已发表。", url_for("pages.project_detail", project_id=project_id) + "#comments")
 
 

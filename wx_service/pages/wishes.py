@@ -11,7 +11,7 @@ import os
 from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 
 from jobs.wishes import download_wish_photos
-from models import RuleViolation, db, regions, utcnow
+from models import RuleViolation, db, regions, utcnow, wish_rules
 from models import wish as wishes
 
 from ..binding import bound_volunteer
@@ -58,7 +58,7 @@ def wish_list():
 def wish_new():
     if request.method == "POST":
         try:
-            wish = wishes.publish(g.account, g.openid, request.form.to_dict(), now=utcnow())
+            wish = wish_rules.publish(g.account, g.openid, request.form.to_dict(), now=utcnow())
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -79,7 +79,7 @@ def wish_mine():
 @bp.get("/wishes/<int:wish_id>")
 @person_required
 def wish_detail(wish_id):
-    wish = wishes.get_wish(wish_id)
+    wish = wish_rules.get_wish(wish_id)
     viewer = _viewer()
     now = utcnow()
     if not wishes.may_view(wish, g.account, g.openid, viewer, now=now):
@@ -97,14 +97,14 @@ def wish_detail(wish_id):
 @volunteer_required
 def wish_claim(wish_id):
     try:
-        wishes.claim(g.volunteer, wish_id, request.form.get("plan", ""), now=utcnow(), account=g.account,
+        wish_rules.claim(g.volunteer, wish_id, request.form.get("plan", ""), now=utcnow(), account=g.account,
                      openid=g.openid)
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()
         if exc.status == 404:
             raise
-        wish = wishes.get_wish(wish_id)
+        wish = wish_rules.get_wish(wish_id)
         return render_template("wishes/detail.html", wish=wish, viewer=g.volunteer, publisher=False,
                                contact=False, claimer=False, photos=False, may_claim=wish.state == wishes.OPEN,
                                error=exc, plan=request.form.get("plan", "")), exc.status
@@ -115,7 +115,7 @@ def wish_claim(wish_id):
 @bp.post("/wishes/<int:wish_id>/confirm")
 @person_required
 def wish_confirm(wish_id):
-    wishes.confirm(g.account, g.openid, wish_id, now=utcnow())  # a refusal becomes its 4xx page
+    wish_rules.confirm(g.account, g.openid, wish_id, now=utcnow())  # a refusal becomes its 4xx page
     db.session.commit()
     flash("已确认心愿完成，感谢您的反馈。", "success")
     return _back("pages.wish_detail", wish_id=wish_id)
@@ -142,13 +142,13 @@ def my_claimed_wishes():
 @bp.route("/me/wishes/<int:wish_id>/complete", methods=["GET", "POST"])
 @volunteer_required
 def wish_complete(wish_id):
-    wish = wishes.get_wish(wish_id)
+    wish = wish_rules.get_wish(wish_id)
     if not wish.is_claimer(g.volunteer):
         raise RuleViolation("wish_not_yours", "只能完成自己认领的心愿。", 403)
     error = None
     if request.method == "POST":
         try:
-            wishes.complete(g.volunteer, wish_id, request.form.get("note", ""), request.form.getlist("server_ids"),
+            wish_rules.complete(g.volunteer, wish_id, request.form.get("note", ""), request.form.getlist("server_ids"),
                             account=g.account, now=utcnow())
             download_wish_photos.later(wish_id)
             db.session.commit()
@@ -167,7 +167,7 @@ def wish_complete(wish_id):
 @volunteer_required
 def wish_release(wish_id):
     try:
-        wishes.release(g.volunteer, wish_id, request.form.get("reason", ""), now=utcnow())
+        wish_rules.release(g.volunteer, wish_id, request.form.get("reason", ""), now=utcnow())
         db.session.commit()
         flash("已放弃认领，该心愿已重新开放认领。", "success")
         return _back("pages.my_claimed_wishes")
@@ -175,7 +175,7 @@ def wish_release(wish_id):
         db.session.rollback()
         if exc.status == 404:
             raise
-        return render_template("wishes/complete.html", wish=wishes.get_wish(wish_id), error=None, form={},
+        return render_template("wishes/complete.html", wish=wish_rules.get_wish(wish_id), error=None, form={},
                                release_error=exc, reason=request.form.get("reason", ""),
                                jsapi_list=["chooseImage", "uploadImage"]), exc.status
 
@@ -195,7 +195,7 @@ def admin_wishes():
 @bp.get("/admin/wishes/<int:wish_id>")
 @admin_required
 def admin_wish(wish_id):
-    wish = wishes.get_wish(wish_id)
+    wish = wish_rules.get_wish(wish_id)
     if not wishes.can_review(g.volunteer, wish, now=utcnow()):
         raise RuleViolation("forbidden", "您没有审核该地区心愿的权限。", 403)
     return render_template("wishes/admin_detail.html", wish=wish, history=wishes.history(wish.id))
@@ -207,10 +207,10 @@ def admin_wish_review(wish_id):
     decision = request.form.get("decision")
     try:
         if decision == "approve":
-            wishes.approve(g.volunteer, wish_id, now=utcnow())
+            wish_rules.approve(g.volunteer, wish_id, now=utcnow())
             message = "已审核通过，心愿已发布。"
         elif decision == "reject":
-            wishes.reject(g.volunteer, wish_id, request.form.get("reason", ""), now=utcnow())
+            wish_rules.reject(g.volunteer, wish_id, request.form.get("reason", ""), now=utcnow())
             message = "已驳回该心愿。"
         else:
             abort(400)
@@ -220,7 +220,7 @@ def admin_wish_review(wish_id):
         db.session.rollback()
         if exc.status in (403, 404):
             raise
-        wish = wishes.get_wish(wish_id)
+        wish = wish_rules.get_wish(wish_id)
         return render_template("wishes/admin_detail.html", wish=wish, history=wishes.history(wish.id), error=exc,
                                reason=request.form.get("reason", "")), exc.status
     return _back("pages.admin_wishes")

@@ -1,0 +1,158 @@
+"""时长公示与异议: the public cycles of a project, objections to them, and confirmation after 7 days.
+
+Manual part 2 §三.18–19; part 3 §三.7.  Handling an objection is a conditional UPDATE; an upheld
+objection cancels the cycle and reverses its points.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import permissions
+from ..base import RuleViolation, db
+from ..notification import notify
+from ..points import reverse_points
+from ..project import (
+    Project,
+)
+from ..volunteer import Volunteer
+from .punches import managed_project_ids
+from .tables import (
+    CANCELLED_CYCLE,
+    CONFIRMED,
+    COUNTED,
+    O_DISMISSED,
+    O_PENDING,
+    O_UPHELD,
+    RECORDED,
+    Cycle,
+    Objection,
+)
+
+
+# ---------------------------------------------------------------------------- publicity
+def public_cycles(project_id: int, *, now: datetime) -> list[Cycle]:
+    """时长公示: the project's recorded cycles still inside their 7 days, newest first."""
+    return (Cycle.query.filter(Cycle.project_id == project_id, Cycle.state == RECORDED, Cycle.public_until > now)
+            .order_by(Cycle.recorded_at.desc(), Cycle.id.desc()).all())
+
+
+def get_cycle(cycle_id) -> Cycle:
+    cycle = db.session.get(Cycle, cycle_id) if cycle_id else None
+    if cycle is None:
+        raise RuleViolation("record_not_found", "时长记录不存在。", 404)
+    return cycle
+
+
+def object_to(volunteer: Volunteer, cycle_id: int, reason: str, *, now: datetime) -> Objection:
+    """我有异议: anyone logged in, with a reason, while the record is public; once per person and record."""
+    cycle = get_cycle(cycle_id)
+    if not cycle.in_publicity(now):
+        raise RuleViolation("not_in_publicity", "该时长记录已不在公示期内，不能提出异议。", 409)
+    reason = (reason or "").strip()
+    if not 5 <= len(reason) <= 500:
+        raise RuleViolation("reason_required", "请填写异议理由（5至500字）。")
+    objection = Objection(cycle_id=cycle.id, volunteer_id=volunteer.id, reason=reason, state=O_PENDING,
+                          created_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(objection)
+            db.session.flush()
+    except IntegrityError:
+        raise RuleViolation("already_objected", "您已对该时长记录提出过异议。", 409) from None
+    return objection
+
+
+def get_objection(objection_id) -> Objection:
+    objection = db.session.get(Objection, objection_id) if objection_id else None
+    if objection is None:
+        raise RuleViolation("objection_not_found", "异议不存在。", 404)
+    return objection
+
+
+def _require_handler(actor: Volunteer, project: Project, now: datetime) -> None:
+    if not permissions.can(actor, "handle_objections", project.org, now=now):
+        raise RuleViolation("forbidden", "只有发布活动的组织管理员可以处理异议。", 403)
+
+
+def _note_objection(objection: Objection, result: str, reply: str, now: datetime) -> None:
+    cycle = objection.cycle
+    notify(objection.volunteer_id, "objection_result",
+           {"subject": f"{cycle.project.name} {cycle.volunteer.masked_name}的时长", "result": result,
+            "reason": reply}, link="/m/me/objections", cause=f"objection:{objection.id}",
+           key=f"objection_result:{objection.id}")
+
+
+def uphold_objection(actor: Volunteer, objection_id: int, reply: str = "", *, now: datetime) -> Objection:
+    """异议成立: the record's hours and the points it gave are cancelled (never adjusted)."""
+    objection = get_objection(objection_id)
+    cycle = objection.cycle
+    _require_handler(actor, cycle.project, now)
+    reply = (reply or "").strip()[:200] or "经核实，该时长记录已取消。"
+    done = db.session.execute(update(Objection).where(Objection.id == objection.id, Objection.state == O_PENDING)
+                              .values(state=O_UPHELD, handled_at=now, handled_by_id=actor.id, reply=reply)
+                              .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise RuleViolation("objection_handled", "该异议已处理。", 409)
+    cancelled = db.session.execute(update(Cycle).where(Cycle.id == cycle.id, Cycle.state.in_(COUNTED))
+                                   .values(state=CANCELLED_CYCLE, cancelled_at=now)
+                                   .execution_options(synchronize_session=False))
+    db.session.refresh(cycle)
+    db.session.refresh(objection)
+    if cancelled.rowcount == 1:
+        reverse_points(cycle, now)
+    _note_objection(objection, "异议成立", reply, now)
+    # Other objections to the same record are settled by the same outcome.
+    for other in Objection.query.filter(Objection.cycle_id == cycle.id, Objection.state == O_PENDING).all():
+        db.session.execute(update(Objection).where(Objection.id == other.id, Objection.state == O_PENDING)
+                           .values(state=O_UPHELD, handled_at=now, handled_by_id=actor.id, reply=reply)
+                           .execution_options(synchronize_session=False))
+        db.session.refresh(other)
+        _note_objection(other, "异议成立", reply, now)
+    db.session.flush()
+    return objection
+
+
+def dismiss_objection(actor: Volunteer, objection_id: int, reply: str = "", *, now: datetime) -> Objection:
+    """异议不成立: the record stands."""
+    objection = get_objection(objection_id)
+    _require_handler(actor, objection.cycle.project, now)
+    reply = (reply or "").strip()[:200] or "经核实，该时长记录无误。"
+    done = db.session.execute(update(Objection).where(Objection.id == objection.id, Objection.state == O_PENDING)
+                              .values(state=O_DISMISSED, handled_at=now, handled_by_id=actor.id, reply=reply)
+                              .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise RuleViolation("objection_handled", "该异议已处理。", 409)
+    db.session.refresh(objection)
+    _note_objection(objection, "异议不成立", reply, now)
+    return objection
+
+
+def pending_objections_for(actor: Volunteer) -> list[Objection]:
+    """时长异议: pending objections to records of projects of the admin's org and below."""
+    ids = managed_project_ids(actor)
+    if ids is None:
+        return []
+    return (Objection.query.join(Cycle, Cycle.id == Objection.cycle_id)
+            .filter(Objection.state == O_PENDING, Cycle.project_id.in_(ids))
+            .order_by(Objection.created_at, Objection.id).all())
+
+
+def objections_of(volunteer_id: int) -> list[Objection]:
+    """我的异议."""
+    return (Objection.query.filter_by(volunteer_id=volunteer_id)
+            .order_by(Objection.created_at.desc(), Objection.id.desc()).all())
+
+
+def confirm_due(now: datetime) -> int:
+    """After the publicity without an upheld (or a still pending) objection, a record is confirmed."""
+    pending = select(Objection.id).where(Objection.cycle_id == Cycle.id, Objection.state == O_PENDING).exists()
+    result = db.session.execute(update(Cycle).where(Cycle.state == RECORDED, Cycle.public_until <= now, ~pending)
+                                .values(state=CONFIRMED, confirmed_at=now)
+                                .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
