@@ -30,8 +30,8 @@ from models import project as pr
 from models import signup as su
 
 from .. import clock
-from ..binding import bound_volunteer
-from ..oauth import person_required
+from ..wechat.binding import bound_volunteer
+from ..wechat.oauth import person_required
 from . import bp
 from .guards import volunteer_required
 from .json_body import POSITION, TEXT, json_fields

@@ -10,9 +10,9 @@ from sqlalchemy.exc import DBAPIError
 from models import attendance, db
 
 from .. import clock
-from ..binding import bound_volunteer
 from ..errors import respond, wants_json
-from ..oauth import person_required
+from ..wechat.binding import bound_volunteer
+from ..wechat.oauth import person_required
 
 
 def credit_daily_login(volunteer) -> None:

@@ -12,9 +12,9 @@ from models import organization as org_rules
 from models import project as project_rules
 
 from .. import clock
-from ..binding import bound_volunteer
-from ..oauth import person_required
 from ..uploads import store_image
+from ..wechat.binding import bound_volunteer
+from ..wechat.oauth import person_required
 from . import bp
 from .forms import act, as_id, page_arg
 from .guards import volunteer_required
