@@ -65,7 +65,7 @@ def test_a_production_wheel_leaves_dev_out_and_starts_without_it(tmp_path):
     wheel = next(tmp_path.glob("wx_service-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert [n for n in names if n.startswith("wx_service/dev/")] == []
-    assert {"wx_service/templates/base.html", "wx_service/cli/jobs.py", "wx_service/wechat/callback.py"} <= set(names)
+    assert {"wx_service/templates/base.html", "wx_service/cli/workers.py", "wx_service/wechat/callback.py"} <= set(names)
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, text=True)

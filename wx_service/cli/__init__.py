@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from .attendance import attendance_cli
-from .jobs import cron, worker
 from .menus import menus_cli
 from .notifications import notifications_cli
 from .orgs import orgs_cli
+from .workers import cron, worker
 
 
 def register(app) -> None:
