@@ -17,8 +17,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from wx_service import create_app, csrf
-from wx_service.sandbox import get_state
-from wx_service.sandbox.phone import make_amr
+from wx_service.dev.sandbox import get_state
+from wx_service.dev.sandbox.phone import make_amr
 
 app = create_app()
 bp = Blueprint("bench", __name__, url_prefix="/bench")

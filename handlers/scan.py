@@ -4,7 +4,7 @@ The scanned payload names the volunteer; the admin's 单签 project running now 
 rule is ``models.attendance.punches.scan_assist``).  Several candidates: the reply lists them with numbered
 links to a page that completes the sign-in.  Only database work happens here: well inside 5 s.
 The link carries the signed token as ``scanned``: an admin with no session goes through OAuth,
-which adds and strips ``code`` and ``state`` (see ``wx_service.oauth.OAUTH_PARAMS``).
+which adds and strips ``code`` and ``state`` (see ``wx_service.wechat.oauth.OAUTH_PARAMS``).
 """
 
 from __future__ import annotations

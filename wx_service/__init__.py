@@ -26,7 +26,7 @@ from . import config as config_module
 from .logs import configure_logging, install_request_logging
 from .sessions import PageSessionInterface
 from .shared_store import DatabaseStore, RedisStore
-from .wechat_api import WeChatClients
+from .wechat.api import WeChatClients
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MIGRATIONS_DIR = str(PACKAGE_DIR / "migrations")
@@ -76,7 +76,8 @@ def create_app(config=None) -> Flask:
     app.extensions["wechat"] = WeChatClients(settings, app.extensions["wx_store"])
     _check_template_kinds(settings)
 
-    from . import callback, cli, health, jssdk, oauth, pages
+    from . import cli, health, pages
+    from .wechat import callback, jssdk, oauth
 
     app.register_blueprint(callback.bp)
     csrf.exempt(callback.bp)
@@ -86,11 +87,10 @@ def create_app(config=None) -> Flask:
     pages.register(app)
     errors.register(app)
     cli.register(app)
-    if settings.sandbox["enabled"]:
-        from .sandbox import bp as sandbox_bp
+    if settings.sandbox["enabled"]:  # refused in production: there, nothing of wx_service.dev is imported
+        from . import dev
 
-        app.register_blueprint(sandbox_bp, url_prefix="/sandbox")
-        csrf.exempt(sandbox_bp)
+        dev.install(app)
     install_request_logging(app)
     app.after_request(_security_headers)
 
@@ -140,7 +140,7 @@ def _install_after_commit() -> None:
     from models.organization import ADMIN_CHANGES
     from models.volunteer import BINDING_CHANGES
 
-    from . import follower_cards
+    from .wechat import follower_cards
 
     install_after_commit()
     when_committed(jobs.submit_later, jobs.LATER)

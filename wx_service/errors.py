@@ -87,7 +87,7 @@ def register_edge(app) -> None:
     def _json_api_needs_a_person():
         """Every ``/m/api/`` call is made by a page a person opened: without one it is a JSON 401, not a
         redirect to WeChat's OAuth that a ``fetch`` would follow into an HTML page."""
-        from .oauth import account_name, current_openid
+        from .wechat.oauth import account_name, current_openid
 
         if request.path.startswith(JSON_API) and not current_openid(account_name()):
             return respond("unauthenticated", "登录已过期，请从公众号菜单重新打开页面。", 401)

@@ -12,7 +12,7 @@ from models import help_request as hr
 from tests.support.help import build_help
 from tests.support.notifications import run_worker, set_notifications
 from tests.support.people import csrf_token, sign_in
-from wx_service.sandbox.phone import send_callback
+from wx_service.dev.sandbox.phone import send_callback
 
 DEMO = "wxdemo0000000001"
 MEDIA_GET = "cgi-bin/media/get"

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from tests.support.people import sign_in
-from wx_service.demo import seed_demo
+from wx_service.dev.demo import seed_demo
 
 SKIP = ("/sandbox/", "/static/")
 EXAMPLES = int(os.environ.get("CRAWL_EXAMPLES", "3"))

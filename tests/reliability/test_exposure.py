@@ -22,8 +22,8 @@ from models import project as pr
 from tests.reliability.test_masking import get_paths, secrets_not_of
 from tests.support.orgs import build_tree, make_volunteer
 from tests.support.people import bind, id_number, sign_in
-from tests.wx_service.test_project_pages import csrf, live_fields, text
-from wx_service.demo import seed_demo
+from tests.wx_service.pages.test_project_pages import csrf, live_fields, text
+from wx_service.dev.demo import seed_demo
 
 _phones = itertools.count(1)
 

@@ -168,7 +168,7 @@ def test_a_request_answered_503_is_processed_when_wechat_retries_it(any_app, mon
     """The database down while handling: the pair is forgotten with the dedup key, so the retry counts."""
     from sqlalchemy.exc import OperationalError
 
-    from wx_service import callback
+    from wx_service.wechat import callback
 
     handle = callback._handle
     calls = []

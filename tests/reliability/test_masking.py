@@ -9,7 +9,7 @@ import re
 
 from models import Binding, HelpSeeker, Volunteer
 from tests.support.people import sign_in
-from wx_service.demo import seed_demo
+from wx_service.dev.demo import seed_demo
 
 SKIP = ("/wechat/", "/sandbox/", "/static/", "/healthz", "/m/oauth/", "/m/jssdk-config")
 

@@ -57,7 +57,7 @@ class AppHandle:
 
     @property
     def sandbox(self):
-        from wx_service.sandbox import get_state
+        from wx_service.dev.sandbox import get_state
 
         with self.app.app_context():
             return get_state()
@@ -71,7 +71,7 @@ class AppHandle:
     def reset(self) -> None:
         """Empty every table, the sandbox's memory and this session's Redis keys."""
         from models import db
-        from wx_service.wechat_api import WeChatClients
+        from wx_service.wechat.api import WeChatClients
 
         self.drain_jobs()
         with self.app.app_context():

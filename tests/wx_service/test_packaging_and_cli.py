@@ -25,7 +25,7 @@ def test_the_wheel_ships_migrations_templates_and_static_files(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for expected in ("wx_service/migrations/env.py", "wx_service/migrations/alembic.ini",
                      "wx_service/templates/base.html", "wx_service/static/weui/weui.min.css",
-                     "wx_service/sandbox/static/jweixin.js", "handlers/router.py", "models/base.py",
+                     "wx_service/dev/sandbox/static/jweixin.js", "handlers/router.py", "models/base.py",
                      "menus/definitions.py", "jobs/queue.py"):
         assert expected in names, expected
     versions = [n for n in names if n.startswith("wx_service/migrations/versions/") and n.endswith(".py")]
@@ -49,13 +49,54 @@ def _unrelated_flask_first_on_path(tmp_path) -> str:
     return f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
-def test_db_upgrade_from_any_working_directory(tmp_path):
+def _production_config(tmp_path, db_file) -> Path:
     config = tmp_path / "c.toml"
-    db_file = tmp_path / "fresh.sqlite3"
     config.write_text(f'[app]\nenv = "production"\nsecret_key = "s3cret-for-test"\n'
                       f'[security]\ndata_key = "{"A" * 43}="\n[sms]\nsender = "http"\nendpoint = "http://127.0.0.1:9/"\n'
                       f'[database]\nurl = "sqlite:///{db_file}"\n'
                       '[accounts.a]\napp_id = "wx1"\napp_secret = "s"\ntoken = "t"\nmain = true\n')
+    return config
+
+
+def test_a_production_wheel_leaves_dev_out_and_starts_without_it(tmp_path):
+    """``WX_SERVICE_WITHOUT_DEV=1`` builds a wheel without wx_service/dev/; production starts from it."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True, text=True, env=dict(os.environ, WX_SERVICE_WITHOUT_DEV="1"))
+    wheel = next(tmp_path.glob("wx_service-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert [n for n in names if n.startswith("wx_service/dev/")] == []
+    assert {"wx_service/templates/base.html", "wx_service/cli/workers.py", "wx_service/wechat/callback.py"} <= set(names)
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True, text=True)
+    probe = ("import sys, wx_service; wx_service.create_app(); print(wx_service.__file__); "
+             "print(sorted(m for m in sys.modules if m.startswith('wx_service.dev')))")
+    env = dict(os.environ, WX_SERVICE_CONFIG=str(_production_config(tmp_path, tmp_path / "p.sqlite3")),
+               PYTHONPATH=str(target))
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    package_file, dev_modules = result.stdout.splitlines()[-2:]
+    assert package_file.startswith(str(target))
+    assert dev_modules == "[]"
+
+
+def test_production_start_up_imports_nothing_of_dev(tmp_path):
+    """The sandbox and the demo are mounted only in development: production never loads wx_service.dev."""
+    probe = "import sys, wx_service; wx_service.create_app(); print(any(m.startswith('wx_service.dev') for m in sys.modules))"
+    development = dict(os.environ, PYTHONPATH=str(ROOT), WX_SERVICE_NO_AUTO_UPGRADE="1")
+    development.pop("WX_SERVICE_CONFIG", None)
+    production = dict(development, WX_SERVICE_CONFIG=str(_production_config(tmp_path, tmp_path / "p.sqlite3")))
+    loaded = {name: subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True,
+                                   text=True, timeout=120)
+              for name, env in (("production", production), ("development", development))}
+    assert loaded["production"].stdout.strip() == "False", loaded["production"].stderr[-2000:]
+    assert loaded["development"].stdout.strip() == "True", loaded["development"].stderr[-2000:]
+
+
+def test_db_upgrade_from_any_working_directory(tmp_path):
+    db_file = tmp_path / "fresh.sqlite3"
+    config = _production_config(tmp_path, db_file)
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "wx_service", "db", "upgrade"], cwd=tmp_path,
                             env=_env(config, PATH=_unrelated_flask_first_on_path(tmp_path)),
                             capture_output=True, text=True, timeout=120)

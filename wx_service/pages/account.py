@@ -7,8 +7,8 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from models import RuleViolation, accounts, db
 
 from .. import clock
-from ..binding import bound_volunteer
-from ..oauth import person_required
+from ..wechat.binding import bound_volunteer
+from ..wechat.oauth import person_required
 from . import bp
 
 

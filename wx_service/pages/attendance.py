@@ -34,8 +34,8 @@ from models.attendance import objection as att_objection
 from models.attendance import punches as att_punches
 
 from .. import clock
-from ..binding import bound_volunteer
-from ..oauth import person_required
+from ..wechat.binding import bound_volunteer
+from ..wechat.oauth import person_required
 from . import bp
 from .guards import volunteer_required
 from .json_body import POSITION, TEXT, json_fields

@@ -12,9 +12,9 @@ from models import points as points_ledger
 from models import project as pr
 
 from .. import clock
-from ..binding import bound_volunteer
 from ..errors import respond, wants_json
-from ..oauth import person_required
+from ..wechat.binding import bound_volunteer
+from ..wechat.oauth import person_required
 
 
 def credit_daily_login(volunteer) -> None:

@@ -18,8 +18,8 @@ from models import help_request as hr
 from models import help_seeker as hs
 
 from .. import clock
-from ..binding import bound_volunteer
-from ..oauth import person_required
+from ..wechat.binding import bound_volunteer
+from ..wechat.oauth import person_required
 from . import bp
 from .guards import volunteer_required
 from .json_body import TEXT, json_fields

@@ -10,8 +10,8 @@ from flask import g, render_template, url_for
 
 from models.organization import is_active_admin
 
-from ..binding import bound_volunteer
-from ..oauth import person_required
+from ..wechat.binding import bound_volunteer
+from ..wechat.oauth import person_required
 from . import bp
 
 # (label, icon, path): the icon is a symbol of static/icons.svg (lines, no emoji font needed).

@@ -8,8 +8,8 @@ from models import Notification, db, utcnow
 from models.notification_kinds import lines, title
 
 from .. import clock
-from ..binding import bound_volunteer
-from ..oauth import person_required
+from ..wechat.binding import bound_volunteer
+from ..wechat.oauth import person_required
 from . import bp
 
 

@@ -11,9 +11,9 @@ from models import membership as ms
 from models import project as pr
 
 from .. import clock
-from ..binding import bound_volunteer
-from ..oauth import person_required
 from ..uploads import store_image
+from ..wechat.binding import bound_volunteer
+from ..wechat.oauth import person_required
 from . import bp
 from .forms import act, as_id, page_arg
 from .guards import volunteer_required

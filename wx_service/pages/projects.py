@@ -8,8 +8,8 @@ from models import RuleViolation, organization, personal_data, positions, projec
 from models import project as pr
 from models import signup as su
 
-from ..binding import bound_volunteer
-from ..oauth import person_required
+from ..wechat.binding import bound_volunteer
+from ..wechat.oauth import person_required
 from . import bp
 from .forms import act, as_id, page_arg
 from .guards import volunteer_required

@@ -9,7 +9,7 @@ from flask import current_app, flash, g, jsonify, redirect, render_template, req
 from models import RuleViolation, accounts, db, identity
 
 from .. import clock, sms
-from ..oauth import person_required
+from ..wechat.oauth import person_required
 from . import bp
 from .json_body import TEXT, json_fields
 

@@ -14,8 +14,8 @@ from jobs.wishes import download_wish_photos
 from models import RuleViolation, db, regions, utcnow, wish_rules
 from models import wish as wishes
 
-from ..binding import bound_volunteer
-from ..oauth import person_required
+from ..wechat.binding import bound_volunteer
+from ..wechat.oauth import person_required
 from . import bp
 from .forms import page_arg
 from .guards import org_admin_required as admin_required

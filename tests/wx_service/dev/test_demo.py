@@ -1,7 +1,7 @@
 from models import Binding, Membership, Notification, Organization, Project, Volunteer
 from models.organization import admin_org_of
 from models.wish import Wish
-from wx_service.demo import DEMO_PASSWORD, seed_demo
+from wx_service.dev.demo import DEMO_PASSWORD, seed_demo
 
 
 def test_demo_seed_builds_once_and_binds_the_phone_openids(app_lite):
@@ -29,7 +29,7 @@ def _menu_names(handle, openid):
 def test_demo_admins_get_the_admin_menu_from_seeding_and_again_after_a_restart(app_lite):
     """As ``make run`` does: the phone's people follow, the menus are pushed, the city is seeded."""
     from menus import sync_menus
-    from wx_service.demo import DEMO_OPENIDS, restore_admin_tags
+    from wx_service.dev.demo import DEMO_OPENIDS, restore_admin_tags
 
     appid = app_lite.config["accounts"]["demo"]["app_id"]
     for openid in DEMO_OPENIDS:

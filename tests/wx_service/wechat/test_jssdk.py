@@ -1,4 +1,4 @@
-from wx_service.jssdk import signature
+from wx_service.wechat.jssdk import signature
 
 
 def test_published_vector():

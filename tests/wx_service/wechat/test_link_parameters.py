@@ -1,5 +1,5 @@
 """No link the service makes may carry ``code`` or ``state``: WeChat's OAuth appends both to the
-redirect URL and ``wx_service.oauth`` strips them on the way back, so a person arriving with no session
+redirect URL and ``wx_service.wechat.oauth`` strips them on the way back, so a person arriving with no session
 (an admin tapping a link in chat) would reach the page without them.  These tests walk the URL map,
 the views, the templates and the link builders, so a future parameter of those names fails here."""
 
@@ -12,9 +12,9 @@ import re
 import pytest
 
 from handlers.router import Incoming
-from wx_service.oauth import OAUTH_PARAMS
+from wx_service.wechat.oauth import OAUTH_PARAMS
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[3]
 NAMES = "|".join(OAUTH_PARAMS)
 READ = re.compile(rf"""(?:args|values|form)\s*(?:\.get(?:list)?\(|\[)\s*["']({NAMES})["']""")
 BUILT = re.compile(rf"""(?:url_for|page_url|_with_query)\([^)]*\b({NAMES})\s*=""")

@@ -3,9 +3,9 @@
 from models import Binding, Notification
 from models import help_request as hr
 from models import help_seeker as hs
-from wx_service.demo import seed_demo
-from wx_service.demo_help import ELDER_OPENID
-from wx_service.sandbox.phone import send_callback
+from wx_service.dev.demo import seed_demo
+from wx_service.dev.demo.help import ELDER_OPENID
+from wx_service.dev.sandbox.phone import send_callback
 
 
 def test_demo_elder_calls_and_the_demo_volunteers_are_told(app_lite):

@@ -21,7 +21,7 @@ from models.notification_kinds import TEMPLATE_FIELDS, template_data
 from tests.jobs.test_delivery import _deliver, _one
 from tests.support.orgs import NOW, build_tree, make_volunteer
 from tests.support.wechat import event_xml, message_xml, post, text_xml
-from tests.wx_service.test_attendance_pages import at, reply_text, scan_xml, single
+from tests.wx_service.pages.test_attendance_pages import at, reply_text, scan_xml, single
 
 PHISHING = '<a href="http://jtzy-butie.cn/lq">点此领取志愿补贴</a> 或访问 www.jtzy-butie.cn、https://t.cn/A6x'
 SERVICE_LINK = re.compile(r'<a href="(http://127\.0\.0\.1:\d+/m/[^"<>]*)">[^<>]*</a>')

@@ -13,7 +13,7 @@ from tests.support.orgs import build_tree
 from tests.support.people import sign_in
 from tests.support.projects import publish, single_fields
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SOURCES = [p for folder in ("wx_service", "handlers", "models", "jobs", "menus")
            for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".html", ".js", ".css")
            and "weui" not in p.parts and "sandbox" not in p.parts and "migrations" not in p.parts]

@@ -13,7 +13,7 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from wx_service import config
-from wx_service.sandbox import bp, get_state, send_callback
+from wx_service.dev.sandbox import bp, get_state, send_callback
 
 APPID = "wxdemo0000000001"
 SECRET = "demo-secret-0000000000000000001"

@@ -80,7 +80,7 @@ def test_last_seen_is_written_once_a_minute(any_app):
 def test_a_binding_changed_in_a_savepoint_drops_the_card_at_the_real_commit(any_app, caplog):
     """A released savepoint is not a commit: the outer transaction still holds its locks (on SQLite
     the write lock the store's own connection would wait 30 s for) and its rows are not visible."""
-    from wx_service import follower_cards
+    from wx_service.wechat import follower_cards
 
     store = any_app.app.extensions["wx_store"]
     with any_app.app.app_context():

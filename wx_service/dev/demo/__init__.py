@@ -16,11 +16,11 @@ from models import Binding, OrgAdmin, Volunteer, db, utcnow, volunteer_qr
 from models.accounts import volunteer_number
 from models.membership import approve_members, join_org
 
-from .demo_attendance import seed_attendance
-from .demo_help import seed_help
-from .demo_orgs import seed_orgs
-from .demo_projects import seed_projects
-from .demo_wishes import seed_wishes
+from .attendance import seed_attendance
+from .help import seed_help
+from .orgs import seed_orgs
+from .projects import seed_projects
+from .wishes import seed_wishes
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@ from datetime import datetime
 
 from models import Volunteer, db
 from models.project import APPROVED, PENDING, RECRUITING, RUNNING, search_projects
-from wx_service.demo_orgs import seed_orgs
-from wx_service.demo_projects import seed_projects
+from wx_service.dev.demo.orgs import seed_orgs
+from wx_service.dev.demo.projects import seed_projects
 
 NOW = datetime(2026, 3, 1, 2, 0)  # 10:00 local
 

@@ -28,8 +28,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import requests
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 
-from . import clock
-from .shared_store import lock
+from .. import clock
+from ..shared_store import lock
 
 bp = Blueprint("oauth", __name__)
 log = logging.getLogger(__name__)

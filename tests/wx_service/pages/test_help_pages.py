@@ -13,7 +13,7 @@ from models import help_seeker as hs
 from tests.support.help import build_help, seeker_fields
 from tests.support.orgs import make_volunteer
 from tests.support.people import bind, csrf_token, sign_in
-from wx_service.sandbox.phone import make_wav
+from wx_service.dev.sandbox.phone import make_wav
 
 
 def _jssdk_media(handle) -> str:

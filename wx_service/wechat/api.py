@@ -19,8 +19,8 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from .config import WECHAT_API_BASE, Account
-from .shared_store import lock
+from ..config import WECHAT_API_BASE, Account
+from ..shared_store import lock
 
 log = logging.getLogger(__name__)
 

@@ -65,7 +65,7 @@ def test_every_call_goes_to_the_account_api_base(any_app):
                                                 ("api.weixin.qq.com", {})])
 def test_proxy_settings_of_the_environment_are_read_once_for_the_api_host(monkeypatch, no_proxy, expected):
     from wx_service.config import Account
-    from wx_service.wechat_api import AccountClient
+    from wx_service.wechat.api import AccountClient
 
     for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "no_proxy"):
         monkeypatch.delenv(name, raising=False)

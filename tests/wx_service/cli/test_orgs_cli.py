@@ -27,7 +27,7 @@ def test_init_root(app_lite):
 
 
 def test_seed_orgs(app_lite):
-    from wx_service.demo_orgs import CITY, seed_orgs
+    from wx_service.dev.demo.orgs import CITY, seed_orgs
 
     with app_lite.app.app_context():
         root_admin = make_volunteer()
@@ -42,7 +42,7 @@ def test_seed_orgs(app_lite):
 
 
 def test_seed_orgs_with_the_root_admin_only(app_lite):
-    from wx_service.demo_orgs import CITY, seed_orgs
+    from wx_service.dev.demo.orgs import CITY, seed_orgs
 
     with app_lite.app.app_context():
         orgs = seed_orgs(make_volunteer(), now=NOW)

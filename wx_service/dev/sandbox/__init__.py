@@ -2,7 +2,7 @@
 
 Mounted by the app only when ``env = "development"`` (``url_prefix="/sandbox"``, CSRF-exempt).
 Accounts whose ``api_base``/``oauth_base`` is ``{base_url}/sandbox/`` talk to it instead of
-WeChat.  State is in memory, per process: see :mod:`wx_service.sandbox.state`.
+WeChat.  State is in memory, per process: see :mod:`wx_service.dev.sandbox.state`.
 """
 
 from flask import Blueprint

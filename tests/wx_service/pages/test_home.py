@@ -3,7 +3,7 @@
 import re
 
 from tests.support.people import bind, make_volunteer, sign_in
-from wx_service.demo import seed_demo
+from wx_service.dev.demo import seed_demo
 
 ADMIN_TILES = ["签到扫码", "报名审核", "补签审核", "活动审核", "活动发布", "成员管理"]
 

@@ -9,9 +9,9 @@ from models import db
 from models import hours as service_hours
 from models import points as points_ledger
 from models.attendance import objection as att_objection
-from wx_service.demo_attendance import seed_attendance
-from wx_service.demo_orgs import seed_orgs
-from wx_service.demo_projects import seed_projects
+from wx_service.dev.demo.attendance import seed_attendance
+from wx_service.dev.demo.orgs import seed_orgs
+from wx_service.dev.demo.projects import seed_projects
 
 NOW = datetime(2026, 3, 1, 2, 0)  # 10:00 local
 

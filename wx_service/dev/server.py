@@ -1,4 +1,7 @@
-"""Flask CLI commands: menus, workers, the cron scheduler, the demo seed."""
+"""``flask --app wx_service dev``: the development server on the embedded default, with the sandbox.
+
+Added to the CLI by ``wx_service.dev.install`` only when the sandbox is enabled.
+"""
 
 from __future__ import annotations
 
@@ -7,55 +10,10 @@ import time
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
 
-menus_cli = AppGroup("menus", help="WeChat menus.")
-
-
-@menus_cli.command("sync")
-@click.option("--account", "account_name", default=None, help="Account name (default: every account).")
-@with_appcontext
-def menus_sync(account_name):
-    """Create the admin tag if needed and push the default and the admin menu."""
-    from menus import sync_menus
-
-    settings = current_app.config["WX_SETTINGS"]
-    names = [account_name] if account_name else list(settings.accounts)
-    for name in names:
-        if name not in settings.accounts:
-            raise click.UsageError(f"no account named {name!r} in the configuration")
-        result = sync_menus(current_app.extensions["wechat"].client(name), settings.app["base_url"], name)
-        click.echo(f"{name}: menus pushed (admin tag {result['tag_id']}, conditional menu {result['menuid']})")
-
-
-@click.command("worker")
-@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-@with_appcontext
-def worker(burst):
-    """Run an rq worker on the configured queue, inside the application context."""
-    from jobs.queue import Worker
-
-    backend = current_app.extensions["wx_jobs"]
-    if not hasattr(backend, "queue"):
-        raise click.UsageError("no [redis] url configured: jobs run inside the web process")
-    Worker([backend.queue], connection=backend.connection).work(burst=burst, with_scheduler=True)
-
-
-@click.command("cron")
-@with_appcontext
-def cron():
-    """Run rq's cron scheduler with the periodic jobs of jobs/schedule.py."""
-    from rq.cron import CronScheduler
-
-    from jobs.schedule import PERIODIC
-
-    backend = current_app.extensions["wx_jobs"]
-    if not hasattr(backend, "queue"):
-        raise click.UsageError("no [redis] url configured: periodic jobs run inside the development server")
-    scheduler = CronScheduler(connection=backend.connection)
-    for func, interval in PERIODIC:
-        scheduler.register(func, backend.name, interval=interval)
-    scheduler.start()
+from .demo import DEMO_OPENIDS, restore_admin_tags, seed_demo
+from .sandbox import get_state
 
 
 def start_inprocess_cron(app) -> threading.Thread:
@@ -86,11 +44,6 @@ def dev(host, port):
     """Development server on the embedded default: demo seed, sandbox menus, in-process cron."""
     app = current_app._get_current_object()
     settings = app.config["WX_SETTINGS"]
-    if not settings.sandbox["enabled"]:
-        raise click.UsageError("the development server needs [sandbox] enabled = true")
-    from .demo import DEMO_OPENIDS
-    from .sandbox import get_state
-
     sandbox = get_state(app)
     store = app.extensions["wx_store"]
     for account in settings.accounts.values():
@@ -105,8 +58,6 @@ def dev(host, port):
     def announce():
         """Once the server answers (the jobs below call the sandbox it serves): menus, demo, cron."""
         import requests
-
-        from .demo import restore_admin_tags, seed_demo
 
         base = settings.app["base_url"].rstrip("/")
         for _ in range(100):
@@ -130,17 +81,3 @@ def dev(host, port):
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True, use_reloader=False)
-
-
-def register(app) -> None:
-    from .cli_attendance import attendance_cli
-    from .cli_notifications import notifications_cli
-    from .cli_orgs import orgs_cli
-
-    app.cli.add_command(dev)
-    app.cli.add_command(notifications_cli)
-    app.cli.add_command(orgs_cli)
-    app.cli.add_command(attendance_cli)
-    app.cli.add_command(menus_cli)
-    app.cli.add_command(worker)
-    app.cli.add_command(cron)

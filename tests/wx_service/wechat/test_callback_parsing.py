@@ -12,7 +12,7 @@ from wechatpy.utils import check_signature
 from werkzeug.exceptions import BadRequest
 
 from tests.support import wechat
-from wx_service import callback
+from wx_service.wechat import callback
 
 SCAN_INFO = "<ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType><ScanResult><![CDATA[JHZY-V1:abc]]></ScanResult></ScanCodeInfo>"
 PICS = ("<SendPicsInfo><Count>2</Count><PicList><item><PicMd5Sum><![CDATA[a1]]></PicMd5Sum></item>"

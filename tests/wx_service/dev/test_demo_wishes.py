@@ -5,8 +5,8 @@ from collections import Counter
 from models import Binding
 from models import wish as wishes
 from models.wish import Wish
-from wx_service.demo import seed_demo
-from wx_service.demo_wishes import WISHES
+from wx_service.dev.demo import seed_demo
+from wx_service.dev.demo.wishes import WISHES
 
 
 def test_seed_wishes(app_lite):

@@ -38,7 +38,8 @@ import handlers
 from models import Follower, Volunteer, chat_text, db
 from models.follower import SEEN_RESOLUTION
 
-from . import clock, follower_cards
+from .. import clock
+from . import follower_cards
 
 bp = Blueprint("callback", __name__)
 log = logging.getLogger("wx_service.callback")
