@@ -18,6 +18,9 @@ from datetime import timedelta
 from models import utcnow
 from models.project import DEFAULT_TZ, local_now, publish_project
 
+from .pages.fields import parse
+from .pages.project_admin import PROJECT_FORM
+
 
 def _base(org, today, **overrides) -> dict:
     fields = {
@@ -31,7 +34,7 @@ def _base(org, today, **overrides) -> dict:
         "checkout_mode": "central",
     }
     fields.update(overrides)
-    return fields
+    return parse(PROJECT_FORM, fields)
 
 
 def seed_projects(orgs: dict, *, now=None, tz: str = DEFAULT_TZ) -> dict:
