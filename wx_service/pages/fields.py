@@ -21,7 +21,7 @@ _BLANK = object()  # "blank is not allowed": the field refuses an empty value
 class Field:
     """One form field: its Chinese label, the refusal's code and message (``{label}`` filled in),
     ``blank`` (the value an empty answer becomes; refused when not given) and ``check`` (a model rule
-    run on the typed value)."""
+    run on the typed value; what it returns, if anything, is the value kept: a rule may normalise)."""
 
     label: str
     code: str = "field_invalid"
@@ -39,10 +39,11 @@ class Field:
             raw = raw.strip()
         if raw in (None, "") and self.blank is not _BLANK:
             return self.blank
-        value = self.coerce(raw)
-        if self.check is not None:
-            self.check(value)
-        return value
+        return self._checked(self.coerce(raw))
+
+    def _checked(self, value):
+        checked = self.check(value) if self.check is not None else None
+        return value if checked is None else checked
 
     def coerce(self, raw):  # pragma: no cover - every field type defines its own
         raise NotImplementedError
@@ -61,9 +62,7 @@ class Text(Field):
         text = " ".join(text.split()) if self.fold else text.strip()
         if not self.low <= len(text) <= (self.high if self.high is not None else len(text)):
             raise self.refuse()
-        if self.check is not None and text:
-            self.check(text)
-        return text
+        return self._checked(text) if text else text
 
 
 @dataclass(frozen=True)
@@ -173,10 +172,12 @@ class Many(Field):
 @dataclass(frozen=True)
 class Form:
     """A form's fields, in the order they are checked; ``missing`` is the code of an unanswered
-    required field (``{key}`` filled in)."""
+    required field (``{key}`` filled in); ``strict_edit``: an edit that holds a required field must
+    answer it too (otherwise the field's own check refuses the empty answer)."""
 
     fields: dict
     missing: str = "field_missing"
+    strict_edit: bool = False
 
     def labels(self) -> dict:
         return {key: field.label for key, field in self.fields.items()}
@@ -188,11 +189,12 @@ def parse(spec: Form, form: Mapping, *, partial: bool = False) -> dict:
     Required fields are checked first, in order, then each field alone.
     """
     raw = {key: _answer(form, key, field) for key, field in spec.fields.items() if key in form}
-    if not partial:
-        for key, field in spec.fields.items():
-            value = raw.get(key)
-            if field.required and (value is None or (isinstance(value, str) and not value.strip())):
-                raise RuleViolation(spec.missing.format(key=key), f"请填写{field.label}。")
+    for key, field in spec.fields.items():
+        if not field.required or (partial and (key not in raw or not spec.strict_edit)):
+            continue
+        value = raw.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise RuleViolation(spec.missing.format(key=key), f"请填写{field.label}。")
     return {key: spec.fields[key].read(value) for key, value in raw.items()}
 
 
