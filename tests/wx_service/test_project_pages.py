@@ -263,3 +263,14 @@ def test_restricted_topics_follow_the_configuration(city):
         assert accepted.status_code == 302
     finally:
         settings.projects["topic_orgs"] = {}
+
+
+def test_a_refused_form_field_is_a_400_with_its_message(city):
+    handle, _ids, _person = city
+    admin = sign_in(handle.client(), "o-street")
+    refused = post(admin, "/m/admin/publish", {**live_fields(recruit_count="十个"), "service_targets": "社会公众"},
+                   "/m/admin/publish")
+    assert refused.status_code == 400 and "招募人数应为正整数。" in text(refused)
+    refused = post(admin, "/m/admin/publish", {**live_fields(daily_start="九点"), "service_targets": "社会公众"},
+                   "/m/admin/publish")
+    assert refused.status_code == 400 and "请正确填写每日计时开始时间。" in text(refused)

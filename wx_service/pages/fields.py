@@ -8,6 +8,7 @@ Rules across fields (end after start, …) are not here: they stay in ``models/`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -92,6 +93,8 @@ class Decimal(Field):
             number = float(raw)
         except (TypeError, ValueError):
             raise self.refuse() from None
+        if not math.isfinite(number):
+            raise self.refuse()
         return _within(self, number)
 
 
