@@ -53,6 +53,7 @@ MAX_PRESET_HOURS = 3
 PRESET_HOURS = (0.5, 1, 1.5, 2, 2.5, 3)
 RADII = (100, 200, 300, 500, 1000, 2000)  # 打卡有效距离, metres
 MAX_TEMP_ADMINS = 6
+SHORT_NAME_MAX = 10  # 项目简称: shown on the punch card
 
 PENDING, APPROVED, DELETED = "pending", "approved", "deleted"
 STATUS_LABELS = {PENDING: "待审核", APPROVED: "已审核", DELETED: "已删除"}

@@ -274,3 +274,9 @@ def test_a_refused_form_field_is_a_400_with_its_message(city):
     refused = post(admin, "/m/admin/publish", {**live_fields(daily_start="九点"), "service_targets": "社会公众"},
                    "/m/admin/publish")
     assert refused.status_code == 400 and "请正确填写每日计时开始时间。" in text(refused)
+
+
+def test_the_publish_page_states_the_rules_from_their_constants(city):
+    handle, _ids, _person = city
+    page = text(sign_in(handle.client(), "o-street").get("/m/admin/publish"))
+    assert f"最多{pr.MAX_TEMP_ADMINS}人" in page and f"{pr.SHORT_NAME_MAX}个字内" in page

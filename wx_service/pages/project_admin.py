@@ -40,8 +40,8 @@ def _point(key: str, bound: float) -> Decimal:
 #: 项目发布 / 修改: each field alone, in the order it is checked (the rules across fields are in models.project).
 PROJECT_FORM = Form({
     "name": Text(pr.LABELS["name"], "project_name_invalid", "项目名称应为2至100个字。", required=True, low=2, high=100),
-    "short_name": Text(pr.LABELS["short_name"], "short_name_invalid", "项目简称应在10个字以内。", required=True,
-                       low=1, high=10, check=pr.check_short_name),
+    "short_name": Text(pr.LABELS["short_name"], "short_name_invalid", f"项目简称应在{pr.SHORT_NAME_MAX}个字以内。",
+                       required=True, low=1, high=pr.SHORT_NAME_MAX, check=pr.check_short_name),
     "recruit_count": Int(pr.LABELS["recruit_count"], "recruit_count_invalid", "招募人数应为正整数。", required=True,
                          low=1, high=100000),
     "scope": Choice(pr.LABELS["scope"], "scope_invalid", "请选择参与对象。", options=pr.SCOPES),
