@@ -40,14 +40,15 @@ def test_the_rules_given_to_templates_are_the_constants():
 
 
 def test_no_template_restates_a_rule_constant():
-    restated = []
+    restated: dict = {}  # (template, line, text) -> the rules it may restate
     for path in sorted(TEMPLATES.rglob("*.html")):
         source = path.read_text(encoding="utf-8")
         for name, value, units in RESTATABLE:
             for match in re.finditer(rf"(?<![\d.#]){int(value)}\s*(?:{units})", source):
                 line = source.count("\n", 0, match.start()) + 1
-                restated.append(f"{path.relative_to(TEMPLATES)}:{line}: {match.group(0)!r} (use rules.{name})")
-    assert not restated, "\n".join(restated)
+                restated.setdefault((str(path.relative_to(TEMPLATES)), line, match.group(0)), []).append(name)
+    assert not restated, "\n".join(f"{where}:{line}: {text!r} (use rules.{' or rules.'.join(names)})"
+                                    for (where, line, text), names in restated.items())
 
 
 def test_macros_imported_without_context_see_the_rules(app_lite):
