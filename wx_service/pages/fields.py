@@ -141,7 +141,7 @@ class Choice(Field):
     options: Iterable = ()
 
     def coerce(self, raw):
-        if raw not in self.options:
+        if not isinstance(raw, str) or raw not in self.options:
             raise self.refuse()
         return raw
 
