@@ -92,6 +92,8 @@ def test_org_form_blank_point_is_none_and_bad_phone_is_refused():
     assert parse(ORG_FORM, form) == {**form, "latitude": None, "service_domains": ["社区服务", "助老助残"]}
     assert refusal(ORG_FORM, {**form, "contact_phone": "0513-8512三"}).code == "org_phone_invalid"
     assert refusal(ORG_FORM, {**form, "org_type": ""}).message == "请填写组织类型。"
+    assert refusal(ORG_FORM, {"name": " "}, partial=True).code == "org_name_invalid"  # an edit cannot blank it
+    assert parse(ORG_FORM, {"contact_phone": ""}, partial=True) == {"contact_phone": ""}
 
 
 def test_field_types_alone():

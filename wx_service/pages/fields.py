@@ -63,7 +63,8 @@ class Text(Field):
         text = " ".join(text.split()) if self.fold else text.strip()
         if not self.low <= len(text) <= (self.high if self.high is not None else len(text)):
             raise self.refuse()
-        return self._checked(text) if text else text
+        # an optional field left empty is not checked; a required one is (an edit may send it empty)
+        return self._checked(text) if text or self.required else text
 
 
 @dataclass(frozen=True)
