@@ -18,6 +18,7 @@ from models.project import local_now
 from models.project_rules import publish_project
 from models.signup import ACCEPTED, Signup
 from tests.support import people
+from tests.support.projects import typed
 
 ADMIN = "o_bench_admin"
 POINT = (32.0045, 120.8590)  # 濠河风景区南大门, gcj02
@@ -51,7 +52,7 @@ def seed(mode: str, count: int, tz: str, *, bind_prefix: str | None = None) -> i
         fields.update(preset_hours=2, punch_radius="", checkout_mode="")
     else:
         fields.update(punch_radius=200, checkout_mode="central")
-    project = publish_project(admin, fields, now=now, tz=tz)
+    project = publish_project(admin, typed(fields), now=now, tz=tz)
     db.session.commit()
     project_id, password = project.id, admin.password_hash
     base = 10_000_000

@@ -159,37 +159,24 @@ class SeekerBinding(db.Model):
 
 
 # ---------------------------------------------------------------------------------- fields
-def clean_fields(fields: dict, *, today: date, partial: bool = False) -> dict:
-    """The checked fields of 图4-17 (``partial``: only those given, for an edit)."""
-    out = {}
-    for key, (label, limit, required) in FIELDS.items():
-        if key not in fields:
-            if required and not partial:
-                raise RuleViolation(f"{key}_required", f"请填写{label}。")
-            continue
-        value = " ".join(str(fields[key] or "").split()) if key != "notes" else str(fields[key] or "").strip()
-        if not value and required:
-            raise RuleViolation(f"{key}_required", f"请填写{label}。")
-        if len(value) > limit:
-            raise RuleViolation(f"{key}_too_long", f"{label}不能超过{limit}个字。")
-        out[key] = value
-    if "name" in out:
-        identity.check_name(out["name"])
+def check_contact_phone(phone: str) -> None:
+    """联系电话: a fixed line (0513-85123456) or an 11-digit mobile."""
+    if not identity.is_contact_phone(phone):
+        raise RuleViolation("phone_invalid", "联系电话格式不正确（座机如0513-85123456，或11位手机号）。")
+
+
+def check_fields(fields: dict, *, today: date) -> dict:
+    """The rules of 图4-17 beyond each field alone (the pages check those): the ID number is a real
+    one born by ``today`` (upper-cased), and an emergency phone comes with the contact's name."""
+    out = dict(fields)
     if "id_number" in out:
         try:
             out["id_number"] = identity.check_mainland_id(out["id_number"], today=today)
         except RuleViolation as exc:  # the seeker form reports every ID problem under one code
             raise RuleViolation("id_invalid", exc.message) from exc
-    if "phone" in out and not identity.is_contact_phone(out["phone"]):
-        raise RuleViolation("phone_invalid", "联系电话格式不正确（座机如0513-85123456，或11位手机号）。")
-    if "mobile" in out:
-        out["mobile"] = identity.check_phone(out["mobile"])
-    if out.get("emergency_phone"):
-        out["emergency_phone"] = identity.check_phone(out["emergency_phone"])
-    if out.get("emergency_phone") and not (out.get("emergency_name") or fields.get("emergency_name")):
+    if out.get("emergency_phone") and not out.get("emergency_name"):
         raise RuleViolation("emergency_name_required", "填写了紧急联系人手机，请同时填写紧急联系人姓名。")
     return out
-
 
 
 def parse_volunteer_keys(text) -> list[str]:
@@ -290,10 +277,13 @@ def _set_pairings(seeker: HelpSeeker, volunteers: list[Volunteer], now) -> None:
 
 
 def add_seeker(actor: Volunteer, fields: dict, volunteer_keys, *, now, photo_path: str | None = None) -> HelpSeeker:
-    """增加求助人: recorded by an admin of the station (the actor's org); waits for approval."""
+    """增加求助人: recorded by an admin of the station (the actor's org); waits for approval.
+
+    ``fields`` hold the form's values, each already checked alone (the pages parse the form with their
+    field spec)."""
     station = _admin_org(actor)
     permissions.require(actor, "manage_help_seekers", station, now=now)
-    clean = clean_fields(fields, today=now.date())
+    clean = check_fields(fields, today=now.date())
     if HelpSeeker.query.filter_by(id_number_hash=personal_data.lookup_hash(clean["id_number"])).first():
         raise RuleViolation("seeker_exists", "该身份证号的求助人已登记。", 409)
     volunteers = find_volunteers(parse_volunteer_keys(volunteer_keys))
@@ -322,7 +312,7 @@ def edit_seeker(actor: Volunteer, seeker_id: int, fields: dict, *, now, voluntee
     seeker = get_seeker(seeker_id)
     if not is_station_admin(actor, seeker):
         raise RuleViolation("forbidden", "您没有管理该求助人的权限。", 403)
-    clean = clean_fields(fields, today=now.date(), partial=True)
+    clean = check_fields(fields, today=now.date())
     if "id_number" in clean:
         other = HelpSeeker.query.filter_by(id_number_hash=personal_data.lookup_hash(clean["id_number"])).first()
         if other is not None and other.id != seeker.id:

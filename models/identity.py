@@ -36,6 +36,7 @@ MAINLAND_ID_RE = re.compile(r"^\d{17}[\dX]$", re.ASCII)
 EARLIEST_BIRTH = date(1900, 1, 1)
 MIN_AGE = 14
 ADULT_AGE = 18
+PASSWORD_MIN_LENGTH = 8
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def check_password(password: str, repeat: str | None = None) -> str:
     """At least 8 characters, not only digits or only letters."""
     if repeat is not None and password != repeat:
         raise RuleViolation("password_mismatch", "两次输入的密码不一致。")
-    if len(password or "") < 8:
+    if len(password or "") < PASSWORD_MIN_LENGTH:
         raise RuleViolation("password_short", "密码至少8位。")
     if password.isdigit():
         raise RuleViolation("password_digits", "密码不能全是数字，请混合字母和数字。")

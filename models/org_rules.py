@@ -18,14 +18,10 @@ from .base import RuleViolation, db
 from .notification import notify
 from .organization import (
     ACTIVE,
-    EDITABLE_FIELDS,
     MAX_LEVEL,
-    ORG_TYPES,
     PENDING,
-    REGIONS,
     REJECTED,
     REVIEWED_FIELDS,
-    SERVICE_DOMAINS,
     OrgAdmin,
     Organization,
     PendingOrgChange,
@@ -38,52 +34,16 @@ from .volunteer import Volunteer
 
 
 # ---------------------------------------------------------------------------- field checks
-def clean_fields(fields: dict, *, partial: bool) -> dict:
-    """Checked, normalised org fields; ``partial`` allows a subset (an edit)."""
-    out: dict = {}
-    for key, value in fields.items():
-        if key not in EDITABLE_FIELDS:
-            continue
-        if isinstance(value, str):
-            value = value.strip()
-        out[key] = value
-    if not partial:
-        for key in ("name", "org_type", "region"):
-            if not out.get(key):
-                raise RuleViolation("org_field_missing", f"请填写{_LABELS[key]}。")
-    if "name" in out and not (2 <= len(out["name"] or "") <= 50):
+def check_name(name: str) -> None:
+    """组织名称: 2 to 50 characters."""
+    if not 2 <= len(name or "") <= 50:
         raise RuleViolation("org_name_invalid", "组织名称应为2至50个字。")
-    if "org_type" in out and out["org_type"] not in ORG_TYPES:
-        raise RuleViolation("org_type_invalid", "请选择组织类型。")
-    if "region" in out and out["region"] not in REGIONS:
-        raise RuleViolation("org_region_invalid", "请选择组织所在地区。")
-    if "service_domains" in out:
-        domains = out["service_domains"] or []
-        if isinstance(domains, str):
-            domains = [d for d in domains.replace("，", ",").split(",") if d.strip()]
-        domains = list(dict.fromkeys(d.strip() for d in domains))
-        if any(d not in SERVICE_DOMAINS for d in domains):
-            raise RuleViolation("org_domain_invalid", "服务领域不正确。")
-        out["service_domains"] = domains
-    for key, low, high in (("latitude", -90, 90), ("longitude", -180, 180)):
-        if key in out:
-            if out[key] in (None, ""):
-                out[key] = None
-                continue
-            try:
-                out[key] = float(out[key])
-            except (TypeError, ValueError):
-                raise RuleViolation("org_point_invalid", "地图位置不正确。") from None
-            if not low <= out[key] <= high:
-                raise RuleViolation("org_point_invalid", "地图位置不正确。")
-    if "contact_phone" in out and out["contact_phone"] and not all(
-            c in string.digits + "-+ " for c in out["contact_phone"]):
+
+
+def check_contact_phone(phone: str) -> None:
+    """联系电话: digits, dashes, plus signs and blanks only."""
+    if not all(c in string.digits + "-+ " for c in phone):
         raise RuleViolation("org_phone_invalid", "联系电话不正确。")
-    for key, limit in (("address", 200), ("intro", 5000), ("contact_name", 50), ("contact_phone", 30),
-                       ("logo_path", 200)):
-        if key in out and out[key] is not None and len(out[key]) > limit:
-            raise RuleViolation("org_field_too_long", f"{_LABELS[key]}过长。")
-    return out
 
 
 _LABELS = {"name": "组织名称", "org_type": "组织类型", "region": "所在地区", "address": "地址",
@@ -137,7 +97,9 @@ def create_root(name: str, admin: Volunteer, *, now, **fields) -> Organization:
     if Organization.query.filter(Organization.level == 1).first() is not None:
         raise RuleViolation("root_exists", "一级组织已经存在。")
     _check_not_admin(admin.id)
-    fields = clean_fields({"org_type": "机关事业单位", "region": "南通市", **fields, "name": name}, partial=False)
+    name = (name or "").strip()
+    check_name(name)
+    fields = {"org_type": "机关事业单位", "region": "南通市", **fields, "name": name}
     org = _insert(None, fields, status=ACTIVE, created_by=admin.id, now=now)
     org.reviewed_at = now
     _make_admin(admin.id, org.id, now)
@@ -148,6 +110,7 @@ def register_org(actor: Volunteer, parent_id: int, fields: dict, *, now) -> Orga
     """志愿组织注册: a volunteer who is not an admin registers an org under ``parent_id``.
 
     The org waits for the parent's admins (待审申请组织); the registrant is its admin from now on.
+    ``fields`` hold typed values, each already checked alone (the pages parse the form with their field spec).
     """
     _check_not_admin(actor.id)
     parent = get_org(parent_id)
@@ -155,7 +118,6 @@ def register_org(actor: Volunteer, parent_id: int, fields: dict, *, now) -> Orga
         raise RuleViolation("parent_not_active", "所选归属组织尚未通过审核。")
     if parent.level >= MAX_LEVEL:
         raise RuleViolation("too_deep", "五级组织下不能再注册下级组织。")
-    fields = clean_fields(fields, partial=False)
     _check_name_free(fields["name"])
     org = _insert(parent, fields, status=PENDING, created_by=actor.id, now=now)
     _make_admin(actor.id, org.id, now)
@@ -171,7 +133,6 @@ def found_suborg(actor: Volunteer, parent_id: int, fields: dict, *, now) -> Orga
     permissions.require(actor, "found_suborg", parent, now=now)
     if parent.level >= MAX_LEVEL:
         raise RuleViolation("too_deep", "五级组织下不能再设立下级组织。")
-    fields = clean_fields(fields, partial=False)
     _check_name_free(fields["name"])
     org = _insert(parent, fields, status=ACTIVE, created_by=actor.id, now=now)
     org.reviewed_at, org.reviewed_by_id = now, actor.id
@@ -218,7 +179,6 @@ def edit_org(actor: Volunteer, org_id: int, fields: dict, *, now) -> PendingOrgC
     """
     org = get_org(org_id)
     permissions.require(actor, "edit_org", org, now=now)
-    fields = clean_fields(fields, partial=True)
     fields = {k: v for k, v in fields.items() if getattr(org, k) != v}
     if "name" in fields:
         _check_name_free(fields["name"], except_id=org.id)
@@ -255,7 +215,7 @@ def review_change(actor: Volunteer, change_id: int, approve: bool, *, now) -> Pe
     if approve:
         if "name" in change.changes:
             _check_name_free(change.changes["name"], except_id=change.org_id)
-        _apply(change.org, clean_fields(change.changes, partial=True))
+        _apply(change.org, change.changes)
     _tell_admins(change.org, [a.id for a in change.org.admins], "通过" if approve else "未通过",
                  "组织信息变更已生效" if approve else "组织信息变更未通过", f"change:{change.id}")
     return change

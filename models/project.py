@@ -48,6 +48,7 @@ MAX_PRESET_HOURS = 3
 PRESET_HOURS = (0.5, 1, 1.5, 2, 2.5, 3)
 RADII = (100, 200, 300, 500, 1000, 2000)  # 打卡有效距离, metres
 MAX_TEMP_ADMINS = 6
+SHORT_NAME_MAX = 10  # 项目简称: shown on the punch card
 
 PENDING, APPROVED, DELETED = "pending", "approved", "deleted"
 STATUS_LABELS = {PENDING: "待审核", APPROVED: "已审核", DELETED: "已删除"}
@@ -65,7 +66,6 @@ EDITABLE_FIELDS = ("name", "short_name", "recruit_count", "scope", "needs_review
                    "topic", "region", "region_detail", "place", "latitude", "longitude", "description",
                    "requirements", "contact_name", "contact_phone", "preset_hours", "punch_radius",
                    "checkout_mode", *TIME_FIELDS)
-FIELDS = (*EDITABLE_FIELDS, "checkin_mode", "temp_admin_id_numbers")
 LABELS = {"name": "项目名称", "short_name": "项目简称", "recruit_count": "招募人数", "scope": "参与对象",
           "needs_review": "报名审核", "category": "所属类别", "service_targets": "服务对象", "topic": "专题项目",
           "region": "所在地区", "region_detail": "所在镇街", "place": "实施地点", "latitude": "纬度",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,19 +23,15 @@ from sqlalchemy.exc import IntegrityError
 from . import permissions
 from .base import RuleViolation, db, utcnow
 from .notification import notify, notify_many
-from .organization import REGIONS, Organization, admin_org_of
+from .organization import Organization, admin_org_of
 from .project import (
     ACTIVITY_TIME_FIELDS,
     APPROVED,
-    CATEGORIES,
-    CHECKIN_MODES,
     CHECKOUT_MODES,
     DEFAULT_TOPIC_ORGS,
     DEFAULT_TZ,
     DELETED,
-    FIELDS,
     FINISHED,
-    LABELS,
     LIVE_SIGNUP_STATES,
     MAX_PRESET_HOURS,
     MAX_TEMP_ADMINS,
@@ -43,8 +39,6 @@ from .project import (
     PLACE_FIELDS,
     RUNNING,
     SCOPE_ALL,
-    SCOPES,
-    SERVICE_TARGETS,
     SINGLE,
     TIME_FIELDS,
     TOPICS,
@@ -75,120 +69,16 @@ def _derive_instants(project: Project, tz: str) -> None:
 _PUNCTUATION = re.compile(r"[\s\W_]", re.UNICODE)
 
 
-def _date(value, key) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise RuleViolation("project_date_invalid", f"请正确填写{LABELS[key]}。") from None
+def check_short_name(short: str) -> None:
+    """项目简称 is shown on the punch card: no punctuation or blanks."""
+    if _PUNCTUATION.search(short):
+        raise RuleViolation("short_name_invalid", "项目简称不能使用标点符号。")
 
 
-def _time(value, key) -> time:
-    if isinstance(value, time):
-        return value
-    text = str(value or "").strip()
-    for fmt in ("%H:%M", "%H:%M:%S"):
-        try:
-            return datetime.strptime(text, fmt).time()
-        except ValueError:
-            continue
-    raise RuleViolation("project_time_invalid", f"请正确填写{LABELS[key]}。")
-
-
-def clean_fields(fields: dict, *, partial: bool) -> dict:
-    """Checked, normalised project fields (each alone); ``partial`` allows a subset (an edit)."""
-    out: dict = {}
-    for key in FIELDS:
-        if key not in fields:
-            continue
-        value = fields[key]
-        out[key] = value.strip() if isinstance(value, str) else value
-    required = ("name", "short_name", "recruit_count", "category", "region", "place", "latitude", "longitude",
-                *TIME_FIELDS, "checkin_mode")
-    if not partial:
-        for key in required:
-            if out.get(key) in (None, ""):
-                raise RuleViolation("project_field_missing", f"请填写{LABELS[key]}。")
-    if "name" in out and not 2 <= len(out["name"] or "") <= 100:
-        raise RuleViolation("project_name_invalid", "项目名称应为2至100个字。")
-    if "short_name" in out:
-        short = out["short_name"] or ""
-        if not 1 <= len(short) <= 10:
-            raise RuleViolation("short_name_invalid", "项目简称应在10个字以内。")
-        if _PUNCTUATION.search(short):
-            raise RuleViolation("short_name_invalid", "项目简称不能使用标点符号。")
-    if "recruit_count" in out:
-        try:
-            out["recruit_count"] = int(out["recruit_count"])
-        except (TypeError, ValueError):
-            raise RuleViolation("recruit_count_invalid", "招募人数应为正整数。") from None
-        if not 1 <= out["recruit_count"] <= 100000:
-            raise RuleViolation("recruit_count_invalid", "招募人数应为正整数。")
-    if "scope" in out and out["scope"] not in SCOPES:
-        raise RuleViolation("scope_invalid", "请选择参与对象。")
-    if "needs_review" in out:
-        value = out["needs_review"]
-        out["needs_review"] = value if isinstance(value, bool) else str(value) in ("1", "true", "on", "yes")
-    if "category" in out and out["category"] not in CATEGORIES:
-        raise RuleViolation("category_invalid", "请选择所属类别。")
-    if "service_targets" in out:
-        targets = out["service_targets"] or []
-        if isinstance(targets, str):
-            targets = [t for t in targets.split(",") if t.strip()]
-        targets = list(dict.fromkeys(t.strip() for t in targets))
-        if any(t not in SERVICE_TARGETS for t in targets):
-            raise RuleViolation("service_target_invalid", "服务对象不正确。")
-        out["service_targets"] = targets
-    if "topic" in out:
-        out["topic"] = out["topic"] or None
-        if out["topic"] is not None and out["topic"] not in TOPICS:
-            raise RuleViolation("topic_invalid", "专题项目不正确。")
-    if "region" in out and out["region"] not in REGIONS:
-        raise RuleViolation("region_invalid", "请选择所在地区。")
-    for key, limit in (("place", 200), ("region_detail", 60), ("contact_name", 50), ("contact_phone", 30),
-                       ("description", 5000), ("requirements", 5000)):
-        if key in out and out[key] is not None and len(out[key]) > limit:
-            raise RuleViolation("project_field_too_long", f"{LABELS[key]}过长。")
-    for key, low, high in (("latitude", -90, 90), ("longitude", -180, 180)):
-        if key in out:
-            try:
-                out[key] = float(out[key])
-            except (TypeError, ValueError):
-                raise RuleViolation("project_point_invalid", "请在地图上标注活动地点。") from None
-            if not low <= out[key] <= high:
-                raise RuleViolation("project_point_invalid", "请在地图上标注活动地点。")
-    for key in ("signup_start", "signup_end", "start_date", "end_date"):
-        if key in out:
-            out[key] = _date(out[key], key)
-    for key in WINDOW_FIELDS:
-        if key in out:
-            out[key] = _time(out[key], key)
-    if "checkin_mode" in out and out["checkin_mode"] not in CHECKIN_MODES:
-        raise RuleViolation("checkin_mode_invalid", "请选择计时方式。")
-    if out.get("preset_hours") not in (None, ""):
-        try:
-            out["preset_hours"] = float(out["preset_hours"])
-        except (TypeError, ValueError):
-            raise RuleViolation("preset_hours_invalid", "单次时长不正确。") from None
-        if not 0 < out["preset_hours"] <= MAX_PRESET_HOURS:
-            raise RuleViolation("preset_hours_invalid", f"单签项目的单次时长最多{MAX_PRESET_HOURS}小时。")
-    elif "preset_hours" in out:
-        out["preset_hours"] = None
-    if out.get("punch_radius") not in (None, ""):
-        try:
-            out["punch_radius"] = int(out["punch_radius"])
-        except (TypeError, ValueError):
-            raise RuleViolation("punch_radius_invalid", "打卡有效距离不正确。") from None
-        if not 10 <= out["punch_radius"] <= 5000:
-            raise RuleViolation("punch_radius_invalid", "打卡有效距离不正确。")
-    elif "punch_radius" in out:
-        out["punch_radius"] = None
-    if "checkout_mode" in out and out["checkout_mode"] in ("", None):
-        out["checkout_mode"] = None
-    elif "checkout_mode" in out and out["checkout_mode"] not in CHECKOUT_MODES:
-        raise RuleViolation("checkout_mode_invalid", "请选择签出限制。")
-    return out
+def check_preset_hours(hours: float) -> None:
+    """单签: the hours each check-in counts, more than none and at most MAX_PRESET_HOURS."""
+    if not 0 < hours <= MAX_PRESET_HOURS:
+        raise RuleViolation("preset_hours_invalid", f"单签项目的单次时长最多{MAX_PRESET_HOURS}小时。")
 
 
 def _check_whole(project: Project) -> None:
@@ -302,12 +192,14 @@ def publish_project(actor: Volunteer, fields: dict, *, now: datetime, tz: str = 
     """项目发布: an admin publishes a project of their own org.
 
     The map point becomes the project's first site.  Approved at once for a level-1/2 or 免审 org.
+    ``fields`` hold typed values, each already checked alone (the pages parse the form with their
+    field spec); the rules across fields are checked here.
     """
     org = admin_org_of(actor.id)
     if org is None:
         raise RuleViolation("forbidden", "只有组织管理员可以发布项目。", 403)
     permissions.require(actor, "publish_project", org, now=now)
-    fields = clean_fields(fields, partial=False)
+    fields = dict(fields)
     temp_ids = _temp_admin_ids(fields.pop("temp_admin_id_numbers", ""))
     if fields.get("topic") and fields["topic"] not in allowed_topics(org, topic_orgs):
         raise RuleViolation("topic_not_allowed", f"“{fields['topic']}”专题仅限特定组织发布。")
@@ -402,10 +294,11 @@ def edit_project(actor: Volunteer, project_id: int, fields: dict, *, now: dateti
     at once for a level-1/2 or 免审 org); a pending project is routed again (so an exempt org's
     revoked project is approved again by saving it).  When the activity's time or place really
     changed, the volunteers signed up are told (``project_changed``) in the same transaction.
+    ``fields`` hold typed values, as for ``publish_project``.
     """
     project = get_project(project_id)
     permissions.require(actor, "edit_project", project.org, now=now)
-    fields = clean_fields(fields, partial=True)
+    fields = dict(fields)
     temp = fields.pop("temp_admin_id_numbers", None)
     changes = {}
     for key, value in fields.items():

@@ -13,7 +13,7 @@ from models import signup as su
 from tests.browser.conftest import screenshot
 from tests.browser.test_wishes_e2e import person
 from tests.support.orgs import NOW, build_tree, make_volunteer
-from tests.support.projects import TODAY, fields
+from tests.support.projects import TODAY, fields, typed
 
 FAR = '{"latitude": 32.0150, "longitude": 120.8600, "accuracy": 35}'
 NEAR = '{"latitude": 32.0101, "longitude": 120.8600, "accuracy": 15}'
@@ -29,9 +29,9 @@ def setup_city(app):
     with app.app_context():
         _orgs, admins = build_tree()
         db.session.add(Binding(account="demo", openid="o-e2e-admin", volunteer_id=admins["district"].id))
-        project = project_rules.publish_project(admins["district"], fields(
+        project = project_rules.publish_project(admins["district"], typed(fields(
             start_date=TODAY.isoformat(), end_date=(TODAY + timedelta(days=1)).isoformat(),
-            signup_end=(TODAY + timedelta(days=1)).isoformat(), needs_review="0"), now=NOW)
+            signup_end=(TODAY + timedelta(days=1)).isoformat(), needs_review="0")), now=NOW)
         walker = make_volunteer("周行远", account="demo", openid="o-e2e-walker")
         su.sign_up(walker, project.id, now=NOW)
         db.session.commit()

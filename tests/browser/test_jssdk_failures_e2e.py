@@ -15,7 +15,7 @@ from tests.browser.conftest import screenshot
 from tests.browser.test_wishes_e2e import person
 from tests.support.help import build_help
 from tests.support.orgs import NOW, build_tree, make_volunteer
-from tests.support.projects import TODAY, fields
+from tests.support.projects import TODAY, fields, typed
 
 
 def _elder_page(browser, handle):
@@ -66,9 +66,9 @@ def test_the_checkin_page_says_so_when_wechat_never_answers(phone, browser):
     handle = phone.app
     with handle.app.app_context():
         _orgs, admins = build_tree()
-        project = project_rules.publish_project(admins["district"], fields(
+        project = project_rules.publish_project(admins["district"], typed(fields(
             start_date=TODAY.isoformat(), end_date=(TODAY + timedelta(days=1)).isoformat(),
-            signup_end=(TODAY + timedelta(days=1)).isoformat(), needs_review="0"), now=NOW)
+            signup_end=(TODAY + timedelta(days=1)).isoformat(), needs_review="0")), now=NOW)
         walker = make_volunteer("季红梅", account="demo", openid="o-e2e-nowx")
         su.sign_up(walker, project.id, now=NOW)
         db.session.commit()

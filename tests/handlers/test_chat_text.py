@@ -20,6 +20,7 @@ from models.chat_text import ChatText, compose, join, link, neutralise
 from models.notification_kinds import TEMPLATE_FIELDS, template_data
 from tests.jobs.test_delivery import _deliver, _one
 from tests.support.orgs import NOW, build_tree, make_volunteer
+from tests.support.projects import typed
 from tests.support.wechat import event_xml, message_xml, post, text_xml
 from tests.wx_service.pages.test_attendance_pages import at, reply_text, scan_xml, single
 
@@ -114,7 +115,7 @@ def phishing_projects(any_app):
         _orgs, admins = build_tree()
         admin = admins["district"]
         db.session.add(Binding(account="demo", openid="o-scan-admin", volunteer_id=admin.id))
-        projects = [project_rules.publish_project(admin, single(name=f"{PHISHING[:60]}{n}", short_name=f"劝导{n}"), now=NOW)
+        projects = [project_rules.publish_project(admin, typed(single(name=f"{PHISHING[:60]}{n}", short_name=f"劝导{n}")), now=NOW)
                     for n in range(2)]
         both, one = make_volunteer("陆小燕"), make_volunteer("沈国平")
         for project in projects:

@@ -23,7 +23,7 @@ from models.attendance import objection as att_objection
 from models.attendance import punches as att_punches
 from models.positions import Position
 from tests.support.orgs import NOW, build_tree, make_volunteer
-from tests.support.projects import TODAY, fields
+from tests.support.projects import TODAY, fields, typed
 
 SITE = Position(32.0100, 120.8600, 20)
 FAR = Position(32.0150, 120.8600, 35)  # about 554 m north
@@ -57,10 +57,10 @@ def accepted(project, *people, now=NOW):
 def city(app_lite):
     with app_lite.app.app_context():
         orgs, admins = build_tree()
-        double = project_rules.publish_project(admins["district"], live(), now=NOW)
-        single = project_rules.publish_project(admins["district"], live(name="文明交通劝导志愿服务", short_name="文明劝导",
+        double = project_rules.publish_project(admins["district"], typed(live()), now=NOW)
+        single = project_rules.publish_project(admins["district"], typed(live(name="文明交通劝导志愿服务", short_name="文明劝导",
                                                              checkin_mode="single", preset_hours="2",
-                                                             punch_radius="", checkout_mode=""), now=NOW)
+                                                             punch_radius="", checkout_mode="")), now=NOW)
         people = [make_volunteer(f"志愿者{n}") for n in range(4)]
         accepted(double, *people)
         accepted(single, *people)
@@ -150,7 +150,7 @@ def test_a_sign_out_without_sign_in_is_kept_unpaired(city):
 
 def test_one_open_sign_in_across_projects(city):
     orgs, admins, v = city["orgs"], city["admins"], city["people"][0]
-    other = project_rules.publish_project(admins["district"], live(name="第二个双签项目", short_name="第二项目"), now=NOW)
+    other = project_rules.publish_project(admins["district"], typed(live(name="第二个双签项目", short_name="第二项目")), now=NOW)
     accepted(other, v)
     att_punches.sign_in(v, city["double"].id, SITE, now=at(9, 0))
     error = violation(att_punches.sign_in, v, other.id, SITE, now=at(9, 30))
@@ -227,8 +227,8 @@ def test_scan_targets(city):
     assert violation(att_punches.scan_targets, admins["district"], v, now=at(12, 0)).code == "no_running_project"
     stranger = make_volunteer("路人")
     assert violation(att_punches.scan_targets, admins["district"], stranger, now=at(9, 30)).code == "not_accepted"
-    second = project_rules.publish_project(admins["district"], live(name="第二个单签", short_name="第二单签", checkin_mode="single",
-                                                         preset_hours="1", punch_radius="", checkout_mode=""), now=NOW)
+    second = project_rules.publish_project(admins["district"], typed(live(name="第二个单签", short_name="第二单签", checkin_mode="single",
+                                                         preset_hours="1", punch_radius="", checkout_mode="")), now=NOW)
     accepted(second, v)
     assert len(att_punches.scan_targets(admins["district"], v, now=at(9, 30))) == 2
 
@@ -412,7 +412,7 @@ def test_service_summary_and_groups(city):
 # ---------------------------------------------------------------------------------- clean-up
 def test_remove_stale_and_restore(city):
     admins, people = city["admins"], city["people"]
-    empty = project_rules.publish_project(admins["district"], live(name="没人签到的项目", short_name="无人签到"), now=NOW)
+    empty = project_rules.publish_project(admins["district"], typed(live(name="没人签到的项目", short_name="无人签到")), now=NOW)
     accepted(empty, people[0])
     _recorded(city)  # people[0] has hours on the double project; the others have none
     end = city["double"].ends_at
@@ -439,7 +439,7 @@ def test_100_volunteers_signing_in_at_the_same_second(app_pg):
     app = app_pg.app
     with app.app_context():
         _orgs, admins = build_tree()
-        project = project_rules.publish_project(admins["district"], live(recruit_count=200), now=NOW)
+        project = project_rules.publish_project(admins["district"], typed(live(recruit_count=200)), now=NOW)
         people = [make_volunteer(f"同时{n}") for n in range(100)]
         for person in people:
             su.sign_up(person, project.id, now=NOW)

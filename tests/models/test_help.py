@@ -9,7 +9,7 @@ import pytest
 from models import Notification, RuleViolation, Volunteer, db
 from models import help_request as hr
 from models import help_seeker as hs
-from tests.support.help import build_help, seeker_fields
+from tests.support.help import build_help, seeker_fields, seeker_typed
 from tests.support.orgs import NOW, build_tree, make_volunteer
 
 
@@ -32,7 +32,7 @@ def test_station_admin_adds_parent_admin_approves(any_app):
         orgs, admins = build_tree()
         paired = [make_volunteer("结对甲"), make_volunteer("结对乙")]
         keys = f"{paired[0].number}，{paired[1].id_number}"  # a volunteer number and an ID number, Chinese comma
-        seeker = hs.add_seeker(admins["street"], seeker_fields(), keys, now=NOW)
+        seeker = hs.add_seeker(admins["street"], seeker_typed(seeker_fields()), keys, now=NOW)
         db.session.commit()
         assert seeker.station_id == orgs["street"].id and seeker.state == hs.PENDING
         assert {v.id for v in seeker.volunteers} == {v.id for v in paired}
@@ -59,20 +59,20 @@ def test_paired_volunteers_must_exist_and_fields_are_checked(any_app):
         _orgs, admins = build_tree()
         known = make_volunteer("结对甲")
         with pytest.raises(RuleViolation) as missing:
-            hs.add_seeker(admins["street"], seeker_fields(), f"{known.number},320602199901019999", now=NOW)
+            hs.add_seeker(admins["street"], seeker_typed(seeker_fields()), f"{known.number},320602199901019999", now=NOW)
         assert missing.value.code == "volunteer_not_found" and "3206" in missing.value.message
         with pytest.raises(RuleViolation) as none:
-            hs.add_seeker(admins["street"], seeker_fields(), "", now=NOW)
+            hs.add_seeker(admins["street"], seeker_typed(seeker_fields()), "", now=NOW)
         assert none.value.code == "volunteers_required"
         with pytest.raises(RuleViolation) as bad_id:
-            hs.add_seeker(admins["street"], seeker_fields(id_number="320602194001010000"), known.number, now=NOW)
+            hs.add_seeker(admins["street"], seeker_typed(seeker_fields(id_number="320602194001010000")), known.number, now=NOW)
         assert bad_id.value.code == "id_invalid"
         with pytest.raises(RuleViolation) as no_address:
-            hs.add_seeker(admins["street"], seeker_fields(address=" "), known.number, now=NOW)
+            hs.add_seeker(admins["street"], seeker_typed(seeker_fields(address=" ")), known.number, now=NOW)
         assert no_address.value.code == "address_required"
         plain = make_volunteer("无组织")
         with pytest.raises(RuleViolation) as not_admin:
-            hs.add_seeker(plain, seeker_fields(), known.number, now=NOW)
+            hs.add_seeker(plain, seeker_typed(seeker_fields()), known.number, now=NOW)
         assert not_admin.value.code == "forbidden"
 
 
@@ -83,7 +83,7 @@ def test_edit_and_pairings(any_app):
         extra = make_volunteer("新结对")
         assert hs.add_pairings(admins["street"], ids["seeker"], extra.number, now=NOW) == 3
         hs.remove_pairing(admins["street"], ids["seeker"], ids["volunteers"][0], now=NOW)
-        hs.edit_seeker(admins["street"], ids["seeker"], {"address": "新地址1号"}, now=NOW)
+        hs.edit_seeker(admins["street"], ids["seeker"], seeker_typed({"address": "新地址1号"}, partial=True), now=NOW)
         db.session.commit()
         seeker = db.session.get(hs.HelpSeeker, ids["seeker"])
         assert seeker.address == "新地址1号" and seeker.state == hs.APPROVED

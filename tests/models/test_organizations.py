@@ -41,7 +41,7 @@ from models.org_rules import (
     review_org,
 )
 from models.organization import admin_org_of, search_orgs, suborgs, subtree_of
-from tests.support.orgs import FIELDS, NOW, build_tree, make_volunteer
+from tests.support.orgs import FIELDS, NOW, build_tree, make_volunteer, org_typed
 
 
 @pytest.fixture
@@ -155,8 +155,8 @@ def test_register_review_and_reregister(tree):
 ])
 def test_register_checks_fields(tree, fields, code):
     orgs, _ = tree
-    assert code_of(register_org, make_volunteer(), orgs["root"].id, {**FIELDS, "name": "新组织", **fields},
-                   now=NOW) == code
+    assert code_of(lambda: register_org(make_volunteer(), orgs["root"].id, org_typed({**FIELDS, "name": "新组织", **fields}),
+                                        now=NOW)) == code
 
 
 def test_register_under_a_pending_parent_is_refused(tree):

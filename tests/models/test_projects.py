@@ -14,7 +14,7 @@ from models.membership import add_to_group, approve_members, create_group, join_
 from models.org_rules import set_review_exempt
 from models.positions import Position
 from tests.support.orgs import NOW, build_tree, make_volunteer
-from tests.support.projects import publish, single_fields
+from tests.support.projects import publish, single_fields, typed
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_twenty_categories_and_restricted_topics(tree):
 
 def test_single_mode_keeps_preset_hours_and_first_site(tree):
     _, admins = tree
-    project = project_rules.publish_project(admins["street"], single_fields(punch_radius="300"), now=NOW)
+    project = project_rules.publish_project(admins["street"], typed(single_fields(punch_radius="300")), now=NOW)
     assert project.checkin_mode == "single" and project.preset_hours == 2 and project.punch_radius is None
     assert [(s.latitude, s.longitude) for s in project.sites] == [(32.01, 120.86)]
     assert project.starts_at == datetime(2026, 3, 8, 1, 0) and project.ends_at == datetime(2026, 3, 9, 3, 30)
@@ -156,7 +156,7 @@ def test_revoke_by_publisher_or_ancestor(tree):
     assert project.status == "pending" and project.revoked_at == NOW
     assert violation(project_rules.revoke_project, admins["root"], project.id, now=NOW).code == "project_not_approved"
     # saving it again routes it again: a level-2 org is approved at once
-    project_rules.edit_project(admins["district"], project.id, {"place": "滨江公园南门"}, now=NOW)
+    project_rules.edit_project(admins["district"], project.id, typed({"place": "滨江公园南门"}, partial=True), now=NOW)
     assert project.status == "approved"
     project_rules.revoke_project(admins["district"], project.id, now=NOW)  # its publisher
     assert project.status == "pending"
@@ -167,9 +167,9 @@ def test_time_edit_sends_an_approved_project_back_to_review(tree):
     orgs, admins = tree
     project = publish(admins["street"])
     project_rules.review_project(admins["district"], project.id, now=NOW)
-    project_rules.edit_project(admins["street"], project.id, {"place": "新地点", "recruit_count": "12"}, now=NOW)
+    project_rules.edit_project(admins["street"], project.id, typed({"place": "新地点", "recruit_count": "12"}, partial=True), now=NOW)
     assert project.status == "approved" and project.place == "新地点"
-    project_rules.edit_project(admins["street"], project.id, {"end_date": "2026-03-10"}, now=NOW)
+    project_rules.edit_project(admins["street"], project.id, typed({"end_date": "2026-03-10"}, partial=True), now=NOW)
     assert project.status == "pending" and project.ends_at == datetime(2026, 3, 10, 3, 30)
 
 
@@ -178,16 +178,16 @@ def test_edit_rules_after_start_and_after_the_end(tree):
     project = publish(admins["district"])
     running = project.starts_at + timedelta(hours=1)
     finished = project.ends_at + timedelta(minutes=1)
-    assert violation(project_rules.edit_project, admins["district"], project.id, {"checkin_mode": "single"},
+    assert violation(project_rules.edit_project, admins["district"], project.id, typed({"checkin_mode": "single"}, partial=True),
                      now=NOW).code == "checkin_mode_fixed"
-    assert violation(project_rules.edit_project, admins["district"], project.id, {"daily_start": "08:00"},
+    assert violation(project_rules.edit_project, admins["district"], project.id, typed({"daily_start": "08:00"}, partial=True),
                      now=running).code == "daily_window_fixed"
-    project_rules.edit_project(admins["district"], project.id, {"daily_start": "09:00", "place": "东门"}, now=running)
+    project_rules.edit_project(admins["district"], project.id, typed({"daily_start": "09:00", "place": "东门"}, partial=True), now=running)
     assert project.daily_start == time(9, 0) and project.place == "东门"
-    project_rules.edit_project(admins["district"], project.id, {"daily_start": "08:00"}, now=NOW)  # before the start: fine
-    assert violation(project_rules.edit_project, admins["district"], project.id, {"place": "西门"},
+    project_rules.edit_project(admins["district"], project.id, typed({"daily_start": "08:00"}, partial=True), now=NOW)  # before the start: fine
+    assert violation(project_rules.edit_project, admins["district"], project.id, typed({"place": "西门"}, partial=True),
                      now=finished).code == "project_finished"
-    assert violation(project_rules.edit_project, admins["street"], project.id, {"place": "西门"}, now=NOW).code == "forbidden"
+    assert violation(project_rules.edit_project, admins["street"], project.id, typed({"place": "西门"}, partial=True), now=NOW).code == "forbidden"
 
 
 def test_a_project_with_a_checkin_cannot_be_deleted(tree):
@@ -382,19 +382,19 @@ def test_signed_up_volunteers_are_told_when_time_or_place_really_change(city):
     project, (a, b, c, stranger) = _project_with_signups(admins)
     assert sorted(project_rules.signed_up_ids(project.id)) == [a, b, c]
     assert set(pr.LIVE_SIGNUP_STATES) == set(su.LIVE)
-    project_rules.edit_project(admins["district"], project.id, {"recruit_count": "4", "description": "清理公园垃圾，分类投放"},
+    project_rules.edit_project(admins["district"], project.id, typed({"recruit_count": "4", "description": "清理公园垃圾，分类投放"}, partial=True),
                     now=NOW)
-    project_rules.edit_project(admins["district"], project.id, {"place": "滨江公园北门", "daily_start": "09:00"}, now=NOW)
+    project_rules.edit_project(admins["district"], project.id, typed({"place": "滨江公园北门", "daily_start": "09:00"}, partial=True), now=NOW)
     assert told("project_changed") == [], "neither time nor place changed"
-    project_rules.edit_project(admins["district"], project.id, {"place": "滨江公园南门"}, now=NOW)
+    project_rules.edit_project(admins["district"], project.id, typed({"place": "滨江公园南门"}, partial=True), now=NOW)
     db.session.rollback()
     assert told("project_changed") == [], "a rolled-back change tells nobody"
-    project_rules.edit_project(admins["district"], project.id, {"place": "滨江公园南门"}, now=NOW)
+    project_rules.edit_project(admins["district"], project.id, typed({"place": "滨江公园南门"}, partial=True), now=NOW)
     moved = told("project_changed")
     assert [v for v, _ in moved] == [a, b, c] and stranger not in [v for v, _ in moved]
     assert moved[0][1]["change"] == "活动地点有变更，请留意" and moved[0][1]["place"] == "滨江公园南门"
     db.session.commit()
-    project_rules.edit_project(admins["district"], project.id, {"daily_start": "08:30", "latitude": "32.0120"}, now=NOW)
+    project_rules.edit_project(admins["district"], project.id, typed({"daily_start": "08:30", "latitude": "32.0120"}, partial=True), now=NOW)
     db.session.commit()
     both = [d for _, d in told("project_changed") if d["change"].startswith("活动时间和地点")]
     assert len(both) == 3 and both[0]["time"].endswith("08:30")

@@ -22,6 +22,7 @@ from models import project as pr
 from tests.reliability.test_masking import get_paths, secrets_not_of
 from tests.support.orgs import build_tree, make_volunteer
 from tests.support.people import bind, id_number, sign_in
+from tests.support.projects import typed
 from tests.wx_service.pages.test_project_pages import csrf, live_fields, text
 from wx_service.dev.demo import seed_demo
 
@@ -49,7 +50,7 @@ def project_with_helpers(app_lite):
             db.select(OrgAdmin.volunteer_id).where(OrgAdmin.org_id == orgs["district"].id)))
         gu, lu = elder("顾建华", date(1949, 3, 12)), elder("陆美珍", date(1952, 10, 1), "F")
         zhu = elder("朱德兴", date(1947, 6, 30))
-        project = project_rules.publish_project(district, live_fields(temp_admin_id_numbers=f"{gu.id_number};{lu.id_number}"),
+        project = project_rules.publish_project(district, typed(live_fields(temp_admin_id_numbers=f"{gu.id_number};{lu.id_number}")),
                                      now=utcnow())
         db.session.commit()
         people = {v.name: (v.id, v.id_number, v.id_number_masked) for v in (gu, lu, zhu)}

@@ -17,6 +17,14 @@ def seeker_fields(**changes) -> dict:
     return fields
 
 
+def seeker_typed(form: dict, *, partial: bool = False) -> dict:
+    """A seeker form's values as the pages hand them to the model: parsed by the form's field spec."""
+    from wx_service.pages.fields import parse
+    from wx_service.pages.help_admin import SEEKER_FORM
+
+    return parse(SEEKER_FORM, form, partial=partial)
+
+
 def build_help(n_volunteers: int = 3, *, account: str = "demo", seeker_openid: str | None = "o_elder",
                volunteer_openids: bool = True, approve: bool = True, now=NOW) -> dict:
     """The org tree, ``n_volunteers`` paired volunteers (bound on ``account`` as ``o_pair_<i>``), a seeker
@@ -31,7 +39,7 @@ def build_help(n_volunteers: int = 3, *, account: str = "demo", seeker_openid: s
     volunteers = [make_volunteer(f"结对{i}号", account=account if volunteer_openids else None,
                                  openid=f"o_pair_{i}" if volunteer_openids else None) for i in range(n_volunteers)]
     fields = seeker_fields()
-    seeker = hs.add_seeker(admins["street"], fields, ",".join(v.number for v in volunteers), now=now)
+    seeker = hs.add_seeker(admins["street"], seeker_typed(fields), ",".join(v.number for v in volunteers), now=now)
     if approve:
         hs.review_seeker(admins["district"], seeker.id, True, now=now)
     if seeker_openid:

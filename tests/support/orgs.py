@@ -32,6 +32,14 @@ def make_volunteer(name: str | None = None, *, account: str | None = None, openi
 FIELDS = {"org_type": "民间公益", "region": "崇川区", "service_domains": ["社区服务"]}
 
 
+def org_typed(form: dict, *, partial: bool = False) -> dict:
+    """An org form's values as the pages hand them to the model: parsed by the form's field spec."""
+    from wx_service.pages.fields import parse
+    from wx_service.pages.orgs import ORG_FORM
+
+    return parse(ORG_FORM, form, partial=partial)
+
+
 def build_tree(now=NOW):
     """root ─ district ─ street ─ community, plus a sibling district and a sibling street.
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from tests.support.orgs import NOW
+from wx_service.pages.fields import parse
+from wx_service.pages.project_admin import PROJECT_FORM
 
 TODAY = date(2026, 3, 1)  # NOW's local day (10:00 in Asia/Shanghai)
 
@@ -26,6 +28,11 @@ def fields(**overrides) -> dict:
     return base
 
 
+def typed(form: dict, *, partial: bool = False) -> dict:
+    """A project form's values as the pages hand them to the model: parsed by the form's field spec."""
+    return parse(PROJECT_FORM, form, partial=partial)
+
+
 def single_fields(**overrides) -> dict:
     return fields(**{"checkin_mode": "single", "preset_hours": "2", "punch_radius": "", "checkout_mode": "",
                      **overrides})
@@ -34,4 +41,4 @@ def single_fields(**overrides) -> dict:
 def publish(actor, now=NOW, **overrides):
     from models.project_rules import publish_project
 
-    return publish_project(actor, fields(**overrides), now=now)
+    return publish_project(actor, typed(fields(**overrides)), now=now)

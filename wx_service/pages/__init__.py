@@ -24,6 +24,7 @@ def register(app) -> None:
         project_admin,
         projects,
         registration,
+        rule_constants,
         wishes,
     )
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from models import RuleViolation, db
+from models import RuleViolation, db, identity
 from models import help_request as hr
 from models import help_seeker as hs
 
 from .. import clock
 from ..uploads import store_image
 from . import bp
+from .fields import Form, Text, parse
 from .forms import act
 from .guards import org_admin_required as admin_required
 
@@ -26,8 +27,25 @@ def _store_photo(upload) -> str | None:
     return store_image(upload, "help_photos", what="照片", max_bytes=PHOTO_MAX_BYTES, side=PHOTO_SIDE)
 
 
-def _fields() -> dict:
-    return {k: request.form[k] for k in hs.FIELDS if k in request.form}
+#: The checks of each field alone, beside its label, length and whether it is required (``hs.FIELDS``).
+_CHECKS = {"name": identity.check_name, "phone": hs.check_contact_phone, "mobile": identity.check_phone,
+           "emergency_phone": identity.check_phone}
+
+#: 增加求助人 / 修改 (图4-17): blanks folded (the notes keep their lines); the ID number against today and the
+#: emergency contact are checked by ``models.help_seeker``.
+SEEKER_FORM = Form({
+    key: Text(label, f"{key}_too_long", f"{{label}}不能超过{limit}个字。", required=required, high=limit,
+              fold=key != "notes", check=_CHECKS.get(key))
+    for key, (label, limit, required) in hs.FIELDS.items()
+}, missing="{key}_required", strict_edit=True)
+
+
+def _fields(*, edit: bool = False) -> dict:
+    """The posted seeker fields, typed; on an edit, only those present, and a blank ID number is kept."""
+    form = {k: request.form[k] for k in SEEKER_FORM.fields if k in request.form}
+    if edit and not form.get("id_number", "").strip():  # the form shows it masked: left blank, it is kept
+        form.pop("id_number", None)
+    return parse(SEEKER_FORM, form, partial=edit)
 
 
 @bp.get("/admin/seekers")
@@ -75,9 +93,7 @@ def admin_seeker(seeker_id):
     if request.method == "POST":
         try:
             photo = _store_photo(request.files.get("photo"))
-            fields = _fields()
-            if not fields.get("id_number", "").strip():  # the form shows it masked: left blank, it is kept
-                fields.pop("id_number", None)
+            fields = _fields(edit=True)
             hs.edit_seeker(g.volunteer, seeker_id, fields, now=clock.now(), photo_path=photo)
             db.session.commit()
         except RuleViolation as exc:

@@ -113,7 +113,7 @@ def admin_suborg_action(org_id, op):
         return act(lambda: org_rules.remove_admin(actor, org_id, form.get("volunteer_id", type=int), now=now),
                    "已注销该管理员。", back)
     if op == "edit":
-        return act(lambda: org_rules.edit_org(actor, org_id, form_fields(), now=now), "组织资料已修改。", back)
+        return act(lambda: org_rules.edit_org(actor, org_id, form_fields(partial=True), now=now), "组织资料已修改。", back)
     if op == "deregister":
         return act(lambda: org_rules.deregister_org(actor, org_id, now=now), "已注销该组织，其状态变为待审。",
                    url_for("pages.admin_suborgs"))
@@ -148,7 +148,7 @@ def admin_change_review(change_id):
 def admin_org():
     org = g.admin_org
     if request.method == "POST":
-        return act(lambda: org_rules.edit_org(g.volunteer, org.id, form_fields(), now=utcnow()),
+        return act(lambda: org_rules.edit_org(g.volunteer, org.id, form_fields(partial=True), now=utcnow()),
                    "已保存。名称等信息的修改需上级组织审核后生效。", url_for("pages.admin_org"))
     return render_template("orgs/admin_org.html", org=org, change=organization.pending_change_of(org.id),
                            labels=org_rules.FIELD_LABELS, **CHOICES)

@@ -15,6 +15,7 @@ from ..uploads import store_image
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
+from .fields import Choice, Decimal, Form, Many, Text, parse
 from .forms import act, as_id, page_arg
 from .guards import volunteer_required
 
@@ -25,11 +26,39 @@ from .guards import volunteer_required
 
 
 
-def form_fields() -> dict:
-    """The org fields of a posted form (only those present)."""
-    fields = {k: request.form[k] for k in organization.EDITABLE_FIELDS if k in request.form}
+def _text(key: str, high: int, **kw) -> Text:
+    return Text(org_rules.FIELD_LABELS[key], "org_field_too_long", "{label}过长。", high=high, **kw)
+
+
+def _point(key: str, bound: float) -> Decimal:
+    return Decimal(org_rules.FIELD_LABELS[key], "org_point_invalid", "地图位置不正确。", blank=None, low=-bound,
+                   high=bound)
+
+
+#: 志愿组织注册 / 组织信息修改: each field alone (the LOGO is an upload, stored by ``form_fields``).
+ORG_FORM = Form({
+    "name": Text(org_rules.FIELD_LABELS["name"], required=True, check=org_rules.check_name),
+    "org_type": Choice(org_rules.FIELD_LABELS["org_type"], "org_type_invalid", "请选择组织类型。", required=True,
+                       options=organization.ORG_TYPES),
+    "region": Choice(org_rules.FIELD_LABELS["region"], "org_region_invalid", "请选择组织所在地区。", required=True,
+                     options=organization.REGIONS),
+    "service_domains": Many(org_rules.FIELD_LABELS["service_domains"], "org_domain_invalid", "服务领域不正确。",
+                            options=organization.SERVICE_DOMAINS),
+    "latitude": _point("latitude", 90),
+    "longitude": _point("longitude", 180),
+    "contact_phone": _text("contact_phone", 30, check=org_rules.check_contact_phone),
+    "address": _text("address", 200),
+    "intro": _text("intro", 5000),
+    "contact_name": _text("contact_name", 50),
+}, missing="org_field_missing")
+
+
+def form_fields(*, partial: bool = False) -> dict:
+    """The org fields of a posted form, typed (``partial``: only those present, for an edit)."""
+    fields = {k: request.form[k] for k in ORG_FORM.fields if k in request.form}
     if "service_domains" in request.form or request.form.get("has_domains"):
         fields["service_domains"] = request.form.getlist("service_domains")
+    fields = parse(ORG_FORM, fields, partial=partial)
     logo = request.files.get("logo")
     if logo is not None and logo.filename:
         fields["logo_path"] = store_image(logo, "org_logos", what="组织LOGO", max_bytes=LOGO_MAX_BYTES, side=256,

@@ -18,7 +18,7 @@ from models import project as pr
 from models import signup as su
 from tests.support.orgs import NOW, build_tree, make_volunteer
 from tests.support.people import sign_in
-from tests.support.projects import TODAY, fields
+from tests.support.projects import TODAY, fields, typed
 from tests.support.wechat import message_xml, post
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
@@ -46,8 +46,8 @@ def city(any_app):
         orgs, admins = build_tree()
         db.session.add(Binding(account="demo", openid="o-admin", volunteer_id=admins["district"].id))
         db.session.add(Binding(account="demo", openid="o-sibling", volunteer_id=admins["sibling_district"].id))
-        double = project_rules.publish_project(admins["district"], live(), now=NOW)
-        one = project_rules.publish_project(admins["district"], single(name="文明交通劝导志愿服务", short_name="文明劝导"), now=NOW)
+        double = project_rules.publish_project(admins["district"], typed(live()), now=NOW)
+        one = project_rules.publish_project(admins["district"], typed(single(name="文明交通劝导志愿服务", short_name="文明劝导")), now=NOW)
         people = [make_volunteer(f"志愿者{n}", account="demo", openid=f"o-v{n}") for n in range(3)]
         for person in people:
             su.sign_up(person, double.id, now=NOW)
@@ -163,7 +163,7 @@ def test_scan_assist_with_several_projects_asks_which(city):
     handle, ids = city
     with handle.app.app_context():
         admin = db.session.get(Volunteer, ids["admin"])
-        second = project_rules.publish_project(admin, single(name="第二个单签活动", short_name="第二单签"), now=NOW)
+        second = project_rules.publish_project(admin, typed(single(name="第二个单签活动", short_name="第二单签")), now=NOW)
         su.sign_up(db.session.get(Volunteer, ids["people"][1]), second.id, now=NOW)
         db.session.commit()
         second_id = second.id

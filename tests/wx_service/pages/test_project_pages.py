@@ -13,7 +13,7 @@ from models import project as pr
 from models import signup as su
 from models.membership import approve_members, join_org
 from tests.support.orgs import build_tree, make_volunteer
-from tests.support.projects import fields
+from tests.support.projects import fields, typed
 
 
 def sign_in(client, openid: str):
@@ -97,7 +97,7 @@ def test_signup_review_cancel_follow_comment_and_my_activities(city):
     with handle.app.app_context():
         admin = db.session.get(Volunteer, db.session.scalar(db.select(OrgAdmin.volunteer_id)
                                                                .where(OrgAdmin.org_id == ids["district"])))
-        project = project_rules.publish_project(admin, live_fields(recruit_count=1), now=utcnow())
+        project = project_rules.publish_project(admin, typed(live_fields(recruit_count=1)), now=utcnow())
         db.session.commit()
         project_id = project.id
     person = sign_in(handle.client(), "o-person")
@@ -142,7 +142,7 @@ def test_invite_page_by_name(city):
         person = db.session.get(Volunteer, person_id)
         join_org(person, ids["district"], now=utcnow())
         approve_members(admin, ids["district"], [person_id], now=utcnow())
-        project = project_rules.publish_project(admin, live_fields(), now=utcnow())
+        project = project_rules.publish_project(admin, typed(live_fields()), now=utcnow())
         db.session.commit()
         project_id = project.id
     client = sign_in(handle.client(), "o-district")
@@ -165,8 +165,8 @@ def test_temp_admin_reviews_signups_on_their_project_only(city):
         admin_id = db.session.scalar(db.select(OrgAdmin.volunteer_id).where(OrgAdmin.org_id == ids["district"]))
         admin = db.session.get(Volunteer, admin_id)
         helper = make_volunteer("临时管理员", account="demo", openid="o-helper")
-        mine = project_rules.publish_project(admin, live_fields(temp_admin_id_numbers=helper.id_number), now=utcnow())
-        other = project_rules.publish_project(admin, live_fields(name="另一个项目"), now=utcnow())
+        mine = project_rules.publish_project(admin, typed(live_fields(temp_admin_id_numbers=helper.id_number)), now=utcnow())
+        other = project_rules.publish_project(admin, typed(live_fields(name="另一个项目")), now=utcnow())
         db.session.commit()
         mine_id, other_id = mine.id, other.id
     client = sign_in(handle.client(), "o-helper")
@@ -191,7 +191,7 @@ def test_200_concurrent_signups_for_10_places_accept_exactly_10(app_pg):
     app = app_pg.app
     with app.app_context():
         orgs, admins = build_tree(now=utcnow())
-        project = project_rules.publish_project(admins["district"], live_fields(recruit_count=10, needs_review="0"), now=utcnow())
+        project = project_rules.publish_project(admins["district"], typed(live_fields(recruit_count=10, needs_review="0")), now=utcnow())
         people = [make_volunteer(f"抢报{i}", account="demo", openid=f"o-race-{i}") for i in range(200)]
         db.session.commit()
         project_id = project.id
@@ -227,7 +227,7 @@ def test_edit_page_time_change_goes_back_to_review_and_delete(city):
     handle, ids, _ = city
     with handle.app.app_context():
         admin_id = db.session.scalar(db.select(OrgAdmin.volunteer_id).where(OrgAdmin.org_id == ids["street"]))
-        project = project_rules.publish_project(db.session.get(Volunteer, admin_id), live_fields(), now=utcnow())
+        project = project_rules.publish_project(db.session.get(Volunteer, admin_id), typed(live_fields()), now=utcnow())
         project.status = pr.APPROVED
         db.session.commit()
         project_id, end = project.id, project.end_date
@@ -263,3 +263,20 @@ def test_restricted_topics_follow_the_configuration(city):
         assert accepted.status_code == 302
     finally:
         settings.projects["topic_orgs"] = {}
+
+
+def test_a_refused_form_field_is_a_400_with_its_message(city):
+    handle, _ids, _person = city
+    admin = sign_in(handle.client(), "o-street")
+    refused = post(admin, "/m/admin/publish", {**live_fields(recruit_count="十个"), "service_targets": "社会公众"},
+                   "/m/admin/publish")
+    assert refused.status_code == 400 and "招募人数应为正整数。" in text(refused)
+    refused = post(admin, "/m/admin/publish", {**live_fields(daily_start="九点"), "service_targets": "社会公众"},
+                   "/m/admin/publish")
+    assert refused.status_code == 400 and "请正确填写每日计时开始时间。" in text(refused)
+
+
+def test_the_publish_page_states_the_rules_from_their_constants(city):
+    handle, _ids, _person = city
+    page = text(sign_in(handle.client(), "o-street").get("/m/admin/publish"))
+    assert f"最多{pr.MAX_TEMP_ADMINS}人" in page and f"{pr.SHORT_NAME_MAX}个字内" in page

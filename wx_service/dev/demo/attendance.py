@@ -23,6 +23,9 @@ from models.positions import Position
 from models.project import DEFAULT_TZ, local_now, to_utc
 from models.project_rules import publish_project
 
+from ...pages.fields import parse
+from ...pages.project_admin import PROJECT_FORM
+
 HERE = Position(32.0045, 120.8590, 20)  # 濠河风景区南大门, the demo projects' point
 
 
@@ -32,13 +35,13 @@ def seed_attendance(projects: dict, volunteers: list, *, now=None, tz: str = DEF
     rules = att_punches.Rules(tz=tz)
     single = projects["running_single"]
     root_admin = single.org.admins[0]
-    double = publish_project(root_admin, {
+    double = publish_project(root_admin, parse(PROJECT_FORM, {
         "name": "濠河风景区文明游览引导", "short_name": "文明游览", "recruit_count": 20, "scope": "all",
         "needs_review": "0", "category": "文明实践", "service_targets": ["社会公众"], "region": "崇川区",
         "place": "濠河风景区南大门", "latitude": HERE.latitude, "longitude": HERE.longitude,
         "description": "引导游客文明游览、垃圾分类。", "signup_start": today.isoformat(), "signup_end": today.isoformat(),
         "start_date": today.isoformat(), "end_date": today.isoformat(), "daily_start": "00:00", "daily_end": "23:59",
-        "checkin_mode": "double", "punch_radius": 200, "checkout_mode": "central"}, now=now, tz=tz)
+        "checkin_mode": "double", "punch_radius": 200, "checkout_mode": "central"}), now=now, tz=tz)
     cycles = []
     start = max(now - timedelta(minutes=75), to_utc(today, double.daily_start, tz))
     for volunteer in volunteers:

@@ -19,6 +19,9 @@ from models import utcnow
 from models.project import DEFAULT_TZ, local_now
 from models.project_rules import publish_project
 
+from ...pages.fields import parse
+from ...pages.project_admin import PROJECT_FORM
+
 
 def _base(org, today, **overrides) -> dict:
     fields = {
@@ -32,7 +35,7 @@ def _base(org, today, **overrides) -> dict:
         "checkout_mode": "central",
     }
     fields.update(overrides)
-    return fields
+    return parse(PROJECT_FORM, fields)
 
 
 def seed_projects(orgs: dict, *, now=None, tz: str = DEFAULT_TZ) -> dict:
