@@ -12,9 +12,10 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 
 from jobs import enqueue
 from jobs.wishes import RETRY, download_wish_photos
-from models import RuleViolation, db, regions, utcnow
+from models import RuleViolation, db, regions
 from models import wish as wishes
 
+from .. import clock
 from ..binding import bound_volunteer
 from ..oauth import person_required
 from . import bp
@@ -59,7 +60,7 @@ def wish_list():
 def wish_new():
     if request.method == "POST":
         try:
-            wish = wishes.publish(g.account, g.openid, request.form.to_dict(), now=utcnow())
+            wish = wishes.publish(g.account, g.openid, request.form.to_dict(), now=clock.now())
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -82,7 +83,7 @@ def wish_mine():
 def wish_detail(wish_id):
     wish = wishes.get_wish(wish_id)
     viewer = _viewer()
-    now = utcnow()
+    now = clock.now()
     if not wishes.may_view(wish, g.account, g.openid, viewer, now=now):
         return render_template("error.html", message="该心愿尚未发布。", status=404), 404
     publisher = wish.is_publisher(g.account, g.openid)
@@ -98,7 +99,7 @@ def wish_detail(wish_id):
 @volunteer_required
 def wish_claim(wish_id):
     try:
-        wishes.claim(g.volunteer, wish_id, request.form.get("plan", ""), now=utcnow(), account=g.account,
+        wishes.claim(g.volunteer, wish_id, request.form.get("plan", ""), now=clock.now(), account=g.account,
                      openid=g.openid)
         db.session.commit()
     except RuleViolation as exc:
@@ -116,7 +117,7 @@ def wish_claim(wish_id):
 @bp.post("/wishes/<int:wish_id>/confirm")
 @person_required
 def wish_confirm(wish_id):
-    wishes.confirm(g.account, g.openid, wish_id, now=utcnow())  # a refusal becomes its 4xx page
+    wishes.confirm(g.account, g.openid, wish_id, now=clock.now())  # a refusal becomes its 4xx page
     db.session.commit()
     flash("已确认心愿完成，感谢您的反馈。", "success")
     return _back("pages.wish_detail", wish_id=wish_id)
@@ -128,7 +129,7 @@ def wish_photo(photo_id):
     photo = db.session.get(wishes.WishPhoto, photo_id)
     if photo is None or photo.state != wishes.PHOTO_STORED:
         abort(404)
-    if not wishes.may_see_photos(photo.wish, g.account, g.openid, _viewer(), now=utcnow()):
+    if not wishes.may_see_photos(photo.wish, g.account, g.openid, _viewer(), now=clock.now()):
         abort(403)
     return send_file(os.path.join(current_app.config["MEDIA_DIR"], photo.path), mimetype=photo.content_type)
 
@@ -150,7 +151,7 @@ def wish_complete(wish_id):
     if request.method == "POST":
         try:
             wishes.complete(g.volunteer, wish_id, request.form.get("note", ""), request.form.getlist("server_ids"),
-                            account=g.account, now=utcnow())
+                            account=g.account, now=clock.now())
             enqueue(download_wish_photos, wish_id, retry=RETRY)
             db.session.commit()
         except RuleViolation as exc:
@@ -168,7 +169,7 @@ def wish_complete(wish_id):
 @volunteer_required
 def wish_release(wish_id):
     try:
-        wishes.release(g.volunteer, wish_id, request.form.get("reason", ""), now=utcnow())
+        wishes.release(g.volunteer, wish_id, request.form.get("reason", ""), now=clock.now())
         db.session.commit()
         flash("已放弃认领，该心愿已重新开放认领。", "success")
         return _back("pages.my_claimed_wishes")
@@ -188,7 +189,7 @@ def admin_wishes():
     tab = request.args.get("tab", "pending")
     if tab not in ("pending", "open", "claimed", "done", "rejected"):
         tab = "pending"
-    now = utcnow()
+    now = clock.now()
     return render_template("wishes/admin_list.html", tab=tab, wishes=wishes.for_review(g.volunteer, state=tab, now=now),
                            districts=wishes.reviewable_districts(g.volunteer, now=now))
 
@@ -197,7 +198,7 @@ def admin_wishes():
 @admin_required
 def admin_wish(wish_id):
     wish = wishes.get_wish(wish_id)
-    if not wishes.can_review(g.volunteer, wish, now=utcnow()):
+    if not wishes.can_review(g.volunteer, wish, now=clock.now()):
         raise RuleViolation("forbidden", "您没有审核该地区心愿的权限。", 403)
     return render_template("wishes/admin_detail.html", wish=wish, history=wishes.history(wish.id))
 
@@ -208,10 +209,10 @@ def admin_wish_review(wish_id):
     decision = request.form.get("decision")
     try:
         if decision == "approve":
-            wishes.approve(g.volunteer, wish_id, now=utcnow())
+            wishes.approve(g.volunteer, wish_id, now=clock.now())
             message = "已审核通过，心愿已发布。"
         elif decision == "reject":
-            wishes.reject(g.volunteer, wish_id, request.form.get("reason", ""), now=utcnow())
+            wishes.reject(g.volunteer, wish_id, request.form.get("reason", ""), now=clock.now())
             message = "已驳回该心愿。"
         else:
             abort(400)
