@@ -15,6 +15,7 @@ from itsdangerous import URLSafeTimedSerializer
 from menus import keys
 from models import RuleViolation, db, volunteer_qr
 from models import attendance as att
+from wx_service.config import settings
 
 from .context import compose, join, link
 from .router import router
@@ -39,8 +40,8 @@ def read_scan_link_token(token: str, actor_id: int) -> int | None:
 
 
 def _rules() -> att.Rules:
-    settings = current_app.config["WX_SETTINGS"]
-    return att.rules_from(settings.app["timezone"], settings.attendance)
+    conf = settings()
+    return att.rules_from(conf.timezone, conf.attendance)
 
 
 @router.route("event", "scancode_waitmsg", keys.SCAN_CHECKIN)

@@ -17,10 +17,9 @@ import shutil
 import subprocess
 import tempfile
 
-from flask import current_app
-
 from models import db, utcnow
 from models import help_request as hr
+from wx_service.config import settings
 
 from . import enqueue, enqueue_now, media
 
@@ -41,10 +40,6 @@ class VoiceNotYet(Exception):
 def queue_voice(note_id: int) -> None:
     """Fetch the note's audio once the current transaction has committed."""
     enqueue(fetch_voice, note_id, retry=VOICE_RETRY)
-
-
-def _tz() -> str:
-    return current_app.config["WX_SETTINGS"].app["timezone"]
 
 
 def fetch_voice(note_id: int) -> str:
@@ -92,11 +87,11 @@ def store_mp3(data: bytes, content_type: str, request_id: int, note_id: int) -> 
     """Write ``help/<request>/<note>.mp3`` under the media dir; (relative path, duration seconds)."""
     if not data:
         raise TranscodeError("empty media")
-    folder = os.path.join(current_app.config["MEDIA_DIR"], "help", str(request_id))
+    folder = os.path.join(settings().media_dir, "help", str(request_id))
     os.makedirs(folder, exist_ok=True)
     ext = EXTENSIONS.get((content_type or "").split(";")[0].strip().lower(), "bin")
     relative = f"help/{request_id}/{note_id}.mp3"
-    target = os.path.join(current_app.config["MEDIA_DIR"], relative)
+    target = os.path.join(settings().media_dir, relative)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         source = os.path.join(tmp, f"in.{ext}")
         with open(source, "wb") as handle:
@@ -134,7 +129,7 @@ def sweep_voice_notes(now=None) -> int:
 
 def escalate_help_requests(now=None) -> list[int]:
     """Periodic: requests unclaimed for 24 hours → escalated, station admins told again (once)."""
-    ids = hr.escalate_due(now or utcnow(), tz=_tz())
+    ids = hr.escalate_due(now or utcnow(), tz=settings().timezone)
     db.session.commit()
     if ids:
         log.info("escalated %d help requests", len(ids), extra={"job": "escalate_help_requests"})

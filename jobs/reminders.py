@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
-
 from models import db, utcnow
 from models.signup import send_due_reminders
+from wx_service.config import settings
 
 log = logging.getLogger(__name__)
 
 
 def send_activity_reminders(now=None) -> int:
     """The periodic job (``now`` only for tests; the schedule passes nothing)."""
-    tz = current_app.config["WX_SETTINGS"].app["timezone"]
+    tz = settings().timezone
     written = send_due_reminders(now=now or utcnow(), tz=tz)
     db.session.commit()
     if written:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import current_app
-
 from jobs import enqueue_now, media
 from models import db, utcnow
 from models import wish as wishes
+from wx_service.config import settings
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +21,7 @@ RETRY = (3, [30, 120, 600])
 
 
 def photo_dir(wish_id: int) -> str:
-    return os.path.join(current_app.config["MEDIA_DIR"], "wishes", str(wish_id))
+    return os.path.join(settings().media_dir, "wishes", str(wish_id))
 
 
 def download_wish_photos(wish_id: int) -> dict:

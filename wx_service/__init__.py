@@ -56,7 +56,7 @@ def create_app(config=None) -> Flask:
         SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,
-        MEDIA_DIR=os.path.abspath(settings.app["media_dir"]),
+        MEDIA_DIR=settings.media_dir,  # kept for tests that look at the stored files
     )
     if settings.app["proxy_hops"]:
         hops = settings.app["proxy_hops"]

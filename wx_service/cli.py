@@ -9,6 +9,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from . import config
+
 menus_cli = AppGroup("menus", help="WeChat menus.")
 
 
@@ -19,7 +21,7 @@ def menus_sync(account_name):
     """Create the admin tag if needed and push the default and the admin menu."""
     from menus import sync_menus
 
-    settings = current_app.config["WX_SETTINGS"]
+    settings = config.settings()
     names = [account_name] if account_name else list(settings.accounts)
     for name in names:
         if name not in settings.accounts:
@@ -86,7 +88,7 @@ def start_inprocess_cron(app) -> threading.Thread:
 def dev(host, port):
     """Development server on the embedded default: demo seed, sandbox menus, in-process cron."""
     app = current_app._get_current_object()
-    settings = app.config["WX_SETTINGS"]
+    settings = config.settings(app)
     if not settings.sandbox["enabled"]:
         raise click.UsageError("the development server needs [sandbox] enabled = true")
     from .demo import DEMO_OPENIDS

@@ -13,9 +13,11 @@ from flask import current_app
 
 from models import utcnow
 
+from .config import settings
+
 
 def zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["WX_SETTINGS"].app["timezone"])
+    return ZoneInfo(settings().timezone)
 
 
 def now() -> datetime:

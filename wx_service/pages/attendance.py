@@ -11,7 +11,6 @@ import os
 
 from flask import (
     abort,
-    current_app,
     flash,
     g,
     jsonify,
@@ -31,6 +30,7 @@ from models import signup as su
 
 from .. import clock
 from ..binding import bound_volunteer
+from ..config import settings
 from ..oauth import person_required
 from . import bp
 from .guards import volunteer_required
@@ -38,8 +38,8 @@ from .json_body import POSITION, TEXT, json_fields
 
 
 def rules() -> att.Rules:
-    settings = current_app.config["WX_SETTINGS"]
-    return att.rules_from(settings.app["timezone"], settings.attendance)
+    conf = settings()
+    return att.rules_from(conf.timezone, conf.attendance)
 
 
 def _position(data, *, required: bool = False):
@@ -183,7 +183,7 @@ def makeup_photo(makeup_id):
         abort(404)
     if made.photo_state != att.PHOTO_STORED:
         abort(404)
-    return send_file(os.path.join(current_app.config["MEDIA_DIR"], made.photo_path), mimetype=made.photo_content_type)
+    return send_file(os.path.join(settings().media_dir, made.photo_path), mimetype=made.photo_content_type)
 
 
 # ---------------------------------------------------------------------- 时长公示 and 异议

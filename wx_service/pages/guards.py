@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 
-from flask import current_app, g, redirect, render_template, request, session, url_for
+from flask import g, redirect, render_template, request, session, url_for
 from sqlalchemy.exc import DBAPIError
 
 from models import attendance, db
 
 from .. import clock
 from ..binding import bound_volunteer
+from ..config import settings
 from ..errors import respond, wants_json
 from ..oauth import person_required
 
@@ -19,7 +20,7 @@ def credit_daily_login(volunteer) -> None:
     """每天登录积分: the first page of a local day credits 1 point (the model's unique row decides;
     the session remembers the day so later pages skip the database)."""
     now = clock.now()
-    tz = current_app.config["WX_SETTINGS"].app["timezone"]
+    tz = settings().timezone
     marker = f"{volunteer.id}:{attendance.local_now(now, tz).date().isoformat()}"
     if session.get("login_points") == marker:
         return

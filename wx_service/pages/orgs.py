@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 
 from models import RuleViolation, db, permissions
 from models import membership as ms
@@ -13,6 +13,7 @@ from models import project as project_rules
 
 from .. import clock
 from ..binding import bound_volunteer
+from ..config import settings
 from ..oauth import person_required
 from ..uploads import store_image
 from . import bp
@@ -47,7 +48,7 @@ def org_logo(org_id):
     org = org_rules.get_org(org_id)
     if not org.logo_path:
         abort(404)
-    return send_file(os.path.join(current_app.config["MEDIA_DIR"], org.logo_path), mimetype="image/jpeg")
+    return send_file(os.path.join(settings().media_dir, org.logo_path), mimetype="image/jpeg")
 
 
 @bp.app_template_filter("local_dt")

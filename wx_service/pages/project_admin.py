@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from models import RuleViolation, db, regions
 from models import membership as ms
@@ -12,15 +12,10 @@ from models import project as pr
 from models import signup as su
 
 from .. import clock
+from ..config import settings
 from . import bp
 from .forms import act, ids_of, next_path
 from .guards import org_admin_required, volunteer_required
-from .projects import tz
-
-
-def topic_orgs() -> dict:
-    """``[projects] topic_orgs``: who may publish the restricted topics."""
-    return current_app.config["WX_SETTINGS"].projects["topic_orgs"]
 
 
 def form_fields(project: pr.Project | None = None) -> dict:
@@ -56,7 +51,7 @@ def refused_values() -> dict:
 
 def form_choices(org) -> dict:
     return {"regions": org_rules.REGIONS, "streets": regions.STREETS, "categories": pr.CATEGORIES, "targets": pr.SERVICE_TARGETS,
-            "topics": pr.allowed_topics(org, topic_orgs()), "scopes": pr.SCOPES, "modes": pr.CHECKIN_MODES,
+            "topics": pr.allowed_topics(org, settings().topic_orgs), "scopes": pr.SCOPES, "modes": pr.CHECKIN_MODES,
             "checkouts": pr.CHECKOUT_MODES, "hours": pr.PRESET_HOURS, "radii": pr.RADII}
 
 
@@ -80,7 +75,7 @@ def admin_publish():
     if request.method == "POST":
         fields = form_fields()
         try:
-            project = pr.publish_project(g.volunteer, fields, now=clock.now(), tz=tz(), topic_orgs=topic_orgs())
+            project = pr.publish_project(g.volunteer, fields, now=clock.now(), tz=settings().timezone, topic_orgs=settings().topic_orgs)
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -109,7 +104,7 @@ def admin_project_edit(project_id):
         if fields.get("checkin_mode") == project.checkin_mode:
             fields.pop("checkin_mode")
         try:
-            pr.edit_project(g.volunteer, project.id, fields, now=clock.now(), tz=tz(), topic_orgs=topic_orgs())
+            pr.edit_project(g.volunteer, project.id, fields, now=clock.now(), tz=settings().timezone, topic_orgs=settings().topic_orgs)
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -240,7 +235,7 @@ def admin_invite(project_id):
         group = request.form.get("group", "")
 
         def run():
-            result = (su.invite_group(g.volunteer, project.id, group, now=now, tz=tz()) if group
+            result = (su.invite_group(g.volunteer, project.id, group, now=now, tz=settings().timezone) if group
                       else su.invite(g.volunteer, project.id, _ids("vid"), now=now))
             text = f"已录用 {result['accepted']} 人"
             if result["already"]:
@@ -257,6 +252,6 @@ def admin_invite(project_id):
             found = su.search_members(g.volunteer, project.id, name, now=now)
         except RuleViolation as exc:
             error = exc
-    groups = ms.groups_of(g.volunteer, project.org_id, now=now, tz=tz())
+    groups = ms.groups_of(g.volunteer, project.org_id, now=now, tz=settings().timezone)
     return render_template("projects/invite.html", p=project, name=name, found=found, error=error, groups=groups,
                            counts=su.counts(project))

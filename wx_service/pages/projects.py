@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, render_template, request, url_for
+from flask import g, render_template, request, url_for
 
 from models import RuleViolation, personal_data, positions
 from models import organization as org_rules
@@ -15,14 +15,6 @@ from ..oauth import person_required
 from . import bp
 from .forms import act, as_id, page_arg
 from .guards import volunteer_required
-
-
-def tz() -> str:
-    return current_app.config["WX_SETTINGS"].app["timezone"]
-
-
-
-
 
 
 def position_arg():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 
 from jobs import enqueue
 from jobs.wishes import RETRY, download_wish_photos
@@ -17,6 +17,7 @@ from models import wish as wishes
 
 from .. import clock
 from ..binding import bound_volunteer
+from ..config import settings
 from ..oauth import person_required
 from . import bp
 from .forms import page_arg
@@ -131,7 +132,7 @@ def wish_photo(photo_id):
         abort(404)
     if not wishes.may_see_photos(photo.wish, g.account, g.openid, _viewer(), now=clock.now()):
         abort(403)
-    return send_file(os.path.join(current_app.config["MEDIA_DIR"], photo.path), mimetype=photo.content_type)
+    return send_file(os.path.join(settings().media_dir, photo.path), mimetype=photo.content_type)
 
 
 # ----------------------------------------------------------------------- 已认领的心愿 (个人中心)
