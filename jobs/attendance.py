@@ -13,7 +13,8 @@ import logging
 
 from jobs import enqueue_now, media
 from models import attendance as att
-from models import db, utcnow
+from models import db
+from wx_service import clock
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def download_makeup_photo(makeup_id: int) -> str:
 
 
 def sweep_makeup_photos() -> list[int]:
-    due = att.makeup_photos_due(utcnow())
+    due = att.makeup_photos_due(clock.now())
     db.session.rollback()
     for makeup_id in due:
         enqueue_now(download_makeup_photo, makeup_id)
@@ -49,7 +50,7 @@ def sweep_makeup_photos() -> list[int]:
 
 def close_publicity(now=None) -> dict:
     """Confirm records past their publicity; lapse open sign-ins past their sign-out deadline."""
-    now = now or utcnow()
+    now = now or clock.now()
     counts = {"confirmed": att.confirm_due(now), "lapsed": att.lapse_expired(now)}
     db.session.commit()
     if counts["confirmed"] or counts["lapsed"]:
@@ -59,7 +60,7 @@ def close_publicity(now=None) -> dict:
 
 def remove_stale_attendance(now=None) -> dict:
     """无签到的活动 and 无时长的报名, 7 days after the end: removed softly and logged."""
-    now = now or utcnow()
+    now = now or clock.now()
     removed = att.remove_stale(now)
     db.session.commit()
     if removed["projects"] or removed["signups"]:

@@ -26,10 +26,10 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
-from models import Follower, Notification, chat_text, db, utcnow
+from models import Follower, Notification, chat_text, db
 from models import notification as outbox
 from models.notification_kinds import lines, template_data, title
-from wx_service import config
+from wx_service import clock, config
 
 from . import enqueue_now
 
@@ -161,7 +161,7 @@ def _deliver_batch(ids: list[int], senders: ThreadPoolExecutor):
         return
     contacts = outbox.contacts_of_many(row.volunteer_id for row in rows)
     templates = {name: account.templates for name, account in settings.accounts.items()}
-    now = utcnow()
+    now = clock.now()
     routed = [(row, outbox.choose_route(row.kind, contacts.get(row.volunteer_id, []), settings.main_account.name,
                                         templates, now)) for row in rows]
     db.session.rollback()  # end the read transaction: claims and results are short transactions of their own
@@ -175,7 +175,7 @@ def _deliver_batch(ids: list[int], senders: ThreadPoolExecutor):
     chunk = _claim_chunk(conf)
     for start in range(0, len(sendable), chunk):
         part = sendable[start:start + chunk]
-        claimed = Notification.claim_many([row.id for row, _route in part], utcnow(), conf["lease_seconds"])
+        claimed = Notification.claim_many([row.id for row, _route in part], clock.now(), conf["lease_seconds"])
         db.session.commit()
         yield from ["skipped"] * sum(row.id not in claimed for row, _route in part)
         yield from _send_claimed(settings, senders, [pair for pair in part if pair[0].id in claimed])
@@ -205,12 +205,12 @@ def _send_claimed(settings, senders: ThreadPoolExecutor, claimed: list):
         for (row, route), post in zip(group, posts, strict=True):
             outcome = _outcome(row, route, post.exception())
             if outcome == outbox.SENT and route.channel == outbox.CUSTOM:
-                Notification.mark_sent([row.id], account, route.channel, utcnow())
+                Notification.mark_sent([row.id], account, route.channel, clock.now())
                 db.session.commit()
             elif outcome == outbox.SENT:
                 sent.append(row.id)
             yield outcome
-        Notification.mark_sent(sent, account, outbox.TEMPLATE, utcnow())
+        Notification.mark_sent(sent, account, outbox.TEMPLATE, clock.now())
         db.session.commit()
 
 
@@ -248,7 +248,7 @@ def _outcome(row, route, error: BaseException | None) -> str:
 
 
 def _failed(notification_id: int, route, errcode, error: str, extra: dict) -> str:
-    now = utcnow()
+    now = clock.now()
     conf = config.settings().notifications
     if errcode in NOT_FOLLOWING:
         Notification.mark_failed_permanent(notification_id, route.account, route.channel, error)
@@ -297,7 +297,7 @@ def custom_text(kind: str, data: dict, url: str) -> str:
 def sweep_notifications(now=None, older_than: int = 60) -> int:
     """Re-enqueue rows still pending a minute after they were written (or due for a retry):
     a notification written while Redis was down, or held by a worker that died, is delivered later."""
-    ids = Notification.due_for_sweep(now or utcnow(), older_than)
+    ids = Notification.due_for_sweep(now or clock.now(), older_than)
     db.session.commit()
     if ids:
         submit(ids)

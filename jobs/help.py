@@ -17,8 +17,9 @@ import shutil
 import subprocess
 import tempfile
 
-from models import db, utcnow
+from models import db
 from models import help_request as hr
+from wx_service import clock
 from wx_service.config import settings
 
 from . import enqueue, enqueue_now, media
@@ -72,7 +73,7 @@ def fetch_voice(note_id: int) -> str:
             db.session.commit()
             log.error("voice note %s could not be transcoded: %s", note_id, exc)
             return hr.V_FAILED
-        hr.VoiceNote.mark_ready(note_id, relative, duration, utcnow())
+        hr.VoiceNote.mark_ready(note_id, relative, duration, clock.now())
         db.session.commit()
         return hr.V_READY
     finally:
@@ -118,7 +119,7 @@ def _duration(path: str) -> float | None:
 
 def sweep_voice_notes(now=None) -> int:
     """Re-enqueue voice notes still pending a few minutes after the call."""
-    ids = hr.VoiceNote.due_for_sweep(now or utcnow())
+    ids = hr.VoiceNote.due_for_sweep(now or clock.now())
     db.session.commit()
     for note_id in ids:
         enqueue_now(fetch_voice, note_id, retry=VOICE_RETRY)
@@ -129,7 +130,7 @@ def sweep_voice_notes(now=None) -> int:
 
 def escalate_help_requests(now=None) -> list[int]:
     """Periodic: requests unclaimed for 24 hours → escalated, station admins told again (once)."""
-    ids = hr.escalate_due(now or utcnow(), tz=settings().timezone)
+    ids = hr.escalate_due(now or clock.now(), tz=settings().timezone)
     db.session.commit()
     if ids:
         log.info("escalated %d help requests", len(ids), extra={"job": "escalate_help_requests"})

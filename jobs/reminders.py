@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from models import db, utcnow
+from models import db
 from models.signup import send_due_reminders
+from wx_service import clock
 from wx_service.config import settings
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 def send_activity_reminders(now=None) -> int:
     """The periodic job (``now`` only for tests; the schedule passes nothing)."""
     tz = settings().timezone
-    written = send_due_reminders(now=now or utcnow(), tz=tz)
+    written = send_due_reminders(now=now or clock.now(), tz=tz)
     db.session.commit()
     if written:
         log.info("wrote %d activity reminders", written, extra={"job": "send_activity_reminders"})

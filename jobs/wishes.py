@@ -11,8 +11,9 @@ import logging
 import os
 
 from jobs import enqueue_now, media
-from models import db, utcnow
+from models import db
 from models import wish as wishes
+from wx_service import clock
 from wx_service.config import settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def download_wish_photos(wish_id: int) -> dict:
                 transient = exc.original
             continue
         path = media.store(data, f"wishes/{wish_id}", str(photo_id), media.IMAGE_EXTENSIONS[content_type])
-        if wishes.photo_stored(photo_id, path, content_type, now=utcnow()):
+        if wishes.photo_stored(photo_id, path, content_type, now=clock.now()):
             counts["stored"] += 1
         db.session.commit()
     if transient is not None:
@@ -51,7 +52,7 @@ def download_wish_photos(wish_id: int) -> dict:
 
 def sweep_wish_photos() -> list[int]:
     """Re-submit the download of photos still pending a while after completion."""
-    due = wishes.photos_due(utcnow())
+    due = wishes.photos_due(clock.now())
     db.session.rollback()
     for wish_id in due:
         enqueue_now(download_wish_photos, wish_id)
@@ -60,7 +61,7 @@ def sweep_wish_photos() -> list[int]:
 
 def close_unconfirmed_wishes(now=None) -> list[int]:
     """Close as completed the wishes whose publisher has not confirmed within 14 days."""
-    now = now or utcnow()
+    now = now or clock.now()
     closed = []
     for wish_id in wishes.due_for_close(now):
         if wishes.close_unconfirmed(wish_id, now=now):

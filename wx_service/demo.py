@@ -11,10 +11,11 @@ from datetime import date
 
 from jobs import enqueue_now
 from jobs.admin_tags import RETRY, sync_admin_tag
-from models import Binding, OrgAdmin, Volunteer, db, utcnow, volunteer_qr
+from models import Binding, OrgAdmin, Volunteer, db, volunteer_qr
 from models.accounts import volunteer_number
 from models.membership import approve_members, join_org
 
+from . import clock
 from .config import settings
 from .demo_attendance import seed_attendance
 from .demo_help import seed_help
@@ -56,9 +57,9 @@ def seed_demo() -> bool:
         volunteer.set_password(DEMO_PASSWORD)
         db.session.add(volunteer)
         db.session.flush()
-        db.session.add(Binding(account=account, openid=openid, volunteer_id=volunteer.id, bound_at=utcnow()))
+        db.session.add(Binding(account=account, openid=openid, volunteer_id=volunteer.id, bound_at=clock.now()))
         people[openid] = volunteer
-    now = utcnow()
+    now = clock.now()
     orgs = seed_orgs(people["o_demo_admin"], [people["o_demo_station"]], now=now)
     join_org(people["o_demo_volunteer"], orgs["hepingqiao"].id, now=now)
     approve_members(people["o_demo_admin"], orgs["hepingqiao"].id, [people["o_demo_volunteer"].id], now=now)

@@ -9,9 +9,10 @@ Does not commit.
 
 from __future__ import annotations
 
-from models import db, utcnow
+from models import db
 from models import help_seeker as hs
 
+from . import clock
 from .config import settings
 
 ELDER_OPENID = "o_demo_elder"
@@ -24,7 +25,7 @@ ELDER = {"name": "王秀英", "id_number": "320602194104060023", "address": "南
 def seed_help(station_admin, approver, volunteers, *, account: str | None = None, now=None) -> hs.HelpSeeker:
     """Register, approve and bind the demo elder; ``volunteers`` (Volunteer rows) are paired."""
 
-    now = now or utcnow()
+    now = now or clock.now()
     account = account or settings().main_account.name
     seeker = hs.add_seeker(station_admin, ELDER, ",".join(v.number for v in volunteers), now=now)
     hs.review_seeker(approver, seeker.id, True, now=now)

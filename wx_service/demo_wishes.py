@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models import utcnow
 from models import wish as wishes
+
+from . import clock
 
 BASE = {"gender": "F", "situation": "", "phone": "13813761402"}  # the demo elder's mobile
 
@@ -43,7 +44,7 @@ WISHES = [
 def seed_wishes(reviewer, claimer, *, account: str = "demo", publisher_openid: str = "o_demo_elder",
                 now=None) -> list:
     """Publish, review and claim the demo wishes; returns them in ``WISHES`` order."""
-    now = now or utcnow()
+    now = now or clock.now()
     made = []
     for index, (suffix, fields, fate) in enumerate(WISHES):
         at = now - timedelta(days=len(WISHES) - index)
