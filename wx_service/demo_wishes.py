@@ -15,6 +15,7 @@ from datetime import timedelta
 from models import wish as wishes
 
 from . import clock
+from .config import settings
 
 BASE = {"gender": "F", "situation": "", "phone": "13813761402"}  # the demo elder's mobile
 
@@ -55,6 +56,7 @@ def seed_wishes(reviewer, claimer, *, account: str = "demo", publisher_openid: s
         elif fate in ("open", "claimed"):
             wishes.approve(reviewer, wish.id, now=at + timedelta(hours=2))
         if fate == "claimed":
-            wishes.claim(claimer, wish.id, "每周六下午上门，手把手教开店和上架商品", now=at + timedelta(hours=5))
+            wishes.claim(claimer, wish.id, "每周六下午上门，手把手教开店和上架商品", now=at + timedelta(hours=5),
+                         tz=settings().timezone)
         made.append(wish)
     return made

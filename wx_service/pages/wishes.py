@@ -101,7 +101,7 @@ def wish_detail(wish_id):
 def wish_claim(wish_id):
     try:
         wishes.claim(g.volunteer, wish_id, request.form.get("plan", ""), now=clock.now(), account=g.account,
-                     openid=g.openid)
+                     openid=g.openid, tz=settings().timezone)
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()
@@ -152,7 +152,7 @@ def wish_complete(wish_id):
     if request.method == "POST":
         try:
             wishes.complete(g.volunteer, wish_id, request.form.get("note", ""), request.form.getlist("server_ids"),
-                            account=g.account, now=clock.now())
+                            account=g.account, now=clock.now(), tz=settings().timezone)
             enqueue(download_wish_photos, wish_id, retry=RETRY)
             db.session.commit()
         except RuleViolation as exc:
