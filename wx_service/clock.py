@@ -1,4 +1,4 @@
-"""The clock of the HTTP faces: UTC for storage, the configured zone for days and windows.
+"""The one clock of pages, callbacks, CLI and jobs: UTC for storage, the configured zone for days and windows.
 
 Tests may set the app's ``CLOCK_NOW`` (a naive UTC datetime) to stop the clock; only an app with
 ``TESTING`` set honours it, so production always reads the real time.
@@ -17,7 +17,7 @@ from .config import settings
 
 
 def zone() -> ZoneInfo:
-    return ZoneInfo(settings().timezone)
+    return settings().tz
 
 
 def now() -> datetime:
