@@ -23,6 +23,13 @@ def backend():
     return current_app.extensions["wx_jobs"]
 
 
+def settings():
+    """The jobs' one reader of the configuration: the typed ``Settings`` of the current app (the object
+    ``wx_service.config.settings()`` gives the faces; built and checked by ``create_app``).  Jobs run in an
+    app context."""
+    return current_app.config["WX_SETTINGS"]
+
+
 def enqueue(func, *args, retry: tuple[int, list[int]] | None = None, job_id: str | None = None, **kwargs):
     """Run ``func(*args, **kwargs)`` as a job once the current transaction has committed."""
     session = db.session()

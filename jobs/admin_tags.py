@@ -23,10 +23,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, object_session
 from wechatpy.exceptions import WeChatClientException
 
-from jobs import enqueue
+from jobs import enqueue, settings
 from models import Binding, Volunteer, db
 from models.organization import ADMIN_CHANGES, admin_org_of, is_active_admin
-from wx_service.config import settings
 
 log = logging.getLogger(__name__)
 

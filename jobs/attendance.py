@@ -13,8 +13,7 @@ import logging
 
 from jobs import enqueue_now, media
 from models import attendance as att
-from models import db
-from wx_service import clock
+from models import clock, db
 
 log = logging.getLogger(__name__)
 

@@ -26,12 +26,12 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
-from models import Follower, Notification, chat_text, db
+from models import Follower, Notification, chat_text, clock, db
 from models import notification as outbox
 from models.notification_kinds import lines, template_data, title
-from wx_service import clock, config
 
 from . import enqueue_now
+from . import settings as current_settings
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class DeliveryDeferred(Exception):
 
 def retry_policy(settings=None) -> tuple[int, list[int]] | None:
     """(retries, intervals) for rq's ``Retry``: ``retry_base_seconds`` doubling each time."""
-    conf = (settings or config.settings()).notifications
+    conf = (settings or current_settings()).notifications
     retries = max(conf["max_attempts"] - 1, 0)
     if not retries:
         return None
@@ -120,7 +120,7 @@ def deliver_notifications(ids: list[int]) -> dict:
     """
     outcomes: dict[str, int] = {}
     deferred = 0
-    threads = max(1, config.settings().notifications["send_threads"])
+    threads = max(1, current_settings().notifications["send_threads"])
     with _one_connection(), ThreadPoolExecutor(threads, thread_name_prefix="wechat-send") as senders:
         for outcome in _deliver_batch([int(i) for i in ids], senders):
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -152,7 +152,7 @@ def _claim_chunk(conf) -> int:
 
 
 def _deliver_batch(ids: list[int], senders: ThreadPoolExecutor):
-    settings = config.settings()
+    settings = current_settings()
     conf = settings.notifications
     rows = Notification.pending_of(ids)
     yield from ["skipped"] * (len(set(ids)) - len(rows))
@@ -249,7 +249,7 @@ def _outcome(row, route, error: BaseException | None) -> str:
 
 def _failed(notification_id: int, route, errcode, error: str, extra: dict) -> str:
     now = clock.now()
-    conf = config.settings().notifications
+    conf = current_settings().notifications
     if errcode in NOT_FOLLOWING:
         Notification.mark_failed_permanent(notification_id, route.account, route.channel, error)
         Follower.mark_not_following(route.account, route.openid, now)

@@ -17,12 +17,10 @@ import shutil
 import subprocess
 import tempfile
 
-from models import db
+from models import clock, db
 from models import help_request as hr
-from wx_service import clock
-from wx_service.config import settings
 
-from . import enqueue, enqueue_now, media
+from . import enqueue, enqueue_now, media, settings
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from requests import RequestException
 from wechatpy.exceptions import WeChatClientException
 
 from models import RuleViolation, images
-from wx_service.config import settings
+
+from . import settings
 
 #: WeChat says the media is gone, was never there or is of the wrong type: retrying cannot help.
 GONE_MEDIA_ERRORS = (40004, 40005, 40007, 41005, 41006)

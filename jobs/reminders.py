@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from models import db
+from jobs import settings
+from models import clock, db
 from models.signup import send_due_reminders
-from wx_service import clock
-from wx_service.config import settings
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 import logging
 import os
 
-from jobs import enqueue_now, media
-from models import db
+from jobs import enqueue_now, media, settings
+from models import clock, db
 from models import wish as wishes
-from wx_service import clock
-from wx_service.config import settings
 
 log = logging.getLogger(__name__)
 

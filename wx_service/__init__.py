@@ -20,8 +20,10 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from jobs.queue import InProcessBackend, RQBackend
+from models import clock as model_clock
 from models import db, personal_data
 
+from . import clock
 from . import config as config_module
 from .logs import configure_logging, install_request_logging
 from .sessions import PageSessionInterface
@@ -73,6 +75,7 @@ def create_app(config=None) -> Flask:
     csrf.init_app(app)
     _init_stores(app, settings)
     _use_personal_data_keys(app, settings)
+    model_clock.use_source(clock.app_time)  # the one clock, stoppable by a TESTING app's CLOCK_NOW
     app.extensions["wechat"] = WeChatClients(settings, app.extensions["wx_store"])
     _check_template_kinds(settings)
 

@@ -427,7 +427,8 @@ def _handle(name: str, message, card, store) -> str:
         if func is not None:
             reply = func(handlers.Incoming(account=name, message=message, now=now,
                                            base_url=settings.app["base_url"], load_follower=load_follower,
-                                           load_volunteer=load_volunteer, volunteer_id=volunteer_id))
+                                           load_volunteer=load_volunteer, volunteer_id=volunteer_id,
+                                           settings=settings))
         if _rows_touched():
             db.session.commit()
         if not fresh:
