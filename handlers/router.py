@@ -29,6 +29,8 @@ class Incoming:
     load_follower: Callable[[], object]  # -> models.Follower
     load_volunteer: Callable[[], object | None]  # -> the bound volunteer, if any
     volunteer_id: int | None = None  # known without a query
+    # The typed configuration (``wx_service.config.Settings``) the callback read: handlers read it here.
+    settings: object = None
     extra: dict = field(default_factory=dict)
 
     @property

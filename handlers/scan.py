@@ -38,9 +38,8 @@ def read_scan_link_token(token: str, actor_id: int) -> int | None:
     return int(volunteer_id) if made_for == actor_id else None
 
 
-def _rules() -> att_punches.Rules:
-    settings = current_app.config["WX_SETTINGS"]
-    return att_punches.rules_from(settings.app["timezone"], settings.attendance)
+def _rules(settings) -> att_punches.Rules:
+    return att_punches.rules_from(settings.timezone, settings.attendance)
 
 
 @router.route("event", "scancode_waitmsg", keys.SCAN_CHECKIN)
@@ -58,7 +57,7 @@ def on_scan_checkin(incoming):
     volunteer = volunteer_qr.volunteer_for(scanned)
     if volunteer is None:
         return "无法识别该二维码，请扫描志愿者在“个人中心”出示的志愿者二维码。"
-    rules = _rules()
+    rules = _rules(incoming.settings)
     try:
         targets = att_punches.scan_targets(actor, volunteer, now=now, tz=rules.tz)
     except RuleViolation as exc:

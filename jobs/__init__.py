@@ -32,6 +32,13 @@ def backend():
     return current_app.extensions["wx_jobs"]
 
 
+def settings():
+    """The jobs' one reader of the configuration: the typed ``Settings`` of the current app (the object
+    ``wx_service.config.settings()`` gives the faces; built and checked by ``create_app``).  Jobs run in an
+    app context."""
+    return current_app.config["WX_SETTINGS"]
+
+
 def job(*, retry: RetryPolicy = None):
     """Declare a job: its retry policy, ``fn.later(*args)`` and ``fn.now(*args)``."""
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
-from jobs import job
+from jobs import job, settings
 from models import Binding, OrgAdmin, Volunteer, db
 from models.organization import ADMIN_CHANGES, is_active_admin
 from models.volunteer import BINDING_CHANGES
@@ -41,7 +41,7 @@ def sync_openid_tag(account: str, openid: str) -> bool | None:
     from menus import set_admin_tag
 
     db.session.rollback()  # committed state, not a transaction a previous job of this worker left open
-    if account not in current_app.config["WX_SETTINGS"].accounts:
+    if account not in settings().accounts:
         return None
     binding = Binding.query.filter_by(account=account, openid=openid).one_or_none()
     is_admin = binding is not None and is_active_admin(binding.volunteer_id)

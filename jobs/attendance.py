@@ -13,7 +13,7 @@ import logging
 
 from jobs import job, media
 from models import attendance as att
-from models import db, utcnow
+from models import clock, db
 from models.attendance import cleanup as att_cleanup
 from models.attendance import makeup as att_makeup
 from models.attendance import objection as att_objection
@@ -43,7 +43,7 @@ def download_makeup_photo(makeup_id: int) -> str:
 
 @job()
 def sweep_makeup_photos() -> list[int]:
-    due = att_makeup.makeup_photos_due(utcnow())
+    due = att_makeup.makeup_photos_due(clock.now())
     db.session.rollback()
     for makeup_id in due:
         download_makeup_photo.now(makeup_id)
@@ -53,7 +53,7 @@ def sweep_makeup_photos() -> list[int]:
 @job()
 def close_publicity(now=None) -> dict:
     """Confirm records past their publicity; lapse open sign-ins past their sign-out deadline."""
-    now = now or utcnow()
+    now = now or clock.now()
     counts = {"confirmed": att_objection.confirm_due(now), "lapsed": att_punches.lapse_expired(now)}
     db.session.commit()
     if counts["confirmed"] or counts["lapsed"]:
@@ -64,7 +64,7 @@ def close_publicity(now=None) -> dict:
 @job()
 def remove_stale_attendance(now=None) -> dict:
     """无签到的活动 and 无时长的报名, 7 days after the end: removed softly and logged."""
-    now = now or utcnow()
+    now = now or clock.now()
     removed = att_cleanup.remove_stale(now)
     db.session.commit()
     if removed["projects"] or removed["signups"]:

@@ -25,11 +25,12 @@ from flask import current_app
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
-from models import Follower, Notification, chat_text, db, utcnow
+from models import Follower, Notification, chat_text, clock, db
 from models import notification as outbox
 from models.notification_kinds import lines, template_data, title
 
 from . import job
+from . import settings as current_settings
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +45,9 @@ class DeliveryDeferred(Exception):
     """Some rows met a transient error and stay pending: rq retries the job with back-off."""
 
 
-def _settings():
-    return current_app.config["WX_SETTINGS"]
-
-
 def retry_policy(settings=None) -> tuple[int, list[int]] | None:
     """(retries, intervals) for rq's ``Retry``: ``retry_base_seconds`` doubling each time."""
-    conf = (settings or _settings()).notifications
+    conf = (settings or current_settings()).notifications
     retries = max(conf["max_attempts"] - 1, 0)
     if not retries:
         return None
@@ -105,7 +102,7 @@ def deliver_notifications(ids: list[int]) -> dict:
     """
     outcomes: dict[str, int] = {}
     deferred = 0
-    threads = max(1, _settings().notifications["send_threads"])
+    threads = max(1, current_settings().notifications["send_threads"])
     with _one_connection(), ThreadPoolExecutor(threads, thread_name_prefix="wechat-send") as senders:
         for outcome in _deliver_batch([int(i) for i in ids], senders):
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -137,7 +134,7 @@ def _claim_chunk(conf) -> int:
 
 
 def _deliver_batch(ids: list[int], senders: ThreadPoolExecutor):
-    settings = _settings()
+    settings = current_settings()
     conf = settings.notifications
     rows = Notification.pending_of(ids)
     yield from ["skipped"] * (len(set(ids)) - len(rows))
@@ -146,7 +143,7 @@ def _deliver_batch(ids: list[int], senders: ThreadPoolExecutor):
         return
     contacts = outbox.contacts_of_many(row.volunteer_id for row in rows)
     templates = {name: account.templates for name, account in settings.accounts.items()}
-    now = utcnow()
+    now = clock.now()
     routed = [(row, outbox.choose_route(row.kind, contacts.get(row.volunteer_id, []), settings.main_account.name,
                                         templates, now)) for row in rows]
     db.session.rollback()  # end the read transaction: claims and results are short transactions of their own
@@ -160,7 +157,7 @@ def _deliver_batch(ids: list[int], senders: ThreadPoolExecutor):
     chunk = _claim_chunk(conf)
     for start in range(0, len(sendable), chunk):
         part = sendable[start:start + chunk]
-        claimed = Notification.claim_many([row.id for row, _route in part], utcnow(), conf["lease_seconds"])
+        claimed = Notification.claim_many([row.id for row, _route in part], clock.now(), conf["lease_seconds"])
         db.session.commit()
         yield from ["skipped"] * sum(row.id not in claimed for row, _route in part)
         yield from _send_claimed(settings, senders, [pair for pair in part if pair[0].id in claimed])
@@ -190,12 +187,12 @@ def _send_claimed(settings, senders: ThreadPoolExecutor, claimed: list):
         for (row, route), post in zip(group, posts, strict=True):
             outcome = _outcome(row, route, post.exception())
             if outcome == outbox.SENT and route.channel == outbox.CUSTOM:
-                Notification.mark_sent([row.id], account, route.channel, utcnow())
+                Notification.mark_sent([row.id], account, route.channel, clock.now())
                 db.session.commit()
             elif outcome == outbox.SENT:
                 sent.append(row.id)
             yield outcome
-        Notification.mark_sent(sent, account, outbox.TEMPLATE, utcnow())
+        Notification.mark_sent(sent, account, outbox.TEMPLATE, clock.now())
         db.session.commit()
 
 
@@ -233,8 +230,8 @@ def _outcome(row, route, error: BaseException | None) -> str:
 
 
 def _failed(notification_id: int, route, errcode, error: str, extra: dict) -> str:
-    now = utcnow()
-    conf = _settings().notifications
+    now = clock.now()
+    conf = current_settings().notifications
     if errcode in NOT_FOLLOWING:
         Notification.mark_failed_permanent(notification_id, route.account, route.channel, error)
         Follower.mark_not_following(route.account, route.openid, now)
@@ -283,7 +280,7 @@ def custom_text(kind: str, data: dict, url: str) -> str:
 def sweep_notifications(now=None, older_than: int = 60) -> int:
     """Re-enqueue rows still pending a minute after they were written (or due for a retry):
     a notification written while Redis was down, or held by a worker that died, is delivered later."""
-    ids = Notification.due_for_sweep(now or utcnow(), older_than)
+    ids = Notification.due_for_sweep(now or clock.now(), older_than)
     db.session.commit()
     if ids:
         submit(ids)

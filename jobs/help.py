@@ -17,12 +17,10 @@ import shutil
 import subprocess
 import tempfile
 
-from flask import current_app
-
-from models import db, utcnow
+from models import clock, db
 from models import help_request as hr
 
-from . import job, media
+from . import job, media, settings
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +32,6 @@ EXTENSIONS = {"audio/amr": "amr", "audio/speex": "speex", "audio/wav": "wav", "a
 
 class VoiceNotYet(Exception):
     """The media could not be fetched this time; rq retries the job."""
-
-
-def _tz() -> str:
-    return current_app.config["WX_SETTINGS"].app["timezone"]
 
 
 @job(retry=(5, [3, 10, 30, 120, 600]))
@@ -71,7 +65,7 @@ def fetch_voice(note_id: int) -> str:
             db.session.commit()
             log.error("voice note %s could not be transcoded: %s", note_id, exc)
             return hr.V_FAILED
-        hr.VoiceNote.mark_ready(note_id, relative, duration, utcnow())
+        hr.VoiceNote.mark_ready(note_id, relative, duration, clock.now())
         db.session.commit()
         return hr.V_READY
     finally:
@@ -86,11 +80,11 @@ def store_mp3(data: bytes, content_type: str, request_id: int, note_id: int) -> 
     """Write ``help/<request>/<note>.mp3`` under the media dir; (relative path, duration seconds)."""
     if not data:
         raise TranscodeError("empty media")
-    folder = os.path.join(current_app.config["MEDIA_DIR"], "help", str(request_id))
+    folder = os.path.join(settings().media_dir, "help", str(request_id))
     os.makedirs(folder, exist_ok=True)
     ext = EXTENSIONS.get((content_type or "").split(";")[0].strip().lower(), "bin")
     relative = f"help/{request_id}/{note_id}.mp3"
-    target = os.path.join(current_app.config["MEDIA_DIR"], relative)
+    target = os.path.join(settings().media_dir, relative)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         source = os.path.join(tmp, f"in.{ext}")
         with open(source, "wb") as handle:
@@ -118,7 +112,7 @@ def _duration(path: str) -> float | None:
 @job()
 def sweep_voice_notes(now=None) -> int:
     """Re-enqueue voice notes still pending a few minutes after the call."""
-    ids = hr.VoiceNote.due_for_sweep(now or utcnow())
+    ids = hr.VoiceNote.due_for_sweep(now or clock.now())
     db.session.commit()
     for note_id in ids:
         fetch_voice.now(note_id)
@@ -130,7 +124,7 @@ def sweep_voice_notes(now=None) -> int:
 @job()
 def escalate_help_requests(now=None) -> list[int]:
     """Periodic: requests unclaimed for 24 hours → escalated, station admins told again (once)."""
-    ids = hr.escalate_due(now or utcnow(), tz=_tz())
+    ids = hr.escalate_due(now or clock.now(), tz=settings().timezone)
     db.session.commit()
     if ids:
         log.info("escalated %d help requests", len(ids), extra={"job": "escalate_help_requests"})

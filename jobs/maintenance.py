@@ -13,7 +13,10 @@ log = logging.getLogger(__name__)
 
 @job()
 def purge_expired_shared_values() -> int:
-    """Delete expired rows of the database store (dedup keys, cached tokens, counters)."""
+    """Delete expired rows of the database store (dedup keys, cached tokens, counters).
+
+    On the real time, like the store's own expiries (see ``DatabaseStore``).
+    """
     removed = SharedValue.query.filter(SharedValue.expires_at <= utcnow()).delete(synchronize_session=False)
     db.session.commit()
     if removed:

@@ -14,6 +14,8 @@ from wechatpy.exceptions import WeChatClientException
 
 from models import RuleViolation, images
 
+from . import settings
+
 #: WeChat says the media is gone, was never there or is of the wrong type: retrying cannot help.
 GONE_MEDIA_ERRORS = (40004, 40005, 40007, 41005, 41006)
 IMAGE_EXTENSIONS = {"image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png", "image/gif": "gif",
@@ -68,7 +70,7 @@ def checked_image(data: bytes) -> tuple[bytes, str]:
 
 def store(data: bytes, folder: str, stem: str, extension: str) -> str:
     """Write atomically to ``{media_dir}/{folder}/{stem}.{extension}``; the path relative to the media dir."""
-    target = os.path.join(current_app.config["MEDIA_DIR"], folder)
+    target = os.path.join(settings().media_dir, folder)
     os.makedirs(target, exist_ok=True)
     name = f"{stem}.{extension}"
     temp = os.path.join(target, f".{name}.{secrets.token_hex(6)}.part")

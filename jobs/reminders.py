@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
-
-from models import db, utcnow
+from jobs import settings
+from models import clock, db
 from models.signup import send_due_reminders
 
 from . import job
@@ -21,8 +20,8 @@ log = logging.getLogger(__name__)
 @job()
 def send_activity_reminders(now=None) -> int:
     """The periodic job (``now`` only for tests; the schedule passes nothing)."""
-    tz = current_app.config["WX_SETTINGS"].app["timezone"]
-    written = send_due_reminders(now=now or utcnow(), tz=tz)
+    tz = settings().timezone
+    written = send_due_reminders(now=now or clock.now(), tz=tz)
     db.session.commit()
     if written:
         log.info("wrote %d activity reminders", written, extra={"job": "send_activity_reminders"})

@@ -10,16 +10,14 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import current_app
-
-from jobs import job, media
-from models import db, utcnow, wish_rules
+from jobs import job, media, settings
+from models import clock, db, wish_rules
 from models import wish as wishes
 
 log = logging.getLogger(__name__)
 
 def photo_dir(wish_id: int) -> str:
-    return os.path.join(current_app.config["MEDIA_DIR"], "wishes", str(wish_id))
+    return os.path.join(settings().media_dir, "wishes", str(wish_id))
 
 
 @job(retry=(3, [30, 120, 600]))
@@ -39,7 +37,7 @@ def download_wish_photos(wish_id: int) -> dict:
                 transient = exc.original
             continue
         path = media.store(data, f"wishes/{wish_id}", str(photo_id), media.IMAGE_EXTENSIONS[content_type])
-        if wish_rules.photo_stored(photo_id, path, content_type, now=utcnow()):
+        if wish_rules.photo_stored(photo_id, path, content_type, now=clock.now()):
             counts["stored"] += 1
         db.session.commit()
     if transient is not None:
@@ -51,7 +49,7 @@ def download_wish_photos(wish_id: int) -> dict:
 @job()
 def sweep_wish_photos() -> list[int]:
     """Re-submit the download of photos still pending a while after completion."""
-    due = wish_rules.photos_due(utcnow())
+    due = wish_rules.photos_due(clock.now())
     db.session.rollback()
     for wish_id in due:
         download_wish_photos.now(wish_id)
@@ -61,7 +59,7 @@ def sweep_wish_photos() -> list[int]:
 @job()
 def close_unconfirmed_wishes(now=None) -> list[int]:
     """Close as completed the wishes whose publisher has not confirmed within 14 days."""
-    now = now or utcnow()
+    now = now or clock.now()
     closed = []
     for wish_id in wish_rules.due_for_close(now):
         if wish_rules.close_unconfirmed(wish_id, now=now):

@@ -10,41 +10,59 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
 
 
-def _keys() -> tuple[Fernet, bytes]:
-    cached = current_app.extensions.get("wx_personal_data")
-    if cached:
-        return cached
-    settings = current_app.config["WX_SETTINGS"]
-    key = settings.security["data_key"]
-    if key:
-        fernet_key = key.encode()
-    else:  # development only: production refuses to start without a data key
-        fernet_key = base64.urlsafe_b64encode(hashlib.sha256(settings.app["secret_key"].encode()).digest())
-    fernet = Fernet(fernet_key)
-    hash_key = hashlib.sha256(b"lookup:" + fernet_key).digest()
-    current_app.extensions["wx_personal_data"] = (fernet, hash_key)
-    return fernet, hash_key
+@dataclass(frozen=True)
+class Keys:
+    """The Fernet key that encrypts, and the key of the lookup hash derived from it."""
+
+    fernet: Fernet
+    lookup: bytes
+
+
+def keys_from(data_key: str, secret_key: str) -> Keys:
+    """The keys for ``[security] data_key``; without one (development only: production refuses to
+    start without it) a key derived from the app's secret key."""
+    fernet_key = data_key.encode() if data_key else base64.urlsafe_b64encode(
+        hashlib.sha256(secret_key.encode()).digest())
+    return Keys(Fernet(fernet_key), hashlib.sha256(b"lookup:" + fernet_key).digest())
+
+
+# The keys in use.  ``create_app`` makes its app's keys the active ones in each of its app contexts,
+# so two apps of one process (tests) each keep theirs; a context var, so each thread sees its own.
+_active: ContextVar[Keys | None] = ContextVar("personal_data_keys", default=None)
+
+
+def use(keys: Keys | None) -> None:
+    """Make ``keys`` the keys of what follows in this context (None: no keys, nothing can be read)."""
+    _active.set(keys)
+
+
+def _keys() -> Keys:
+    keys = _active.get()
+    if keys is None:
+        raise RuntimeError("personal data keys are not configured: run inside the app (create_app sets them)")
+    return keys
 
 
 def encrypt(value: str) -> str:
-    return _keys()[0].encrypt(value.encode()).decode()
+    return _keys().fernet.encrypt(value.encode()).decode()
 
 
 def decrypt(token: str) -> str:
     try:
-        return _keys()[0].decrypt(token.encode()).decode()
+        return _keys().fernet.decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise ValueError("personal data cannot be decrypted with the configured key") from exc
 
 
 def lookup_hash(value: str) -> str:
     """A keyed hash: equal values match, the hash alone does not give the value back."""
-    return hmac.new(_keys()[1], value.strip().upper().encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_keys().lookup, value.strip().upper().encode(), hashlib.sha256).hexdigest()
 
 
 def mask_id(number: str) -> str:

@@ -140,15 +140,8 @@ def _move(wish: Wish, from_states, values: dict, *, extra=None) -> bool:
     return result.rowcount == 1
 
 
-def _local_text(moment: datetime) -> str:
-    zone = "Asia/Shanghai"
-    try:
-        from flask import current_app
-
-        zone = current_app.config["WX_SETTINGS"].app["timezone"]
-    except (RuntimeError, KeyError, AttributeError):
-        pass
-    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+def _local_text(moment: datetime, tz: str) -> str:
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def _link(wish: Wish) -> str:
@@ -239,7 +232,7 @@ def reject(actor: Volunteer, wish_id: int, reason: str, *, now) -> Wish:
 
 
 def claim(volunteer: Volunteer, wish_id: int, plan: str, *, now, account: str | None = None,
-          openid: str | None = None) -> Wish:
+          openid: str | None = None, tz: str = "Asia/Shanghai") -> Wish:
     """认领: a bound volunteer claims an open wish with a plan; exactly one claimer wins.
 
     ``account``/``openid`` are the claimer's own WeChat identity, to refuse claiming one's own wish.
@@ -254,7 +247,7 @@ def claim(volunteer: Volunteer, wish_id: int, plan: str, *, now, account: str | 
                               "claimed_at": now}):
         raise RuleViolation("wish_not_open", "该心愿已被其他志愿者认领。", 409)
     _log(wish.id, "claimed", volunteer.id, plan, now)
-    data = {"wish": wish.title, "volunteer": volunteer.masked_name, "time": _local_text(now)}
+    data = {"wish": wish.title, "volunteer": volunteer.masked_name, "time": _local_text(now, tz)}
     round_key = f"wish:{wish.id}:claim:{volunteer.id}:{now.isoformat()}"
     _tell_publisher(wish, "wish_claimed", data, key=round_key + ":publisher")
     _tell_admins(wish, "wish_claimed", {**data, "volunteer": volunteer.name}, round_key)
@@ -287,7 +280,8 @@ def clean_server_ids(server_ids) -> list[str]:
     return ids
 
 
-def complete(volunteer: Volunteer, wish_id: int, note: str, server_ids, *, account: str, now) -> Wish:
+def complete(volunteer: Volunteer, wish_id: int, note: str, server_ids, *, account: str, now,
+             tz: str = "Asia/Shanghai") -> Wish:
     """确认完成 (图3-20): the claimer reports with a note and ≥ 1 photo (JS-SDK serverIds of ``account``).
 
     The photos are rows in state pending; ``jobs.wishes.download_wish_photos`` fetches them.
@@ -305,7 +299,7 @@ def complete(volunteer: Volunteer, wish_id: int, note: str, server_ids, *, accou
                                  created_at=now))
     db.session.flush()
     _log(wish.id, "completed", volunteer.id, note, now)
-    data = {"wish": wish.title, "time": _local_text(now)}
+    data = {"wish": wish.title, "time": _local_text(now, tz)}
     _tell_publisher(wish, "wish_completed", data, key=f"wish:{wish.id}:completed:publisher")
     _tell_admins(wish, "wish_completed", data, f"wish:{wish.id}:completed")
     return wish

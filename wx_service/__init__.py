@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import redis as redis_lib
-from flask import Flask, request
+from flask import Flask, appcontext_popped, appcontext_pushed, current_app, has_app_context, request
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
@@ -20,8 +20,10 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from jobs.queue import InProcessBackend, RQBackend
-from models import db
+from models import clock as model_clock
+from models import db, personal_data
 
+from . import clock
 from . import config as config_module
 from .logs import configure_logging, install_request_logging
 from .sessions import PageSessionInterface
@@ -56,7 +58,7 @@ def create_app(config=None) -> Flask:
         SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,
-        MEDIA_DIR=os.path.abspath(settings.app["media_dir"]),
+        MEDIA_DIR=settings.media_dir,  # kept for tests that look at the stored files
     )
     if settings.app["proxy_hops"]:
         hops = settings.app["proxy_hops"]
@@ -73,6 +75,8 @@ def create_app(config=None) -> Flask:
     errors.register_edge(app)
     csrf.init_app(app)
     _init_stores(app, settings)
+    _use_personal_data_keys(app, settings)
+    model_clock.use_source(clock.app_time)  # the one clock, stoppable by a TESTING app's CLOCK_NOW
     app.extensions["wechat"] = WeChatClients(settings, app.extensions["wx_store"])
     _check_template_kinds(settings)
 
@@ -97,6 +101,22 @@ def create_app(config=None) -> Flask:
     if settings.app["env"] == "development" and not os.environ.get("WX_SERVICE_NO_AUTO_UPGRADE"):
         _upgrade(app)
     return app
+
+
+def _use_personal_data_keys(app: Flask, settings) -> None:
+    """The models take the data keys, never the app: each app context of this app makes its keys
+    the active ones (``personal_data.use``), and leaving it gives back those of the context below."""
+    keys = personal_data.keys_from(settings.security["data_key"], settings.app["secret_key"])
+    app.extensions["wx_personal_data"] = keys
+
+    @appcontext_pushed.connect_via(app)
+    def _use(sender, **_extra):
+        personal_data.use(keys)
+
+
+@appcontext_popped.connect
+def _restore_personal_data_keys(sender, **_extra):
+    personal_data.use(current_app.extensions.get("wx_personal_data") if has_app_context() else None)
 
 
 def _security_headers(response):

@@ -1,7 +1,8 @@
-"""The clock of the HTTP faces: UTC for storage, the configured zone for days and windows.
+"""The faces' side of the one clock: UTC for storage, the configured zone for days and windows.
 
-Tests may set the app's ``CLOCK_NOW`` (a naive UTC datetime) to stop the clock; only an app with
-``TESTING`` set honours it, so production always reads the real time.
+``now`` is ``models.clock.now`` (handlers and jobs read it there).  ``create_app`` makes ``app_time``
+its source: tests may set the app's ``CLOCK_NOW`` (a naive UTC datetime) to stop the clock; only an app
+with ``TESTING`` set honours it, so production always reads the real time.
 """
 
 from __future__ import annotations
@@ -9,17 +10,23 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, has_app_context
 
 from models import utcnow
+from models.clock import now
+
+from .config import settings
+
+__all__ = ["app_time", "local", "local_text", "now", "today", "zone"]
 
 
 def zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["WX_SETTINGS"].app["timezone"])
+    return settings().tz
 
 
-def now() -> datetime:
-    if current_app.testing and current_app.config.get("CLOCK_NOW") is not None:
+def app_time() -> datetime:
+    """The source of ``models.clock``: the current app's ``CLOCK_NOW`` when it is TESTING, else the real time."""
+    if has_app_context() and current_app.testing and current_app.config.get("CLOCK_NOW") is not None:
         return current_app.config["CLOCK_NOW"]
     return utcnow()
 

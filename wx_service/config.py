@@ -12,6 +12,9 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
 
 DEFAULT_SECRET_KEY = "development-secret-key-change-me"
 WECHAT_API_BASE = "https://api.weixin.qq.com/"
@@ -134,6 +137,48 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.app["env"] == "production"
+
+    # The values read on many pages, typed.  They read the sections live, so a test that patches a
+    # section (``monkeypatch.setitem(settings.app, ...)``) is seen at once.
+    @property
+    def timezone(self) -> str:
+        """The zone name (``Asia/Shanghai``), what the models take as ``tz``."""
+        return self.app["timezone"]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.app["timezone"])
+
+    @property
+    def base_url(self) -> str:
+        return self.app["base_url"]
+
+    @property
+    def media_dir(self) -> str:
+        """Where received media are stored, as an absolute path."""
+        return os.path.abspath(self.app["media_dir"])
+
+    @property
+    def max_clock_skew(self) -> int:
+        return self.app["max_clock_skew"]
+
+    @property
+    def volunteer_number_prefix(self) -> str:
+        return self.app["volunteer_number_prefix"]
+
+    @property
+    def sms_daily_limit(self) -> int:
+        return self.sms["daily_limit"]
+
+    @property
+    def topic_orgs(self) -> dict[str, list[str]]:
+        """``[projects] topic_orgs``: who may publish the restricted topics."""
+        return self.projects["topic_orgs"]
+
+
+def settings(app: Flask | None = None) -> Settings:
+    """The settings of ``app`` (default: the current app): the one way code reads configuration."""
+    return (app or current_app).config["WX_SETTINGS"]
 
 
 def development_default(base_dir: Path | None = None) -> dict:

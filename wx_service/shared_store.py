@@ -86,7 +86,11 @@ class RedisStore:
 
 
 class DatabaseStore:
-    """The same operations on the ``shared_value`` table (no Redis configured)."""
+    """The same operations on the ``shared_value`` table (no Redis configured).
+
+    Its expiries run on the real time (``models.utcnow``), not on ``clock.now()``: they stand in for
+    Redis's TTLs, which a test cannot stop either, and are no rule of the service.
+    """
 
     def __init__(self, engine_getter):
         self._engine = engine_getter

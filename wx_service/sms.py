@@ -13,6 +13,8 @@ import logging
 import requests
 from flask import current_app
 
+from . import config
+
 log = logging.getLogger(__name__)
 
 
@@ -44,7 +46,7 @@ class HttpSender:
 def sender():
     app = current_app
     if "wx_sms" not in app.extensions:
-        conf = app.config["WX_SETTINGS"].sms
+        conf = config.settings(app).sms
         app.extensions["wx_sms"] = (HttpSender(conf["endpoint"], conf["api_key"]) if conf["sender"] == "http"
                                     else LogSender())
     return app.extensions["wx_sms"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from .. import clock
+
 attendance_cli = AppGroup("attendance", help="考勤: clean-up removals (list, restore), publicity.")
 
 
@@ -26,11 +28,11 @@ def list_removals(limit):
 @click.option("--by", default="operator", show_default=True, help="Who restores it (kept in the log).")
 def restore(kind, target_id, by):
     """Undo the clean-up's removal of a project or a signup (KIND ID)."""
-    from models import RuleViolation, db, utcnow
+    from models import RuleViolation, db
     from models.attendance import cleanup as att_cleanup
 
     try:
-        removal = att_cleanup.restore(kind, target_id, now=utcnow(), by=by)
+        removal = att_cleanup.restore(kind, target_id, now=clock.now(), by=by)
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()

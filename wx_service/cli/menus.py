@@ -6,6 +6,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from .. import config
+
 menus_cli = AppGroup("menus", help="WeChat menus.")
 
 
@@ -16,7 +18,7 @@ def menus_sync(account_name):
     """Create the admin tag if needed and push the default and the admin menu."""
     from menus import sync_menus
 
-    settings = current_app.config["WX_SETTINGS"]
+    settings = config.settings()
     names = [account_name] if account_name else list(settings.accounts)
     for name in names:
         if name not in settings.accounts:

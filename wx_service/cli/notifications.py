@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup, with_appcontext
 
+from .. import clock
+
 notifications_cli = AppGroup("notifications", help="The notification outbox.")
 
 
@@ -12,7 +14,7 @@ notifications_cli = AppGroup("notifications", help="The notification outbox.")
 @with_appcontext
 def status():
     """Counts by kind and state, and the oldest notification not yet delivered."""
-    from models import Notification, utcnow
+    from models import Notification
 
     rows = Notification.counts_by_kind_and_state()
     if not rows:
@@ -26,7 +28,7 @@ def status():
     if oldest is None:
         click.echo("oldest undelivered: none")
     else:
-        age = int((utcnow() - oldest.created_at).total_seconds())
+        age = int((clock.now() - oldest.created_at).total_seconds())
         click.echo(f"oldest undelivered: #{oldest.id} {oldest.kind} written {oldest.created_at:%Y-%m-%d %H:%M:%S} UTC "
                    f"({age} s ago, {oldest.attempts} attempts"
                    + (f", last error: {oldest.last_error}" if oldest.last_error else "") + ")")

@@ -12,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from .. import config
 from .demo import DEMO_OPENIDS, restore_admin_tags, seed_demo
 from .sandbox import get_state
 
@@ -43,7 +44,7 @@ def start_inprocess_cron(app) -> threading.Thread:
 def dev(host, port):
     """Development server on the embedded default: demo seed, sandbox menus, in-process cron."""
     app = current_app._get_current_object()
-    settings = app.config["WX_SETTINGS"]
+    settings = config.settings(app)
     sandbox = get_state(app)
     store = app.extensions["wx_store"]
     for account in settings.accounts.values():

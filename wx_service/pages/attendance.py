@@ -11,7 +11,6 @@ import os
 
 from flask import (
     abort,
-    current_app,
     flash,
     g,
     jsonify,
@@ -34,6 +33,7 @@ from models.attendance import objection as att_objection
 from models.attendance import punches as att_punches
 
 from .. import clock
+from ..config import settings
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
@@ -42,8 +42,8 @@ from .json_body import POSITION, TEXT, json_fields
 
 
 def rules() -> att_punches.Rules:
-    settings = current_app.config["WX_SETTINGS"]
-    return att_punches.rules_from(settings.app["timezone"], settings.attendance)
+    conf = settings()
+    return att_punches.rules_from(conf.timezone, conf.attendance)
 
 
 def _position(data, *, required: bool = False):
@@ -187,7 +187,7 @@ def makeup_photo(makeup_id):
         abort(404)
     if made.photo_state != att.PHOTO_STORED:
         abort(404)
-    return send_file(os.path.join(current_app.config["MEDIA_DIR"], made.photo_path), mimetype=made.photo_content_type)
+    return send_file(os.path.join(settings().media_dir, made.photo_path), mimetype=made.photo_content_type)
 
 
 # ---------------------------------------------------------------------- 时长公示 and 异议

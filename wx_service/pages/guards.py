@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import current_app, g, redirect, render_template, request, session, url_for
+from flask import g, redirect, render_template, request, session, url_for
 from sqlalchemy.exc import DBAPIError
 
 from models import db
@@ -12,6 +12,7 @@ from models import points as points_ledger
 from models import project as pr
 
 from .. import clock
+from ..config import settings
 from ..errors import respond, wants_json
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
@@ -21,7 +22,7 @@ def credit_daily_login(volunteer) -> None:
     """每天登录积分: the first page of a local day credits 1 point (the model's unique row decides;
     the session remembers the day so later pages skip the database)."""
     now = clock.now()
-    tz = current_app.config["WX_SETTINGS"].app["timezone"]
+    tz = settings().timezone
     marker = f"{volunteer.id}:{pr.local_now(now, tz).date().isoformat()}"
     if session.get("login_points") == marker:
         return

@@ -18,6 +18,7 @@ from models import help_request as hr
 from models import help_seeker as hs
 
 from .. import clock
+from ..config import settings
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
@@ -25,10 +26,6 @@ from .guards import volunteer_required
 from .json_body import TEXT, json_fields
 
 JSAPI = ["startRecord", "stopRecord", "uploadVoice", "onVoiceRecordEnd"]
-
-
-def _tz() -> str:
-    return current_app.config["WX_SETTINGS"].app["timezone"]
 
 
 # ------------------------------------------------------------------------------ the seeker
@@ -70,7 +67,7 @@ def help_voice():
     seeker = _seeker_or_refuse()
     data = json_fields(server_id=TEXT, serverId=TEXT)
     server_id = data["server_id"] or data["serverId"] or ""
-    req, note, is_new = hr.call_for_help(seeker, server_id, hr.JSSDK, g.account, now=clock.now(), tz=_tz())
+    req, note, is_new = hr.call_for_help(seeker, server_id, hr.JSSDK, g.account, now=clock.now(), tz=settings().timezone)
     fetch_voice.later(note.id)
     db.session.commit()
     return jsonify(code="ok", request_id=req.id, new=is_new,
@@ -121,7 +118,7 @@ def help_request_page(request_id):
 def help_claim(request_id):
     req = hr.require_view(g.volunteer, request_id)
     try:
-        hr.claim(g.volunteer, request_id, now=clock.now(), tz=_tz())
+        hr.claim(g.volunteer, request_id, now=clock.now(), tz=settings().timezone)
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()
@@ -135,7 +132,7 @@ def help_claim(request_id):
 def help_done(request_id):
     hr.require_view(g.volunteer, request_id)
     try:
-        hr.mark_done(g.volunteer, request_id, request.form.get("note", ""), now=clock.now(), tz=_tz())
+        hr.mark_done(g.volunteer, request_id, request.form.get("note", ""), now=clock.now(), tz=settings().timezone)
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()
@@ -157,7 +154,7 @@ def help_voice_file(note_id):
     if note is None or not note.ready:
         raise RuleViolation("voice_not_ready", "语音还在获取中，请稍后刷新。", 404)
     hr.require_view(g.volunteer, note.request_id)
-    return send_file(os.path.join(current_app.config["MEDIA_DIR"], note.mp3_path), mimetype="audio/mpeg",
+    return send_file(os.path.join(settings().media_dir, note.mp3_path), mimetype="audio/mpeg",
                      conditional=True, max_age=0)
 
 
@@ -170,5 +167,5 @@ def help_seeker_photo(seeker_id):
         raise RuleViolation("forbidden", "没有权限查看该照片。", 403)
     if not seeker.photo_path:
         raise RuleViolation("no_photo", "没有照片。", 404)
-    return send_file(os.path.join(current_app.config["MEDIA_DIR"], seeker.photo_path), mimetype="image/jpeg",
+    return send_file(os.path.join(settings().media_dir, seeker.photo_path), mimetype="image/jpeg",
                      max_age=0)

@@ -3,13 +3,14 @@ their paired volunteers, 审核 by the 上级实践所, and the open / escalated
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from models import RuleViolation, db, identity
 from models import help_request as hr
 from models import help_seeker as hs
 
 from .. import clock
+from ..config import settings
 from ..uploads import store_image
 from . import bp
 from .fields import Form, Text, parse
@@ -138,5 +139,5 @@ def admin_seeker_action(seeker_id, op):
 def admin_help_assign(request_id):
     key = request.form.get("volunteer", "")
     return act(lambda: hr.assign(g.volunteer, request_id, key, now=clock.now(),
-                                 tz=current_app.config["WX_SETTINGS"].app["timezone"]),
+                                 tz=settings().timezone),
                "已指派，并已通知该志愿者。", url_for("pages.help_request_page", request_id=request_id))

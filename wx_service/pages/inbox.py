@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, g, redirect, render_template, request
 
-from models import Notification, db, utcnow
+from models import Notification, db
 from models.notification_kinds import lines, title
 
 from .. import clock
@@ -39,7 +39,7 @@ def inbox_entry(notification_id: int):
     notification = Notification.of_volunteer(notification_id, volunteer.id)
     if notification is None:
         abort(404)
-    notification.mark_read(utcnow())
+    notification.mark_read(clock.now())
     db.session.commit()
     if request.args.get("go") and notification.link:
         return redirect(notification.link)

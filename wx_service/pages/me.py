@@ -6,11 +6,12 @@ import io
 import os
 
 import qrcode
-from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 
 from models import RuleViolation, accounts, db, identity, volunteer_qr
 from models.organization import ACTIVE, admin_org_of
 
+from ..config import settings
 from ..uploads import store_image
 from . import bp
 from .guards import volunteer_required
@@ -66,7 +67,7 @@ def avatar():
         db.session.commit()
         if old:
             try:
-                os.remove(os.path.join(current_app.config["MEDIA_DIR"], old))
+                os.remove(os.path.join(settings().media_dir, old))
             except OSError:
                 pass
         flash("头像已更新。", "success")
@@ -79,7 +80,7 @@ def avatar():
 def avatar_image():
     if not g.volunteer.avatar_path:
         abort(404)
-    return send_file(os.path.join(current_app.config["MEDIA_DIR"], g.volunteer.avatar_path), mimetype="image/jpeg")
+    return send_file(os.path.join(settings().media_dir, g.volunteer.avatar_path), mimetype="image/jpeg")
 
 
 @bp.route("/me/password", methods=["GET", "POST"])

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from models import RuleViolation, db, org_rules, organization, permissions, utcnow
+from models import RuleViolation, db, org_rules, organization, permissions
 from models import membership as ms
 from models.audit import reveal_phone
 
+from .. import clock
 from . import bp
 from .forms import ids_of
 from .guards import org_admin_required as admin_required
@@ -26,7 +27,7 @@ def _ids() -> list[int]:
 @admin_required
 def admin_members():
     org = organization.get_org(request.args.get("org", g.admin_org.id, type=int))
-    permissions.require(g.volunteer, "view_members", org, now=utcnow())
+    permissions.require(g.volunteer, "view_members", org, now=clock.now())
     tab = "pending" if request.args.get("tab") == "pending" else "approved"
     keyword = request.args.get("q", "").strip()
     page = ms.member_list(org.id, state=tab, keyword=keyword, page=page_arg(), per_page=20)
@@ -47,7 +48,7 @@ def admin_members_action():
         abort(400)
     func, message, tab = rules[action]
     ids = _ids()
-    return act(lambda: func(g.volunteer, org_id, ids, now=utcnow()), message,
+    return act(lambda: func(g.volunteer, org_id, ids, now=clock.now()), message,
                url_for("pages.admin_members", org=org_id, tab=tab))
 
 
@@ -55,7 +56,7 @@ def admin_members_action():
 @admin_required
 def admin_member_view(volunteer_id):
     org_id = request.args.get("org", g.admin_org.id, type=int)
-    membership = ms.member_profile(g.volunteer, org_id, volunteer_id, now=utcnow())
+    membership = ms.member_profile(g.volunteer, org_id, volunteer_id, now=clock.now())
     return render_template("orgs/admin_member.html", membership=membership, person=membership.volunteer)
 
 
@@ -64,8 +65,8 @@ def admin_member_view(volunteer_id):
 def admin_member_phone(volunteer_id):
     """显示完整电话: the whole number, for this one view, and an audit row of who saw it."""
     org_id = request.args.get("org", g.admin_org.id, type=int)
-    membership = ms.member_profile(g.volunteer, org_id, volunteer_id, now=utcnow())
-    phone = reveal_phone(g.volunteer, membership.volunteer, utcnow(), reason=f"成员管理:{membership.org.name}")
+    membership = ms.member_profile(g.volunteer, org_id, volunteer_id, now=clock.now())
+    phone = reveal_phone(g.volunteer, membership.volunteer, clock.now(), reason=f"成员管理:{membership.org.name}")
     db.session.commit()
     return render_template("orgs/admin_member.html", membership=membership, person=membership.volunteer,
                            full_phone=phone)
@@ -89,7 +90,7 @@ def admin_suborgs():
 @admin_required
 def admin_suborg(org_id):
     org = organization.get_org(org_id)
-    now = utcnow()
+    now = clock.now()
     permissions.require(g.volunteer, "manage_admins", org, now=now)
     return render_template("orgs/admin_suborg.html", org=org, change=organization.pending_change_of(org.id),
                            can_exempt=permissions.can(g.volunteer, "set_review_exempt", org, now=now),
@@ -99,7 +100,7 @@ def admin_suborg(org_id):
 @bp.post("/admin/suborgs/<int:org_id>/<op>")
 @admin_required
 def admin_suborg_action(org_id, op):
-    now, actor, form = utcnow(), g.volunteer, request.form
+    now, actor, form = clock.now(), g.volunteer, request.form
     back = url_for("pages.admin_suborg", org_id=org_id)
     if op == "review":
         approve = form.get("decision") == "approve"
@@ -138,7 +139,7 @@ def admin_suborg_action(org_id, op):
 @admin_required
 def admin_change_review(change_id):
     approve = request.form.get("decision") == "approve"
-    return act(lambda: org_rules.review_change(g.volunteer, change_id, approve, now=utcnow()),
+    return act(lambda: org_rules.review_change(g.volunteer, change_id, approve, now=clock.now()),
                "已通过该变更。" if approve else "已驳回该变更。", url_for("pages.admin_suborgs", tab="changes"))
 
 
@@ -148,7 +149,7 @@ def admin_change_review(change_id):
 def admin_org():
     org = g.admin_org
     if request.method == "POST":
-        return act(lambda: org_rules.edit_org(g.volunteer, org.id, form_fields(partial=True), now=utcnow()),
+        return act(lambda: org_rules.edit_org(g.volunteer, org.id, form_fields(partial=True), now=clock.now()),
                    "已保存。名称等信息的修改需上级组织审核后生效。", url_for("pages.admin_org"))
     return render_template("orgs/admin_org.html", org=org, change=organization.pending_change_of(org.id),
                            labels=org_rules.FIELD_LABELS, **CHOICES)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 
-from models import RuleViolation, db, org_rules, organization, permissions, utcnow
+from models import RuleViolation, db, org_rules, organization, permissions
 from models import membership as ms
 from models import project as pr
 
 from .. import clock
+from ..config import settings
 from ..uploads import store_image
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
@@ -75,7 +76,7 @@ def org_logo(org_id):
     org = organization.get_org(org_id)
     if not org.logo_path:
         abort(404)
-    return send_file(os.path.join(current_app.config["MEDIA_DIR"], org.logo_path), mimetype="image/jpeg")
+    return send_file(os.path.join(settings().media_dir, org.logo_path), mimetype="image/jpeg")
 
 
 @bp.app_template_filter("local_dt")
@@ -108,7 +109,7 @@ def org_detail(org_id):
         return render_template("error.html", message="该组织暂未开放。", status=404), 404
     membership = ms.membership_of(volunteer.id, org.id) if volunteer else None
     projects = [{"name": p.name, "url": url_for("pages.project_detail", project_id=p.id)}
-                for p in pr.current_projects_of_org(org.id, now=utcnow())]
+                for p in pr.current_projects_of_org(org.id, now=clock.now())]
     return render_template("orgs/detail.html", org=org, volunteer=volunteer, membership=membership,
                            projects=projects)
 
@@ -116,14 +117,14 @@ def org_detail(org_id):
 @bp.post("/orgs/<int:org_id>/join")
 @volunteer_required
 def org_join(org_id):
-    return act(lambda: ms.join_org(g.volunteer, org_id, now=utcnow()), "已提交申请，请等待组织管理员审核。",
+    return act(lambda: ms.join_org(g.volunteer, org_id, now=clock.now()), "已提交申请，请等待组织管理员审核。",
                url_for("pages.org_detail", org_id=org_id))
 
 
 @bp.post("/orgs/<int:org_id>/leave")
 @volunteer_required
 def org_leave(org_id):
-    return act(lambda: ms.leave_org(g.volunteer, org_id, now=utcnow()), "已退出该组织。",
+    return act(lambda: ms.leave_org(g.volunteer, org_id, now=clock.now()), "已退出该组织。",
                url_for("pages.org_detail", org_id=org_id))
 
 
@@ -134,7 +135,7 @@ def org_new():
     if request.method == "POST":
         try:
             org = org_rules.register_org(g.volunteer, request.form.get("parent_id", type=int),
-                                         form_fields(), now=utcnow())
+                                         form_fields(), now=clock.now())
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()

@@ -3,23 +3,19 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from models import RuleViolation, db, organization, project_rules, regions, utcnow
+from models import RuleViolation, db, organization, project_rules, regions
 from models import membership as ms
 from models import project as pr
 from models import signup as su
 
+from .. import clock
+from ..config import settings
 from . import bp
 from .fields import Bool, Choice, Date, Decimal, Field, Form, Int, Many, Text, Time, parse
 from .forms import act, ids_of, next_path
 from .guards import org_admin_required, volunteer_required
-from .projects import tz
-
-
-def topic_orgs() -> dict:
-    """``[projects] topic_orgs``: who may publish the restricted topics."""
-    return current_app.config["WX_SETTINGS"].projects["topic_orgs"]
 
 
 def _text(key: str, high: int, **kw) -> Text:
@@ -107,7 +103,7 @@ def refused_values() -> dict:
 
 def form_choices(org) -> dict:
     return {"regions": organization.REGIONS, "streets": regions.STREETS, "categories": pr.CATEGORIES, "targets": pr.SERVICE_TARGETS,
-            "topics": project_rules.allowed_topics(org, topic_orgs()), "scopes": pr.SCOPES, "modes": pr.CHECKIN_MODES,
+            "topics": project_rules.allowed_topics(org, settings().topic_orgs), "scopes": pr.SCOPES, "modes": pr.CHECKIN_MODES,
             "checkouts": pr.CHECKOUT_MODES, "hours": pr.PRESET_HOURS, "radii": pr.RADII}
 
 
@@ -130,7 +126,7 @@ def _ids(name: str) -> list[int]:
 def admin_publish():
     if request.method == "POST":
         try:
-            project = project_rules.publish_project(g.volunteer, form_fields(), now=utcnow(), tz=tz(), topic_orgs=topic_orgs())
+            project = project_rules.publish_project(g.volunteer, form_fields(), now=clock.now(), tz=settings().timezone, topic_orgs=settings().topic_orgs)
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -153,13 +149,13 @@ def admin_publish():
 @volunteer_required
 def admin_project_edit(project_id):
     project = pr.get_project(project_id)
-    pr.require_project(g.volunteer, project, "edit_project", now=utcnow())
+    pr.require_project(g.volunteer, project, "edit_project", now=clock.now())
     if request.method == "POST":
         try:
             fields = form_fields(project, partial=True)
             if fields.get("checkin_mode") == project.checkin_mode:
                 fields.pop("checkin_mode")
-            project_rules.edit_project(g.volunteer, project.id, fields, now=utcnow(), tz=tz(), topic_orgs=topic_orgs())
+            project_rules.edit_project(g.volunteer, project.id, fields, now=clock.now(), tz=settings().timezone, topic_orgs=settings().topic_orgs)
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -178,7 +174,7 @@ def admin_project_edit(project_id):
 @bp.post("/admin/projects/<int:project_id>/<op>")
 @volunteer_required
 def admin_project_action(project_id, op):
-    now, back = utcnow(), url_for("pages.admin_projects")
+    now, back = clock.now(), url_for("pages.admin_projects")
     if op == "delete":
         return act(lambda: project_rules.delete_project(g.volunteer, project_id, now=now, reason=request.form.get("reason", "")),
                    "项目已删除。", back)
@@ -192,7 +188,7 @@ def admin_project_action(project_id, op):
 @bp.get("/admin/projects")
 @volunteer_required
 def admin_projects():
-    now = utcnow()
+    now = clock.now()
     tab = "finished" if request.args.get("tab") == "finished" else "running"
     keyword = request.args.get("q", "").strip()
     projects = pr.projects_of_admin(g.volunteer, now=now, finished=tab == "finished", keyword=keyword or None)
@@ -209,13 +205,13 @@ def admin_reviews():
     keyword = request.args.get("q", "").strip()
     projects = (pr.reviewed_below(g.volunteer, keyword=keyword or None) if tab == "approved"
                 else pr.pending_reviews_for(g.volunteer))
-    return render_template("projects/reviews.html", tab=tab, projects=projects, keyword=keyword, now=utcnow())
+    return render_template("projects/reviews.html", tab=tab, projects=projects, keyword=keyword, now=clock.now())
 
 
 @bp.post("/admin/reviews/<int:project_id>")
 @org_admin_required
 def admin_review_action(project_id):
-    now, back = utcnow(), url_for("pages.admin_reviews")
+    now, back = clock.now(), url_for("pages.admin_reviews")
     decision = request.form.get("decision")
     if decision == "approve":
         return act(lambda: project_rules.review_project(g.volunteer, project_id, now=now), "已审核通过，项目已发布。", back)
@@ -229,7 +225,7 @@ def admin_review_action(project_id):
 @bp.get("/admin/signups")
 @volunteer_required
 def admin_signups():
-    now = utcnow()
+    now = clock.now()
     projects = [p for p in pr.projects_of_admin(g.volunteer, now=now)
                 if pr.can_manage_project(g.volunteer, p, "review_signups", now=now)]
     return render_template("projects/signup_projects.html", projects=projects, now=now,
@@ -239,7 +235,7 @@ def admin_signups():
 @bp.get("/admin/signups/<int:project_id>")
 @volunteer_required
 def admin_signups_of(project_id):
-    now = utcnow()
+    now = clock.now()
     project = pr.get_project(project_id)
     pr.require_project(g.volunteer, project, "review_signups", now=now)
     tab = request.args.get("tab", "pending")
@@ -253,7 +249,7 @@ def admin_signups_of(project_id):
 @bp.post("/admin/signups/<int:project_id>")
 @volunteer_required
 def admin_signups_action(project_id):
-    now, action = utcnow(), request.form.get("action")
+    now, action = clock.now(), request.form.get("action")
     ids, reason = _ids("sid"), request.form.get("reason", "")
     rules = {"approve": (lambda: su.approve_signups(g.volunteer, project_id, ids, now=now), "已录用 {result} 人。", "pending"),
              "reject": (lambda: su.reject_signups(g.volunteer, project_id, ids, now=now, reason=reason),
@@ -270,7 +266,7 @@ def admin_signups_action(project_id):
 @volunteer_required
 def admin_signup_volunteer(project_id, volunteer_id):
     project = pr.get_project(project_id)
-    pr.require_project(g.volunteer, project, "review_signups", now=utcnow())
+    pr.require_project(g.volunteer, project, "review_signups", now=clock.now())
     signup = su.signup_of(volunteer_id, project.id)
     if signup is None:
         raise RuleViolation("signup_not_found", "该志愿者没有报名本项目。", 404)
@@ -282,7 +278,7 @@ def admin_signup_volunteer(project_id, volunteer_id):
 @bp.route("/admin/projects/<int:project_id>/invite", methods=["GET", "POST"])
 @volunteer_required
 def admin_invite(project_id):
-    now = utcnow()
+    now = clock.now()
     project = pr.get_project(project_id)
     pr.require_project(g.volunteer, project, "invite_volunteers", now=now)
     back = url_for("pages.admin_invite", project_id=project.id)
@@ -290,7 +286,7 @@ def admin_invite(project_id):
         group = request.form.get("group", "")
 
         def run():
-            result = (su.invite_group(g.volunteer, project.id, group, now=now, tz=tz()) if group
+            result = (su.invite_group(g.volunteer, project.id, group, now=now, tz=settings().timezone) if group
                       else su.invite(g.volunteer, project.id, _ids("vid"), now=now))
             text = f"已录用 {result['accepted']} 人"
             if result["already"]:
@@ -307,6 +303,6 @@ def admin_invite(project_id):
             found = su.search_members(g.volunteer, project.id, name, now=now)
         except RuleViolation as exc:
             error = exc
-    groups = ms.groups_of(g.volunteer, project.org_id, now=now, tz=tz())
+    groups = ms.groups_of(g.volunteer, project.org_id, now=now, tz=settings().timezone)
     return render_template("projects/invite.html", p=project, name=name, found=found, error=error, groups=groups,
                            counts=su.counts(project))

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, render_template, request, url_for
+from flask import g, render_template, request, url_for
 
-from models import RuleViolation, organization, personal_data, positions, project_rules, utcnow
+from models import RuleViolation, organization, personal_data, positions, project_rules
 from models import project as pr
 from models import signup as su
 
+from .. import clock
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
 from .forms import act, as_id, page_arg
 from .guards import volunteer_required
-
-
-def tz() -> str:
-    return current_app.config["WX_SETTINGS"].app["timezone"]
-
-
-
-
 
 
 def position_arg():
@@ -47,7 +40,7 @@ def project_list():
     if filters["sort"] not in FILTER_CHOICES["sorts"]:
         filters["sort"] = "newest"
     position = position_arg()
-    now = utcnow()
+    now = clock.now()
     page = pr.search_projects(now=now, region=filters["region"] or None, category=filters["category"] or None,
                               phase=filters["phase"] or None, keyword=filters["keyword"] or None,
                               org_id=as_id(filters["org"]),
@@ -63,7 +56,7 @@ def project_list():
 def project_detail(project_id):
     project = pr.get_project(project_id)
     volunteer = bound_volunteer(g.account, g.openid)
-    now = utcnow()
+    now = clock.now()
     manager = pr.can_manage_project(volunteer, project, "edit_project", now=now) or \
         pr.can_manage_project(volunteer, project, "review_signups", now=now) or \
         pr.can_manage_project(volunteer, project, "review_project", now=now)
@@ -86,7 +79,7 @@ def project_signup(project_id):
     waitlist = request.form.get("waitlist") == "1"
 
     def run():
-        signup = su.sign_up(g.volunteer, project_id, now=utcnow(), waitlist=waitlist)
+        signup = su.sign_up(g.volunteer, project_id, now=clock.now(), waitlist=waitlist)
         return {"accepted": "报名成功，您已被录取。", "pending": "报名成功，请等待组织管理员审核。",
                 "waitlisted": "名额已满，您已加入候补名单，有名额空出时将自动录取并通知您。"}[signup.state]
 
@@ -97,7 +90,7 @@ def project_signup(project_id):
 @volunteer_required
 def project_cancel(project_id):
     back = request.form.get("back") == "mine"
-    return act(lambda: su.cancel_signup(g.volunteer, project_id, now=utcnow()), "已取消报名。",
+    return act(lambda: su.cancel_signup(g.volunteer, project_id, now=clock.now()), "已取消报名。",
                url_for("pages.my_activities") if back else url_for("pages.project_detail", project_id=project_id))
 
 
@@ -105,21 +98,21 @@ def project_cancel(project_id):
 @volunteer_required
 def project_follow(project_id):
     on = request.form.get("on") == "1"
-    return act(lambda: project_rules.follow(g.volunteer, project_id, on, now=utcnow()), "已关注。" if on else "已取消关注。",
+    return act(lambda: project_rules.follow(g.volunteer, project_id, on, now=clock.now()), "已关注。" if on else "已取消关注。",
                url_for("pages.project_detail", project_id=project_id))
 
 
 @bp.post("/projects/<int:project_id>/comments")
 @volunteer_required
 def project_comment(project_id):
-    return act(lambda: project_rules.add_comment(g.volunteer, project_id, request.form.get("body", ""), now=utcnow()),
+    return act(lambda: project_rules.add_comment(g.volunteer, project_id, request.form.get("body", ""), now=clock.now()),
                "留言已发表。", url_for("pages.project_detail", project_id=project_id) + "#comments")
 
 
 @bp.get("/me/activities")
 @volunteer_required
 def my_activities():
-    now = utcnow()
+    now = clock.now()
     tab = request.args.get("tab", "current")
     if tab not in ("waiting", "current", "done"):
         tab = "current"

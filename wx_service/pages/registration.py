@@ -9,6 +9,7 @@ from flask import current_app, flash, g, jsonify, redirect, render_template, req
 from models import RuleViolation, accounts, db, identity
 
 from .. import clock, sms
+from ..config import settings
 from ..wechat.oauth import person_required
 from . import bp
 from .json_body import TEXT, json_fields
@@ -27,7 +28,7 @@ def _client_ip() -> str:
 
 def _sms_limits() -> dict:
     return {"store": current_app.extensions["wx_store"],
-            "daily_cap": current_app.config["WX_SETTINGS"].sms["daily_limit"]}
+            "daily_cap": settings().sms_daily_limit}
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -46,7 +47,7 @@ def register():
                 guardian_consent=f.get("guardian_consent") == "on")
             now = clock.now()
             volunteer = accounts.register(form, now=now, today=clock.today(),
-                                          number_prefix=current_app.config["WX_SETTINGS"].app["volunteer_number_prefix"])
+                                          number_prefix=settings().volunteer_number_prefix)
             accounts.bind_new(g.account, g.openid, volunteer, now)
             db.session.commit()
         except RuleViolation as exc:
@@ -98,5 +99,5 @@ def forgot_password():
             db.session.rollback()
             error = exc
     return render_template("pages/forgot_password.html", error=error, step=step, form=request.form,
-                           daily_limit=current_app.config["WX_SETTINGS"].sms["daily_limit"]), \
+                           daily_limit=settings().sms_daily_limit), \
         (error.status if error else 200)

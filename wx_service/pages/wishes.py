@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 
 from jobs.wishes import download_wish_photos
-from models import RuleViolation, db, regions, utcnow, wish_rules
+from models import RuleViolation, db, regions, wish_rules
 from models import wish as wishes
 
+from .. import clock
+from ..config import settings
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
@@ -58,7 +60,7 @@ def wish_list():
 def wish_new():
     if request.method == "POST":
         try:
-            wish = wish_rules.publish(g.account, g.openid, request.form.to_dict(), now=utcnow())
+            wish = wish_rules.publish(g.account, g.openid, request.form.to_dict(), now=clock.now())
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -81,7 +83,7 @@ def wish_mine():
 def wish_detail(wish_id):
     wish = wish_rules.get_wish(wish_id)
     viewer = _viewer()
-    now = utcnow()
+    now = clock.now()
     if not wishes.may_view(wish, g.account, g.openid, viewer, now=now):
         return render_template("error.html", message="该心愿尚未发布。", status=404), 404
     publisher = wish.is_publisher(g.account, g.openid)
@@ -97,8 +99,8 @@ def wish_detail(wish_id):
 @volunteer_required
 def wish_claim(wish_id):
     try:
-        wish_rules.claim(g.volunteer, wish_id, request.form.get("plan", ""), now=utcnow(), account=g.account,
-                     openid=g.openid)
+        wish_rules.claim(g.volunteer, wish_id, request.form.get("plan", ""), now=clock.now(), account=g.account,
+                         openid=g.openid, tz=settings().timezone)
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()
@@ -115,7 +117,7 @@ def wish_claim(wish_id):
 @bp.post("/wishes/<int:wish_id>/confirm")
 @person_required
 def wish_confirm(wish_id):
-    wish_rules.confirm(g.account, g.openid, wish_id, now=utcnow())  # a refusal becomes its 4xx page
+    wish_rules.confirm(g.account, g.openid, wish_id, now=clock.now())  # a refusal becomes its 4xx page
     db.session.commit()
     flash("已确认心愿完成，感谢您的反馈。", "success")
     return _back("pages.wish_detail", wish_id=wish_id)
@@ -127,9 +129,9 @@ def wish_photo(photo_id):
     photo = db.session.get(wishes.WishPhoto, photo_id)
     if photo is None or photo.state != wishes.PHOTO_STORED:
         abort(404)
-    if not wishes.may_see_photos(photo.wish, g.account, g.openid, _viewer(), now=utcnow()):
+    if not wishes.may_see_photos(photo.wish, g.account, g.openid, _viewer(), now=clock.now()):
         abort(403)
-    return send_file(os.path.join(current_app.config["MEDIA_DIR"], photo.path), mimetype=photo.content_type)
+    return send_file(os.path.join(settings().media_dir, photo.path), mimetype=photo.content_type)
 
 
 # ----------------------------------------------------------------------- 已认领的心愿 (个人中心)
@@ -149,7 +151,7 @@ def wish_complete(wish_id):
     if request.method == "POST":
         try:
             wish_rules.complete(g.volunteer, wish_id, request.form.get("note", ""), request.form.getlist("server_ids"),
-                            account=g.account, now=utcnow())
+                                account=g.account, now=clock.now(), tz=settings().timezone)
             download_wish_photos.later(wish_id)
             db.session.commit()
         except RuleViolation as exc:
@@ -167,7 +169,7 @@ def wish_complete(wish_id):
 @volunteer_required
 def wish_release(wish_id):
     try:
-        wish_rules.release(g.volunteer, wish_id, request.form.get("reason", ""), now=utcnow())
+        wish_rules.release(g.volunteer, wish_id, request.form.get("reason", ""), now=clock.now())
         db.session.commit()
         flash("已放弃认领，该心愿已重新开放认领。", "success")
         return _back("pages.my_claimed_wishes")
@@ -187,7 +189,7 @@ def admin_wishes():
     tab = request.args.get("tab", "pending")
     if tab not in ("pending", "open", "claimed", "done", "rejected"):
         tab = "pending"
-    now = utcnow()
+    now = clock.now()
     return render_template("wishes/admin_list.html", tab=tab, wishes=wishes.for_review(g.volunteer, state=tab, now=now),
                            districts=wishes.reviewable_districts(g.volunteer, now=now))
 
@@ -196,7 +198,7 @@ def admin_wishes():
 @admin_required
 def admin_wish(wish_id):
     wish = wish_rules.get_wish(wish_id)
-    if not wishes.can_review(g.volunteer, wish, now=utcnow()):
+    if not wishes.can_review(g.volunteer, wish, now=clock.now()):
         raise RuleViolation("forbidden", "您没有审核该地区心愿的权限。", 403)
     return render_template("wishes/admin_detail.html", wish=wish, history=wishes.history(wish.id))
 
@@ -207,10 +209,10 @@ def admin_wish_review(wish_id):
     decision = request.form.get("decision")
     try:
         if decision == "approve":
-            wish_rules.approve(g.volunteer, wish_id, now=utcnow())
+            wish_rules.approve(g.volunteer, wish_id, now=clock.now())
             message = "已审核通过，心愿已发布。"
         elif decision == "reject":
-            wish_rules.reject(g.volunteer, wish_id, request.form.get("reason", ""), now=utcnow())
+            wish_rules.reject(g.volunteer, wish_id, request.form.get("reason", ""), now=clock.now())
             message = "已驳回该心愿。"
         else:
             abort(400)

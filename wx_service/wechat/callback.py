@@ -38,7 +38,7 @@ import handlers
 from models import Follower, Volunteer, chat_text, db
 from models.follower import SEEN_RESOLUTION
 
-from .. import clock
+from .. import clock, config
 from . import follower_cards
 
 bp = Blueprint("callback", __name__)
@@ -60,7 +60,7 @@ PAIR_TTL = 24 * 3600  # how long a used (timestamp, nonce) pair is remembered, a
 
 
 def _account(name):
-    account = current_app.config["WX_SETTINGS"].accounts.get(name)
+    account = config.settings().accounts.get(name)
     if account is None:
         abort(404)
     g.log_account = name
@@ -78,7 +78,7 @@ def _verify(account):
     signature, timestamp, nonce = args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", "")
     if not signature_ok(account.token, signature, timestamp, nonce):
         abort(403)
-    skew = current_app.config["WX_SETTINGS"].app["max_clock_skew"]
+    skew = config.settings().max_clock_skew
     if skew:
         try:
             if abs(time.time() - int(timestamp)) > skew:
@@ -338,7 +338,7 @@ def _claim_pair(name: str, timestamp: str, nonce: str, body: bytes):
     if len(key) > 120:
         key = f"pair:{name}:h:" + hashlib.sha1(f"{timestamp}\n{nonce}".encode()).hexdigest()
     digest = hashlib.sha256(body).hexdigest()[:32]
-    ttl = max(PAIR_TTL, 2 * current_app.config["WX_SETTINGS"].app["max_clock_skew"])
+    ttl = max(PAIR_TTL, 2 * config.settings().max_clock_skew)
     primary, fallback = _stores()
     for store in (primary, fallback) if primary is not fallback else (primary,):
         try:
@@ -406,7 +406,7 @@ def _wait_for_first_reply(key) -> str:
 
 
 def _handle(name: str, message, card, store) -> str:
-    settings = current_app.config["WX_SETTINGS"]
+    settings = config.settings()
     now = clock.now()
     openid = message.source
     event = getattr(message, "event", None)
@@ -428,7 +428,8 @@ def _handle(name: str, message, card, store) -> str:
         if func is not None:
             reply = func(handlers.Incoming(account=name, message=message, now=now,
                                            base_url=settings.app["base_url"], load_follower=load_follower,
-                                           load_volunteer=load_volunteer, volunteer_id=volunteer_id))
+                                           load_volunteer=load_volunteer, volunteer_id=volunteer_id,
+                                           settings=settings))
         if _rows_touched():
             db.session.commit()
         if not fresh:

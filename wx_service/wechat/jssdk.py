@@ -10,6 +10,7 @@ from wechatpy.client.api.jsapi import WeChatJSAPI
 
 from models import RuleViolation
 
+from ..config import settings
 from .oauth import account_name
 
 bp = Blueprint("jssdk", __name__)
@@ -25,7 +26,7 @@ def jssdk_config():
     url = request.args.get("url", "")
     if not url.startswith(("http://", "https://")):
         raise RuleViolation("bad_url", "缺少页面地址或地址格式不正确。")
-    account = current_app.config["WX_SETTINGS"].accounts[account_name()]
+    account = settings().accounts[account_name()]
     ticket = current_app.extensions["wechat"].client(account.name).jsapi_ticket()
     noncestr, timestamp = secrets.token_urlsafe(12), int(time.time())
     return jsonify(appId=account.app_id, timestamp=timestamp, nonceStr=noncestr,

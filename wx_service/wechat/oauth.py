@@ -29,6 +29,7 @@ import requests
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 
 from .. import clock
+from ..config import settings
 from ..shared_store import lock
 
 bp = Blueprint("oauth", __name__)
@@ -39,10 +40,6 @@ REMEMBER_SECONDS = 60
 #: How long a state waits for its code (WeChat's code itself lives 5 minutes).
 STATE_SECONDS = 600
 MAX_STATES = 8
-
-
-def settings():
-    return current_app.config["WX_SETTINGS"]
 
 
 def account_name() -> str:

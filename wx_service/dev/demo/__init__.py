@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from flask import current_app
-
 from jobs.admin_tags import sync_admin_tag
-from models import Binding, OrgAdmin, Volunteer, db, utcnow, volunteer_qr
+from models import Binding, OrgAdmin, Volunteer, db, volunteer_qr
 from models.accounts import volunteer_number
 from models.membership import approve_members, join_org
 
+from ... import clock
+from ...config import settings
 from .attendance import seed_attendance
 from .help import seed_help
 from .orgs import seed_orgs
@@ -45,8 +45,8 @@ def seed_demo() -> bool:
     if db.session.query(Volunteer.id).first() is not None:
         return False
     log.info("seeding the demo city")
-    account = current_app.config["WX_SETTINGS"].main_account.name
-    prefix = current_app.config["WX_SETTINGS"].app["volunteer_number_prefix"]
+    account = settings().main_account.name
+    prefix = settings().volunteer_number_prefix
     people = {}
     for name, gender, born, id_number, phone, openid in DEMO_PEOPLE:
         volunteer = Volunteer(number=volunteer_number(prefix), name=name, gender=gender, birth_date=born,
@@ -56,13 +56,13 @@ def seed_demo() -> bool:
         volunteer.set_password(DEMO_PASSWORD)
         db.session.add(volunteer)
         db.session.flush()
-        db.session.add(Binding(account=account, openid=openid, volunteer_id=volunteer.id, bound_at=utcnow()))
+        db.session.add(Binding(account=account, openid=openid, volunteer_id=volunteer.id, bound_at=clock.now()))
         people[openid] = volunteer
-    now = utcnow()
+    now = clock.now()
     orgs = seed_orgs(people["o_demo_admin"], [people["o_demo_station"]], now=now)
     join_org(people["o_demo_volunteer"], orgs["hepingqiao"].id, now=now)
     approve_members(people["o_demo_admin"], orgs["hepingqiao"].id, [people["o_demo_volunteer"].id], now=now)
-    tz = current_app.config["WX_SETTINGS"].app["timezone"]
+    tz = settings().timezone
     projects = seed_projects(orgs, now=now, tz=tz)
     seed_attendance(projects, [people["o_demo_volunteer"], people["o_demo_station"]], now=now, tz=tz)
     seed_wishes(people["o_demo_admin"], people["o_demo_volunteer"], account=account, now=now)

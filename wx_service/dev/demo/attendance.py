@@ -17,12 +17,12 @@ from datetime import timedelta
 
 from models import attendance as att
 from models import signup as su
-from models import utcnow
 from models.attendance import punches as att_punches
 from models.positions import Position
 from models.project import DEFAULT_TZ, local_now, to_utc
 from models.project_rules import publish_project
 
+from ... import clock
 from ...pages.fields import parse
 from ...pages.project_admin import PROJECT_FORM
 
@@ -30,7 +30,7 @@ HERE = Position(32.0045, 120.8590, 20)  # 濠河风景区南大门, the demo pro
 
 
 def seed_attendance(projects: dict, volunteers: list, *, now=None, tz: str = DEFAULT_TZ) -> dict:
-    now = now or utcnow()
+    now = now or clock.now()
     today = local_now(now, tz).date()
     rules = att_punches.Rules(tz=tz)
     single = projects["running_single"]

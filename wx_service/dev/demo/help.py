@@ -9,8 +9,11 @@ Does not commit.
 
 from __future__ import annotations
 
-from models import db, utcnow
+from models import db
 from models import help_seeker as hs
+
+from ... import clock
+from ...config import settings
 
 ELDER_OPENID = "o_demo_elder"
 # Born 1941, her card carries 崇川区's 320602 (a code from 1983, when cards came).
@@ -21,10 +24,9 @@ ELDER = {"name": "王秀英", "id_number": "320602194104060023", "address": "南
 
 def seed_help(station_admin, approver, volunteers, *, account: str | None = None, now=None) -> hs.HelpSeeker:
     """Register, approve and bind the demo elder; ``volunteers`` (Volunteer rows) are paired."""
-    from flask import current_app
 
-    now = now or utcnow()
-    account = account or current_app.config["WX_SETTINGS"].main_account.name
+    now = now or clock.now()
+    account = account or settings().main_account.name
     seeker = hs.add_seeker(station_admin, ELDER, ",".join(v.number for v in volunteers), now=now)
     hs.review_seeker(approver, seeker.id, True, now=now)
     hs.SeekerBinding.query.filter_by(account=account, openid=ELDER_OPENID).delete(synchronize_session=False)

@@ -9,8 +9,9 @@ and one more registers a pending org, so 子组织管理 has something to review
 
 from __future__ import annotations
 
-from models import utcnow
 from models.org_rules import add_admin, create_root, found_suborg, register_org
+
+from ... import clock
 
 ROOT_NAME = "江海志愿者服务总站"
 
@@ -41,7 +42,7 @@ PENDING_ORG = ("hepingqiao", "百花社区志愿服务队", {"org_type": "民间
 
 def seed_orgs(root_admin_volunteer, org_admins=(), *, now=None) -> dict:
     """Build the demo tree; returns ``{key: Organization}`` (``"root"`` and the keys of ``CITY``)."""
-    now = now or utcnow()
+    now = now or clock.now()
     admins = list(org_admins)
     root = create_root(ROOT_NAME, root_admin_volunteer, now=now,
                        intro="江海志愿者服务总站统筹协调全市志愿服务工作。", contact_name="总站办公室")

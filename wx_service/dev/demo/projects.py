@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models import utcnow
 from models.project import DEFAULT_TZ, local_now
 from models.project_rules import publish_project
 
+from ... import clock
 from ...pages.fields import parse
 from ...pages.project_admin import PROJECT_FORM
 
@@ -39,7 +39,7 @@ def _base(org, today, **overrides) -> dict:
 
 
 def seed_projects(orgs: dict, *, now=None, tz: str = DEFAULT_TZ) -> dict:
-    now = now or utcnow()
+    now = now or clock.now()
     today = local_now(now, tz).date()
     out = {}
     root = orgs["root"]

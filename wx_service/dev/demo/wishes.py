@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models import utcnow, wish_rules
+from models import wish_rules
+
+from ... import clock
+from ...config import settings
 
 BASE = {"gender": "F", "situation": "", "phone": "13813761402"}  # the demo elder's mobile
 
@@ -42,7 +45,7 @@ WISHES = [
 def seed_wishes(reviewer, claimer, *, account: str = "demo", publisher_openid: str = "o_demo_elder",
                 now=None) -> list:
     """Publish, review and claim the demo wishes; returns them in ``WISHES`` order."""
-    now = now or utcnow()
+    now = now or clock.now()
     made = []
     for index, (suffix, fields, fate) in enumerate(WISHES):
         at = now - timedelta(days=len(WISHES) - index)
@@ -53,6 +56,7 @@ def seed_wishes(reviewer, claimer, *, account: str = "demo", publisher_openid: s
         elif fate in ("open", "claimed"):
             wish_rules.approve(reviewer, wish.id, now=at + timedelta(hours=2))
         if fate == "claimed":
-            wish_rules.claim(claimer, wish.id, "每周六下午上门，手把手教开店和上架商品", now=at + timedelta(hours=5))
+            wish_rules.claim(claimer, wish.id, "每周六下午上门，手把手教开店和上架商品", now=at + timedelta(hours=5),
+                             tz=settings().timezone)
         made.append(wish)
     return made

@@ -15,8 +15,9 @@ import time
 from functools import wraps
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Response, current_app, jsonify, redirect, render_template, request
+from flask import Response, jsonify, redirect, render_template, request
 
+from ...config import settings
 from . import bp
 from .state import get_state
 
@@ -81,14 +82,10 @@ def ok(**extra) -> dict:
     return {"errcode": 0, "errmsg": "ok", **extra}
 
 
-def _settings():
-    return current_app.config["WX_SETTINGS"]
-
-
 def account_by_appid(appid: str | None):
     if not appid:
         return None
-    return next((a for a in _settings().accounts.values() if a.app_id == appid), None)
+    return next((a for a in settings().accounts.values() if a.app_id == appid), None)
 
 
 def _json_body():

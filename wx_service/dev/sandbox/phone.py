@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 import requests
 from flask import abort, current_app, jsonify, render_template, request, url_for
 
+from ... import config
 from . import bp
 from .state import get_state
 
@@ -198,7 +199,7 @@ def send_callback(
     create_time)``; ``reply_xml`` is the decrypted reply in safe mode.
     """
     app = app or (client.application if client is not None else current_app._get_current_object())
-    settings = app.config["WX_SETTINGS"]
+    settings = config.settings(app)
     account = settings.accounts.get(account_name)
     if account is None:
         raise ValueError(f"unknown account {account_name!r}")
@@ -320,7 +321,7 @@ def send_callback(
 
 # ---------------------------------------------------------------------------- the page and its JSON
 def _accounts():
-    return current_app.config["WX_SETTINGS"].accounts
+    return config.settings().accounts
 
 
 def _account_or_404(name):
