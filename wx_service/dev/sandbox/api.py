@@ -4,6 +4,11 @@ Everything sits under ``/sandbox/`` so an account with ``api_base = oauth_base =
 "{base_url}/sandbox/"`` reaches e.g. ``/sandbox/cgi-bin/stable_token``.  Every call is recorded in
 ``get_state().calls``; ``get_state().fail_next(endpoint, errcode, times)`` makes the next calls
 to an endpoint fail.
+
+This module has the route decorator :func:`wechat_api` (token check, faults, recording), the
+error helpers, the access token, jsapi_ticket and QR code endpoints; the other endpoints are one
+module a subject — ``api_menus``, ``api_users`` (followers and tags), ``api_messages``,
+``api_media``, ``api_oauth`` — imported by the package to register their routes.
 """
 
 from __future__ import annotations
@@ -11,11 +16,9 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import time
 from functools import wraps
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Response, current_app, jsonify, redirect, render_template, request
+from flask import Response, current_app, jsonify, request
 
 from . import bp
 from .state import get_state
@@ -157,7 +160,7 @@ def wechat_api(path: str, methods=("GET",), token: bool = True):
 
 
 # ---------------------------------------------------------------------------- tokens and tickets
-def _check_credentials(appid, secret, grant_type, expected_grant="client_credential"):
+def check_credentials(appid, secret, grant_type, expected_grant="client_credential"):
     if not appid:
         return err(41002), None
     account = account_by_appid(appid)
@@ -174,7 +177,7 @@ def _check_credentials(appid, secret, grant_type, expected_grant="client_credent
 
 @wechat_api("cgi-bin/token", token=False)
 def token(state, _appid, params, _body):
-    problem, account = _check_credentials(params.get("appid"), params.get("secret"), params.get("grant_type"))
+    problem, account = check_credentials(params.get("appid"), params.get("secret"), params.get("grant_type"))
     if problem:
         return problem
     access_token, expires_in = state.issue_token(account.app_id, rotate=True)
@@ -185,7 +188,7 @@ def token(state, _appid, params, _body):
 def stable_token(state, _appid, _params, body):
     if not isinstance(body, dict):
         return err(44002 if body is None else 47001)
-    problem, account = _check_credentials(body.get("appid"), body.get("secret"), body.get("grant_type"))
+    problem, account = check_credentials(body.get("appid"), body.get("secret"), body.get("grant_type"))
     if problem:
         return problem
     force = body.get("force_refresh") in (True, "true", 1, "1")

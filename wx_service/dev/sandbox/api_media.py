@@ -1,3 +1,14 @@
+"""The sandbox's temporary media API: upload, get, and get/jssdk (the HD voice of ``wx.uploadVoice``)."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Response, request
+
+from .api import err, wechat_api
+
+
 # ---------------------------------------------------------------------------- media
 def _media_response(item, media_id):
     ext = {
@@ -44,4 +55,3 @@ def media_upload(state, appid, params, _body):
     content_type = upload.mimetype or "application/octet-stream"
     media_id = state.add_media(upload.read(), content_type, appid=appid, filename=upload.filename, kind=kind)
     return {"type": kind, "media_id": media_id, "created_at": int(time.time())}
-

@@ -1,3 +1,12 @@
+"""The sandbox's custom menu API: create, get and delete, conditional menus, checked as WeChat checks them."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .api import err, ok, wechat_api
+
 # ---------------------------------------------------------------------------- menus
 MENU_TYPES = {
     "click",

@@ -1,3 +1,12 @@
+"""The sandbox's message API: template messages (keyword rules as WeChat's) and custom (客服) messages."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from .api import err, ok, wechat_api
+
 # ---------------------------------------------------------------------------- messages
 HAN = r"\u3400-\u9fff\uf900-\ufaff"
 TIME_RE = re.compile(r"^(?=.*\d)[0-9年月日时分秒点:：\-/. ~～至到]+$")
@@ -101,4 +110,3 @@ def custom_send(state, appid, _params, body):
             {"appid": appid, "touser": touser, "msgtype": msgtype, msgtype: payload, "time": time.time()}
         )
     return ok()
-

@@ -1,3 +1,19 @@
+"""The sandbox's web OAuth: the authorize page, the code exchange and ``sns/userinfo``."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from flask import redirect, render_template, request
+
+from . import bp
+from .api import account_by_appid, check_credentials, err, wechat_api
+from .state import get_state
+
+
 # ---------------------------------------------------------------------------- OAuth
 def _with_query(url: str, **extra) -> str:
     parts = urlsplit(url)
@@ -42,7 +58,7 @@ def oauth_authorize():
 
 @wechat_api("sns/oauth2/access_token", token=False)
 def sns_access_token(state, _appid, params, _body):
-    problem, account = _check_credentials(
+    problem, account = check_credentials(
         params.get("appid"),
         params.get("secret"),
         params.get("grant_type"),

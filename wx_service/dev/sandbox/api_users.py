@@ -1,3 +1,10 @@
+"""The sandbox's followers API: user tags (create, tag/untag followers, list) and user info and lists."""
+
+from __future__ import annotations
+
+from .api import err, ok, wechat_api
+
+
 # ---------------------------------------------------------------------------- tags
 def _tag_id(value):
     try:
@@ -190,4 +197,3 @@ def user_get(state, appid, params, _body):
         "data": {"openid": openids},
         "next_openid": openids[-1] if openids else "",
     }
-
