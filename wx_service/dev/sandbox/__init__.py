@@ -11,7 +11,8 @@ bp = Blueprint(
     "sandbox", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
 )
 
-from . import api, phone  # noqa: E402,F401  (registers the routes on bp)
+# importing the route modules registers their views on bp (each imports bp and wechat_api itself)
+from . import api, api_media, api_menus, api_messages, api_oauth, api_users, phone  # noqa: E402,F401
 from .phone import send_callback  # noqa: E402
 from .state import SandboxState, get_state  # noqa: E402
 
