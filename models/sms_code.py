@@ -20,6 +20,8 @@ from . import personal_data
 from .base import RuleViolation, db
 
 VALIDITY = timedelta(minutes=30)
+#: How long a phone (or a client address) waits before the next code.
+RESEND_AFTER = timedelta(minutes=1)
 MAX_TRIES = 5
 DAY_SECONDS = 24 * 3600
 PURPOSES = ("register", "reset")
@@ -56,7 +58,7 @@ def issue(phone: str, purpose: str, client_ip: str, now, *, store, daily_cap: in
     rows = recent.with_entities(SmsCode.phone_hash, SmsCode.client_ip, SmsCode.created_at).all()
     for key, value in (("phone", phone_hash), ("ip", client_ip)):
         mine = [r.created_at for r in rows if (r.phone_hash if key == "phone" else r.client_ip) == value]
-        if any(t > now - timedelta(minutes=1) for t in mine):
+        if any(t > now - RESEND_AFTER for t in mine):
             raise RuleViolation("sms_too_soon", "验证码发送过于频繁，请1分钟后再试。", 429)
         if len(mine) >= 5:
             raise RuleViolation("sms_hourly_limit", "验证码发送次数已达每小时上限（5次），请稍后再试。", 429)

@@ -47,14 +47,18 @@ def get_cycle(cycle_id) -> Cycle:
     return cycle
 
 
+#: 异议理由: its length in characters.
+REASON_MIN, REASON_MAX = 5, 500
+
+
 def object_to(volunteer: Volunteer, cycle_id: int, reason: str, *, now: datetime) -> Objection:
     """我有异议: anyone logged in, with a reason, while the record is public; once per person and record."""
     cycle = get_cycle(cycle_id)
     if not cycle.in_publicity(now):
         raise RuleViolation("not_in_publicity", "该时长记录已不在公示期内，不能提出异议。", 409)
     reason = (reason or "").strip()
-    if not 5 <= len(reason) <= 500:
-        raise RuleViolation("reason_required", "请填写异议理由（5至500字）。")
+    if not REASON_MIN <= len(reason) <= REASON_MAX:
+        raise RuleViolation("reason_required", f"请填写异议理由（{REASON_MIN}至{REASON_MAX}字）。")
     objection = Objection(cycle_id=cycle.id, volunteer_id=volunteer.id, reason=reason, state=O_PENDING,
                           created_at=now)
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from models import attendance as att
 from models import identity, notification, sms_code
 from models import project as pr
+from models.attendance import objection
 
 from . import bp
 from .me import AVATAR_MAX_BYTES
@@ -24,6 +25,9 @@ RULES = {
     "reply_window_hours": int(notification.CUSTOM_WINDOW.total_seconds() // 3600),
     "sms_valid_minutes": int(sms_code.VALIDITY.total_seconds() // 60),
     "sms_day_hours": sms_code.DAY_SECONDS // 3600,
+    "sms_resend_minutes": int(sms_code.RESEND_AFTER.total_seconds() // 60),
+    "objection_reason_min": objection.REASON_MIN,
+    "objection_reason_max": objection.REASON_MAX,
     "password_min": identity.PASSWORD_MIN_LENGTH,
     "adult_age": identity.ADULT_AGE,
 }

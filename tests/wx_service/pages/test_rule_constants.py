@@ -11,6 +11,7 @@ from flask import render_template_string
 from models import attendance as att
 from models import identity, notification, sms_code
 from models import project as pr
+from models.attendance import objection
 from wx_service.pages.me import AVATAR_MAX_BYTES
 from wx_service.pages.orgs import LOGO_MAX_BYTES
 from wx_service.pages.rule_constants import RULES
@@ -32,6 +33,8 @@ RESTATABLE = [
     ("sms_day_hours", sms_code.DAY_SECONDS // 3600, "小时"),
     ("password_min", identity.PASSWORD_MIN_LENGTH, "位"),
     ("adult_age", identity.ADULT_AGE, "周岁|岁"),
+    ("sms_resend_minutes", sms_code.RESEND_AFTER.total_seconds() // 60, "分钟后"),
+    ("objection_reason_min", objection.REASON_MIN, "个字"),
 ]
 
 
