@@ -25,8 +25,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 run: $(VENV)/.installed
 	WX_SERVICE_BASE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wx_service dev --host $(HOST) --port $(PORT)
 
-# Debian packages the browser and media tests need, installed when missing: chromium (headless browser
-# tests), ffmpeg (voice notes to MP3), fonts-noto-cjk (Chinese text in screenshots).  apt waits up to
+# Debian packages the browser, media and deployment tests need, installed when missing: chromium (headless
+# browser tests), ffmpeg (voice notes to MP3), fonts-noto-cjk (Chinese text in screenshots), nginx-light
+# (`nginx -t` of deploy/nginx.conf.example; no server is started).  apt waits up to
 # 10 minutes for the dpkg lock (another apt run, unattended-upgrades) instead of failing.
 APT_LOCK_WAIT ?= 600
 system-deps:
@@ -34,9 +35,10 @@ system-deps:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
 	[ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; \
-	if [ -z "$$missing" ]; then echo "system-deps: chromium, ffmpeg and fonts-noto-cjk are installed"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	if [ -z "$$missing" ]; then echo "system-deps: chromium, ffmpeg, fonts-noto-cjk and nginx are installed"; \
 	elif [ "$$(id -u)" = 0 ]; then \
-	  echo "system-deps: installing$$missing (for the browser and media tests; waits for the dpkg lock)"; \
+	  echo "system-deps: installing$$missing (for the browser, media and proxy-config tests; waits for the dpkg lock)"; \
 	  apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) install -y -qq$$missing; \
 	else echo "system-deps: please install$$missing (sudo apt-get install$$missing)"; exit 1; \
