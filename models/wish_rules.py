@@ -22,7 +22,6 @@ org that approved the wish are told when it is claimed, released and completed.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,7 +38,6 @@ from .wish import (
     COMPLETED,
     CONFIRM_WITHIN,
     CONFIRMED,
-    GENDERS,
     LABELS,
     LIMITS,
     MAX_PENDING_PER_PUBLISHER,
@@ -70,49 +68,6 @@ def _text(fields: dict, key: str) -> str:
     if len(value) > high:
         raise RuleViolation(f"wish_{key}_too_long", f"{LABELS[key]}不能超过{high}个字。")
     return value
-
-
-def clean_phone(value) -> str:
-    """手机或固话: ``13912345678``, ``0513-85123456``, ``051385123456``, ``85123456`` (extension ``-12``)."""
-    phone = re.sub(r"[\s()（）]", "", str(value or "")).replace("—", "-").replace("－", "-")
-    if not phone:
-        raise RuleViolation("wish_phone_missing", "请填写电话。")
-    if not identity.is_contact_phone(phone):
-        raise RuleViolation("wish_phone_invalid", "电话格式不正确，请填写11位手机号或带区号的固定电话。")
-    return phone
-
-
-def clean_age(value) -> int:
-    text = str(value if value is not None else "").strip()
-    if not text:
-        raise RuleViolation("wish_age_missing", "请填写年龄。")
-    if not text.isdigit():
-        raise RuleViolation("wish_age_invalid", "年龄请填写整数。")
-    age = int(text)
-    if not 0 <= age <= 120:
-        raise RuleViolation("wish_age_invalid", "年龄应在0至120岁之间。")
-    return age
-
-
-def clean_wish_fields(fields: dict) -> dict:
-    """The checked, normalised fields of the publish form (图3-15), or ``RuleViolation``."""
-    out = {"name": _text(fields, "name")}
-    district = str(fields.get("district") or "").strip()
-    street = str(fields.get("street") or "").strip()
-    if not district:
-        raise RuleViolation("wish_district_missing", "请选择地区。")
-    if not regions.is_valid(district, street):
-        raise RuleViolation("wish_region_invalid", "所选地区不正确。")
-    out["district"], out["street"] = district, street
-    out["age"] = clean_age(fields.get("age"))
-    gender = str(fields.get("gender") or "").strip()
-    if gender not in GENDERS:
-        raise RuleViolation("wish_gender_missing", "请选择性别。")
-    out["gender"] = gender
-    out["phone"] = clean_phone(fields.get("phone"))
-    for key in ("address", "situation", "content"):
-        out[key] = _text(fields, key)
-    return out
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -185,10 +140,20 @@ def _require_review(volunteer, wish: Wish, now):
 
 # ----------------------------------------------------------------------------------- rules
 def publish(account: str, openid: str, fields: dict, *, now) -> Wish:
-    """我有心愿: anyone signed in through OAuth publishes a wish; it waits for review."""
+    """我有心愿: anyone signed in through OAuth publishes a wish; it waits for review.
+
+    ``fields`` are the typed values of the publish form (图3-15; the pages' ``WISH_FORM`` checks each field
+    alone): name, district, street, age (int), gender, phone, address, situation, content.  Here: the
+    district and street must make a region, and the phone must be a contact phone (手机或固话).
+    """
     if not account or not openid:
         raise RuleViolation("wish_no_person", "请在微信中打开本页面。", 403)
-    clean = clean_wish_fields(fields)
+    district, street = fields["district"], fields.get("street") or ""
+    if not regions.is_valid(district, street):
+        raise RuleViolation("wish_region_invalid", "所选地区不正确。")
+    if not identity.is_contact_phone(fields["phone"]):
+        raise RuleViolation("wish_phone_invalid", "电话格式不正确，请填写11位手机号或带区号的固定电话。")
+    clean = {**fields, "district": district, "street": street}
     waiting = Wish.query.filter_by(account=account, openid=openid, state=PENDING).count()
     if waiting >= MAX_PENDING_PER_PUBLISHER:
         raise RuleViolation("wish_too_many_pending",

@@ -82,14 +82,15 @@ def elder_pages(phone):
     app = phone.app
     with app.app.app_context():
         from models import Volunteer, db, wish_rules
+        from tests.support.wishes import wish_typed
 
         ids = build_help(1, seeker_openid=ELDER)
         district_admin = db.session.get(Volunteer, ids["admins"]["district"])
         now = datetime.utcnow()
-        wish = wish_rules.publish("demo", ELDER, {
+        wish = wish_rules.publish("demo", ELDER, wish_typed({
             "name": "徐桂芳", "district": "崇川区", "street": "和平桥街道", "age": "84", "gender": "F",
             "phone": "0513-85067321", "address": "崇川区和平桥街道桃坞路26号302室",
-            "situation": "独居，老伴去世多年，子女在外地工作", "content": "想请人帮忙换一下厨房的灯泡，再陪我说说话"},
+            "situation": "独居，老伴去世多年，子女在外地工作", "content": "想请人帮忙换一下厨房的灯泡，再陪我说说话"}),
             now=now)
         db.session.commit()
         wish_rules.approve(district_admin, wish.id, now=now)

@@ -13,6 +13,7 @@ from wechatpy.exceptions import WeChatClientException
 from jobs.wishes import download_wish_photos, sweep_wish_photos
 from models import WishPhoto, db, utcnow, wish_rules
 from tests.support.orgs import build_tree, make_volunteer
+from tests.support.wishes import wish_typed
 
 DEMO = "wxdemo0000000001"
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
@@ -24,7 +25,7 @@ def completed_wish(server_ids) -> int:
     """A wish claimed and completed with ``server_ids`` (committed, photos pending)."""
     now = utcnow()
     _orgs, admins = build_tree(now)
-    wish = wish_rules.publish("demo", "o_pub", FIELDS, now=now)
+    wish = wish_rules.publish("demo", "o_pub", wish_typed(FIELDS), now=now)
     wish_rules.approve(admins["district"], wish.id, now=now)
     helper = make_volunteer()
     wish_rules.claim(helper, wish.id, "送一台收音机", now=now)

@@ -21,8 +21,9 @@ _BLANK = object()  # "blank is not allowed": the field refuses an empty value
 @dataclass(frozen=True)
 class Field:
     """One form field: its Chinese label, the refusal's code and message (``{label}`` filled in),
-    ``blank`` (the value an empty answer becomes; refused when not given) and ``check`` (a model rule
-    run on the typed value; what it returns, if anything, is the value kept: a rule may normalise)."""
+    ``blank`` (the value an empty answer becomes; refused when not given), ``check`` (a model rule
+    run on the typed value; what it returns, if anything, is the value kept: a rule may normalise) and
+    ``ask`` (the message when a required field is left unanswered, ``{label}`` filled in)."""
 
     label: str
     code: str = "field_invalid"
@@ -30,6 +31,7 @@ class Field:
     required: bool = False
     blank: object = _BLANK
     check: Callable | None = None
+    ask: str = "请填写{label}。"
 
     def refuse(self) -> RuleViolation:
         return RuleViolation(self.code, self.message.format(label=self.label))
@@ -198,7 +200,7 @@ def parse(spec: Form, form: Mapping, *, partial: bool = False) -> dict:
             continue
         value = raw.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
-            raise RuleViolation(spec.missing.format(key=key), f"请填写{field.label}。")
+            raise RuleViolation(spec.missing.format(key=key), field.ask.format(label=field.label))
     return {key: spec.fields[key].read(value) for key, value in raw.items()}
 
 

@@ -1,12 +1,14 @@
 """微心愿 (part 3 §二.10, 图3-15 … 图3-20): publish, list, detail and claim, 我的心愿, 已认领的心愿,
 completion with photos, confirmation, and the admins' review page.
 
-Thin: every rule (who may do what, when) is in ``models.wish``.
+Thin: every rule (who may do what, when) is in ``models.wish_rules``; the publish form's strings are
+coerced here, field by field, by ``WISH_FORM``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 
@@ -19,11 +21,64 @@ from ..config import settings
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
+from .fields import Choice, Form, Text, parse
 from .forms import page_arg
 from .guards import org_admin_required as admin_required
 from .guards import volunteer_required
 
 STATE_FILTERS = [("open", "待认领"), ("claimed", "已认领"), ("done", "已完成")]
+
+
+# ----------------------------------------------------------------------------- the publish form (图3-15)
+def _length(key: str):
+    """The check of a text of ``wishes.LIMITS[key]`` characters (an unanswered one is refused before)."""
+    low, high = wishes.LIMITS[key]
+    label = wishes.LABELS[key]
+
+    def check(text: str) -> None:
+        if len(text) < low:
+            raise RuleViolation(f"wish_{key}_too_short", f"{label}至少{low}个字。")
+        if len(text) > high:
+            raise RuleViolation(f"wish_{key}_too_long", f"{label}不能超过{high}个字。")
+
+    return check
+
+
+def _age(text: str) -> int:
+    """年龄: a whole number of years, 0 to 120."""
+    if not text.isdigit():
+        raise RuleViolation("wish_age_invalid", "年龄请填写整数。")
+    age = int(text)
+    if not 0 <= age <= 120:
+        raise RuleViolation("wish_age_invalid", "年龄应在0至120岁之间。")
+    return age
+
+
+def _phone(text: str) -> str:
+    """电话 as typed, without blanks, brackets or wide dashes (``models.identity.is_contact_phone`` judges it)."""
+    phone = re.sub(r"[\s()（）]", "", text).replace("—", "-").replace("－", "-")
+    if not phone:
+        raise RuleViolation("wish_phone_missing", "请填写电话。")
+    return phone
+
+
+def _wish_text(key: str) -> Text:
+    return Text(wishes.LABELS[key], required=True, check=_length(key))
+
+
+#: 我有心愿: each field alone; that district and street make a region, and the phone rule, stay in the model.
+WISH_FORM = Form({
+    "name": _wish_text("name"),
+    "district": Text(wishes.LABELS["district"], required=True, ask="请选择{label}。"),
+    "street": Text(wishes.LABELS["street"]),
+    "age": Text(wishes.LABELS["age"], required=True, check=_age),
+    "gender": Choice(wishes.LABELS["gender"], "wish_gender_missing", "请选择{label}。", required=True,
+                     ask="请选择{label}。", options=wishes.GENDERS),
+    "phone": Text(wishes.LABELS["phone"], required=True, check=_phone),
+    "address": _wish_text("address"),
+    "situation": _wish_text("situation"),
+    "content": _wish_text("content"),
+}, missing="wish_{key}_missing")
 
 
 def _viewer():
@@ -60,7 +115,7 @@ def wish_list():
 def wish_new():
     if request.method == "POST":
         try:
-            wish = wish_rules.publish(g.account, g.openid, request.form.to_dict(), now=clock.now())
+            wish = wish_rules.publish(g.account, g.openid, parse(WISH_FORM, request.form), now=clock.now())
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()

@@ -12,10 +12,12 @@ from models import RuleViolation
 from models import help_seeker as hs
 from tests.support.help import seeker_fields
 from tests.support.projects import TODAY, fields, single_fields
+from tests.support.wishes import WISH_FIELDS
 from wx_service.pages.fields import Bool, Choice, Date, Decimal, Form, Int, Many, Text, Time, parse
 from wx_service.pages.help_admin import SEEKER_FORM
 from wx_service.pages.orgs import ORG_FORM
 from wx_service.pages.project_admin import PROJECT_FORM
+from wx_service.pages.wishes import WISH_FORM
 
 
 def refusal(spec, form, **kwargs) -> RuleViolation:
@@ -108,3 +110,41 @@ def test_field_types_alone():
     for key, raw in (("n", "10"), ("x", "inf"), ("d", "3月1日"), ("t", "8点"), ("c", "乙"), ("m", "丙"), ("s", "顾丽华")):
         assert refusal(spec, {key: raw}).code == f"{key}_bad", key
 
+
+
+# 我有心愿 (图3-15): each field alone; the region and the phone rule are the model's (tests/models/test_wishes.py)
+@pytest.mark.parametrize("changes, code", [
+    ({"name": ""}, "wish_name_missing"),
+    ({"name": "张" * 21}, "wish_name_too_long"),
+    ({"district": ""}, "wish_district_missing"),
+    ({"age": ""}, "wish_age_missing"),
+    ({"age": "abc"}, "wish_age_invalid"),
+    ({"age": "-1"}, "wish_age_invalid"),
+    ({"age": "121"}, "wish_age_invalid"),
+    ({"age": "7.5"}, "wish_age_invalid"),
+    ({"gender": ""}, "wish_gender_missing"),
+    ({"gender": "X"}, "wish_gender_missing"),
+    ({"phone": ""}, "wish_phone_missing"),
+    ({"address": "   "}, "wish_address_missing"),
+    ({"address": "甲"}, "wish_address_too_short"),
+    ({"address": "甲" * 201}, "wish_address_too_long"),
+    ({"situation": ""}, "wish_situation_missing"),
+    ({"situation": "况" * 501}, "wish_situation_too_long"),
+    ({"content": ""}, "wish_content_missing"),
+    ({"content": "愿" * 301}, "wish_content_too_long"),
+])
+def test_wish_form_refusals(changes, code):
+    caught = refusal(WISH_FORM, {**WISH_FIELDS, **changes})
+    assert caught.code == code and caught.status == 400
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in caught.message), "a Chinese message"
+
+
+def test_wish_form_types_and_messages():
+    typed = parse(WISH_FORM, {**WISH_FIELDS, "name": " 张亚林 ", "age": " 0 ", "phone": "（0513）85123456", "street": ""})
+    assert typed == {**WISH_FIELDS, "age": 0, "phone": "051385123456", "street": ""}
+    assert parse(WISH_FORM, {**WISH_FIELDS, "phone": "139 1234 5678", "age": "120"})["phone"] == "13912345678"
+    messages = {key: refusal(WISH_FORM, {**WISH_FIELDS, key: raw}).message for key, raw in
+                (("district", ""), ("gender", "X"), ("phone", " "), ("age", "7.5"), ("address", "甲"))}
+    assert messages == {"district": "请选择地区。", "gender": "请选择性别。", "phone": "请填写电话。",
+                        "age": "年龄请填写整数。", "address": "详细地址至少2个字。"}
+    assert refusal(WISH_FORM, {**WISH_FIELDS, "age": "121"}).message == "年龄应在0至120岁之间。"

@@ -16,6 +16,8 @@ from models import wish_rules
 
 from ... import clock
 from ...config import settings
+from ...pages.fields import parse
+from ...pages.wishes import WISH_FORM
 
 BASE = {"gender": "F", "situation": "", "phone": "13813761402"}  # the demo elder's mobile
 
@@ -50,7 +52,7 @@ def seed_wishes(reviewer, claimer, *, account: str = "demo", publisher_openid: s
     for index, (suffix, fields, fate) in enumerate(WISHES):
         at = now - timedelta(days=len(WISHES) - index)
         openid = publisher_openid if suffix is None else f"o_demo_wisher_{suffix}"
-        wish = wish_rules.publish(account, openid, {**BASE, **fields}, now=at)
+        wish = wish_rules.publish(account, openid, parse(WISH_FORM, {**BASE, **fields}), now=at)
         if fate == "rejected":
             wish_rules.reject(reviewer, wish.id, "心愿描述不够具体，请写明需要的帮助", now=at + timedelta(hours=2))
         elif fate in ("open", "claimed"):
