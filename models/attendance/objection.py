@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from .. import permissions
-from ..base import RuleViolation, db
+from ..base import RuleViolation, db, get_or_refuse, insert_unique
 from ..notification import notify
 from ..points import reverse_points
 from ..project import (
@@ -61,25 +60,17 @@ def object_to(volunteer: Volunteer, cycle_id: int, reason: str, *, now: datetime
         raise RuleViolation("reason_required", f"请填写异议理由（{REASON_MIN}至{REASON_MAX}字）。")
     objection = Objection(cycle_id=cycle.id, volunteer_id=volunteer.id, reason=reason, state=O_PENDING,
                           created_at=now)
-    try:
-        with db.session.begin_nested():
-            db.session.add(objection)
-            db.session.flush()
-    except IntegrityError:
-        raise RuleViolation("already_objected", "您已对该时长记录提出过异议。", 409) from None
+    if not insert_unique(objection):
+        raise RuleViolation("already_objected", "您已对该时长记录提出过异议。", 409)
     return objection
 
 
 def get_objection(objection_id) -> Objection:
-    objection = db.session.get(Objection, objection_id) if objection_id else None
-    if objection is None:
-        raise RuleViolation("objection_not_found", "异议不存在。", 404)
-    return objection
+    return get_or_refuse(Objection, objection_id, "objection_not_found", "异议不存在。")
 
 
 def _require_handler(actor: Volunteer, project: Project, now: datetime) -> None:
-    if not permissions.can(actor, "handle_objections", project.org, now=now):
-        raise RuleViolation("forbidden", "只有发布活动的组织管理员可以处理异议。", 403)
+    permissions.require(actor, "handle_objections", project.org, now=now, message="只有发布活动的组织管理员可以处理异议。")
 
 
 def _note_objection(objection: Objection, result: str, reply: str, now: datetime) -> None:
