@@ -117,13 +117,9 @@ class HelpSeeker(db.Model):
 
     def _set(self, field: str, value: str) -> None:
         if field == "id_number":
-            self.id_number_encrypted = personal_data.encrypt(value)
-            self.id_number_hash = personal_data.lookup_hash(value)
-            self.id_number_masked = personal_data.mask_id(value)
+            personal_data.seal(self, field, value, personal_data.mask_id)
         elif field in ("phone", "mobile"):
-            setattr(self, f"{field}_encrypted", personal_data.encrypt(value))
-            setattr(self, f"{field}_hash", personal_data.lookup_hash(value))
-            setattr(self, f"{field}_masked", personal_data.mask_phone(value))
+            personal_data.seal(self, field, value, personal_data.mask_phone)
         elif field == "emergency_phone":
             self.emergency_phone_encrypted = personal_data.encrypt(value) if value else None
             self.emergency_phone_masked = personal_data.mask_phone(value) if value else None
