@@ -81,16 +81,21 @@ def _note_objection(objection: Objection, result: str, reply: str, now: datetime
            key=f"objection_result:{objection.id}")
 
 
+def _settle(objection_id: int, state: str, actor: Volunteer, reply: str, now: datetime) -> bool:
+    """Move a pending objection to ``state``; False when it was handled meanwhile."""
+    done = db.session.execute(update(Objection).where(Objection.id == objection_id, Objection.state == O_PENDING)
+                              .values(state=state, handled_at=now, handled_by_id=actor.id, reply=reply)
+                              .execution_options(synchronize_session=False))
+    return done.rowcount == 1
+
+
 def uphold_objection(actor: Volunteer, objection_id: int, reply: str = "", *, now: datetime) -> Objection:
     """异议成立: the record's hours and the points it gave are cancelled (never adjusted)."""
     objection = get_objection(objection_id)
     cycle = objection.cycle
     _require_handler(actor, cycle.project, now)
     reply = (reply or "").strip()[:200] or "经核实，该时长记录已取消。"
-    done = db.session.execute(update(Objection).where(Objection.id == objection.id, Objection.state == O_PENDING)
-                              .values(state=O_UPHELD, handled_at=now, handled_by_id=actor.id, reply=reply)
-                              .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
+    if not _settle(objection.id, O_UPHELD, actor, reply, now):
         raise RuleViolation("objection_handled", "该异议已处理。", 409)
     cancelled = db.session.execute(update(Cycle).where(Cycle.id == cycle.id, Cycle.state.in_(COUNTED))
                                    .values(state=CANCELLED_CYCLE, cancelled_at=now)
@@ -102,9 +107,7 @@ def uphold_objection(actor: Volunteer, objection_id: int, reply: str = "", *, no
     _note_objection(objection, "异议成立", reply, now)
     # Other objections to the same record are settled by the same outcome.
     for other in Objection.query.filter(Objection.cycle_id == cycle.id, Objection.state == O_PENDING).all():
-        db.session.execute(update(Objection).where(Objection.id == other.id, Objection.state == O_PENDING)
-                           .values(state=O_UPHELD, handled_at=now, handled_by_id=actor.id, reply=reply)
-                           .execution_options(synchronize_session=False))
+        _settle(other.id, O_UPHELD, actor, reply, now)
         db.session.refresh(other)
         _note_objection(other, "异议成立", reply, now)
     db.session.flush()
@@ -116,10 +119,7 @@ def dismiss_objection(actor: Volunteer, objection_id: int, reply: str = "", *, n
     objection = get_objection(objection_id)
     _require_handler(actor, objection.cycle.project, now)
     reply = (reply or "").strip()[:200] or "经核实，该时长记录无误。"
-    done = db.session.execute(update(Objection).where(Objection.id == objection.id, Objection.state == O_PENDING)
-                              .values(state=O_DISMISSED, handled_at=now, handled_by_id=actor.id, reply=reply)
-                              .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
+    if not _settle(objection.id, O_DISMISSED, actor, reply, now):
         raise RuleViolation("objection_handled", "该异议已处理。", 409)
     db.session.refresh(objection)
     _note_objection(objection, "异议不成立", reply, now)
