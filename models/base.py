@@ -38,6 +38,11 @@ class RuleViolation(Exception):
         self.status = status
 
 
+def won(change) -> bool:
+    """Run a conditional ``UPDATE … WHERE state = …``; True when it changed exactly one row (this caller won the race)."""
+    return db.session.execute(change.execution_options(synchronize_session=False)).rowcount == 1
+
+
 def insert_unique(row) -> bool:
     """Add and flush ``row`` in a savepoint; False (and nothing added) when a unique constraint refuses it."""
     try:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from ..base import RuleViolation, db
+from ..base import RuleViolation, db, won
 from ..project import (
     DELETED,
     Project,
@@ -24,8 +24,7 @@ REMOVE_SIGNUP_REASON = "活动结束7天后仍无服务时长记录，系统自�
 
 def _removed(change, kind: str, target_id: int, previous: str, reason: str, now: datetime) -> int:
     """Run the conditional ``change``; when it won (still in ``previous``), log the ``Removal``: 1, else 0."""
-    done = db.session.execute(change.execution_options(synchronize_session=False))
-    if done.rowcount != 1:
+    if not won(change):
         return 0
     db.session.add(Removal(kind=kind, target_id=target_id, previous_state=previous, reason=reason, removed_at=now))
     return 1

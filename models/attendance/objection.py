@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from .. import permissions
-from ..base import RuleViolation, db, get_or_refuse, insert_unique
+from ..base import RuleViolation, db, get_or_refuse, insert_unique, won
 from ..notification import notify
 from ..points import reverse_points
 from ..project import (
@@ -83,10 +83,8 @@ def _note_objection(objection: Objection, result: str, reply: str, now: datetime
 
 def _settle(objection_id: int, state: str, actor: Volunteer, reply: str, now: datetime) -> bool:
     """Move a pending objection to ``state``; False when it was handled meanwhile."""
-    done = db.session.execute(update(Objection).where(Objection.id == objection_id, Objection.state == O_PENDING)
-                              .values(state=state, handled_at=now, handled_by_id=actor.id, reply=reply)
-                              .execution_options(synchronize_session=False))
-    return done.rowcount == 1
+    return won(update(Objection).where(Objection.id == objection_id, Objection.state == O_PENDING)
+               .values(state=state, handled_at=now, handled_by_id=actor.id, reply=reply))
 
 
 def uphold_objection(actor: Volunteer, objection_id: int, reply: str = "", *, now: datetime) -> Objection:

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from .. import hours as hour_rules
 from .. import positions
-from ..base import RuleViolation, db, insert_unique
+from ..base import RuleViolation, db, insert_unique, won
 from ..organization import ACTIVE, Organization, admin_org_of, subtree_of
 from ..points import R_SERVICE, PointEntry
 from ..project import (
@@ -315,11 +315,8 @@ def sign_out(volunteer: Volunteer, project_id: int, position: positions.Position
         db.session.flush()
         return orphan
     hours = hour_rules.cycle_hours(cycle.signed_in_at, now, rules.rounding)
-    result = db.session.execute(
-        update(Cycle).where(Cycle.id == cycle.id, Cycle.state == OPEN)
-        .values(state=RECORDED, signed_out_at=now, hours=hours, open_volunteer_id=None)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+    if not won(update(Cycle).where(Cycle.id == cycle.id, Cycle.state == OPEN)
+               .values(state=RECORDED, signed_out_at=now, hours=hours, open_volunteer_id=None)):
         raise RuleViolation("not_signed_in", "您的签到已签退或已失效。", 409)
     db.session.refresh(cycle)
     credit_cycle(cycle, now, rules)
