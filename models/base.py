@@ -54,6 +54,16 @@ def insert_unique(row) -> bool:
     return True
 
 
+def flush_or_roll_back() -> bool:
+    """Flush the session; when a constraint refuses it (a concurrent insert won), roll the transaction back: False."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
 def get_or_refuse(model, row_id, code: str, message: str):
     """The ``model`` row with id ``row_id``, or ``RuleViolation(code, message, 404)`` when there is none."""
     row = db.session.get(model, row_id) if row_id else None
