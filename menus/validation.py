@@ -11,24 +11,6 @@ MAX_SUB_NAME_BYTES = 60
 MAX_KEY_BYTES = 128
 MAX_URL_BYTES = 1024
 
-#: Button types WeChat accepts.
-BUTTON_TYPES = frozenset(
-    {
-        "click",
-        "view",
-        "scancode_push",
-        "scancode_waitmsg",
-        "pic_sysphoto",
-        "pic_photo_or_album",
-        "pic_weixin",
-        "location_select",
-        "media_id",
-        "article_id",
-        "article_view_limited",
-        "miniprogram",
-    }
-)
-
 #: Types that send an event to the service and so need a ``key``.
 KEY_TYPES = frozenset(
     {
@@ -39,6 +21,17 @@ KEY_TYPES = frozenset(
         "pic_photo_or_album",
         "pic_weixin",
         "location_select",
+    }
+)
+
+#: Button types WeChat accepts.
+BUTTON_TYPES = KEY_TYPES | frozenset(
+    {
+        "view",
+        "media_id",
+        "article_id",
+        "article_view_limited",
+        "miniprogram",
     }
 )
 

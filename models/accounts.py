@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import identity, lockout, personal_data, proven_wechat, sms_code, volunteer_qr
-from .base import RuleViolation, db
+from .base import RuleViolation, db, flush_or_roll_back
 from .organization import is_active_admin, note_admin_change
 from .volunteer import Binding, Volunteer, VolunteerNumber
 
@@ -157,11 +157,8 @@ def bind(account: str, openid: str, id_number: str, password: str, *, now, store
         db.session.delete(old)  # row by row, so the binding-change events see the old openid
     db.session.flush()
     db.session.add(Binding(account=account, openid=openid, volunteer_id=volunteer.id, bound_at=now))
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise RuleViolation("bind_conflict", "绑定正在进行，请稍后刷新页面。", 409) from exc
+    if not flush_or_roll_back():
+        raise RuleViolation("bind_conflict", "绑定正在进行，请稍后刷新页面。", 409)
     proven_wechat.note(account, openid, proven_wechat.BOUND, now, volunteer_id=volunteer.id)
     if is_active_admin(volunteer.id):
         note_admin_change(volunteer.id)  # the admin menu follows the admin to this WeChat

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -35,6 +36,40 @@ class RuleViolation(Exception):
         self.code = code
         self.message = message
         self.status = status
+
+
+def won(change) -> bool:
+    """Run a conditional ``UPDATE … WHERE state = …``; True when it changed exactly one row (this caller won the race)."""
+    return db.session.execute(change.execution_options(synchronize_session=False)).rowcount == 1
+
+
+def insert_unique(row) -> bool:
+    """Add and flush ``row`` in a savepoint; False (and nothing added) when a unique constraint refuses it."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def flush_or_roll_back() -> bool:
+    """Flush the session; when a constraint refuses it (a concurrent insert won), roll the transaction back: False."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
+def get_or_refuse(model, row_id, code: str, message: str):
+    """The ``model`` row with id ``row_id``, or ``RuleViolation(code, message, 404)`` when there is none."""
+    row = db.session.get(model, row_id) if row_id else None
+    if row is None:
+        raise RuleViolation(code, message, 404)
+    return row
 
 
 def utcnow() -> datetime:

@@ -19,7 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import identity, lockout, permissions, personal_data, proven_wechat
-from .base import RuleViolation, db, utcnow
+from .base import RuleViolation, db, flush_or_roll_back, utcnow
 from .organization import ACTIVE, OrgAdmin, Organization, admin_org_of, subtree_of
 from .volunteer import Volunteer
 
@@ -117,13 +117,9 @@ class HelpSeeker(db.Model):
 
     def _set(self, field: str, value: str) -> None:
         if field == "id_number":
-            self.id_number_encrypted = personal_data.encrypt(value)
-            self.id_number_hash = personal_data.lookup_hash(value)
-            self.id_number_masked = personal_data.mask_id(value)
+            personal_data.seal(self, field, value, personal_data.mask_id)
         elif field in ("phone", "mobile"):
-            setattr(self, f"{field}_encrypted", personal_data.encrypt(value))
-            setattr(self, f"{field}_hash", personal_data.lookup_hash(value))
-            setattr(self, f"{field}_masked", personal_data.mask_phone(value))
+            personal_data.seal(self, field, value, personal_data.mask_phone)
         elif field == "emergency_phone":
             self.emergency_phone_encrypted = personal_data.encrypt(value) if value else None
             self.emergency_phone_masked = personal_data.mask_phone(value) if value else None
@@ -400,11 +396,8 @@ def bind_seeker(account: str, openid: str, id_number: str, phone: str, *, now, s
         raise RuleViolation("seeker_rejected", "您的资料没有通过审核，请联系社区实践站。", 403)
     SeekerBinding.query.filter_by(account=account, openid=openid).delete(synchronize_session=False)
     db.session.add(SeekerBinding(account=account, openid=openid, seeker_id=seeker.id, bound_at=now))
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise RuleViolation("bind_conflict", "正在绑定，请稍后刷新页面。", 409) from exc
+    if not flush_or_roll_back():
+        raise RuleViolation("bind_conflict", "正在绑定，请稍后刷新页面。", 409)
     proven_wechat.note(account, openid, proven_wechat.BOUND, now, seeker_id=seeker.id)
     return seeker
 

@@ -63,7 +63,7 @@ def can(volunteer, action: str, org, *, now=None) -> bool:
     return True
 
 
-def require(volunteer, action: str, org, *, now=None) -> None:
-    """``can`` or raise ``RuleViolation('forbidden')``."""
+def require(volunteer, action: str, org, *, now=None, message: str = "您没有管理该组织的权限。") -> None:
+    """``can`` or raise ``RuleViolation('forbidden', message)``."""
     if not can(volunteer, action, org, now=now):
-        raise RuleViolation("forbidden", "您没有管理该组织的权限。", 403)
+        raise RuleViolation("forbidden", message, 403)

@@ -86,3 +86,10 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def seal(row, field: str, value: str, mask) -> None:
+    """Store ``value`` on ``row`` as ``{field}_encrypted``, ``{field}_hash`` (lookups, uniqueness) and ``{field}_masked``."""
+    setattr(row, f"{field}_encrypted", encrypt(value))
+    setattr(row, f"{field}_hash", lookup_hash(value))
+    setattr(row, f"{field}_masked", mask(value))

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import permissions
-from .base import RuleViolation, db, utcnow
+from .base import RuleViolation, db, utcnow, won
 from .notification import notify, notify_many
 from .organization import Organization, admin_org_of
 from .project import (
@@ -263,11 +263,8 @@ def revoke_project(actor: Volunteer, project_id: int, *, now: datetime, reason: 
     The volunteers signed up are told (``project_revoked``)."""
     project = get_project(project_id)
     require_project(actor, project, "revoke_project", now=now)
-    result = db.session.execute(
-        update(Project).where(Project.id == project.id, Project.status == APPROVED)
-        .values(status=PENDING, revoked_at=now, reviewed_at=None, reviewed_by_id=None)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+    if not won(update(Project).where(Project.id == project.id, Project.status == APPROVED)
+               .values(status=PENDING, revoked_at=now, reviewed_at=None, reviewed_by_id=None)):
         raise RuleViolation("project_not_approved", "该项目不是已审核状态。", 409)
     db.session.expire(project)
     if actor.id != project.published_by_id:

@@ -291,10 +291,23 @@ def _selected(project_id: int, signup_ids) -> list[Signup]:
                                                                                               Signup.id).all()
 
 
-def approve_signups(actor: Volunteer, project_id: int, signup_ids, *, now: datetime) -> int:
-    """同意 (one or a batch): pending → accepted while places last; refused when none is left."""
+def _project_to_review(actor: Volunteer, project_id: int, now: datetime) -> Project:
     project = get_project(project_id)
     require_project(actor, project, "review_signups", now=now)
+    return project
+
+
+def _settled(done: int) -> int:
+    """How many signups a review moved; refused when it moved none (all handled meanwhile or unknown)."""
+    if not done:
+        raise RuleViolation("nothing_pending", "所选报名已被处理或不存在。", 409)
+    db.session.expire_all()
+    return done
+
+
+def approve_signups(actor: Volunteer, project_id: int, signup_ids, *, now: datetime) -> int:
+    """同意 (one or a batch): pending → accepted while places last; refused when none is left."""
+    project = _project_to_review(actor, project_id, now)
     done = 0
     for signup in _selected(project.id, signup_ids):
         if signup.state != PENDING:
@@ -308,32 +321,24 @@ def approve_signups(actor: Volunteer, project_id: int, signup_ids, *, now: datet
             continue
         _note("signup_accepted", signup.id, signup.volunteer_id, project, now)
         done += 1
-    if not done:
-        raise RuleViolation("nothing_pending", "所选报名已被处理或不存在。", 409)
-    db.session.expire_all()
-    return done
+    return _settled(done)
 
 
 def reject_signups(actor: Volunteer, project_id: int, signup_ids, *, now: datetime, reason: str = "") -> int:
     """拒绝 (one or a batch): pending or waitlisted → rejected."""
-    project = get_project(project_id)
-    require_project(actor, project, "review_signups", now=now)
+    project = _project_to_review(actor, project_id, now)
     reason = (reason or "").strip()[:200] or "未通过报名审核"
     done = 0
     for signup in _selected(project.id, signup_ids):
         if _move(signup.id, (PENDING, WAITLISTED), state=REJECTED, decided_at=now, decided_by_id=actor.id):
             _note("signup_rejected", signup.id, signup.volunteer_id, project, now, reason=reason)
             done += 1
-    if not done:
-        raise RuleViolation("nothing_pending", "所选报名已被处理或不存在。", 409)
-    db.session.expire_all()
-    return done
+    return _settled(done)
 
 
 def cancel_accepted(actor: Volunteer, project_id: int, signup_ids, *, now: datetime, reason: str = "") -> int:
     """取消 (已录用): the admin cancels accepted signups (not after a check-in); places go to the waitlist."""
-    project = get_project(project_id)
-    require_project(actor, project, "review_signups", now=now)
+    project = _project_to_review(actor, project_id, now)
     reason = (reason or "").strip()[:200] or "管理员取消"
     done = 0
     for signup in _selected(project.id, signup_ids):

@@ -61,14 +61,10 @@ class Volunteer(db.Model):
         return personal_data.decrypt(self.phone_encrypted)
 
     def set_id_number(self, number: str) -> None:
-        self.id_number_encrypted = personal_data.encrypt(number)
-        self.id_number_hash = personal_data.lookup_hash(number)
-        self.id_number_masked = personal_data.mask_id(number)
+        personal_data.seal(self, "id_number", number, personal_data.mask_id)
 
     def set_phone(self, phone: str) -> None:
-        self.phone_encrypted = personal_data.encrypt(phone)
-        self.phone_hash = personal_data.lookup_hash(phone)
-        self.phone_masked = personal_data.mask_phone(phone)
+        personal_data.seal(self, "phone", phone, personal_data.mask_phone)
 
     @property
     def masked_name(self) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from ..base import RuleViolation, db
+from ..base import RuleViolation, db, won
 from ..project import (
     DELETED,
     Project,
@@ -20,6 +20,14 @@ from .tables import CLEANUP_DAYS, COUNTED, M_PENDING, Cycle, MakeupRequest, Remo
 # ---------------------------------------------------------------------------------- clean-up
 REMOVE_PROJECT_REASON = "活动结束7天后仍无签到记录，系统自动清除"
 REMOVE_SIGNUP_REASON = "活动结束7天后仍无服务时长记录，系统自动清除报名"
+
+
+def _removed(change, kind: str, target_id: int, previous: str, reason: str, now: datetime) -> int:
+    """Run the conditional ``change``; when it won (still in ``previous``), log the ``Removal``: 1, else 0."""
+    if not won(change):
+        return 0
+    db.session.add(Removal(kind=kind, target_id=target_id, previous_state=previous, reason=reason, removed_at=now))
+    return 1
 
 
 def remove_stale(now: datetime) -> dict:
@@ -34,14 +42,11 @@ def remove_stale(now: datetime) -> dict:
                                         Project.first_checkin_at.is_(None), Project.id.not_in(seen_projects),
                                         Project.id.not_in(pending_makeup)).all():
         previous = project.status
-        done = db.session.execute(update(Project).where(Project.id == project.id, Project.status == previous,
-                                                        Project.first_checkin_at.is_(None))
-                                  .values(status=DELETED, deleted_at=now, delete_reason=REMOVE_PROJECT_REASON)
-                                  .execution_options(synchronize_session=False))
-        if done.rowcount == 1:
-            db.session.add(Removal(kind="project", target_id=project.id, previous_state=previous,
-                                   reason=REMOVE_PROJECT_REASON, removed_at=now))
-            removed["projects"] += 1
+        removed["projects"] += _removed(
+            update(Project).where(Project.id == project.id, Project.status == previous,
+                                  Project.first_checkin_at.is_(None))
+            .values(status=DELETED, deleted_at=now, delete_reason=REMOVE_PROJECT_REASON),
+            "project", project.id, previous, REMOVE_PROJECT_REASON, now)
     seen_signups = select(Removal.target_id).where(Removal.kind == "signup")
     counted = select(Cycle.id).where(Cycle.project_id == Signup.project_id, Cycle.volunteer_id == Signup.volunteer_id,
                                      Cycle.state.in_(COUNTED)).exists()
@@ -53,13 +58,10 @@ def remove_stale(now: datetime) -> dict:
                      Signup.id.not_in(seen_signups)).all())
     for signup in stale:
         previous = signup.state
-        done = db.session.execute(update(Signup).where(Signup.id == signup.id, Signup.state == previous)
-                                  .values(state=CANCELLED, cancelled_at=now, cancel_reason=REMOVE_SIGNUP_REASON)
-                                  .execution_options(synchronize_session=False))
-        if done.rowcount == 1:
-            db.session.add(Removal(kind="signup", target_id=signup.id, previous_state=previous,
-                                   reason=REMOVE_SIGNUP_REASON, removed_at=now))
-            removed["signups"] += 1
+        removed["signups"] += _removed(
+            update(Signup).where(Signup.id == signup.id, Signup.state == previous)
+            .values(state=CANCELLED, cancelled_at=now, cancel_reason=REMOVE_SIGNUP_REASON),
+            "signup", signup.id, previous, REMOVE_SIGNUP_REASON, now)
     db.session.flush()
     return removed
 

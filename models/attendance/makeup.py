@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from .. import hours as hour_rules
 from .. import permissions
-from ..base import RuleViolation, db
+from ..base import RuleViolation, db, get_or_refuse, insert_unique
 from ..notification import notify
 from ..project import (
     APPROVED,
@@ -172,25 +171,17 @@ def submit_makeup(volunteer: Volunteer, project_id: int, fields: dict, *, accoun
                             sign_in_at=sign_in_at, sign_out_at=sign_out_at, reason=reason, account=account,
                             media_id=media_id[:200], state=M_PENDING, submitted_at=now,
                             target_cycle_id=target.id if target else None)
-    try:
-        with db.session.begin_nested():
-            db.session.add(request)
-            db.session.flush()
-    except IntegrityError:
-        raise RuleViolation("makeup_exists", "该日已提交过补签申请，补签申请只能提交一次。", 409) from None
+    if not insert_unique(request):
+        raise RuleViolation("makeup_exists", "该日已提交过补签申请，补签申请只能提交一次。", 409)
     return request
 
 
 def get_makeup(makeup_id) -> MakeupRequest:
-    request = db.session.get(MakeupRequest, makeup_id) if makeup_id else None
-    if request is None:
-        raise RuleViolation("makeup_not_found", "补签申请不存在。", 404)
-    return request
+    return get_or_refuse(MakeupRequest, makeup_id, "makeup_not_found", "补签申请不存在。")
 
 
 def _require_makeup_reviewer(actor: Volunteer, project: Project, now: datetime) -> None:
-    if not permissions.can(actor, "review_makeups", project.org, now=now):
-        raise RuleViolation("forbidden", "只有发布活动的组织管理员可以审核补签。", 403)
+    permissions.require(actor, "review_makeups", project.org, now=now, message="只有发布活动的组织管理员可以审核补签。")
 
 
 def may_review_makeup(actor: Volunteer | None, request: MakeupRequest, *, now: datetime) -> bool:

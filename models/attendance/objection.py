@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from .. import permissions
-from ..base import RuleViolation, db
+from ..base import RuleViolation, db, get_or_refuse, insert_unique, won
 from ..notification import notify
 from ..points import reverse_points
 from ..project import (
@@ -61,25 +60,17 @@ def object_to(volunteer: Volunteer, cycle_id: int, reason: str, *, now: datetime
         raise RuleViolation("reason_required", f"请填写异议理由（{REASON_MIN}至{REASON_MAX}字）。")
     objection = Objection(cycle_id=cycle.id, volunteer_id=volunteer.id, reason=reason, state=O_PENDING,
                           created_at=now)
-    try:
-        with db.session.begin_nested():
-            db.session.add(objection)
-            db.session.flush()
-    except IntegrityError:
-        raise RuleViolation("already_objected", "您已对该时长记录提出过异议。", 409) from None
+    if not insert_unique(objection):
+        raise RuleViolation("already_objected", "您已对该时长记录提出过异议。", 409)
     return objection
 
 
 def get_objection(objection_id) -> Objection:
-    objection = db.session.get(Objection, objection_id) if objection_id else None
-    if objection is None:
-        raise RuleViolation("objection_not_found", "异议不存在。", 404)
-    return objection
+    return get_or_refuse(Objection, objection_id, "objection_not_found", "异议不存在。")
 
 
 def _require_handler(actor: Volunteer, project: Project, now: datetime) -> None:
-    if not permissions.can(actor, "handle_objections", project.org, now=now):
-        raise RuleViolation("forbidden", "只有发布活动的组织管理员可以处理异议。", 403)
+    permissions.require(actor, "handle_objections", project.org, now=now, message="只有发布活动的组织管理员可以处理异议。")
 
 
 def _note_objection(objection: Objection, result: str, reply: str, now: datetime) -> None:
@@ -90,16 +81,19 @@ def _note_objection(objection: Objection, result: str, reply: str, now: datetime
            key=f"objection_result:{objection.id}")
 
 
+def _settle(objection_id: int, state: str, actor: Volunteer, reply: str, now: datetime) -> bool:
+    """Move a pending objection to ``state``; False when it was handled meanwhile."""
+    return won(update(Objection).where(Objection.id == objection_id, Objection.state == O_PENDING)
+               .values(state=state, handled_at=now, handled_by_id=actor.id, reply=reply))
+
+
 def uphold_objection(actor: Volunteer, objection_id: int, reply: str = "", *, now: datetime) -> Objection:
     """异议成立: the record's hours and the points it gave are cancelled (never adjusted)."""
     objection = get_objection(objection_id)
     cycle = objection.cycle
     _require_handler(actor, cycle.project, now)
     reply = (reply or "").strip()[:200] or "经核实，该时长记录已取消。"
-    done = db.session.execute(update(Objection).where(Objection.id == objection.id, Objection.state == O_PENDING)
-                              .values(state=O_UPHELD, handled_at=now, handled_by_id=actor.id, reply=reply)
-                              .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
+    if not _settle(objection.id, O_UPHELD, actor, reply, now):
         raise RuleViolation("objection_handled", "该异议已处理。", 409)
     cancelled = db.session.execute(update(Cycle).where(Cycle.id == cycle.id, Cycle.state.in_(COUNTED))
                                    .values(state=CANCELLED_CYCLE, cancelled_at=now)
@@ -111,9 +105,7 @@ def uphold_objection(actor: Volunteer, objection_id: int, reply: str = "", *, no
     _note_objection(objection, "异议成立", reply, now)
     # Other objections to the same record are settled by the same outcome.
     for other in Objection.query.filter(Objection.cycle_id == cycle.id, Objection.state == O_PENDING).all():
-        db.session.execute(update(Objection).where(Objection.id == other.id, Objection.state == O_PENDING)
-                           .values(state=O_UPHELD, handled_at=now, handled_by_id=actor.id, reply=reply)
-                           .execution_options(synchronize_session=False))
+        _settle(other.id, O_UPHELD, actor, reply, now)
         db.session.refresh(other)
         _note_objection(other, "异议成立", reply, now)
     db.session.flush()
@@ -125,10 +117,7 @@ def dismiss_objection(actor: Volunteer, objection_id: int, reply: str = "", *, n
     objection = get_objection(objection_id)
     _require_handler(actor, objection.cycle.project, now)
     reply = (reply or "").strip()[:200] or "经核实，该时长记录无误。"
-    done = db.session.execute(update(Objection).where(Objection.id == objection.id, Objection.state == O_PENDING)
-                              .values(state=O_DISMISSED, handled_at=now, handled_by_id=actor.id, reply=reply)
-                              .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
+    if not _settle(objection.id, O_DISMISSED, actor, reply, now):
         raise RuleViolation("objection_handled", "该异议已处理。", 409)
     db.session.refresh(objection)
     _note_objection(objection, "异议不成立", reply, now)

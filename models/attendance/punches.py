@@ -11,11 +11,10 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from .. import hours as hour_rules
 from .. import positions
-from ..base import RuleViolation, db
+from ..base import RuleViolation, db, insert_unique, won
 from ..organization import ACTIVE, Organization, admin_org_of, subtree_of
 from ..points import R_SERVICE, PointEntry
 from ..project import (
@@ -228,12 +227,8 @@ def punch_single(volunteer: Volunteer, project_id: int, position: positions.Posi
     cycle = new_cycle(project, volunteer.id, day, now, mode=SINGLE, source=source, state=RECORDED,
                        signed_in_at=now, hours=hours, single_day=day)
     _enter_publicity(cycle, now, rules.tz)
-    try:
-        with db.session.begin_nested():
-            db.session.add(cycle)
-            db.session.flush()
-    except IntegrityError:
-        raise RuleViolation("already_punched", "今天已经打过卡了（单签项目每天打卡一次）。", 409) from None
+    if not insert_unique(cycle):
+        raise RuleViolation("already_punched", "今天已经打过卡了（单签项目每天打卡一次）。", 409)
     _punch_row(cycle, PUNCH_SINGLE, now, position, site, distance, by.id if by else None, source)
     mark_first_checkin(project, signup, now)
     db.session.flush()
@@ -266,13 +261,7 @@ def sign_in(volunteer: Volunteer, project_id: int, position: positions.Position 
 
 def _insert_open_cycle(cycle: Cycle) -> bool:
     """Insert a sign-in; False when the volunteer has one open already (the unique column says so)."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(cycle)
-            db.session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return insert_unique(cycle)
 
 
 def _refuse_open(volunteer_id: int, project: Project, rules: Rules):
@@ -326,11 +315,8 @@ def sign_out(volunteer: Volunteer, project_id: int, position: positions.Position
         db.session.flush()
         return orphan
     hours = hour_rules.cycle_hours(cycle.signed_in_at, now, rules.rounding)
-    result = db.session.execute(
-        update(Cycle).where(Cycle.id == cycle.id, Cycle.state == OPEN)
-        .values(state=RECORDED, signed_out_at=now, hours=hours, open_volunteer_id=None)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+    if not won(update(Cycle).where(Cycle.id == cycle.id, Cycle.state == OPEN)
+               .values(state=RECORDED, signed_out_at=now, hours=hours, open_volunteer_id=None)):
         raise RuleViolation("not_signed_in", "您的签到已签退或已失效。", 409)
     db.session.refresh(cycle)
     credit_cycle(cycle, now, rules)

@@ -116,22 +116,14 @@ def admin_makeup(makeup_id):
 def admin_makeup_action(makeup_id):
     now, op = clock.now(), request.form.get("op")
     back = url_for("pages.admin_makeup", makeup_id=makeup_id, account=g.account)
-    try:
-        if op == "approve":
-            cycle = att_makeup.approve_makeup(g.volunteer, makeup_id, now=now, rules=rules())
-            message = f"已通过，补签时长 {cycle.hours} 小时进入公示。"
-        elif op == "reject":
-            att_makeup.reject_makeup(g.volunteer, makeup_id, request.form.get("reason", ""), now=now)
-            message = "已拒绝该补签申请。"
-        else:
-            abort(400)
-        db.session.commit()
-    except RuleViolation as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(back)
-    flash(message, "success")
-    return redirect(url_for("pages.admin_makeups", account=g.account))
+    onward = url_for("pages.admin_makeups", account=g.account)
+    if op == "approve":
+        return act(lambda: att_makeup.approve_makeup(g.volunteer, makeup_id, now=now, rules=rules()),
+                   "已通过，补签时长 {result.hours} 小时进入公示。", back, onward)
+    if op == "reject":
+        return act(lambda: att_makeup.reject_makeup(g.volunteer, makeup_id, request.form.get("reason", ""), now=now),
+                   "已拒绝该补签申请。", back, onward)
+    abort(400)
 
 
 # ---------------------------------------------------------------------------------- 时长异议

@@ -12,16 +12,20 @@ from models import RuleViolation, db
 from ..errors import MAX_ID
 
 
-def act(func, success: str, back: str):
-    """Run a model rule, commit, flash its outcome (or its refusal) and go back."""
+def act(func, success: str, back: str, onward: str | None = None):
+    """Run a model rule, commit, flash its outcome (or its refusal) and go back (on success: ``onward``, if given).
+
+    ``success`` may name the rule's result: ``{result}``, ``{result.hours}``.
+    """
     try:
         result = func()
         db.session.commit()
-        flash(success.format(result=result) if "{result}" in success else success, "success")
+        flash(success.format(result=result) if "{result" in success else success, "success")
     except RuleViolation as exc:
         db.session.rollback()
         flash(exc.message, "error")
-    return redirect(back)
+        return redirect(back)
+    return redirect(onward or back)
 
 
 def as_id(value) -> int | None:

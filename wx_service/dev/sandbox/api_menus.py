@@ -5,35 +5,33 @@ from __future__ import annotations
 import json
 import re
 
+from menus.validation import (
+    BUTTON_TYPES,
+    KEY_TYPES,
+    MAX_KEY_BYTES,
+    MAX_SUB_BUTTONS,
+    MAX_SUB_NAME_BYTES,
+    MAX_TOP_BUTTONS,
+    MAX_TOP_NAME_BYTES,
+    MAX_URL_BYTES,
+)
+
 from .api import err, ok, wechat_api
 
 # ---------------------------------------------------------------------------- menus
-MENU_TYPES = {
-    "click",
-    "view",
-    "scancode_push",
-    "scancode_waitmsg",
-    "pic_sysphoto",
-    "pic_photo_or_album",
-    "pic_weixin",
-    "location_select",
-    "media_id",
-    "view_limited",
-    "article_id",
-    "article_view_limited",
-    "miniprogram",
-}
+#: WeChat's button types (and its older ``view_limited``); the limits are WeChat's, as ``menus`` checks them too.
+MENU_TYPES = BUTTON_TYPES | {"view_limited"}
 
 
 def _check_button(button: dict, top: bool) -> int:
     name = button.get("name")
     if not isinstance(name, str) or not name:
         return 40018 if top else 40025
-    if len(name.encode("utf-8")) > (16 if top else 60):
+    if len(name.encode("utf-8")) > (MAX_TOP_NAME_BYTES if top else MAX_SUB_NAME_BYTES):
         return 40018 if top else 40025
     subs = button.get("sub_button")
     if top and subs:
-        if not isinstance(subs, list) or len(subs) > 5:
+        if not isinstance(subs, list) or len(subs) > MAX_SUB_BUTTONS:
             return 40023
         for sub in subs:
             code = _check_button(sub, top=False)
@@ -43,21 +41,13 @@ def _check_button(button: dict, top: bool) -> int:
     kind = button.get("type")
     if kind not in MENU_TYPES:
         return 40017 if top else 40024
-    if kind in (
-        "click",
-        "scancode_push",
-        "scancode_waitmsg",
-        "pic_sysphoto",
-        "pic_photo_or_album",
-        "pic_weixin",
-        "location_select",
-    ):
+    if kind in KEY_TYPES:
         key = button.get("key")
-        if not isinstance(key, str) or not key or len(key.encode("utf-8")) > 128:
+        if not isinstance(key, str) or not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:
             return 40019
     if kind in ("view", "miniprogram"):
         url = button.get("url")
-        if not isinstance(url, str) or not re.match(r"https?://", url) or len(url.encode()) > 1024:
+        if not isinstance(url, str) or not re.match(r"https?://", url) or len(url.encode()) > MAX_URL_BYTES:
             return 40048
     return 0
 
@@ -66,7 +56,7 @@ def _check_menu(body) -> int:
     if not isinstance(body, dict):
         return 44002 if body is None else 47001
     buttons = body.get("button")
-    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= MAX_TOP_BUTTONS:
         return 40016
     for button in buttons:
         if not isinstance(button, dict):
