@@ -10,6 +10,7 @@ from .. import clock
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
+from .forms import attempt
 
 
 @bp.route("/bind", methods=["GET", "POST"])
@@ -18,15 +19,11 @@ def bind():
     volunteer = bound_volunteer(g.account, g.openid)
     error = None
     if request.method == "POST" and volunteer is None:
-        try:
-            volunteer = accounts.bind(g.account, g.openid, request.form.get("id_number", ""),
-                                      request.form.get("password", ""), now=clock.now(),
-                                      store=current_app.extensions["wx_store"])
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            error = exc
-        else:
+        bound, error = attempt(lambda: accounts.bind(g.account, g.openid, request.form.get("id_number", ""),
+                                                     request.form.get("password", ""), now=clock.now(),
+                                                     store=current_app.extensions["wx_store"]))
+        if not error:
+            volunteer = bound
             if volunteer.password_must_change:
                 flash("您使用的是一次性密码，请先设置新密码。", "error")
                 return redirect(url_for("pages.change_password", account=g.account))

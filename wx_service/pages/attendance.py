@@ -37,6 +37,7 @@ from ..config import settings
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
+from .forms import attempt
 from .guards import volunteer_required
 from .json_body import POSITION, TEXT, json_fields
 
@@ -148,15 +149,14 @@ def makeup_new(project_id):
     project = pr.get_project(project_id)
     now, error = clock.now(), None
     if request.method == "POST":
-        try:
+        def run():
             made = att_makeup.submit_makeup(g.volunteer, project.id, request.form.to_dict(), account=g.account, now=now,
-                                     rules=rules())
+                                            rules=rules())
             download_makeup_photo.later(made.id)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            error = exc
-        else:
+            return made
+
+        made, error = attempt(run)
+        if not error:
             flash("补签申请已提交，请等待管理员审核。", "success")
             return redirect(url_for("pages.my_makeup", makeup_id=made.id, account=g.account))
     days = att_makeup.makeup_open_days(project, now=now, tz=rules().tz) if project.checkin_mode == pr.DOUBLE else []
@@ -206,13 +206,9 @@ def object_to(cycle_id):
     cycle = att_objection.get_cycle(cycle_id)
     error = None
     if request.method == "POST":
-        try:
-            att_objection.object_to(g.volunteer, cycle.id, request.form.get("reason", ""), now=clock.now())
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            error = exc
-        else:
+        _, error = attempt(lambda: att_objection.object_to(g.volunteer, cycle.id, request.form.get("reason", ""),
+                                                           now=clock.now()))
+        if not error:
             flash("异议已提交，发布活动的组织管理员将进行处理。", "success")
             return redirect(url_for("pages.my_objections", account=g.account))
     return render_template("attendance/object.html", c=cycle, error=error, local=clock.local_text,

@@ -16,7 +16,7 @@ from models.attendance import punches as att_punches
 from .. import clock
 from . import bp
 from .attendance import _position, rules
-from .forms import act
+from .forms import act, attempt
 from .guards import volunteer_required
 from .json_body import POSITION, TEXT, json_fields
 
@@ -81,13 +81,9 @@ def admin_scan_link(project_id):
         raise RuleViolation("scan_link_expired", "链接已失效，请重新扫码。", 410)
     error = None
     if request.method == "POST":
-        try:
-            cycle = att_punches.scan_assist(g.volunteer, project.id, volunteer, now=clock.now(), rules=rules())
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            error = exc
-        else:
+        cycle, error = attempt(lambda: att_punches.scan_assist(g.volunteer, project.id, volunteer, now=clock.now(),
+                                                               rules=rules()))
+        if not error:
             flash(f"{volunteer.masked_name} 已在“{project.name}”签到，计{cycle.hours}小时。", "success")
             return redirect(url_for("pages.admin_attendance", project_id=project.id, account=g.account))
     return render_template("attendance/scan_confirm.html", p=project, v=volunteer, scanned=scanned,

@@ -28,6 +28,21 @@ def act(func, success: str, back: str, onward: str | None = None):
     return redirect(onward or back)
 
 
+def attempt(func):
+    """Run a model rule and commit: ``(result, None)``; on its refusal roll back: ``(None, violation)``.
+
+    For pages that show the refusal on the same page again (``error=violation``, status
+    ``violation.status``) rather than flashing it and going back (that is ``act``).
+    """
+    try:
+        result = func()
+        db.session.commit()
+    except RuleViolation as exc:
+        db.session.rollback()
+        return None, exc
+    return result, None
+
+
 def as_id(value) -> int | None:
     """An id typed in a form or a query (ASCII digits within the database's integer range), else None.
 

@@ -22,6 +22,7 @@ from ..config import settings
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
+from .forms import attempt
 from .guards import volunteer_required
 from .json_body import TEXT, json_fields
 
@@ -42,14 +43,12 @@ def help_home():
 @bp.post("/help/bind")
 @person_required
 def help_bind():
-    try:
-        hs.bind_seeker(g.account, g.openid, request.form.get("id_number", ""), request.form.get("phone", ""),
-                       now=clock.now(), store=current_app.extensions["wx_store"])
-        db.session.commit()
-    except RuleViolation as exc:
-        db.session.rollback()
-        return render_template("help/bind.html", error=exc,
-                               volunteer=bound_volunteer(g.account, g.openid)), exc.status
+    _, error = attempt(lambda: hs.bind_seeker(g.account, g.openid, request.form.get("id_number", ""),
+                                              request.form.get("phone", ""), now=clock.now(),
+                                              store=current_app.extensions["wx_store"]))
+    if error:
+        return render_template("help/bind.html", error=error,
+                               volunteer=bound_volunteer(g.account, g.openid)), error.status
     return redirect(url_for("pages.help_home", account=g.account))
 
 
@@ -117,12 +116,9 @@ def help_request_page(request_id):
 @volunteer_required
 def help_claim(request_id):
     req = hr.require_view(g.volunteer, request_id)
-    try:
-        hr.claim(g.volunteer, request_id, now=clock.now(), tz=settings().timezone)
-        db.session.commit()
-    except RuleViolation as exc:
-        db.session.rollback()
-        return _render_request(hr.get_request(request_id), error=exc, status=exc.status)
+    _, error = attempt(lambda: hr.claim(g.volunteer, request_id, now=clock.now(), tz=settings().timezone))
+    if error:
+        return _render_request(hr.get_request(request_id), error=error, status=error.status)
     flash("认领成功！请尽快联系老人。", "success")
     return redirect(url_for("pages.help_request_page", request_id=req.id, account=g.account))
 
@@ -131,12 +127,10 @@ def help_claim(request_id):
 @volunteer_required
 def help_done(request_id):
     hr.require_view(g.volunteer, request_id)
-    try:
-        hr.mark_done(g.volunteer, request_id, request.form.get("note", ""), now=clock.now(), tz=settings().timezone)
-        db.session.commit()
-    except RuleViolation as exc:
-        db.session.rollback()
-        return _render_request(hr.get_request(request_id), error=exc, status=exc.status)
+    _, error = attempt(lambda: hr.mark_done(g.volunteer, request_id, request.form.get("note", ""), now=clock.now(),
+                                            tz=settings().timezone))
+    if error:
+        return _render_request(hr.get_request(request_id), error=error, status=error.status)
     flash("已标记完成，辛苦了！", "success")
     return redirect(url_for("pages.help_request_page", request_id=request_id, account=g.account))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from models import RuleViolation, db, identity
+from models import RuleViolation, identity
 from models import help_request as hr
 from models import help_seeker as hs
 
@@ -14,7 +14,7 @@ from ..config import settings
 from ..uploads import store_image
 from . import bp
 from .fields import Form, Text, parse
-from .forms import act
+from .forms import act, attempt
 from .guards import org_admin_required as admin_required
 
 PHOTO_MAX_BYTES = 4 * 1024 * 1024
@@ -69,15 +69,13 @@ def admin_seeker_new():
     error, form = None, {}
     if request.method == "POST":
         form = request.form.to_dict()
-        try:
+        def run():
             photo = _store_photo(request.files.get("photo"))
-            seeker = hs.add_seeker(g.volunteer, _fields(), request.form.get("volunteers", ""), now=clock.now(),
-                                   photo_path=photo)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            error = exc
-        else:
+            return hs.add_seeker(g.volunteer, _fields(), request.form.get("volunteers", ""), now=clock.now(),
+                                 photo_path=photo)
+
+        seeker, error = attempt(run)
+        if not error:
             flash("已增加求助人，等待上级实践所审核。", "success")
             return redirect(url_for("pages.admin_seeker", seeker_id=seeker.id))
     return render_template("help/admin_seeker_form.html", seeker=None, form=form, error=error,
@@ -92,15 +90,12 @@ def admin_seeker(seeker_id):
         raise RuleViolation("forbidden", "您没有管理该求助人的权限。", 403)
     error = None
     if request.method == "POST":
-        try:
+        def run():
             photo = _store_photo(request.files.get("photo"))
-            fields = _fields(edit=True)
-            hs.edit_seeker(g.volunteer, seeker_id, fields, now=clock.now(), photo_path=photo)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            error = exc
-        else:
+            hs.edit_seeker(g.volunteer, seeker_id, _fields(edit=True), now=clock.now(), photo_path=photo)
+
+        _, error = attempt(run)
+        if not error:
             flash("已保存。", "success")
             return redirect(url_for("pages.admin_seeker", seeker_id=seeker_id))
     seeker = hs.get_seeker(seeker_id)

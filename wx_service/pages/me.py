@@ -14,6 +14,7 @@ from models.organization import ACTIVE, admin_org_of
 from ..config import settings
 from ..uploads import store_image
 from . import bp
+from .forms import attempt
 from .guards import volunteer_required
 
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
@@ -37,13 +38,8 @@ def me():
 def profile():
     error = None
     if request.method == "POST":
-        try:
-            accounts.update_profile(g.volunteer, request.form.to_dict())
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            error = exc
-        else:
+        _, error = attempt(lambda: accounts.update_profile(g.volunteer, request.form.to_dict()))
+        if not error:
             flash("资料已保存。", "success")
             return redirect(url_for("pages.profile", account=g.account))
     return render_template("pages/profile.html", v=g.volunteer, error=error, id_types=identity.ID_TYPES,
@@ -89,14 +85,9 @@ def change_password():
     error = None
     if request.method == "POST":
         f = request.form
-        try:
-            accounts.change_password(g.volunteer, f.get("old_password", ""), f.get("password", ""),
-                                     f.get("password_repeat", ""))
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            error = exc
-        else:
+        _, error = attempt(lambda: accounts.change_password(g.volunteer, f.get("old_password", ""), f.get("password", ""),
+                                                            f.get("password_repeat", "")))
+        if not error:
             flash("密码已修改。", "success")
             return redirect(url_for("pages.me", account=g.account))
     return render_template("pages/change_password.html", error=error,

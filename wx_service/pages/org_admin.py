@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from models import RuleViolation, db, org_rules, organization, permissions
+from models import db, org_rules, organization, permissions
 from models import membership as ms
 from models.audit import reveal_phone
 
 from .. import clock
 from . import bp
-from .forms import ids_of
+from .forms import attempt, ids_of
 from .guards import org_admin_required as admin_required
 from .orgs import CHOICES, act, form_fields, page_arg
 
@@ -123,12 +123,10 @@ def admin_suborg_action(org_id, op):
         return act(lambda: org_rules.set_review_exempt(actor, org_id, exempt, now=now),
                    "已设置活动免审。" if exempt else "已取消活动免审。", back)
     if op == "reset-password":
-        try:
-            password = org_rules.reset_admin_password(actor, org_id, form.get("volunteer_id", type=int), now=now)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        password, error = attempt(lambda: org_rules.reset_admin_password(actor, org_id, form.get("volunteer_id", type=int),
+                                                                         now=now))
+        if error:
+            flash(error.message, "error")
             return redirect(back)
         # Shown once, on this answer only: never put in a flash (the session cookie is not encrypted).
         return render_template("orgs/admin_password.html", password=password, back=back)

@@ -6,8 +6,8 @@ import os
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 
-from models import RuleViolation, db, org_rules, organization, permissions
 from models import membership as ms
+from models import org_rules, organization, permissions
 from models import project as pr
 
 from .. import clock
@@ -17,7 +17,7 @@ from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
 from .fields import Choice, Decimal, Form, Many, Text, parse
-from .forms import act, as_id, page_arg
+from .forms import act, as_id, attempt, page_arg
 from .guards import volunteer_required
 
 # ------------------------------------------------------------------------------- helpers
@@ -133,16 +133,13 @@ def org_leave(org_id):
 def org_new():
     admin_of = organization.admin_org_of(g.volunteer.id)
     if request.method == "POST":
-        try:
-            org = org_rules.register_org(g.volunteer, request.form.get("parent_id", type=int),
-                                         form_fields(), now=clock.now())
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        org, error = attempt(lambda: org_rules.register_org(g.volunteer, request.form.get("parent_id", type=int),
+                                                            form_fields(), now=clock.now()))
+        if error:
+            flash(error.message, "error")
             return render_template("orgs/new.html", admin_of=admin_of, parents=organization.parent_choices(),
                                    form=request.form, chosen=request.form.getlist("service_domains"),
-                                   **CHOICES), exc.status
+                                   **CHOICES), error.status
         flash(f"“{org.name}”已提交，请等待上级组织审核。", "success")
         return redirect(url_for("pages.my_orgs"))
     return render_template("orgs/new.html", admin_of=admin_of, parents=organization.parent_choices(), form={},

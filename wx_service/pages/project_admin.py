@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from models import RuleViolation, db, organization, project_rules, regions
+from models import RuleViolation, organization, project_rules, regions
 from models import membership as ms
 from models import project as pr
 from models import signup as su
@@ -14,7 +14,7 @@ from .. import clock
 from ..config import settings
 from . import bp
 from .fields import Bool, Choice, Date, Decimal, Field, Form, Int, Many, Text, Time, parse
-from .forms import act, ids_of, next_path
+from .forms import act, attempt, ids_of, next_path
 from .guards import org_admin_required, volunteer_required
 
 
@@ -125,15 +125,13 @@ def _ids(name: str) -> list[int]:
 @org_admin_required
 def admin_publish():
     if request.method == "POST":
-        try:
-            project = project_rules.publish_project(g.volunteer, form_fields(), now=clock.now(), tz=settings().timezone, topic_orgs=settings().topic_orgs)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
+        project, error = attempt(lambda: project_rules.publish_project(
+            g.volunteer, form_fields(), now=clock.now(), tz=settings().timezone, topic_orgs=settings().topic_orgs))
+        if error:
             return render_template("projects/publish.html", values=refused_values(), chosen=request.form.getlist("service_targets"),
-                                   error=exc, org=g.admin_org, project=None, temp_admins=[],
+                                   error=error, org=g.admin_org, project=None, temp_admins=[],
                                    retype=bool(request.form.get("temp_admin_id_numbers", "").strip()),
-                                   **form_choices(g.admin_org)), exc.status
+                                   **form_choices(g.admin_org)), error.status
         message = "项目已发布。" if project.status == pr.APPROVED else "项目已提交，请等待上级组织审核。"
         flash(message, "success")
         return redirect(url_for("pages.project_detail", project_id=project.id))
@@ -151,19 +149,19 @@ def admin_project_edit(project_id):
     project = pr.get_project(project_id)
     pr.require_project(g.volunteer, project, "edit_project", now=clock.now())
     if request.method == "POST":
-        try:
+        def run():
             fields = form_fields(project, partial=True)
             if fields.get("checkin_mode") == project.checkin_mode:
                 fields.pop("checkin_mode")
             project_rules.edit_project(g.volunteer, project.id, fields, now=clock.now(), tz=settings().timezone, topic_orgs=settings().topic_orgs)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
+
+        _, error = attempt(run)
+        if error:
             return render_template("projects/publish.html", values=refused_values(), chosen=request.form.getlist("service_targets"),
-                                   error=exc, org=project.org, project=project,
+                                   error=error, org=project.org, project=project,
                                    temp_admins=temp_admin_choices(project, posted=True),
                                    retype=bool(request.form.get("temp_admin_id_numbers", "").strip()),
-                                   **form_choices(project.org)), exc.status
+                                   **form_choices(project.org)), error.status
         flash("项目已修改。" if project.status == pr.APPROVED else "项目已修改，需重新审核。", "success")
         return redirect(url_for("pages.admin_projects"))
     return render_template("projects/publish.html", values=values_of(project), chosen=project.service_targets,

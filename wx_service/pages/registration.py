@@ -12,6 +12,7 @@ from .. import clock, sms
 from ..config import settings
 from ..wechat.oauth import person_required
 from . import bp
+from .forms import attempt
 from .json_body import TEXT, json_fields
 
 
@@ -37,7 +38,7 @@ def register():
     error = None
     if request.method == "POST":
         f = request.form
-        try:
+        def run():
             form = accounts.Registration(
                 id_type=f.get("id_type", ""), id_number=f.get("id_number", ""), name=f.get("name", ""),
                 gender=f.get("gender", ""), password=f.get("password", ""),
@@ -49,11 +50,10 @@ def register():
             volunteer = accounts.register(form, now=now, today=clock.today(),
                                           number_prefix=settings().volunteer_number_prefix)
             accounts.bind_new(g.account, g.openid, volunteer, now)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            error = exc
-        else:
+            return volunteer
+
+        volunteer, error = attempt(run)
+        if not error:
             flash(f"注册成功！您的志愿者编号是 {volunteer.number}。", "success")
             return redirect(url_for("pages.my_qrcode", account=g.account))
     return render_template("pages/register.html", error=error, form=request.form, id_types=identity.ID_TYPES,

@@ -22,7 +22,7 @@ from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
 from .fields import Choice, Form, Text, parse
-from .forms import page_arg
+from .forms import attempt, page_arg
 from .guards import org_admin_required as admin_required
 from .guards import volunteer_required
 
@@ -114,13 +114,11 @@ def wish_list():
 @person_required
 def wish_new():
     if request.method == "POST":
-        try:
-            wish = wish_rules.publish(g.account, g.openid, parse(WISH_FORM, request.form), now=clock.now())
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            return render_template("wishes/new.html", form=request.form, error=exc, streets=regions.STREETS,
-                                   other=regions.OTHER), exc.status
+        wish, error = attempt(lambda: wish_rules.publish(g.account, g.openid, parse(WISH_FORM, request.form),
+                                                          now=clock.now()))
+        if error:
+            return render_template("wishes/new.html", form=request.form, error=error, streets=regions.STREETS,
+                                   other=regions.OTHER), error.status
         flash("心愿已提交，审核通过后将在微心愿中发布。", "success")
         return _back("pages.wish_detail", wish_id=wish.id)
     return render_template("wishes/new.html", form={}, error=None, streets=regions.STREETS, other=regions.OTHER)
@@ -153,18 +151,15 @@ def wish_detail(wish_id):
 @bp.post("/wishes/<int:wish_id>/claim")
 @volunteer_required
 def wish_claim(wish_id):
-    try:
-        wish_rules.claim(g.volunteer, wish_id, request.form.get("plan", ""), now=clock.now(), account=g.account,
-                         openid=g.openid, tz=settings().timezone)
-        db.session.commit()
-    except RuleViolation as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            raise
+    _, error = attempt(lambda: wish_rules.claim(g.volunteer, wish_id, request.form.get("plan", ""), now=clock.now(),
+                                                account=g.account, openid=g.openid, tz=settings().timezone))
+    if error:
+        if error.status == 404:
+            raise error
         wish = wish_rules.get_wish(wish_id)
         return render_template("wishes/detail.html", wish=wish, viewer=g.volunteer, publisher=False,
                                contact=False, claimer=False, photos=False, may_claim=wish.state == wishes.OPEN,
-                               error=exc, plan=request.form.get("plan", "")), exc.status
+                               error=error, plan=request.form.get("plan", "")), error.status
     flash("认领成功！请在“个人中心 → 已认领的心愿”中查看发布人的联系方式。", "success")
     return _back("pages.wish_detail", wish_id=wish_id)
 
@@ -204,15 +199,13 @@ def wish_complete(wish_id):
         raise RuleViolation("wish_not_yours", "只能完成自己认领的心愿。", 403)
     error = None
     if request.method == "POST":
-        try:
+        def run():
             wish_rules.complete(g.volunteer, wish_id, request.form.get("note", ""), request.form.getlist("server_ids"),
                                 account=g.account, now=clock.now(), tz=settings().timezone)
             download_wish_photos.later(wish_id)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            error = exc
-        else:
+
+        _, error = attempt(run)
+        if not error:
             flash("已提交完成信息，等待心愿发布人确认。", "success")
             return _back("pages.my_claimed_wishes")
     return render_template("wishes/complete.html", wish=wish, error=error, form=request.form,
@@ -223,18 +216,16 @@ def wish_complete(wish_id):
 @bp.post("/me/wishes/<int:wish_id>/release")
 @volunteer_required
 def wish_release(wish_id):
-    try:
-        wish_rules.release(g.volunteer, wish_id, request.form.get("reason", ""), now=clock.now())
-        db.session.commit()
-        flash("已放弃认领，该心愿已重新开放认领。", "success")
-        return _back("pages.my_claimed_wishes")
-    except RuleViolation as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            raise
+    _, error = attempt(lambda: wish_rules.release(g.volunteer, wish_id, request.form.get("reason", ""),
+                                                  now=clock.now()))
+    if error:
+        if error.status == 404:
+            raise error
         return render_template("wishes/complete.html", wish=wish_rules.get_wish(wish_id), error=None, form={},
-                               release_error=exc, reason=request.form.get("reason", ""),
-                               jsapi_list=["chooseImage", "uploadImage"]), exc.status
+                               release_error=error, reason=request.form.get("reason", ""),
+                               jsapi_list=["chooseImage", "uploadImage"]), error.status
+    flash("已放弃认领，该心愿已重新开放认领。", "success")
+    return _back("pages.my_claimed_wishes")
 
 
 # ----------------------------------------------------------------------------- 心愿审核
@@ -262,22 +253,21 @@ def admin_wish(wish_id):
 @admin_required
 def admin_wish_review(wish_id):
     decision = request.form.get("decision")
-    try:
+    def run():
         if decision == "approve":
             wish_rules.approve(g.volunteer, wish_id, now=clock.now())
-            message = "已审核通过，心愿已发布。"
-        elif decision == "reject":
+            return "已审核通过，心愿已发布。"
+        if decision == "reject":
             wish_rules.reject(g.volunteer, wish_id, request.form.get("reason", ""), now=clock.now())
-            message = "已驳回该心愿。"
-        else:
-            abort(400)
-        db.session.commit()
-        flash(message, "success")
-    except RuleViolation as exc:
-        db.session.rollback()
-        if exc.status in (403, 404):
-            raise
+            return "已驳回该心愿。"
+        abort(400)
+
+    message, error = attempt(run)
+    if error:
+        if error.status in (403, 404):
+            raise error
         wish = wish_rules.get_wish(wish_id)
-        return render_template("wishes/admin_detail.html", wish=wish, history=wishes.history(wish.id), error=exc,
-                               reason=request.form.get("reason", "")), exc.status
+        return render_template("wishes/admin_detail.html", wish=wish, history=wishes.history(wish.id), error=error,
+                               reason=request.form.get("reason", "")), error.status
+    flash(message, "success")
     return _back("pages.admin_wishes")
