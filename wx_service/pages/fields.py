@@ -9,6 +9,7 @@ Rules across fields (end after start, …) are not here: they stay in ``models/`
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -19,7 +20,7 @@ _BLANK = object()  # "blank is not allowed": the field refuses an empty value
 
 
 @dataclass(frozen=True)
-class Field:
+class Field(ABC):
     """One form field: its Chinese label, the refusal's code and message (``{label}`` filled in),
     ``blank`` (the value an empty answer becomes; refused when not given), ``check`` (a model rule
     run on the typed value; what it returns, if anything, is the value kept: a rule may normalise) and
@@ -48,8 +49,9 @@ class Field:
         checked = self.check(value) if self.check is not None else None
         return value if checked is None else checked
 
-    def coerce(self, raw):  # pragma: no cover - every field type defines its own
-        raise NotImplementedError
+    @abstractmethod
+    def coerce(self, raw):
+        """The answer as this field's type, or its refusal."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,15 @@ class Text(Field):
     high: int | None = None
     fold: bool = False
 
-    def read(self, raw):
+    def coerce(self, raw):
         text = str(raw or "")
         text = " ".join(text.split()) if self.fold else text.strip()
         if not self.low <= len(text) <= (self.high if self.high is not None else len(text)):
             raise self.refuse()
+        return text
+
+    def read(self, raw):
+        text = self.coerce(raw)
         # an optional field left empty is not checked; a required one is (an edit may send it empty)
         return self._checked(text) if text or self.required else text
 
@@ -166,6 +172,9 @@ class Many(Field):
     options: Iterable = ()
 
     def read(self, raw):
+        return self.coerce(raw)  # an empty choice is an answer (none of them), never ``blank``
+
+    def coerce(self, raw):
         items = raw or []
         if isinstance(items, str):
             items = [i for i in items.replace("，", ",").split(",") if i.strip()]
