@@ -89,3 +89,17 @@ def test_reply_links_are_links_and_everything_else_is_text(phone):
     assert '<a href="javascript:alert(1)">这里</a>' in chat.inner_text()
     assert '<img src=x onerror="window.__pwned=1">' in chat.inner_text()
     assert phone.evaluate("window.__pwned === undefined")
+
+
+def test_switching_to_another_openid_closes_the_page_the_last_person_had_open(phone):
+    """The admin's 报名审核 page must not stay on screen for the volunteer who takes the phone next."""
+    _open_phone(phone, "o_phone_first")
+    _top(phone, "个人中心").click()
+    _sub(phone, "个人中心").locator("button", has_text="个人中心").click()
+    phone.locator("#webview").wait_for(state="visible")
+    phone.fill("#openid", "o_phone_second")
+    phone.dispatch_event("#openid", "change")
+    assert phone.locator("#webview").is_hidden()
+    assert phone.evaluate("document.getElementById('webview-frame').getAttribute('src')") == "about:blank"
+    _top(phone, "志愿者").click()  # the menu is reachable again
+    assert _sub(phone, "志愿者").is_visible()

@@ -235,7 +235,8 @@
     $("webview-open").href = url;
     $("webview-frame").src = url;
   }
-  $("webview-close").onclick = function () { $("webview").hidden = true; $("webview-frame").src = "about:blank"; refresh(); };
+  function closeWebview() { $("webview").hidden = true; $("webview-frame").src = "about:blank"; }
+  $("webview-close").onclick = function () { closeWebview(); refresh(); };
   $("webview-frame").addEventListener("load", function () {
     try {
       var doc = $("webview-frame").contentDocument;
@@ -324,7 +325,8 @@
     send(following ? "scan" : "subscribe", { event_key: scene });
   };
 
-  function switchUser() {
+  function switchUser() {  // another phone: the page the last person had open is not theirs
+    closeWebview();
     lastInbox = ""; lastMenu = "";
     $("title").textContent = $("account").selectedOptions[0].textContent.split("（")[0];
     remember();
