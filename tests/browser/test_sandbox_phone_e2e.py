@@ -103,3 +103,21 @@ def test_switching_to_another_openid_closes_the_page_the_last_person_had_open(ph
     assert phone.evaluate("document.getElementById('webview-frame').getAttribute('src')") == "about:blank"
     _top(phone, "志愿者").click()  # the menu is reachable again
     assert _sub(phone, "志愿者").is_visible()
+
+
+def test_the_next_person_on_the_phone_is_signed_in_as_themselves(phone):
+    """One browser plays several phones: after a switch the pages know the new openid, not the last one's."""
+    _open_phone(phone, "o_phone_alice")
+    _top(phone, "个人中心").click()
+    _sub(phone, "个人中心").locator("button", has_text="个人中心").click()
+    phone.frame_locator("#webview-frame").locator("body").wait_for()
+    first = phone.evaluate("fetch('/m/jssdk-config?url=' + encodeURIComponent(location.href)).then(r => r.status)")
+    assert first == 200
+    phone.fill("#openid", "o_phone_bob")
+    with phone.expect_response(lambda r: "phone/api/new-person" in r.url):
+        phone.dispatch_event("#openid", "change")
+    cookies = {c["name"]: c["value"] for c in phone.context.cookies()}
+    assert cookies.get("sandbox_openid") == "o_phone_bob"
+    # the service's session of the last person is gone: a page that needs a person goes through OAuth again
+    response = phone.context.request.get(phone.app.base_url + "/m/me?account=demo", max_redirects=0)
+    assert response.status == 302 and "oauth2/authorize" in response.headers["location"]

@@ -17,7 +17,7 @@ import wave
 import xml.etree.ElementTree as ET
 
 import requests
-from flask import abort, current_app, jsonify, render_template, request, url_for
+from flask import abort, current_app, jsonify, render_template, request, session, url_for
 
 from ... import config
 from . import bp
@@ -339,6 +339,14 @@ def phone():
     ]
     base = url_for("sandbox.phone").rsplit("phone", 1)[0]  # "/sandbox/"
     return render_template("sandbox/phone.html", accounts=accounts, openids=DEFAULT_OPENIDS, base=base)
+
+
+@bp.route("/phone/api/new-person", methods=["POST"])
+def phone_new_person():
+    """Another openid takes the phone: a real WeChat is another phone with cookies of its own, so the
+    service's session of the last person is dropped (the next page goes through OAuth as the new one)."""
+    session.clear()
+    return jsonify(ok=True)
 
 
 @bp.route("/phone/api/menu")

@@ -330,7 +330,7 @@
     lastInbox = ""; lastMenu = "";
     $("title").textContent = $("account").selectedOptions[0].textContent.split("（")[0];
     remember();
-    refresh();
+    fetch(S.base + "phone/api/new-person", { method: "POST", credentials: "same-origin" }).finally(refresh);
   }
   $("account").onchange = switchUser;
   $("openid").onchange = switchUser;
