@@ -198,7 +198,7 @@ def _check_template_kinds(settings) -> None:
 def _upgrade(app: Flask) -> None:
     from flask_migrate import upgrade
 
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    url = config_module.settings(app).database.url
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     with app.app_context():
