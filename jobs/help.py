@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 @job()
 def escalate_help_requests(now=None) -> list[int]:
     """Periodic: requests unclaimed for 24 hours → escalated, station admins told again (once)."""
-    ids = hr.escalate_due(now or clock.now(), tz=settings().timezone)
+    ids = hr.escalate_due(now or clock.now(), tz=settings().app.timezone)
     db.session.commit()
     if ids:
         log.info("escalated %d help requests", len(ids), extra={"job": "escalate_help_requests"})

@@ -41,7 +41,7 @@ from .media_files import send_media
 
 def rules() -> att_punches.Rules:
     conf = settings()
-    return att_punches.rules_from(conf.timezone, conf.attendance)
+    return att_punches.rules_from(conf.app.timezone, conf.attendance.rounding, conf.attendance.points_per_hour)
 
 
 def _position(data, *, required: bool = False):

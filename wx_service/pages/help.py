@@ -66,7 +66,7 @@ def help_voice():
     seeker = _seeker_or_refuse()
     data = json_fields(server_id=TEXT, serverId=TEXT)
     server_id = data["server_id"] or data["serverId"] or ""
-    req, note, is_new = hr.call_for_help(seeker, server_id, hr.JSSDK, g.account, now=clock.now(), tz=settings().timezone)
+    req, note, is_new = hr.call_for_help(seeker, server_id, hr.JSSDK, g.account, now=clock.now(), tz=settings().app.timezone)
     db.session.commit()
     return jsonify(code="ok", request_id=req.id, new=is_new,
                    message="已通知志愿者" if is_new else "已经把您的话补充给志愿者了")
@@ -115,7 +115,7 @@ def help_request_page(request_id):
 @volunteer_required
 def help_claim(request_id):
     req = hr.require_view(g.volunteer, request_id)
-    _, error = attempt(lambda: hr.claim(g.volunteer, request_id, now=clock.now(), tz=settings().timezone))
+    _, error = attempt(lambda: hr.claim(g.volunteer, request_id, now=clock.now(), tz=settings().app.timezone))
     if error:
         return _render_request(hr.get_request(request_id), error=error, status=error.status)
     flash("认领成功！请尽快联系老人。", "success")
@@ -127,7 +127,7 @@ def help_claim(request_id):
 def help_done(request_id):
     hr.require_view(g.volunteer, request_id)
     _, error = attempt(lambda: hr.mark_done(g.volunteer, request_id, request.form.get("note", ""), now=clock.now(),
-                                            tz=settings().timezone))
+                                            tz=settings().app.timezone))
     if error:
         return _render_request(hr.get_request(request_id), error=error, status=error.status)
     flash("已标记完成，辛苦了！", "success")
@@ -159,5 +159,5 @@ def help_seeker_photo(seeker_id):
         raise RuleViolation("forbidden", "没有权限查看该照片。", 403)
     if not seeker.photo_path:
         raise RuleViolation("no_photo", "没有照片。", 404)
-    return send_file(os.path.join(settings().media_dir, seeker.photo_path), mimetype="image/jpeg",
+    return send_file(os.path.join(settings().app.media_dir, seeker.photo_path), mimetype="image/jpeg",
                      max_age=0)

@@ -22,5 +22,5 @@ def send_media(item: MediaItem | None, *, thumbnail: bool = False, **options):
     if thumbnail and item.kind != IMAGE:
         abort(404)
     if thumbnail and item.thumbnail_path:
-        return send_file(os.path.join(settings().media_dir, item.thumbnail_path), mimetype="image/jpeg", **options)
-    return send_file(os.path.join(settings().media_dir, item.path), mimetype=item.content_type, **options)
+        return send_file(os.path.join(settings().app.media_dir, item.thumbnail_path), mimetype="image/jpeg", **options)
+    return send_file(os.path.join(settings().app.media_dir, item.path), mimetype=item.content_type, **options)

@@ -151,7 +151,7 @@ def wish_detail(wish_id):
 @volunteer_required
 def wish_claim(wish_id):
     _, error = attempt(lambda: wish_rules.claim(g.volunteer, wish_id, request.form.get("plan", ""), now=clock.now(),
-                                                account=g.account, openid=g.openid, tz=settings().timezone))
+                                                account=g.account, openid=g.openid, tz=settings().app.timezone))
     if error:
         if error.status == 404:
             raise error
@@ -200,7 +200,7 @@ def wish_complete(wish_id):
     if request.method == "POST":
         _, error = attempt(lambda: wish_rules.complete(
             g.volunteer, wish_id, request.form.get("note", ""), request.form.getlist("server_ids"),
-            account=g.account, now=clock.now(), tz=settings().timezone))
+            account=g.account, now=clock.now(), tz=settings().app.timezone))
         if not error:
             flash("已提交完成信息，等待心愿发布人确认。", "success")
             return _back("pages.my_claimed_wishes")
