@@ -17,7 +17,7 @@ from ..base import RuleViolation, db
 from ..notification import notify_many
 from ..organization import ACTIVE, OrgAdmin, Organization, admin_org_of
 from ..positions import Position, distance_m
-from .tables import CENTRE, LEVEL_LABELS, STATION, Place
+from .tables import CENTRE, STATION, Place
 
 EDITABLE = ("name", "intro", "phone", "address", "latitude", "longitude", "organiser", "leaders", "rules_text")
 LIMITS = {"name": (2, 100), "intro": (0, 2000), "phone": (0, 30), "address": (0, 200), "organiser": (0, 200),
@@ -215,6 +215,3 @@ def children(place: Place) -> list[Place]:
 
 def centres() -> list[Place]:
     return Place.query.filter_by(level=CENTRE).order_by(Place.id).all()
-
-
-__all__ = ["LEVEL_LABELS", "Nearby", "can_manage", "create_place", "edit_place", "get_place", "near"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import or_
+from sqlalchemy import or_, select
 
 from .. import regions
 from ..base import RuleViolation, db
@@ -82,14 +82,14 @@ def edit(actor, plan_id: int, fields: dict) -> Plan:
 def open_for_orders(today: date, *, region: str | None = None, category: str | None = None,
                     place: Place | None = None, page: int = 1, per_page: int = 15):
     """活动安排 (图4-11): plans accepting orders today, by area (district or a place's subtree) and category."""
-    query = (Plan.query.join(Place, Place.id == Plan.place_id)
-             .filter(Plan.accepts_orders.is_(True), Plan.valid_from <= today, Plan.valid_until >= today))
+    query = (select(Plan).join(Place, Place.id == Plan.place_id)
+             .where(Plan.accepts_orders.is_(True), Plan.valid_from <= today, Plan.valid_until >= today))
     if region in regions.DISTRICTS:
-        query = query.filter(Place.region == region)
+        query = query.where(Place.region == region)
     if category in CATEGORIES:
-        query = query.filter(Plan.category == category)
+        query = query.where(Plan.category == category)
     if place is not None:
-        query = query.filter(places.subtree_of(place))
+        query = query.where(places.subtree_of(place))
     query = query.order_by((Plan.ordered_count >= Plan.planned_sessions), Plan.valid_until, Plan.id)
     return db.paginate(query, page=max(int(page or 1), 1), per_page=per_page, error_out=False)
 

@@ -131,3 +131,12 @@ def bar_chart(row: Row, *, width: int = 640, height: int = 240) -> dict:
                      "y_planned": round(height - 20 - hp, 1), "h_planned": round(hp, 1),
                      "y_done": round(height - 20 - hd, 1), "h_done": round(hd, 1), "tx": round(x + bar, 1)})
     return {"width": width, "height": height, "bars": bars, "top": top}
+
+
+def recent_activities(place: Place, *, now: datetime, limit: int = 10) -> list[Project]:
+    """资讯动态 of a 微主页: the approved practice activities of the place's subtree, latest first."""
+    query = (select(Project).join(PracticeProject, PracticeProject.project_id == Project.id)
+             .join(Place, Place.id == PracticeProject.place_id)
+             .where(Project.status == APPROVED, Place.path.like(place.path + "%"), Project.starts_at <= now)
+             .order_by(Project.starts_at.desc(), Project.id.desc()).limit(limit))
+    return list(db.session.scalars(query))
