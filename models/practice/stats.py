@@ -3,7 +3,7 @@ activities that ended), completion rate and participants — rolled up the place
 
 An activity counts as done in the local month its end falls in, once it has ended, when it is an
 approved project tied to the place (``PracticeProject``); its participants are its accepted
-volunteers (``accepted_count``).  One grouped query per month reads every place at once; the tree
+volunteers (``accepted_count``).  One grouped query reads every place and month at once; the tree
 roll-up (a place's row holds its whole subtree) is summed here from the paths, so the cost does not
 grow with the depth of the tree.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from ..base import db
 from ..project import APPROVED, Project
@@ -58,17 +58,32 @@ def _next(year: int, month: int) -> tuple[int, int]:
     return (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def done_by_place(year: int, month: int, *, now: datetime, tz: str) -> dict[int, tuple[int, int]]:
-    """place id → (activities done, participants) in one local month (one grouped query)."""
-    start, end = _utc(year, month, tz), _utc(*_next(year, month), tz)
-    end = min(end, now)
+def done_by_place(months: list[tuple[int, int]], *, now: datetime, tz: str,
+                  within: Place | None = None) -> dict[tuple[int, int, int], tuple[int, int]]:
+    """(place id, year, month) → (activities done, participants), in one grouped query for the whole range.
+
+    The local month of each end is a ``CASE`` over the months' UTC bounds (the same SQL on every engine,
+    right in any zone); only activities that have ended by ``now`` count.
+    """
+    if not months:
+        return {}
+    bounds = [(ym, _utc(*ym, tz), _utc(*_next(*ym), tz)) for ym in months]
+    start, end = bounds[0][1], min(bounds[-1][2], now)
     if end <= start:
         return {}
-    query = (select(PracticeProject.place_id, func.count(Project.id), func.coalesce(func.sum(Project.accepted_count), 0))
+    month = case(*((Project.ends_at < hi, i) for i, (_ym, _lo, hi) in enumerate(bounds)), else_=-1)
+    query = (select(PracticeProject.place_id, month, func.count(Project.id),
+                    func.coalesce(func.sum(Project.accepted_count), 0))
              .join(Project, Project.id == PracticeProject.project_id)
-             .where(Project.status == APPROVED, Project.ends_at >= start, Project.ends_at < end)
-             .group_by(PracticeProject.place_id))
-    return {place_id: (int(count), int(people)) for place_id, count, people in db.session.execute(query)}
+             .where(Project.status == APPROVED, Project.ends_at >= start, Project.ends_at < end))
+    if within is not None:
+        query = query.join(Place, Place.id == PracticeProject.place_id).where(Place.path.like(within.path + "%"))
+    query = query.group_by(PracticeProject.place_id, month)
+    out = {}
+    for place_id, index, count, people in db.session.execute(query):
+        if 0 <= index < len(bounds):
+            out[(place_id, *bounds[index][0])] = (int(count), int(people))
+    return out
 
 
 def planned_by_place(months: list[tuple[int, int]]) -> dict[tuple[int, int, int], int]:
@@ -90,13 +105,13 @@ def report(start: tuple[int, int], end: tuple[int, int], *, now: datetime, tz: s
     all_places = query.order_by(Place.path).all()
     rows = {p.id: Row(p, by_month={ym: [0, 0] for ym in months}) for p in all_places}
     planned = planned_by_place(months)
-    done = {ym: done_by_place(*ym, now=now, tz=tz) for ym in months}
+    done = done_by_place(months, now=now, tz=tz, within=within)
     for place in all_places:
         lineage = [int(i) for i in place.path.strip("/").split("/")]
         targets = [rows[i] for i in lineage if i in rows]
         for ym in months:
             n_planned = planned.get((place.id, *ym), 0)
-            n_done, n_people = done[ym].get(place.id, (0, 0))
+            n_done, n_people = done.get((place.id, *ym), (0, 0))
             for row in targets:
                 row.planned += n_planned
                 row.done += n_done

@@ -303,3 +303,14 @@ def test_fifty_concurrent_orders_for_ten_sessions(app_pg):
             assert Order.query.filter_by(plan_id=plan_id).count() == 10
     finally:
         handle.app.config.pop("CLOCK_NOW", None)
+
+
+def test_home_tiles_open_the_practice_pages(city):
+    handle, _ids = city
+    client = client_for(handle, "o-x")
+    home = text(client.get("/m/?account=demo"))
+    for label, path in (("群众点单", "/m/practice/plans"), ("文明实践", "/m/practice")):
+        href = re.search(rf'href="({re.escape(path)}\?account=demo)"><svg[^>]*><use[^>]*></use></svg><span>{label}<',
+                         home)
+        assert href, label
+        assert client.get(href.group(1)).status_code == 200
