@@ -106,7 +106,7 @@ def practice_place(place_id):
 
 # ----------------------------------------------------------------------------- 需求征集
 def _sms_limits() -> dict:
-    return {"store": current_app.extensions["wx_store"], "daily_cap": settings().sms_daily_limit}
+    return {"store": current_app.extensions["wx_store"], "daily_cap": settings().sms.daily_limit}
 
 
 @bp.post("/api/practice/need-code")

@@ -79,7 +79,7 @@ def admin_practice():
     now = clock.now()
     year = clock.today().year
     tops = [p for p in g.places if not any(p.path.startswith(q.path) and p.id != q.id for q in g.places)]
-    progress = [stats.progress(p, year, now=now, tz=settings().timezone) for p in tops]
+    progress = [stats.progress(p, year, now=now, tz=settings().app.timezone) for p in tops]
     return render_template("practice/admin_home.html", progress=progress, year=year,
                            needs=needs.queue(g.volunteer), orders=orders.queue(g.volunteer),
                            dispatched=orders.dispatched_to(g.volunteer), city=places.is_city_admin(g.volunteer))
@@ -278,7 +278,7 @@ def admin_practice_stats():
     tops = [p for p in g.places if not any(p.path.startswith(q.path) and p.id != q.id for q in g.places)]
     rows = []
     for top in tops:
-        rows += stats.report(start, end, now=clock.now(), tz=settings().timezone, within=top, level=level)
+        rows += stats.report(start, end, now=clock.now(), tz=settings().app.timezone, within=top, level=level)
     if request.args.get("format") == "xlsx":
         return stats_workbook(rows, start, end)
     chosen = as_id(request.args.get("place"))

@@ -20,6 +20,7 @@ from models.practice.tables import Need, Order, Plan, PracticeLog
 from tests.support import wechat
 from tests.support.orgs import NOW, build_tree
 from tests.support.practice import PLAN_FIELDS, build_places
+from tests.support.settings import override
 from tests.wx_service.pages.test_wish_pages import client_for, text
 
 DEMO = "wxdemo0000000001"
@@ -66,7 +67,8 @@ def submit_need(handle, client, place, phone="13912345678", **changes):
 
 def test_need_reported_then_handled_tells_the_submitter(city, monkeypatch):
     handle, ids = city
-    monkeypatch.setitem(handle.app.config["WX_SETTINGS"].accounts["demo"].templates, "practice_need_update", "TPL_NEED")
+    demo = handle.app.config["WX_SETTINGS"].accounts["demo"]
+    override(handle.app, monkeypatch, "accounts.demo", templates={**demo.templates, "practice_need_update": "TPL_NEED"})
     from tests.support.notifications import make_volunteer
 
     with handle.app.app_context():
