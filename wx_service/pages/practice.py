@@ -125,7 +125,7 @@ def practice_need_code():
 @person_required
 def practice_need_new():
     viewer = _viewer()
-    place = places.near(None, limit=2000)  # every place, tree order, for the select
+    choices = places.near(None, limit=2000)  # every place, tree order, for the select
     chosen = as_id(request.values.get("place") or request.form.get("place_id"))
     if request.method == "POST":
         def run():
@@ -136,9 +136,9 @@ def practice_need_new():
         if not error:
             flash("需求已提交，实践阵地会尽快处理，处理进展请在“我的需求”查看。", "success")
             return redirect(url_for("pages.practice_need", need_id=need.id, account=g.account))
-        return render_template("practice/need_new.html", form=request.form, error=error, places=place,
+        return render_template("practice/need_new.html", form=request.form, error=error, places=choices,
                                chosen=chosen, districts=regions.DISTRICTS, viewer=viewer), error.status
-    return render_template("practice/need_new.html", form={}, error=None, places=place, chosen=chosen,
+    return render_template("practice/need_new.html", form={}, error=None, places=choices, chosen=chosen,
                            districts=regions.DISTRICTS, viewer=viewer)
 
 
