@@ -69,6 +69,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "attendance": {
         "rounding": (str, "ceil_half_hour"),
         "points_per_hour": ((int, float), 1),
+        "offline_grace_minutes": (int, 30),
     },
     "projects": {
         "topic_orgs": (dict, {}),
