@@ -4,8 +4,9 @@ The H5 position is whatever the client posts, so the service looks at the story 
 
 - impossible speed: a volunteer's consecutive punches further apart than anyone could travel in the
   time between them (their accuracies are given back first);
-- identical coordinates: the very same latitude and longitude (to the last digit) punched by another
-  volunteer, or by the same volunteer on another day — real fixes scatter, replayed ones do not;
+- identical coordinates: the very same latitude and longitude (to the last digit) as a punch of another
+  volunteer, or of the same volunteer on another day — real fixes scatter, replayed ones do not (the
+  repeat is flagged, the first one is not);
 - accuracy worse than the project's punch radius: the fix cannot tell whether they were there.
 
 The rules (``speed_kmh``, ``speed_flag``, ``accuracy_flag``) take plain values; ``record_flags``
@@ -83,13 +84,6 @@ def same_spot_flag(others_volunteers: int, other_days: int) -> str | None:
 
 
 # ------------------------------------------------------------------------------- recording
-def _flag(punch: Punch, cycle: Cycle, kind: str, detail: str) -> None:
-    exists = db.session.scalar(select(PunchFlag.id).where(PunchFlag.punch_id == punch.id, PunchFlag.kind == kind))
-    if exists is None:
-        db.session.add(PunchFlag(punch_id=punch.id, cycle_id=cycle.id, project_id=cycle.project_id,
-                                 volunteer_id=cycle.volunteer_id, kind=kind, at=punch.at, detail=detail[:200]))
-
-
 def _fix(row) -> Fix:
     return Fix(row.at, row.latitude, row.longitude, row.accuracy)
 
@@ -104,33 +98,40 @@ def _neighbours(punch: Punch, volunteer_id: int):
     return [p for p in (before, after) if p is not None]
 
 
-def record_flags(punch: Punch, cycle: Cycle, radius: int | None, tz_day) -> None:
-    """Flag ``punch`` (just written, flushed) by the three signals; a repeated spot flags both punches.
-
-    ``tz_day(moment)`` is the local day of a moment (the rules' zone)."""
-    if punch.latitude is None or punch.longitude is None:
-        return
+def signals(punch: Punch, volunteer_id: int, radius: int | None, tz_day) -> dict[str, str]:
+    """The flags ``punch`` earns against what is stored: {kind: detail}."""
+    found = {}
     detail = accuracy_flag(punch.accuracy, radius)
     if detail:
-        _flag(punch, cycle, FLAG_ACCURACY, detail)
-    for other in _neighbours(punch, cycle.volunteer_id):
+        found[FLAG_ACCURACY] = detail
+    for other in _neighbours(punch, volunteer_id):
         detail = speed_flag(_fix(other), _fix(punch))
-        if detail:
-            _flag(punch, cycle, FLAG_SPEED, detail)
-            _flag(other, db.session.get(Cycle, other.cycle_id), FLAG_SPEED, detail)
+        if detail and FLAG_SPEED not in found:
+            found[FLAG_SPEED] = detail
     same = db.session.execute(
-        select(Punch, Cycle).join(Cycle, Cycle.id == Punch.cycle_id)
+        select(Cycle.volunteer_id, Punch.at).join(Cycle, Cycle.id == Punch.cycle_id)
         .where(Punch.latitude == punch.latitude, Punch.longitude == punch.longitude, Punch.id != punch.id)
         .order_by(Punch.id.desc()).limit(SAME_SPOT_LIMIT)).all()
     day = tz_day(punch.at)
-    matches = [(p, c) for p, c in same if c.volunteer_id != cycle.volunteer_id or tz_day(p.at) != day]
-    if not matches:
+    volunteers = {v for v, _ in same if v != volunteer_id}
+    days = {tz_day(at) for v, at in same if v == volunteer_id} - {day}
+    detail = same_spot_flag(len(volunteers), len(days))
+    if detail:
+        found[FLAG_SAME_SPOT] = detail
+    return found
+
+
+def record_flags(punch: Punch, cycle: Cycle, radius: int | None, tz_day) -> None:
+    """Flag ``punch`` (just written and flushed) by the three signals.
+
+    Only the new punch is flagged (the repeat, the move that could not be made): flags are never
+    written on other rows, so concurrent punches never wait on each other here.
+    ``tz_day(moment)`` is the local day of a moment (the rules' zone)."""
+    if punch.latitude is None or punch.longitude is None:
         return
-    volunteers = {c.volunteer_id for _, c in matches if c.volunteer_id != cycle.volunteer_id}
-    days = {tz_day(p.at) for p, c in matches if c.volunteer_id == cycle.volunteer_id}
-    _flag(punch, cycle, FLAG_SAME_SPOT, same_spot_flag(len(volunteers), len(days)))
-    for other, other_cycle in matches:
-        _flag(other, other_cycle, FLAG_SAME_SPOT, "与其他打卡（见同坐标记录）坐标完全相同")
+    for kind, detail in signals(punch, cycle.volunteer_id, radius, tz_day).items():
+        db.session.add(PunchFlag(punch_id=punch.id, cycle_id=cycle.id, project_id=cycle.project_id,
+                                 volunteer_id=cycle.volunteer_id, kind=kind, at=punch.at, detail=detail[:200]))
 
 
 # ---------------------------------------------------------------------------------- reading
