@@ -25,6 +25,7 @@ ONSITE_WINDOW, ONSITE_LATENCY = 30, 15      # seconds
 PERSONAL_WINDOW, PERSONAL_LATENCY = 60, 30  # seconds
 CLOCK_AHEAD = 5  # seconds a code may come from a clock slightly ahead (two hosts)
 EPOCH = datetime(1970, 1, 1)
+ONSITE_PURPOSE, PERSONAL_PURPOSE = "onsite-code", "personal-qr"  # for ``derive_key``
 
 
 def derive_key(secret: str | bytes, purpose: str) -> bytes:

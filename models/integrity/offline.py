@@ -73,3 +73,10 @@ def punch_offline(volunteer: Volunteer, project_id: int, action: str, position: 
             raise
         return already, True
     return cycle, False
+
+
+def late_punches(project_id: int, limit: int = 200) -> list[tuple[Punch, Cycle]]:
+    """The project's punches sent late (offline), newest first, with their cycles."""
+    return db.session.execute(select(Punch, Cycle).join(Cycle, Cycle.id == Punch.cycle_id)
+                              .where(Cycle.project_id == project_id, Punch.received_at.is_not(None))
+                              .order_by(Punch.at.desc()).limit(limit)).all()
