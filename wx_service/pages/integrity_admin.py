@@ -4,17 +4,18 @@ smartphones), and the audit of admin actions on hours for a level-1/2 admin's su
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
-from flask import current_app, g, jsonify, render_template, request, url_for
+from flask import abort, current_app, g, jsonify, redirect, render_template, request, send_file, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from models import RuleViolation, Volunteer, db, volunteer_qr
 from models import project as pr
 from models.integrity import audit_log, codes, desk, noshows
-from models.organization import ACTIVE, admin_org_of
 
 from .. import clock
+from ..config import settings
 from . import bp
 from .attendance import _position, rules
 from .forms import act, as_id
@@ -123,6 +124,19 @@ def admin_desk(project_id):
                            rates=rates, jsapi_list=["scanQRCode", "getLocation"]), (error.status if error else 200)
 
 
+@bp.get("/admin/desk/<int:project_id>/avatar/<int:volunteer_id>.jpg")
+@volunteer_required
+def admin_desk_avatar(project_id, volunteer_id):
+    """The volunteer's photo, for the admin to compare with the face (only of those accepted on the project)."""
+    volunteer = db.session.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        abort(404)
+    desk.found_one(g.volunteer, project_id, volunteer, now=clock.now(), tz=rules().tz)
+    if not volunteer.avatar_path:
+        return redirect(url_for("static", filename="avatar.svg"))
+    return send_file(os.path.join(settings().media_dir, volunteer.avatar_path), mimetype="image/jpeg")
+
+
 @bp.post("/api/admin/desk/<int:project_id>/scan")
 @volunteer_required
 def admin_desk_scan(project_id):
@@ -134,7 +148,9 @@ def admin_desk_scan(project_id):
     if card and found.action not in (None, "single"):
         raise RuleViolation("card_single_only", "志愿者卡上的固定二维码仅可用于单签项目的服务台签到。", 409)
     return jsonify(ok=True, name=found.masked_name, phone=found.masked_phone, number=found.number, action=found.action,
-                   label=found.label, token=_desk_token(g.volunteer.id, volunteer.id, card))
+                   label=found.label, token=_desk_token(g.volunteer.id, volunteer.id, card),
+                   avatar=url_for("pages.admin_desk_avatar", project_id=project_id, volunteer_id=volunteer.id,
+                                  account=g.account))
 
 
 @bp.post("/admin/desk/<int:project_id>/punch")
@@ -177,9 +193,4 @@ def admin_audit():
         {s.actor_id for s in standouts} | {s.volunteer_id for s in standouts})).all()} if standouts else {}
     return render_template("integrity/audit.html", org=g.admin_org, days=days, actions=actions, standouts=standouts,
                            people=people, threshold=audit_log.STANDOUT_SAME_PERSON, local=clock.local_text)
-
-
-def may_see_audit(volunteer) -> bool:
-    own = admin_org_of(volunteer.id) if volunteer else None
-    return own is not None and own.status == ACTIVE and own.level <= 2
 

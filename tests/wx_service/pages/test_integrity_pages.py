@@ -84,6 +84,9 @@ def test_personal_qr_changes_each_minute_and_the_desk_takes_the_card_for_single_
     assert desk_scan(ids["double"], card).get_json()["code"] == "card_single_only"
     found = desk_scan(ids["single"], card).get_json()
     assert found["ok"] and found["name"] == "志**1" and found["action"] == "single" and "phone" in found
+    photo = admin.get(found["avatar"])
+    assert photo.status_code == 302 and photo.location.endswith("avatar.svg"), "no photo yet: the placeholder"
+    assert volunteer.get(found["avatar"]).status_code == 403, "only the project's admins see it"
     done = admin.post(f"/m/admin/desk/{ids['single']}/punch?account=demo",
                       data={"csrf_token": token, "token": found["token"], "action": "single"}, follow_redirects=True)
     assert "服务台打卡成功" in done.get_data(as_text=True)
