@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import abort, current_app, g, jsonify, redirect, render_template, request, send_file, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from models import RuleViolation, Volunteer, db, volunteer_qr
+from models import Organization, RuleViolation, Volunteer, db, volunteer_qr
 from models import project as pr
 from models.integrity import audit_log, codes, desk, noshows
 
@@ -183,7 +183,8 @@ def _range():
 @bp.get("/admin/audit")
 @org_admin_required
 def admin_audit():
-    """A level-1/2 admin's subtree: admin actions on hours, and admins whose 补签 approvals stand out."""
+    """A level-1/2 admin's subtree: admin actions on hours, admins whose 补签 approvals stand out, and the
+    no-shows per org."""
     if g.admin_org.level > 2:
         return render_template("error.html", message="审计记录仅限区县级（二级）及以上组织管理员查看。", status=403), 403
     days, start, end = _range()
@@ -191,6 +192,10 @@ def admin_audit():
     standouts = audit_log.standout_approvers(g.admin_org, start, end)
     people = {v.id: v for v in Volunteer.query.filter(Volunteer.id.in_(
         {s.actor_id for s in standouts} | {s.volunteer_id for s in standouts})).all()} if standouts else {}
+    per_org = noshows.for_orgs(g.admin_org, clock.now())
+    org_names = dict(db.session.execute(db.select(Organization.id, Organization.name)
+                                        .where(Organization.id.in_(per_org))).all()) if per_org else {}
     return render_template("integrity/audit.html", org=g.admin_org, days=days, actions=actions, standouts=standouts,
-                           people=people, threshold=audit_log.STANDOUT_SAME_PERSON, local=clock.local_text)
+                           people=people, threshold=audit_log.STANDOUT_SAME_PERSON, local=clock.local_text,
+                           no_shows=sorted(per_org.items(), key=lambda item: -item[1].no_shows), org_names=org_names)
 

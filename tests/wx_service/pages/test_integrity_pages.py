@@ -150,6 +150,6 @@ def test_the_audit_page_is_for_level_one_and_two_admins(city):
                       headers={"X-CSRFToken": token}).status_code == 200
     page = admin.get("/m/admin/audit?account=demo")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "扫码辅助签到" in html and "IP 127.0.0.1" in html
+    assert page.status_code == 200 and "扫码辅助签到" in html and "IP 127.0.0.1" in html and "各组织爽约情况" in html
     assert "时长操作审计" in admin.get("/m/me?account=demo").get_data(as_text=True)
     assert sign_in(handle.client(), "o-v0").get("/m/admin/audit?account=demo").status_code == 403
