@@ -481,9 +481,8 @@ def checkin_projects(volunteer_id: int, *, now: datetime) -> list[Project]:
 
 
 
-def rules_from(tz: str, section: dict | None) -> Rules:
-    """``Rules`` from the configured zone and the ``[attendance]`` section."""
-    section = section or {}
-    return Rules(tz=tz, rounding=section.get("rounding", hour_rules.DEFAULT_RULE),
-                 points_per_hour=Decimal(str(section.get("points_per_hour", 1))),
-                 offline_grace=timedelta(minutes=section.get("offline_grace_minutes", DEFAULT_OFFLINE_GRACE_MINUTES)))
+def rules_from(tz: str, rounding: str, points_per_hour: float,
+               offline_grace_minutes: int = DEFAULT_OFFLINE_GRACE_MINUTES) -> Rules:
+    """``Rules`` from the configured zone and the ``[attendance]`` keys (a float of points made exact)."""
+    return Rules(tz=tz, rounding=rounding, points_per_hour=Decimal(str(points_per_hour)),
+                 offline_grace=timedelta(minutes=offline_grace_minutes))

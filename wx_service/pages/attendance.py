@@ -46,7 +46,8 @@ from .punch_context import extras
 
 def rules() -> att_punches.Rules:
     conf = settings()
-    return att_punches.rules_from(conf.timezone, conf.attendance)
+    return att_punches.rules_from(conf.app.timezone, conf.attendance.rounding, conf.attendance.points_per_hour,
+                                  conf.attendance.offline_grace_minutes)
 
 
 def _position(data, *, required: bool = False):
@@ -190,7 +191,7 @@ def makeup_photo(makeup_id):
         abort(404)
     if made.photo_state != att.PHOTO_STORED:
         abort(404)
-    return send_file(os.path.join(settings().media_dir, made.photo_path), mimetype=made.photo_content_type)
+    return send_file(os.path.join(settings().app.media_dir, made.photo_path), mimetype=made.photo_content_type)
 
 
 # ---------------------------------------------------------------------- 时长公示 and 异议

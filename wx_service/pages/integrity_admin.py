@@ -134,7 +134,7 @@ def admin_desk_avatar(project_id, volunteer_id):
     desk.found_one(g.volunteer, project_id, volunteer, now=clock.now(), tz=rules().tz)
     if not volunteer.avatar_path:
         return redirect(url_for("static", filename="avatar.svg"))
-    return send_file(os.path.join(settings().media_dir, volunteer.avatar_path), mimetype="image/jpeg")
+    return send_file(os.path.join(settings().app.media_dir, volunteer.avatar_path), mimetype="image/jpeg")
 
 
 @bp.post("/api/admin/desk/<int:project_id>/scan")
