@@ -1,7 +1,7 @@
 """integrity: punch signals, flags, audit, on-site code
 
 Revision ID: 08696ffd32d4
-Revises: 5a4ebac57f44
+Revises: e0450370ea93
 Create Date: 2026-12-01 13:11:15.018016
 
 Issue 21: each punch keeps the fix's age, the on-site code's window, when it was received if sent
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '08696ffd32d4'
-down_revision = '5a4ebac57f44'
+down_revision = 'e0450370ea93'
 branch_labels = None
 depends_on = None
 
