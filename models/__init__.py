@@ -20,6 +20,7 @@ from .contact import ContactMessage, ContactReply
 from .follower import Follower
 from .help_request import HelpRequest, VoiceNote
 from .help_seeker import HelpSeeker, Pairing, SeekerBinding
+from .integrity.tables import AdminAction, PunchFlag
 from .media import MediaItem
 from .membership import MemberGroup, MemberGroupMember, Membership
 from .notification import Notification, notify, notify_many
@@ -38,4 +39,5 @@ __all__ = [
     "ProjectComment", "ProjectFollow", "ProjectSite", "ProjectTempAdmin", "RuleViolation", "SeekerBinding",
     "SharedValue", "Signup", "Volunteer", "VolunteerNumber", "VoiceNote", "Wish", "WishLog", "WishPhoto", "db",
     "notify", "notify_many", "utcnow",
+    "AdminAction", "PunchFlag",
 ]

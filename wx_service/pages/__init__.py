@@ -18,6 +18,8 @@ def register(app) -> None:
         help_admin,
         home,
         inbox,
+        integrity,
+        integrity_admin,
         me,
         org_admin,
         orgs,
