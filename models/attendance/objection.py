@@ -17,6 +17,7 @@ from ..points import reverse_points
 from ..project import (
     Project,
 )
+from ..stats import rollup
 from ..volunteer import Volunteer
 from .punches import managed_project_ids
 from .tables import (
@@ -102,6 +103,7 @@ def uphold_objection(actor: Volunteer, objection_id: int, reply: str = "", *, no
     db.session.refresh(objection)
     if cancelled.rowcount == 1:
         reverse_points(cycle, now)
+        rollup.cycle_counted(cycle, -1)
     _note_objection(objection, "异议成立", reply, now)
     # Other objections to the same record are settled by the same outcome.
     for other in Objection.query.filter(Objection.cycle_id == cycle.id, Objection.state == O_PENDING).all():

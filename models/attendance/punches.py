@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
+from .. import closure, positions
 from .. import hours as hour_rules
-from .. import positions
 from ..base import RuleViolation, db, insert_unique, won
 from ..organization import ACTIVE, Organization, admin_org_of, subtree_of
 from ..points import R_SERVICE, PointEntry
@@ -33,6 +33,7 @@ from ..project import (
     to_utc,
 )
 from ..signup import ACCEPTED, Signup
+from ..stats import rollup
 from ..volunteer import Volunteer
 from .tables import (
     CHECKOUT_GRACE,
@@ -171,10 +172,14 @@ def _punch_row(cycle, kind, now, position, site=None, distance=None, by_id=None,
 
 
 def mark_first_checkin(project: Project, signup: Signup | None, now: datetime) -> None:
-    """Project.first_checkin_at and Signup.first_checkin_at, set once (they gate deletion and cancelling)."""
+    """Project.first_checkin_at and Signup.first_checkin_at, set once (they gate deletion and cancelling).
+
+    The project's first check-in makes it count in the statistics (``closure.first_checkin``).
+    """
     if project.first_checkin_at is None:
-        db.session.execute(update(Project).where(Project.id == project.id, Project.first_checkin_at.is_(None))
-                           .values(first_checkin_at=now).execution_options(synchronize_session=False))
+        if won(update(Project).where(Project.id == project.id, Project.first_checkin_at.is_(None))
+               .values(first_checkin_at=now)):
+            closure.first_checkin(project)
     if signup is not None and signup.first_checkin_at is None:
         db.session.execute(update(Signup).where(Signup.id == signup.id, Signup.first_checkin_at.is_(None))
                            .values(first_checkin_at=now).execution_options(synchronize_session=False))
@@ -231,6 +236,7 @@ def punch_single(volunteer: Volunteer, project_id: int, position: positions.Posi
         raise RuleViolation("already_punched", "今天已经打过卡了（单签项目每天打卡一次）。", 409)
     _punch_row(cycle, PUNCH_SINGLE, now, position, site, distance, by.id if by else None, source)
     mark_first_checkin(project, signup, now)
+    rollup.cycle_counted(cycle)
     db.session.flush()
     return cycle
 
@@ -321,6 +327,7 @@ def sign_out(volunteer: Volunteer, project_id: int, position: positions.Position
     db.session.refresh(cycle)
     credit_cycle(cycle, now, rules)
     _punch_row(cycle, PUNCH_OUT, now, position, site, distance)
+    rollup.cycle_counted(cycle)
     db.session.flush()
     return cycle
 
