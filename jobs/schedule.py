@@ -7,6 +7,7 @@ default runs them from a timer thread of the development server.
 from __future__ import annotations
 
 from .attendance import close_publicity, remove_stale_attendance, sweep_makeup_photos
+from .closure import recount_followers, remind_closures
 from .delivery import sweep_notifications
 from .help import escalate_help_requests, sweep_voice_notes
 from .maintenance import purge_expired_shared_values
@@ -24,4 +25,6 @@ PERIODIC: list[tuple[object, int]] = [
     (close_publicity, 600),
     (remove_stale_attendance, 3600),
     (sweep_makeup_photos, 300),
+    (remind_closures, 3600),
+    (recount_followers, 3600),
 ]

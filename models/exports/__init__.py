@@ -18,12 +18,11 @@ from datetime import datetime
 
 from sqlalchemy import update
 
-from ..base import RuleViolation, after_commit, db, won
+from ..base import RuleViolation, db, won
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 STATE_LABELS = {QUEUED: "排队中", RUNNING: "导出中", DONE: "已完成", FAILED: "失败"}
 FORMATS = {"csv": "CSV", "xlsx": "Excel"}
-EXPORT_JOBS = "wx_export_jobs"  # after-commit key: export ids whose job is submitted at commit
 #: Admins of orgs at this level or above (市, 区县) see whole ID numbers in exports; others masked.
 WHOLE_ID_LEVEL = 2
 BATCH = 2000
@@ -107,7 +106,7 @@ def may_see_whole_ids(org) -> bool:
 
 
 def request_export(actor, kind: str, params: dict, fmt: str, *, now: datetime) -> Export:
-    """导出: checks the kind's permission and writes the row; the job is submitted after commit."""
+    """导出: checks the kind's permission and writes the row (the caller submits ``jobs.exports.run_export``)."""
     if kind not in KINDS:
         raise RuleViolation("export_kind", "未知的导出类型。", 404)
     if fmt not in FORMATS:
@@ -117,7 +116,6 @@ def request_export(actor, kind: str, params: dict, fmt: str, *, now: datetime) -
                     requested_by_id=actor.id, state=QUEUED, created_at=now)
     db.session.add(export)
     db.session.flush()
-    after_commit(EXPORT_JOBS, export.id)
     return export
 
 

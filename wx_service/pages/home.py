@@ -19,6 +19,7 @@ TILES = [
     ("做志愿", "projects", "projects"), ("找组织", "orgs", "orgs"), ("微心愿", "wishes", "wishes"),
     ("一喊就来", "help", "help"), ("志愿者注册", "register", "register"), ("个人中心", "me", "me"),
     ("打卡签到", "checkin", "checkin"), ("账号绑定", "bind", "bind"), ("消息中心", "inbox", "me/inbox"),
+    ("排行榜", "rankings", "rankings"),
 ]
 FOR_UNBOUND_ONLY = {"register", "bind"}
 # The 志愿组织 menu of menus.definitions, as pages: 签到扫码 opens the projects, whose 考勤 page scans.
@@ -26,6 +27,7 @@ ADMIN_TILES = [
     ("签到扫码", "scan", "admin/projects"), ("报名审核", "signups", "admin/signups"),
     ("补签审核", "makeups", "admin/makeups"), ("活动审核", "reviews", "admin/reviews"),
     ("活动发布", "publish", "admin/publish"), ("成员管理", "members", "admin/members"),
+    ("数据统计", "stats", "admin/stats"),
 ]
 
 
