@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import update
 
 from ..base import RuleViolation, db, won
+from ..organization import ACTIVE, admin_org_of
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 STATE_LABELS = {QUEUED: "排队中", RUNNING: "导出中", DONE: "已完成", FAILED: "失败"}
@@ -100,9 +101,10 @@ def neutralise(value):
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def may_see_whole_ids(org) -> bool:
-    """ID numbers are whole in an export only for admins of a 市 or 区县 level org."""
-    return org is not None and org.level <= WHOLE_ID_LEVEL
+def may_see_whole_ids(actor) -> bool:
+    """ID numbers are whole in an export only for admins of an approved 市 or 区县 level org."""
+    own = admin_org_of(actor.id)
+    return own is not None and own.status == ACTIVE and own.level <= WHOLE_ID_LEVEL
 
 
 def request_export(actor, kind: str, params: dict, fmt: str, *, now: datetime) -> Export:
@@ -112,7 +114,7 @@ def request_export(actor, kind: str, params: dict, fmt: str, *, now: datetime) -
     if fmt not in FORMATS:
         raise RuleViolation("export_format", "请选择导出格式（CSV 或 Excel）。")
     org = KINDS[kind].may_request(actor, params, now)
-    export = Export(kind=kind, fmt=fmt, org_id=org.id, params=params, whole_ids=may_see_whole_ids(org),
+    export = Export(kind=kind, fmt=fmt, org_id=org.id, params=params, whole_ids=may_see_whole_ids(actor),
                     requested_by_id=actor.id, state=QUEUED, created_at=now)
     db.session.add(export)
     db.session.flush()

@@ -7,6 +7,8 @@ requesting admin's level); phones are always masked.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from .. import permissions
@@ -31,6 +33,13 @@ def _hours_params(actor, params, now):
     org = _requested_org(actor, params, now)
     month_range(params.get("first"), params.get("last"), local_now(now, DEFAULT_TZ).date())
     return org
+
+
+def _forget(objects) -> None:
+    """The batch leaves the session (which would otherwise keep every row read): memory stays flat."""
+    for obj in objects:
+        if obj in db.session:
+            db.session.expunge(obj)
 
 
 def _id_number(volunteer: Volunteer, export: Export) -> str:
@@ -63,7 +72,7 @@ def _member_batches(export: Export, size: int):
                 float(r.year[0]), r.year[1])
                for v, r in zip(volunteers, member_rows(volunteers, today=today), strict=True)]
         last_id = volunteers[-1].id
-        db.session.expunge_all()  # the batch leaves the session: memory stays flat
+        _forget(volunteers)
 
 
 MEMBERS = register(ExportKind(
@@ -75,9 +84,9 @@ MEMBERS = register(ExportKind(
 def _hours_query(export: Export):
     org = db.session.get(Organization, export.org_id)
     months = months_between(export.params["first"], export.params["last"])
-    first_day = f"{months[0]}-01"
+    first_day = date(int(months[0][:4]), int(months[0][5:]), 1)
     year, month = int(months[-1][:4]), int(months[-1][5:])
-    after_last = f"{year + (month == 12):04d}-{month % 12 + 1:02d}-01"
+    after_last = date(year + (month == 12), month % 12 + 1, 1)
     return (select(Cycle, Project, Volunteer).join(Project, Project.id == Cycle.project_id)
             .join(Volunteer, Volunteer.id == Cycle.volunteer_id)
             .where(Project.org_id.in_(select(Organization.id).where(subtree_of(org))), Cycle.state.in_(COUNTED),
@@ -100,7 +109,7 @@ def _hours_batches(export: Export, size: int):
                 float(money(c.hours)), "单签" if c.mode == "single" else "双签", CYCLE_LABELS[c.state])
                for c, p, v in rows]
         last_id = rows[-1][0].id
-        db.session.expunge_all()
+        _forget({obj for row in rows for obj in row})
 
 
 HOURS = register(ExportKind(
