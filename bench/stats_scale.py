@@ -292,7 +292,7 @@ def measure(env: dict, url: str, first_leaf: int) -> dict:
             seconds = time.perf_counter() - started
             done.set()
             sampler.join()
-            size = Path(app.config["WX_SETTINGS"].media_dir, "exports", f"{export_id}.{fmt}").stat().st_size
+            size = Path(app.config["WX_SETTINGS"].app.media_dir, "exports", f"{export_id}.{fmt}").stat().st_size
             quarter = samples[len(samples) // 4] if samples else before
             out[f"export {rows} members ({fmt})"] = {
                 "seconds": round(seconds, 1), "rss_before_mib": round(before / 1024, 1),

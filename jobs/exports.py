@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def export_path(export) -> str:
-    return os.path.join(settings().media_dir, "exports", f"{export.id}.{export.fmt}")
+    return os.path.join(settings().app.media_dir, "exports", f"{export.id}.{export.fmt}")
 
 
 class _CsvWriter:
@@ -82,7 +82,7 @@ def run_export(export_id: int) -> int | None:
         writer.close()
         os.replace(temp, target)
         db.session.execute(db.update(ex.Export).where(ex.Export.id == export_id).values(
-            state=ex.DONE, rows_done=done, path=os.path.relpath(target, settings().media_dir),
+            state=ex.DONE, rows_done=done, path=os.path.relpath(target, settings().app.media_dir),
             finished_at=clock.now()))
         db.session.commit()
         return done

@@ -16,7 +16,7 @@ def rebuild():
     from models import db
     from models.stats import recount
 
-    counts = recount.rebuild(settings().timezone)
+    counts = recount.rebuild(settings().app.timezone)
     db.session.commit()
     click.echo(f"rebuilt: {counts['org']} org periods, {counts['volunteer']} volunteer periods, "
                f"{counts['chain']} chain rows")
@@ -27,7 +27,7 @@ def check():
     """Compare the roll-ups with a recount; exit status 1 when they differ."""
     from models.stats import recount
 
-    counted, rolled = recount.recount(settings().timezone), recount.rollup_snapshot()
+    counted, rolled = recount.recount(settings().app.timezone), recount.rollup_snapshot()
     differing = {part: sum(1 for k in set(counted[part]) | set(rolled[part])
                            if counted[part].get(k) != rolled[part].get(k)) for part in counted}
     click.echo(", ".join(f"{part}: {n} differing" for part, n in differing.items()))

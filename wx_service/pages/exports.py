@@ -71,4 +71,4 @@ def admin_export_download(export_id):
     ex.record_download(export, clock.now())
     db.session.commit()
     name = f"{export.title}_{export.created_at:%Y%m%d%H%M}.{export.fmt}"
-    return send_file(os.path.join(settings().media_dir, export.path), as_attachment=True, download_name=name)
+    return send_file(os.path.join(settings().app.media_dir, export.path), as_attachment=True, download_name=name)
