@@ -240,6 +240,12 @@ DIRECT_RANKING = (
     " AND day >= date '2026-01-01' GROUP BY 1 ORDER BY 2 DESC LIMIT 10")
 
 
+def _sample_rss(samples: list, done: threading.Event) -> None:
+    while not done.is_set():
+        samples.append(rss_kib(os.getpid()))
+        time.sleep(0.2)
+
+
 def measure(env: dict, url: str, first_leaf: int) -> dict:
     os.environ.update(env)
     from jobs.exports import run_export
@@ -279,12 +285,7 @@ def measure(env: dict, url: str, first_leaf: int) -> dict:
             export_id = export.id
             samples, done = [], threading.Event()
 
-            def sample():
-                while not done.is_set():
-                    samples.append(rss_kib(os.getpid()))
-                    time.sleep(0.2)
-
-            sampler = threading.Thread(target=sample)
+            sampler = threading.Thread(target=_sample_rss, args=(samples, done))
             before = rss_kib(os.getpid())
             sampler.start()
             started = time.perf_counter()
