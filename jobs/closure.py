@@ -18,7 +18,10 @@ def download_closure_photos(project_id: int) -> dict:
     for photo_id in closure.pending_photo_ids(project_id):
         photo = db.session.get(closure.ClosurePhoto, photo_id)
         try:
-            data, content_type = media.fetch_image(photo.account, photo.media_id)
+            data, content_type = media.fetch(photo.account, photo.media_id, kind=media.IMAGE)
+            if content_type not in media.IMAGE_EXTENSIONS:
+                raise media.MediaFailure(f"not an image: {content_type}", True)
+            data, content_type, _thumbnail = media.checked_image(data)
         except media.MediaFailure as exc:
             state = closure.photo_failed(photo_id, exc.reason, permanent=exc.permanent)
             db.session.commit()

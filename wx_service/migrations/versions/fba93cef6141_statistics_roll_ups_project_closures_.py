@@ -1,7 +1,7 @@
 """statistics roll-ups, project closures, data exports
 
 Revision ID: fba93cef6141
-Revises: 5a4ebac57f44
+Revises: e0450370ea93
 Create Date: 2026-12-01 13:10:00.505685
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'fba93cef6141'
-down_revision = '5a4ebac57f44'
+down_revision = 'e0450370ea93'
 branch_labels = None
 depends_on = None
 
