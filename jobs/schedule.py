@@ -7,6 +7,7 @@ default runs them from a timer thread of the development server.
 from __future__ import annotations
 
 from .attendance import close_publicity, remove_stale_attendance
+from .closure import recount_followers, remind_closures
 from .delivery import sweep_notifications
 from .help import escalate_help_requests
 from .maintenance import purge_expired_shared_values
@@ -23,4 +24,6 @@ PERIODIC: list[tuple[object, int]] = [
     (send_activity_reminders, 300),
     (close_publicity, 600),
     (remove_stale_attendance, 3600),
+    (remind_closures, 3600),
+    (recount_followers, 3600),
 ]

@@ -16,7 +16,9 @@ from . import (
 from .attendance import Cycle, MakeupRequest, Objection, Punch, Removal
 from .audit import PhoneView
 from .base import RuleViolation, db, utcnow
+from .closure import ClosurePhoto, ProjectClosure
 from .contact import ContactMessage, ContactReply
+from .exports import Export
 from .follower import Follower
 from .help_request import HelpRequest, VoiceNote
 from .help_seeker import HelpSeeker, Pairing, SeekerBinding
@@ -29,6 +31,7 @@ from .points import PointEntry
 from .project import Project, ProjectComment, ProjectFollow, ProjectSite, ProjectTempAdmin
 from .shared_value import SharedValue
 from .signup import ActivityReminder, Signup
+from .stats.tables import OrgChain, OrgPeriod, VolunteerPeriod
 from .volunteer import Binding, Volunteer, VolunteerNumber
 from .wish import Wish, WishLog, WishPhoto
 
@@ -40,4 +43,5 @@ __all__ = [
     "SharedValue", "Signup", "Volunteer", "VolunteerNumber", "VoiceNote", "Wish", "WishLog", "WishPhoto", "db",
     "notify", "notify_many", "utcnow",
     "AdminAction", "PunchFlag",
+    "ClosurePhoto", "Export", "OrgChain", "OrgPeriod", "ProjectClosure", "VolunteerPeriod",
 ]

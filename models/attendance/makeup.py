@@ -24,6 +24,7 @@ from ..project import (
     to_utc,
 )
 from ..signup import ACCEPTED, Signup
+from ..stats import rollup
 from ..volunteer import Volunteer
 from .punches import (
     DEFAULT_RULES,
@@ -228,6 +229,7 @@ def approve_makeup(actor: Volunteer, makeup_id: int, *, now: datetime, rules: Ru
     request.cycle_id = cycle.id
     signup = Signup.query.filter_by(project_id=project.id, volunteer_id=request.volunteer_id).one_or_none()
     mark_first_checkin(project, signup, now)
+    rollup.cycle_counted(cycle)
     _note_makeup(request, "通过", f"补签时长{cycle.hours}小时，进入公示")
     audit_log.record(A_MAKEUP_APPROVED, now=now, actor_id=actor.id, project=project, volunteer_id=request.volunteer_id,
                      cycle_id=cycle.id, hours=cycle.hours, origin=origin, detail=f"{request.kind_label} {request.day}")

@@ -19,6 +19,7 @@ from ..points import reverse_points
 from ..project import (
     Project,
 )
+from ..stats import rollup
 from ..volunteer import Volunteer
 from .punches import managed_project_ids
 from .tables import (
@@ -108,6 +109,7 @@ def uphold_objection(actor: Volunteer, objection_id: int, reply: str = "", *, no
         audit_log.record(A_OBJECTION_UPHELD, now=now, actor_id=actor.id, project=cycle.project,
                          volunteer_id=cycle.volunteer_id, cycle_id=cycle.id, hours=cycle.hours, origin=origin,
                          detail=reply)
+        rollup.cycle_counted(cycle, -1)
     _note_objection(objection, "异议成立", reply, now)
     # Other objections to the same record are settled by the same outcome.
     for other in Objection.query.filter(Objection.cycle_id == cycle.id, Objection.state == O_PENDING).all():

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
+from .. import closure, positions
 from .. import hours as hour_rules
-from .. import positions
 from ..base import RuleViolation, db, insert_unique, won
 from ..integrity import audit_log, codes
 from ..integrity.tables import A_DESK_PUNCH, A_SCAN_ASSIST
@@ -35,6 +35,7 @@ from ..project import (
     to_utc,
 )
 from ..signup import ACCEPTED, Signup
+from ..stats import rollup
 from ..volunteer import Volunteer
 from .tables import (
     CHECKOUT_GRACE,
@@ -209,10 +210,14 @@ def onsite_code_at(project: Project, day: date, extras: Extras, now: datetime, *
 
 
 def mark_first_checkin(project: Project, signup: Signup | None, now: datetime) -> None:
-    """Project.first_checkin_at and Signup.first_checkin_at, set once (they gate deletion and cancelling)."""
+    """Project.first_checkin_at and Signup.first_checkin_at, set once (they gate deletion and cancelling).
+
+    The project's first check-in makes it count in the statistics (``closure.first_checkin``).
+    """
     if project.first_checkin_at is None:
-        db.session.execute(update(Project).where(Project.id == project.id, Project.first_checkin_at.is_(None))
-                           .values(first_checkin_at=now).execution_options(synchronize_session=False))
+        if won(update(Project).where(Project.id == project.id, Project.first_checkin_at.is_(None))
+               .values(first_checkin_at=now)):
+            closure.first_checkin(project)
     if signup is not None and signup.first_checkin_at is None:
         db.session.execute(update(Signup).where(Signup.id == signup.id, Signup.first_checkin_at.is_(None))
                            .values(first_checkin_at=now).execution_options(synchronize_session=False))
@@ -276,6 +281,7 @@ def punch_single(volunteer: Volunteer, project_id: int, position: positions.Posi
         audit_log.record(A_DESK_PUNCH if desk else A_SCAN_ASSIST, now=now, actor_id=by.id, project=project,
                          volunteer_id=volunteer.id, cycle_id=cycle.id, hours=hours, origin=extras.origin,
                          detail="单签")
+    rollup.cycle_counted(cycle)
     db.session.flush()
     return cycle
 
@@ -381,6 +387,7 @@ def sign_out(volunteer: Volunteer, project_id: int, position: positions.Position
     if desk_by is not None:
         audit_log.record(A_DESK_PUNCH, now=now, actor_id=desk_by.id, project=project, volunteer_id=volunteer.id,
                          cycle_id=cycle.id, hours=hours, origin=extras.origin, detail="双签 签退")
+    rollup.cycle_counted(cycle)
     db.session.flush()
     return cycle
 

@@ -12,7 +12,9 @@ def register(app) -> None:
         account,
         attendance,
         attendance_admin,
+        closure,
         contact_admin,
+        exports,
         groups,
         help,
         help_admin,
@@ -29,6 +31,7 @@ def register(app) -> None:
         projects,
         registration,
         rule_constants,
+        stats,
         wishes,
     )
 
