@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .attendance import close_publicity, remove_stale_attendance, sweep_makeup_photos
 from .delivery import sweep_notifications
+from .followers import record_last_seen
 from .help import escalate_help_requests, sweep_voice_notes
 from .maintenance import purge_expired_shared_values
 from .reminders import send_activity_reminders
@@ -24,4 +25,5 @@ PERIODIC: list[tuple[object, int]] = [
     (close_publicity, 600),
     (remove_stale_attendance, 3600),
     (sweep_makeup_photos, 300),
+    (record_last_seen, 60),
 ]

@@ -156,6 +156,7 @@ def _install_after_commit() -> None:
     import jobs
     from jobs import admin_tags, delivery
     from models.base import install_after_commit, when_committed
+    from models.follower import FOLLOW_CHANGES
     from models.notification import PENDING_DELIVERY
     from models.organization import ADMIN_CHANGES
     from models.volunteer import BINDING_CHANGES
@@ -166,7 +167,7 @@ def _install_after_commit() -> None:
     when_committed(jobs.submit_later, jobs.LATER)
     when_committed(delivery.submit_committed, PENDING_DELIVERY)
     when_committed(admin_tags.tags_to_move, ADMIN_CHANGES, BINDING_CHANGES)
-    when_committed(follower_cards.drop_changed, BINDING_CHANGES)
+    when_committed(follower_cards.drop_changed, BINDING_CHANGES, FOLLOW_CHANGES, ADMIN_CHANGES)
 
 
 def _init_stores(app: Flask, settings) -> None:
