@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,19 +56,22 @@ def main() -> None:
             with gunicorn("wx_service:create_app()", env, threads=args.threads) as (service_url, _), \
                     gunicorn("bench.bare_app:app", ENV, threads=args.threads) as (bare_url, _):
                 offset = 0
+                for url in (service_url, bare_url):  # each worker's first request pays for its lazy start-up
+                    first_requests(url, write_requests("click", 8, offset := offset + 10**6, workdir / "first.txt"))
                 for case in cases:
                     for url in (service_url, bare_url):  # warm-up
                         wrk(url, write_requests("click" if case == "idle_click" else case, 2000,
                                                 offset := offset + 10**6, workdir / "warm.txt"), 2)
                     if case == "idle_click":
                         # As many idle followers as the service's runs can reach (the bare app needs none).
-                        warm = results.get(("click", "service"), [{"rps": per_run / args.seconds / 1.5}])
-                        idle_run = int(max(r["rps"] for r in warm) * args.seconds * 1.5) + 1000
-                        prime(service_url, env, idle_run * args.rounds, workdir, offset := offset + 10**8)
+                        warm = results.get(("click", "service"), [{"rps": per_run / args.seconds / 2}])
+                        idle_run = int(max(r["rps"] for r in warm) * args.seconds * 2) + 100
+                        offset, primed = prime(service_url, env, idle_run * args.rounds, workdir, offset)
+                        idle_run = len(primed) // args.rounds
                     for round_ in range(args.rounds):
                         for label, url in (("bare", bare_url), ("service", service_url)):
                             if case == "idle_click" and label == "service":
-                                lines, senders = idle_run, range(round_ * idle_run, (round_ + 1) * idle_run)
+                                lines, senders = idle_run, primed[round_ * idle_run:(round_ + 1) * idle_run]
                             else:
                                 lines, senders = per_run, range(10**6, 10**6 + per_run)  # never seeded
                             requests = write_requests(case, lines, offset := offset + 10**6, workdir / "req.txt",
@@ -85,10 +89,20 @@ def main() -> None:
     report(cases, results)
 
 
-def prime(service_url: str, env: dict, count: int, workdir: Path, offset: int) -> None:
+def first_requests(url: str, requests: Path) -> None:
+    """Send the requests one after another (with time to answer), before any timed load."""
+    for line in requests.read_text().splitlines():
+        path, body = line.split("\t")
+        post = urllib.request.Request(url + path, data=body.encode(), headers={"Content-Type": "text/xml"})
+        with urllib.request.urlopen(post, timeout=60) as answer:
+            answer.read()
+
+
+def prime(service_url: str, env: dict, count: int, workdir: Path, offset: int) -> tuple[int, list[int]]:
     """``count`` idle followers (bench/follower_seed.py), each of whom made one callback (the card it
     leaves is what production would hold), then more than a minute of silence.  wrk runs for a time,
-    not a count: passes repeat until every follower has been seen (its card is in Redis)."""
+    not a count: passes repeat until every follower has been seen (its card is in Redis) or 3 minutes
+    passed.  Returns the offset reached and the followers seen (only those make the rush)."""
     code = ("from wx_service import create_app\nfrom bench.follower_seed import seed\n"
             f"app = create_app()\nwith app.app_context():\n    seed({count})\n")
     subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True, timeout=1800)
@@ -96,18 +110,19 @@ def prime(service_url: str, env: dict, count: int, workdir: Path, offset: int) -
     client = redis.Redis.from_url(REDIS_URL)
     missing = list(range(count))
     started = time.monotonic()
-    for _ in range(10):
+    while missing and time.monotonic() - started < 180:
         path = write_requests("idle_click", len(missing), offset := offset + 10**6, workdir / "prime.txt", missing)
-        wrk(service_url, path, max(3, len(missing) // 500))
+        wrk(service_url, path, max(3, len(missing) // 300))
         pipe = client.pipeline(transaction=False)
         for n in missing:
             pipe.exists(f"{queue}:card:demo:{idle_openid(n)}")
         missing = [n for n, found in zip(missing, pipe.execute(), strict=True) if not found]
-        if not missing:
-            break
     print(f"  {count} idle followers seeded and seen once in {time.monotonic() - started:.0f} s "
           f"({len(missing)} without a card); now {IDLE_AFTER} s of silence", flush=True)
     time.sleep(IDLE_AFTER)
+    unseen = set(missing)
+    # the requests' numbers (their nonces) used so far: later ones must not reuse them
+    return offset, [n for n in range(count) if n not in unseen]
 
 
 def report(cases: list[str], results: dict) -> None:

@@ -182,7 +182,9 @@ def write_requests(case: str, count: int, offset: int, path: Path, senders=None)
 
 def wrk(url: str, requests: Path, seconds: int, connections: int = 32, threads: int = 2) -> dict:
     env = {**os.environ, "BENCH_REQUESTS": str(requests), "BENCH_THREADS": str(threads)}
-    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
+    # --timeout 10s: wrk's default (2 s) would count a slow answer as a socket error, not in the latency
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
+                          "--latency",
                           "-s", str(Path(__file__).with_name("requests.lua")), url],
                          env=env, capture_output=True, text=True, timeout=seconds + 120)
     text = out.stdout
