@@ -9,6 +9,7 @@ from __future__ import annotations
 from .attendance import close_publicity, remove_stale_attendance
 from .closure import recount_followers, remind_closures
 from .delivery import sweep_notifications
+from .followers import record_last_seen
 from .help import escalate_help_requests
 from .maintenance import purge_expired_shared_values
 from .media import sweep_media
@@ -26,4 +27,5 @@ PERIODIC: list[tuple[object, int]] = [
     (remove_stale_attendance, 3600),
     (remind_closures, 3600),
     (recount_followers, 3600),
+    (record_last_seen, 60),
 ]
