@@ -1,11 +1,12 @@
 """The periodic jobs, as data: (function, interval in seconds).
 
-Production runs them with rq's cron scheduler (``flask --app wx_service cron``); the embedded
-default runs them from a timer thread of the development server.
+Production runs them with ``flask --app wx_service cron`` (``jobs.scheduler``: once per interval however
+many of them run); the embedded default runs the same scheduler in a thread of the development server.
 """
 
 from __future__ import annotations
 
+from .abandoned import requeue_abandoned_jobs
 from .attendance import close_publicity, remove_stale_attendance, sweep_makeup_photos
 from .delivery import sweep_notifications
 from .help import escalate_help_requests, sweep_voice_notes
@@ -24,4 +25,5 @@ PERIODIC: list[tuple[object, int]] = [
     (close_publicity, 600),
     (remove_stale_attendance, 3600),
     (sweep_makeup_photos, 300),
+    (requeue_abandoned_jobs, 60),
 ]
