@@ -21,6 +21,7 @@ from rq.exceptions import AbandonedJobError
 from rq.registry import StartedJobRegistry
 
 from . import backend, job
+from .metrics import JOB_FAILURES
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ def take_up_abandoned(rq_job, exc_type, exc_value, traceback) -> bool:
     """rq exception handler: an abandoned job without retries left is submitted again (a fresh job)."""
     if exc_type is not AbandonedJobError or (rq_job.retries_left or 0) > 0:
         return True  # rq's own handling: a failure is recorded, a job with retries left is retried
+    JOB_FAILURES.labels(rq_job.func_name.rsplit(".", 1)[-1]).inc()
     take_ups = int(rq_job.meta.get(TAKE_UPS, 0))
     if take_ups >= MAX_TAKE_UPS:
         log.error("job %s (%s) abandoned %d times: left failed", rq_job.id, rq_job.func_name, take_ups + 1)

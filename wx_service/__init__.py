@@ -80,12 +80,13 @@ def create_app(config=None) -> Flask:
     app.extensions["wechat"] = WeChatClients(settings, app.extensions["wx_store"])
     _check_template_kinds(settings)
 
-    from . import cli, health, pages
+    from . import cli, health, metrics, pages
     from .wechat import callback, jssdk, oauth
 
     app.register_blueprint(callback.bp)
     csrf.exempt(callback.bp)
     app.register_blueprint(health.bp)
+    metrics.install(app)  # /metrics, and the callback's latency and refusals
     app.register_blueprint(oauth.bp)
     app.register_blueprint(jssdk.bp)
     pages.register(app)

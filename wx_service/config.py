@@ -8,6 +8,7 @@ the key.  With no file at all the embedded development default is used: SQLite u
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -73,6 +74,10 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "projects": {
         "topic_orgs": (dict, {}),
     },
+    "metrics": {  # GET /metrics: a bearer token, or one of these addresses (networks) as the client
+        "token": (str, ""),
+        "allow": (list, ["127.0.0.1", "::1"]),
+    },
 }
 
 ACCOUNT_SCHEMA: dict[str, tuple[type | tuple[type, ...], object]] = {
@@ -127,6 +132,7 @@ class Settings:
     sandbox: dict
     attendance: dict
     projects: dict
+    metrics: dict
     accounts: dict[str, Account]
     source: str
 
@@ -258,7 +264,7 @@ def _section(name: str, raw: dict, schema: dict) -> dict:
         elif default is REQUIRED:
             raise ConfigError(f"missing required configuration key {name}.{key}")
         else:
-            out[key] = dict(default) if isinstance(default, dict) else default
+            out[key] = type(default)(default) if isinstance(default, dict | list) else default
         allowed = KNOWN_VALUES.get((name.split(".")[0], key))
         if allowed and out[key] not in allowed:
             raise ConfigError(f"{name}.{key} must be one of {', '.join(allowed)}")
@@ -289,6 +295,11 @@ def _check(raw: dict, origin: str) -> Settings:
     for topic, names in sections["projects"]["topic_orgs"].items():
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ConfigError(f"projects.topic_orgs.{topic} must be a list of organization names")
+    for entry in sections["metrics"]["allow"]:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"metrics.allow: {entry!r} is not an address or network") from exc
     mains = [a.name for a in accounts.values() if a.main]
     if len(mains) != 1:
         raise ConfigError(f"accounts.*.main must be true on exactly one account (found {len(mains)})")

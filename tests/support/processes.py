@@ -25,6 +25,11 @@ def tick() -> bool:
 
 
 @job()
+def failing_job() -> None:
+    raise RuntimeError("this job always fails")
+
+
+@job()
 def slow_job(marker: str) -> str:
     """Write ``marker.started``, wait for ``marker.go`` (30 s at most), write ``marker.done``."""
     Path(marker + ".started").write_text(str(os.getpid()))
