@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from jobs import storage as media_storage
 from jobs.queue import InProcessBackend, RQBackend
 from models import clock as model_clock
 from models import db, personal_data
@@ -75,6 +76,7 @@ def create_app(config=None) -> Flask:
     errors.register_edge(app)
     csrf.init_app(app)
     _init_stores(app, settings)
+    app.extensions[media_storage.EXTENSION] = media_storage.from_settings(settings.media, settings.media_store_dir)
     _use_personal_data_keys(app, settings)
     model_clock.use_source(clock.app_time)  # the one clock, stoppable by a TESTING app's CLOCK_NOW
     app.extensions["wechat"] = WeChatClients(settings, app.extensions["wx_store"])

@@ -74,6 +74,18 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "projects": {
         "topic_orgs": (dict, {}),
     },
+    "media": {  # where media files live (jobs/storage.py): a directory, or an S3-compatible bucket
+        "backend": (str, "local"),
+        "dir": (str, ""),  # local: the directory (empty: [app] media_dir)
+        "endpoint_url": (str, ""),
+        "bucket": (str, ""),
+        "region": (str, ""),
+        "access_key_id": (str, ""),
+        "secret_access_key": (str, ""),
+        "prefix": (str, ""),
+        "addressing_style": (str, "auto"),
+        "signed_url_seconds": (int, 0),
+    },
     "metrics": {  # GET /metrics: a bearer token, or one of these addresses (networks) as the client
         "token": (str, ""),
         "allow": (list, ["127.0.0.1", "::1"]),
@@ -94,6 +106,7 @@ ACCOUNT_SCHEMA: dict[str, tuple[type | tuple[type, ...], object]] = {
 
 KNOWN_VALUES = {("app", "env"): ("development", "production"), ("app", "weui"): ("local", "cdn"),
                 ("sms", "sender"): ("log", "http"),
+                ("media", "backend"): ("local", "s3"), ("media", "addressing_style"): ("auto", "path", "virtual"),
                 ("attendance", "rounding"): ("ceil_half_hour", "floor_half_hour", "nearest_quarter", "exact")}
 
 
@@ -132,6 +145,7 @@ class Settings:
     sandbox: dict
     attendance: dict
     projects: dict
+    media: dict
     metrics: dict
     accounts: dict[str, Account]
     source: str
@@ -163,6 +177,11 @@ class Settings:
     def media_dir(self) -> str:
         """Where received media are stored, as an absolute path."""
         return os.path.abspath(self.app["media_dir"])
+
+    @property
+    def media_store_dir(self) -> str:
+        """The directory of the local media store, as an absolute path (``[media] dir`` or ``[app] media_dir``)."""
+        return os.path.abspath(self.media["dir"] or self.app["media_dir"])
 
     @property
     def max_clock_skew(self) -> int:
@@ -295,6 +314,11 @@ def _check(raw: dict, origin: str) -> Settings:
     for topic, names in sections["projects"]["topic_orgs"].items():
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ConfigError(f"projects.topic_orgs.{topic} must be a list of organization names")
+    media = sections["media"]
+    if media["backend"] == "s3" and not media["bucket"]:
+        raise ConfigError("media.bucket must be set when media.backend is \"s3\"")
+    if not 0 <= media["signed_url_seconds"] <= 3600:
+        raise ConfigError("media.signed_url_seconds must be 0 (the service passes files on) to 3600")
     for entry in sections["metrics"]["allow"]:
         try:
             ipaddress.ip_network(entry, strict=False)

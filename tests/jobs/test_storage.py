@@ -1,0 +1,65 @@
+"""The media store: a directory or an S3-compatible bucket (moto's server, a process of its own), one interface."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from jobs.storage import LocalStorage, MediaMissing, copy_all, from_settings
+from tests.support.s3 import moto_s3, s3_settings  # noqa: F401  (fixtures)
+
+LOCAL = {"backend": "local", "dir": "", "endpoint_url": "", "bucket": "", "region": "", "access_key_id": "",
+         "secret_access_key": "", "prefix": "", "addressing_style": "auto", "signed_url_seconds": 0}
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path):
+    if request.param == "local":
+        return from_settings(LOCAL, str(tmp_path / "media"))
+    return from_settings(s3_settings(request.getfixturevalue("moto_s3")), str(tmp_path / "unused"))
+
+
+def test_put_get_exists_delete_and_list(store):
+    assert not store.exists("wishes/1/2.jpg")
+    with pytest.raises(MediaMissing):
+        store.get("wishes/1/2.jpg")
+    store.put("wishes/1/2.jpg", b"\xff\xd8photo", "image/jpeg")
+    store.put("wishes/1/2.jpg", b"\xff\xd8photo", "image/jpeg")  # a job run twice: the same file
+    store.put("help/3/4.mp3", b"ID3voice", "audio/mpeg")
+    assert store.exists("wishes/1/2.jpg") and store.get("wishes/1/2.jpg") == b"\xff\xd8photo"
+    assert sorted(store.paths()) == ["help/3/4.mp3", "wishes/1/2.jpg"]
+    store.delete("wishes/1/2.jpg")
+    store.delete("wishes/1/2.jpg")  # gone already: no error
+    assert not store.exists("wishes/1/2.jpg") and list(store.paths()) == ["help/3/4.mp3"]
+
+
+@pytest.mark.parametrize("path", ["../config.toml", "/etc/passwd", "wishes/../../x"])
+def test_a_path_outside_the_store_is_refused(store, path):
+    with pytest.raises(ValueError):
+        store.put(path, b"x", "text/plain")
+    with pytest.raises(ValueError):
+        store.get(path)
+
+
+def test_a_signed_url_opens_the_file_and_only_when_asked_for(moto_s3):  # noqa: F811
+    store = from_settings(s3_settings(moto_s3, signed_url_seconds=60), "/unused")
+    store.put("makeups/7.jpg", b"\xff\xd8makeup", "image/jpeg")
+    plain = f"{moto_s3}/{store.bucket}/wx/makeups/7.jpg"
+    url = store.signed_url("makeups/7.jpg")
+    assert url.startswith(plain + "?") and "Signature=" in url and "Expires=" in url
+    answer = requests.get(url, timeout=5)
+    assert answer.status_code == 200 and answer.content == b"\xff\xd8makeup"
+    assert answer.headers["Content-Type"] == "image/jpeg"
+    assert LocalStorage("/tmp").signed_url("x.jpg") is None
+    assert from_settings(s3_settings(moto_s3), "/unused").signed_url("makeups/7.jpg") is None
+
+
+def test_copy_all_moves_a_directory_into_the_bucket_and_runs_again_harmlessly(tmp_path, moto_s3):  # noqa: F811
+    local = LocalStorage(str(tmp_path / "media"))
+    local.put("wishes/1/2.jpg", b"one", "image/jpeg")
+    local.put("avatars/5.jpg", b"two", "image/jpeg")
+    (tmp_path / "media" / "wishes" / "1" / ".2.jpg.abc.part").write_bytes(b"half")  # a write in progress
+    bucket = from_settings(s3_settings(moto_s3), "/unused")
+    assert copy_all(local, bucket) == (2, 0)
+    assert copy_all(local, bucket) == (0, 2)
+    assert sorted(bucket.paths()) == ["avatars/5.jpg", "wishes/1/2.jpg"] and bucket.get("avatars/5.jpg") == b"two"
