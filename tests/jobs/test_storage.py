@@ -63,3 +63,27 @@ def test_copy_all_moves_a_directory_into_the_bucket_and_runs_again_harmlessly(tm
     assert copy_all(local, bucket) == (2, 0)
     assert copy_all(local, bucket) == (0, 2)
     assert sorted(bucket.paths()) == ["avatars/5.jpg", "wishes/1/2.jpg"] and bucket.get("avatars/5.jpg") == b"two"
+
+
+def test_the_operator_command_copies_a_directory_into_the_configured_bucket(sqlite_app, tmp_path, moto_s3):  # noqa: F811
+    import copy
+
+    from wx_service import create_app
+
+    old = LocalStorage(str(tmp_path / "old-media"))
+    old.put("wishes/3/9.jpg", b"wish", "image/jpeg")
+    old.put("help/1/2.mp3", b"voice", "audio/mpeg")
+    config = copy.deepcopy(sqlite_app.config)
+    config["media"] = s3_settings(moto_s3)
+    app = create_app(config)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["media-store", "copy", "--from", str(tmp_path / "old-media"), "--remove"])
+    assert result.exit_code == 0, result.output
+    assert "2 copied, 0 already in the store, 2 removed" in result.output
+    with app.app_context():
+        from jobs.storage import storage
+
+        assert storage().get("help/1/2.mp3") == b"voice"
+    assert list(old.paths()) == []
+    again = runner.invoke(args=["media-store", "copy", "--from", str(tmp_path / "old-media")])
+    assert again.exit_code == 0 and "0 copied, 0 already in the store" in again.output
