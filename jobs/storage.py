@@ -141,14 +141,15 @@ class S3Storage:
                 yield item["Key"][len(self.prefix):]
 
 
-def from_settings(media: dict, default_dir: str):
-    """The store ``[media]`` describes (``default_dir``: ``[app] media_dir``, when ``[media] dir`` is empty)."""
-    if media["backend"] == "s3":
-        return S3Storage(bucket=media["bucket"], endpoint_url=media["endpoint_url"], region=media["region"],
-                         access_key_id=media["access_key_id"], secret_access_key=media["secret_access_key"],
-                         prefix=media["prefix"], addressing_style=media["addressing_style"],
-                         signed_url_seconds=media["signed_url_seconds"])
-    return LocalStorage(media["dir"] or default_dir)
+def from_settings(media, default_dir: str):
+    """The store ``[media]`` (``settings.media``) describes; ``default_dir`` (``[app] media_dir``) when its
+    ``dir`` is empty."""
+    if media.backend == "s3":
+        return S3Storage(bucket=media.bucket, endpoint_url=media.endpoint_url, region=media.region,
+                         access_key_id=media.access_key_id, secret_access_key=media.secret_access_key,
+                         prefix=media.prefix, addressing_style=media.addressing_style,
+                         signed_url_seconds=media.signed_url_seconds)
+    return LocalStorage(media.dir or default_dir)
 
 
 def storage():

@@ -62,13 +62,13 @@ def refuse(status: int, reason: str):
 def _allowed() -> bool:
     conf = config.settings().metrics
     header = request.headers.get("Authorization", "")
-    if conf["token"] and header.startswith("Bearer "):
-        return hmac.compare_digest(header[len("Bearer "):].encode(), conf["token"].encode())
+    if conf.token and header.startswith("Bearer "):
+        return hmac.compare_digest(header[len("Bearer "):].encode(), conf.token.encode())
     try:
         client = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:
         return False
-    return any(client in ipaddress.ip_network(entry, strict=False) for entry in conf["allow"])
+    return any(client in ipaddress.ip_network(entry, strict=False) for entry in conf.allow)
 
 
 @bp.get("/metrics")

@@ -7,16 +7,20 @@ import requests
 
 from jobs.storage import LocalStorage, MediaMissing, copy_all, from_settings
 from tests.support.s3 import moto_s3, s3_settings  # noqa: F401  (fixtures)
+from wx_service.config import MediaSettings
 
-LOCAL = {"backend": "local", "dir": "", "endpoint_url": "", "bucket": "", "region": "", "access_key_id": "",
-         "secret_access_key": "", "prefix": "", "addressing_style": "auto", "signed_url_seconds": 0}
+LOCAL = MediaSettings()
+
+
+def s3_store(endpoint: str, **extra):
+    return from_settings(MediaSettings(**s3_settings(endpoint, **extra)), "/unused")
 
 
 @pytest.fixture(params=["local", "s3"])
 def store(request, tmp_path):
     if request.param == "local":
         return from_settings(LOCAL, str(tmp_path / "media"))
-    return from_settings(s3_settings(request.getfixturevalue("moto_s3")), str(tmp_path / "unused"))
+    return s3_store(request.getfixturevalue("moto_s3"))
 
 
 def test_put_get_exists_delete_and_list(store):
@@ -42,7 +46,7 @@ def test_a_path_outside_the_store_is_refused(store, path):
 
 
 def test_a_signed_url_opens_the_file_and_only_when_asked_for(moto_s3):  # noqa: F811
-    store = from_settings(s3_settings(moto_s3, signed_url_seconds=60), "/unused")
+    store = s3_store(moto_s3, signed_url_seconds=60)
     store.put("makeups/7.jpg", b"\xff\xd8makeup", "image/jpeg")
     plain = f"{moto_s3}/{store.bucket}/wx/makeups/7.jpg"
     url = store.signed_url("makeups/7.jpg")
@@ -51,7 +55,7 @@ def test_a_signed_url_opens_the_file_and_only_when_asked_for(moto_s3):  # noqa: 
     assert answer.status_code == 200 and answer.content == b"\xff\xd8makeup"
     assert answer.headers["Content-Type"] == "image/jpeg"
     assert LocalStorage("/tmp").signed_url("x.jpg") is None
-    assert from_settings(s3_settings(moto_s3), "/unused").signed_url("makeups/7.jpg") is None
+    assert s3_store(moto_s3).signed_url("makeups/7.jpg") is None
 
 
 def test_copy_all_moves_a_directory_into_the_bucket_and_runs_again_harmlessly(tmp_path, moto_s3):  # noqa: F811
@@ -59,7 +63,7 @@ def test_copy_all_moves_a_directory_into_the_bucket_and_runs_again_harmlessly(tm
     local.put("wishes/1/2.jpg", b"one", "image/jpeg")
     local.put("avatars/5.jpg", b"two", "image/jpeg")
     (tmp_path / "media" / "wishes" / "1" / ".2.jpg.abc.part").write_bytes(b"half")  # a write in progress
-    bucket = from_settings(s3_settings(moto_s3), "/unused")
+    bucket = s3_store(moto_s3)
     assert copy_all(local, bucket) == (2, 0)
     assert copy_all(local, bucket) == (0, 2)
     assert sorted(bucket.paths()) == ["avatars/5.jpg", "wishes/1/2.jpg"] and bucket.get("avatars/5.jpg") == b"two"

@@ -21,6 +21,7 @@ from models import db, notify
 from tests.support.appfactory import free_port
 from tests.support.notifications import ROOT, make_volunteer, worker_env
 from tests.support.processes import wait_for
+from tests.support.settings import override
 from tests.support.wechat import post, text_xml
 
 OUTSIDE = {"REMOTE_ADDR": "203.0.113.9"}
@@ -34,9 +35,7 @@ def test_only_the_allowed_addresses_or_the_token_read_it(app_lite, monkeypatch):
     client = app_lite.client()
     assert client.get("/metrics").status_code == 200  # loopback is allowed by default
     assert client.get("/metrics", environ_base=OUTSIDE).status_code == 404
-    settings = app_lite.app.config["WX_SETTINGS"]
-    monkeypatch.setitem(settings.metrics, "token", "s3cret-scrape")
-    monkeypatch.setitem(settings.metrics, "allow", ["10.0.0.0/8"])
+    override(app_lite.app, monkeypatch, "metrics", token="s3cret-scrape", allow=["10.0.0.0/8"])
     assert client.get("/metrics").status_code == 404  # loopback no longer listed
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
     wrong = client.get("/metrics", environ_base=OUTSIDE, headers={"Authorization": "Bearer guess"})
@@ -61,13 +60,13 @@ def test_callbacks_timed_by_type_and_refusals_counted_by_reason(app_lite, monkey
     assert value("wx_callbacks_refused_total", reason="signature") == signature + 1
 
     stale = value("wx_callbacks_refused_total", reason="stale_timestamp")
-    monkeypatch.setitem(app_lite.app.config["WX_SETTINGS"].app, "max_clock_skew", 300)
+    override(app_lite.app, monkeypatch, "app", max_clock_skew=300)
     old = post(client, app_lite.config, "demo", text_xml("o_metrics", "旧的"), timestamp="1000000000")
     assert old.status_code == 403
     assert value("wx_callbacks_refused_total", reason="stale_timestamp") == stale + 1
 
     replayed = value("wx_callbacks_refused_total", reason="replayed_nonce")
-    monkeypatch.setitem(app_lite.app.config["WX_SETTINGS"].app, "max_clock_skew", 0)
+    override(app_lite.app, monkeypatch, "app", max_clock_skew=0)
     first = post(client, app_lite.config, "demo", text_xml("o_metrics", "一"), timestamp="1700000000", nonce="77")
     other = post(client, app_lite.config, "demo", text_xml("o_metrics", "二"), timestamp="1700000000", nonce="77")
     assert (first.status_code, other.status_code) == (200, 403)

@@ -25,7 +25,7 @@ def copy(source_dir, overwrite, remove):
 
     Run it again after an interruption: files the store already holds are skipped.
     """
-    source = LocalStorage(source_dir or settings().media_dir)
+    source = LocalStorage(source_dir or settings().app.media_dir)
     target = storage()
     if isinstance(target, LocalStorage) and target.root == source.root:
         raise click.UsageError("the store is this directory already: set [media] backend = \"s3\" (or another dir)")
