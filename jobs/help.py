@@ -21,6 +21,7 @@ from models import clock, db
 from models import help_request as hr
 
 from . import job, media, settings
+from .storage import storage
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +78,12 @@ class TranscodeError(Exception):
 
 
 def store_mp3(data: bytes, content_type: str, request_id: int, note_id: int) -> tuple[str, float | None]:
-    """Write ``help/<request>/<note>.mp3`` under the media dir; (relative path, duration seconds)."""
+    """Transcode to MP3 and write ``help/<request>/<note>.mp3`` to the media store; (its path, duration seconds)."""
     if not data:
         raise TranscodeError("empty media")
-    folder = os.path.join(settings().app.media_dir, "help", str(request_id))
-    os.makedirs(folder, exist_ok=True)
     ext = EXTENSIONS.get((content_type or "").split(";")[0].strip().lower(), "bin")
     relative = f"help/{request_id}/{note_id}.mp3"
-    target = os.path.join(settings().app.media_dir, relative)
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+    with tempfile.TemporaryDirectory(prefix="wx-voice-") as tmp:
         source = os.path.join(tmp, f"in.{ext}")
         with open(source, "wb") as handle:
             handle.write(data)
@@ -96,8 +94,10 @@ def store_mp3(data: bytes, content_type: str, request_id: int, note_id: int) -> 
                               capture_output=True, timeout=60)
         if proc.returncode != 0 or not os.path.exists(out) or os.path.getsize(out) == 0:
             raise TranscodeError(proc.stderr.decode(errors="replace")[-200:] or "ffmpeg failed")
-        os.replace(out, target)
-    return relative, _duration(target)
+        seconds = _duration(out)
+        with open(out, "rb") as handle:
+            storage().put(relative, handle.read(), "audio/mpeg")
+    return relative, seconds
 
 
 def _duration(path: str) -> float | None:

@@ -1,12 +1,11 @@
 """Temporary media from WeChat (3 days to live): fetch it, tell a lost file from a passing error,
-check and re-encode a photo (``models.images``), and store it under the media dir so that a second
-run of the same job writes the same file.
+check and re-encode a photo (``models.images``), and store it in the media store (``jobs.storage``) so
+that a second run of the same job writes the same file.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
+import mimetypes
 
 from flask import current_app
 from requests import RequestException
@@ -14,7 +13,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from models import RuleViolation, images
 
-from . import settings
+from .storage import storage
 
 #: WeChat says the media is gone, was never there or is of the wrong type: retrying cannot help.
 GONE_MEDIA_ERRORS = (40004, 40005, 40007, 41005, 41006)
@@ -69,12 +68,9 @@ def checked_image(data: bytes) -> tuple[bytes, str]:
 
 
 def store(data: bytes, folder: str, stem: str, extension: str) -> str:
-    """Write atomically to ``{media_dir}/{folder}/{stem}.{extension}``; the path relative to the media dir."""
-    target = os.path.join(settings().app.media_dir, folder)
-    os.makedirs(target, exist_ok=True)
-    name = f"{stem}.{extension}"
-    temp = os.path.join(target, f".{name}.{secrets.token_hex(6)}.part")
-    with open(temp, "wb") as fh:
-        fh.write(data)
-    os.replace(temp, os.path.join(target, name))  # same name, same bytes: a second run is harmless
-    return f"{folder}/{name}"
+    """Write ``{folder}/{stem}.{extension}`` to the media store (``jobs.storage``); that path.
+
+    Same name, same bytes: a second run of the job is harmless."""
+    path = f"{folder}/{stem}.{extension}"
+    storage().put(path, data, mimetypes.guess_type(path)[0] or "application/octet-stream")
+    return path

@@ -7,8 +7,6 @@ Thin: read input, call ``models.attendance``, commit, render.  The time comes fr
 
 from __future__ import annotations
 
-import os
-
 from flask import (
     abort,
     flash,
@@ -17,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 
@@ -34,6 +31,7 @@ from models.attendance import punches as att_punches
 
 from .. import clock
 from ..config import settings
+from ..media_files import send_media
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
@@ -187,7 +185,7 @@ def makeup_photo(makeup_id):
         abort(404)
     if made.photo_state != att.PHOTO_STORED:
         abort(404)
-    return send_file(os.path.join(settings().app.media_dir, made.photo_path), mimetype=made.photo_content_type)
+    return send_media(made.photo_path, made.photo_content_type)
 
 
 # ---------------------------------------------------------------------- 时长公示 and 异议

@@ -8,9 +8,7 @@ page who is coming.  Volunteer side: ``/m/help/requests/<id>`` (图4-21) with �
 
 from __future__ import annotations
 
-import os
-
-from flask import current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
 from jobs.help import fetch_voice
 from models import RuleViolation, db
@@ -19,6 +17,7 @@ from models import help_seeker as hs
 
 from .. import clock
 from ..config import settings
+from ..media_files import send_media
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
@@ -148,7 +147,7 @@ def help_voice_file(note_id):
     if note is None or not note.ready:
         raise RuleViolation("voice_not_ready", "语音还在获取中，请稍后刷新。", 404)
     hr.require_view(g.volunteer, note.request_id)
-    return send_file(os.path.join(settings().app.media_dir, note.mp3_path), mimetype="audio/mpeg",
+    return send_media(note.mp3_path, "audio/mpeg",
                      conditional=True, max_age=0)
 
 
@@ -161,5 +160,5 @@ def help_seeker_photo(seeker_id):
         raise RuleViolation("forbidden", "没有权限查看该照片。", 403)
     if not seeker.photo_path:
         raise RuleViolation("no_photo", "没有照片。", 404)
-    return send_file(os.path.join(settings().app.media_dir, seeker.photo_path), mimetype="image/jpeg",
+    return send_media(seeker.photo_path, "image/jpeg",
                      max_age=0)

@@ -7,10 +7,9 @@ coerced here, field by field, by ``WISH_FORM``.
 
 from __future__ import annotations
 
-import os
 import re
 
-from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from jobs.wishes import download_wish_photos
 from models import RuleViolation, db, regions, wish_rules
@@ -18,6 +17,7 @@ from models import wish as wishes
 
 from .. import clock
 from ..config import settings
+from ..media_files import send_media
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
@@ -181,7 +181,7 @@ def wish_photo(photo_id):
         abort(404)
     if not wishes.may_see_photos(photo.wish, g.account, g.openid, _viewer(), now=clock.now()):
         abort(403)
-    return send_file(os.path.join(settings().app.media_dir, photo.path), mimetype=photo.content_type)
+    return send_media(photo.path, photo.content_type)
 
 
 # ----------------------------------------------------------------------- 已认领的心愿 (个人中心)
