@@ -91,3 +91,31 @@ def test_the_operator_command_copies_a_directory_into_the_configured_bucket(sqli
     assert list(old.paths()) == []
     again = runner.invoke(args=["media-store", "copy", "--from", str(tmp_path / "old-media")])
     assert again.exit_code == 0 and "0 copied, 0 already in the store" in again.output
+
+
+def test_pages_answer_a_stored_file_with_its_bytes_or_a_signed_redirect(sqlite_app, moto_s3):  # noqa: F811
+    import copy
+
+    from werkzeug.exceptions import NotFound
+
+    from jobs.storage import storage
+    from wx_service import create_app
+    from wx_service.media_files import send_media
+
+    for signed in (0, 120):
+        config = copy.deepcopy(sqlite_app.config)
+        config["media"] = s3_settings(moto_s3, signed_url_seconds=signed)
+        app = create_app(config)
+        with app.test_request_context("/m/wishes/photos/1"):
+            storage().put("wishes/1/1.jpg", b"\xff\xd8wish", "image/jpeg")
+            answer = send_media("wishes/1/1.jpg", "image/jpeg")
+            if signed:
+                assert answer.status_code == 302 and "Signature=" in answer.location
+                assert answer.headers["Cache-Control"] == "no-store"
+                assert requests.get(answer.location, timeout=5).content == b"\xff\xd8wish"
+            else:
+                answer.direct_passthrough = False
+                assert answer.status_code == 200 and answer.get_data() == b"\xff\xd8wish"
+                assert answer.mimetype == "image/jpeg"
+                with pytest.raises(NotFound):
+                    send_media("wishes/1/2.jpg", "image/jpeg")
