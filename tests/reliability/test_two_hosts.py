@@ -143,7 +143,7 @@ def test_two_hosts_share_everything_that_matters(app_pg, moto_s3, tmp_path):  # 
         worker_b = flask_process(b.config_path, "worker", cwd=b.workdir)
         cron = flask_process(a.config_path, "cron", "--lease-seconds", "5", cwd=a.workdir)
         processes = [a.server, b.server, worker_b, cron]
-        wait_for(lambda: _answers(a) and _answers(b), "both hosts answer", timeout=90, processes=processes)
+        wait_for(lambda: _answers(a) and _answers(b), "both hosts answer", timeout=300, processes=processes)
 
         # 1. a photo uploaded through A's page, fetched by B's worker (the only one running yet), shown by both
         helper = requests.Session()
@@ -163,7 +163,7 @@ def test_two_hosts_share_everything_that_matters(app_pg, moto_s3, tmp_path):  # 
                 db.session.rollback()
                 return photo if photo is not None and photo.state == "stored" else None
 
-        photo = wait_for(stored, "B's worker stores the photo", timeout=60, processes=processes)
+        photo = wait_for(stored, "B's worker stores the photo", timeout=180, processes=processes)
         worker_a = flask_process(a.config_path, "worker", cwd=a.workdir)
         processes.append(worker_a)
         for host in (a, b, a):
