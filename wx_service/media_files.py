@@ -14,7 +14,7 @@ from flask import abort, redirect, send_file
 from jobs.storage import MediaMissing, storage
 
 
-def send_media(path: str, mimetype: str, **options):
+def send_stored(path: str, mimetype: str, **options):
     """The response for the stored file ``path`` (``options`` as ``send_file`` takes them: conditional, max_age …)."""
     store = storage()
     url = store.signed_url(path)

@@ -100,7 +100,7 @@ def test_pages_answer_a_stored_file_with_its_bytes_or_a_signed_redirect(sqlite_a
 
     from jobs.storage import storage
     from wx_service import create_app
-    from wx_service.media_files import send_media
+    from wx_service.media_files import send_stored
 
     for signed in (0, 120):
         config = copy.deepcopy(sqlite_app.config)
@@ -108,7 +108,7 @@ def test_pages_answer_a_stored_file_with_its_bytes_or_a_signed_redirect(sqlite_a
         app = create_app(config)
         with app.test_request_context("/m/wishes/photos/1"):
             storage().put("wishes/1/1.jpg", b"\xff\xd8wish", "image/jpeg")
-            answer = send_media("wishes/1/1.jpg", "image/jpeg")
+            answer = send_stored("wishes/1/1.jpg", "image/jpeg")
             if signed:
                 assert answer.status_code == 302 and "Signature=" in answer.location
                 assert answer.headers["Cache-Control"] == "no-store"
@@ -118,4 +118,4 @@ def test_pages_answer_a_stored_file_with_its_bytes_or_a_signed_redirect(sqlite_a
                 assert answer.status_code == 200 and answer.get_data() == b"\xff\xd8wish"
                 assert answer.mimetype == "image/jpeg"
                 with pytest.raises(NotFound):
-                    send_media("wishes/1/2.jpg", "image/jpeg")
+                    send_stored("wishes/1/2.jpg", "image/jpeg")

@@ -25,6 +25,7 @@ import requests
 import tomli_w
 
 from models import Binding, ContactMessage, WishPhoto, db
+from models.media import MediaItem
 from tests.support.appfactory import free_port
 from tests.support.notifications import ROOT, worker_env
 from tests.support.orgs import build_tree, make_volunteer
@@ -159,7 +160,7 @@ def test_two_hosts_share_everything_that_matters(app_pg, moto_s3, tmp_path):  # 
 
         def stored():
             with app_pg.app.app_context():
-                photo = WishPhoto.query.filter_by(media_id=media_id).one_or_none()
+                photo = WishPhoto.query.join(WishPhoto.item).filter(MediaItem.media_id == media_id).one_or_none()
                 db.session.rollback()
                 return photo if photo is not None and photo.state == "stored" else None
 

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
-from jobs.help import fetch_voice
 from models import RuleViolation, db
 from models import help_request as hr
 from models import help_seeker as hs
 
 from .. import clock
 from ..config import settings
-from ..media_files import send_media
+from ..media_files import send_stored
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
 from .forms import attempt
 from .guards import volunteer_required
 from .json_body import TEXT, json_fields
+from .media_files import send_media
 
 JSAPI = ["startRecord", "stopRecord", "uploadVoice", "onVoiceRecordEnd"]
 
@@ -66,7 +66,6 @@ def help_voice():
     data = json_fields(server_id=TEXT, serverId=TEXT)
     server_id = data["server_id"] or data["serverId"] or ""
     req, note, is_new = hr.call_for_help(seeker, server_id, hr.JSSDK, g.account, now=clock.now(), tz=settings().app.timezone)
-    fetch_voice.later(note.id)
     db.session.commit()
     return jsonify(code="ok", request_id=req.id, new=is_new,
                    message="已通知志愿者" if is_new else "已经把您的话补充给志愿者了")
@@ -147,8 +146,7 @@ def help_voice_file(note_id):
     if note is None or not note.ready:
         raise RuleViolation("voice_not_ready", "语音还在获取中，请稍后刷新。", 404)
     hr.require_view(g.volunteer, note.request_id)
-    return send_media(note.mp3_path, "audio/mpeg",
-                     conditional=True, max_age=0)
+    return send_media(note.item, conditional=True, max_age=0)
 
 
 @bp.get("/help/seekers/<int:seeker_id>/photo")
@@ -160,5 +158,5 @@ def help_seeker_photo(seeker_id):
         raise RuleViolation("forbidden", "没有权限查看该照片。", 403)
     if not seeker.photo_path:
         raise RuleViolation("no_photo", "没有照片。", 404)
-    return send_media(seeker.photo_path, "image/jpeg",
+    return send_stored(seeker.photo_path, "image/jpeg",
                      max_age=0)

@@ -11,7 +11,7 @@ from jobs.storage import storage
 from models import RuleViolation, accounts, db, identity, volunteer_qr
 from models.organization import ACTIVE, admin_org_of
 
-from ..media_files import send_media
+from ..media_files import send_stored
 from ..uploads import store_image
 from . import bp
 from .forms import attempt
@@ -73,7 +73,7 @@ def avatar():
 def avatar_image():
     if not g.volunteer.avatar_path:
         abort(404)
-    return send_media(g.volunteer.avatar_path, "image/jpeg")
+    return send_stored(g.volunteer.avatar_path, "image/jpeg")
 
 
 @bp.route("/me/password", methods=["GET", "POST"])

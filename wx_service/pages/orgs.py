@@ -9,7 +9,7 @@ from models import org_rules, organization, permissions
 from models import project as pr
 
 from .. import clock
-from ..media_files import send_media
+from ..media_files import send_stored
 from ..uploads import store_image
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
@@ -74,7 +74,7 @@ def org_logo(org_id):
     org = organization.get_org(org_id)
     if not org.logo_path:
         abort(404)
-    return send_media(org.logo_path, "image/jpeg")
+    return send_stored(org.logo_path, "image/jpeg")
 
 
 @bp.app_template_filter("local_dt")
