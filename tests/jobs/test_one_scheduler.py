@@ -112,7 +112,7 @@ def test_two_cron_commands_submit_each_periodic_job_once(app_pg):
     queue = Queue(tag, connection=connection)
     crons = [flask_process(app_pg.config_path, "cron", "--lease-seconds", "5", "--tick", "0.2") for _ in range(2)]
     try:
-        wait_for(lambda: queue.count >= len(PERIODIC), "the periodic jobs submitted", processes=crons)
+        wait_for(lambda: queue.count >= len(PERIODIC), "the periodic jobs submitted", timeout=240, processes=crons)
         leader = (connection.get(f"{tag}:{LEASE_KEY}") or b"").decode()
         outputs = [stop(proc) for proc in crons]
     finally:

@@ -66,7 +66,7 @@ def flask_process(config_path, *args, cwd=None) -> subprocess.Popen:
                             env=worker_env(config_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def wait_for(condition, what: str, timeout: float = 30.0, processes=()):
+def wait_for(condition, what: str, timeout: float = 120.0, processes=()):
     """Poll ``condition`` until it is true; fail naming ``what`` (and any process that died meanwhile)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
