@@ -21,6 +21,8 @@ def register(app) -> None:
         me,
         org_admin,
         orgs,
+        practice,
+        practice_admin,
         project_admin,
         projects,
         registration,
