@@ -11,6 +11,7 @@ with ``GUNICORN_CMD_ARGS``.
 
 import multiprocessing
 import os
+import tempfile
 
 bind = os.environ.get("WX_SERVICE_BIND", "127.0.0.1:8000")
 # The pages wait on PostgreSQL and on WeChat's API; two workers per core, at least two.
@@ -35,3 +36,21 @@ limit_request_line = 8190
 limit_request_field_size = 8190
 accesslog = "-"
 errorlog = "-"
+
+# /metrics: each worker counts in its own process; prometheus_client's multiprocess mode has every process
+# write its values under one directory, and /metrics (any worker) adds them up.  Give the rq workers and the
+# scheduler of this host the same PROMETHEUS_MULTIPROC_DIR, so their counters show too; empty the directory
+# when the host's services all start afresh (a tmpfs such as /run is emptied at boot).
+metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
+                                    os.path.join(tempfile.gettempdir(), "wx_service-metrics"))
+
+
+def on_starting(server):
+    os.makedirs(metrics_dir, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """A dead worker's gauges go with it; its counters stay in the sum (a counter never goes down)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

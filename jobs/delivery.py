@@ -31,6 +31,7 @@ from models.notification_kinds import lines, template_data, title
 
 from . import job
 from . import settings as current_settings
+from .metrics import DELIVERIES
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ def deliver_notifications(ids: list[int]) -> dict:
         for outcome in _deliver_batch([int(i) for i in ids], senders):
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
             deferred += outcome == "deferred"
+    for outcome, count in outcomes.items():
+        DELIVERIES.labels(outcome).inc(count)
     if deferred:
         raise DeliveryDeferred(f"{deferred} of {len(ids)} notifications deferred after a transient error")
     return outcomes

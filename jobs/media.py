@@ -12,8 +12,7 @@ purpose's hooks once.  ``sweep_media`` re-submits items left pending and fails t
 from __future__ import annotations
 
 import logging
-import os
-import secrets
+import mimetypes
 
 from flask import current_app
 from requests import RequestException
@@ -23,7 +22,8 @@ from models import RuleViolation, clock, db, images
 from models import media as items
 from models.media import IMAGE, JSSDK_VOICE, KINDS, VOICES
 
-from . import audio, job, settings
+from . import audio, job
+from .storage import storage
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +73,11 @@ def checked_image(data: bytes) -> tuple[bytes, str, bytes]:
 
 
 def store(data: bytes, folder: str, stem: str, extension: str) -> str:
-    """Write atomically to ``{media_dir}/{folder}/{stem}.{extension}``; the path relative to the media dir."""
-    target = os.path.join(settings().app.media_dir, folder)
-    os.makedirs(target, exist_ok=True)
-    name = f"{stem}.{extension}"
-    temp = os.path.join(target, f".{name}.{secrets.token_hex(6)}.part")
-    with open(temp, "wb") as fh:
-        fh.write(data)
-    os.replace(temp, os.path.join(target, name))  # same name, same bytes: a second run is harmless
-    return f"{folder}/{name}"
+    """Write ``{folder}/{stem}.{extension}`` to the media store (``jobs.storage``: a directory or a bucket);
+    that path.  Same name, same bytes: a second run is harmless."""
+    path = f"{folder}/{stem}.{extension}"
+    storage().put(path, data, mimetypes.guess_type(path)[0] or "application/octet-stream")
+    return path
 
 
 def folder_of(item) -> str:

@@ -16,6 +16,8 @@ import time
 from redis.exceptions import RedisError
 from rq import Queue, Retry, SimpleWorker
 
+from .metrics import JOB_FAILURES
+
 log = logging.getLogger(__name__)
 
 
@@ -48,7 +50,10 @@ class Worker(SimpleWorker):
         from models import db
 
         try:
-            return super().perform_job(job, queue)
+            done = super().perform_job(job, queue)
+            if not done:
+                JOB_FAILURES.labels(job.func_name.rsplit(".", 1)[-1]).inc()
+            return done
         finally:
             db.session.remove()
 
@@ -89,6 +94,7 @@ class InProcessBackend:
                     func(*args, **kwargs)
                 except Exception:
                     log.exception("job failed: %s", func.__name__)
+                    JOB_FAILURES.labels(func.__name__).inc()
                     if retry and attempt < retry[0]:
                         delay = retry[1][min(attempt, len(retry[1]) - 1)]
                         timer = threading.Timer(

@@ -1,11 +1,12 @@
 """The periodic jobs, as data: (function, interval in seconds).
 
-Production runs them with rq's cron scheduler (``flask --app wx_service cron``); the embedded
-default runs them from a timer thread of the development server.
+Production runs them with ``flask --app wx_service cron`` (``jobs.scheduler``: once per interval however
+many of them run); the embedded default runs the same scheduler in a thread of the development server.
 """
 
 from __future__ import annotations
 
+from .abandoned import requeue_abandoned_jobs
 from .attendance import close_publicity, remove_stale_attendance
 from .closure import recount_followers, remind_closures
 from .delivery import sweep_notifications
@@ -28,4 +29,5 @@ PERIODIC: list[tuple[object, int]] = [
     (remind_closures, 3600),
     (recount_followers, 3600),
     (record_last_seen, 60),
+    (requeue_abandoned_jobs, 60),
 ]

@@ -193,6 +193,14 @@ class Notification(db.Model):
         return [(kind, state, count) for kind, state, count in db.session.execute(query)]
 
     @classmethod
+    def backlog_by_kind(cls) -> list[tuple[str, int, datetime]]:
+        """(kind, pending rows, the oldest one's created_at) of the rows still to deliver (the ``/metrics`` gauge)."""
+        t = cls.__table__
+        query = (select(t.c.kind, func.count(), func.min(t.c.created_at)).where(t.c.state == PENDING)
+                 .group_by(t.c.kind).order_by(t.c.kind))
+        return [(kind, count, oldest) for kind, count, oldest in db.session.execute(query)]
+
+    @classmethod
     def oldest_undelivered(cls) -> Notification | None:
         return cls.query.filter(cls.state == PENDING).order_by(cls.created_at, cls.id).first()
 

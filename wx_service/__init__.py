@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from jobs import storage as media_storage
 from jobs.queue import InProcessBackend, RQBackend
 from models import clock as model_clock
 from models import db, personal_data
@@ -75,17 +76,19 @@ def create_app(config=None) -> Flask:
     errors.register_edge(app)
     csrf.init_app(app)
     _init_stores(app, settings)
+    app.extensions[media_storage.EXTENSION] = media_storage.from_settings(settings.media, settings.app.media_dir)
     _use_personal_data_keys(app, settings)
     model_clock.use_source(clock.app_time)  # the one clock, stoppable by a TESTING app's CLOCK_NOW
     app.extensions["wechat"] = WeChatClients(settings, app.extensions["wx_store"])
     _check_template_kinds(settings)
 
-    from . import cli, health, pages
+    from . import cli, health, metrics, pages
     from .wechat import callback, jssdk, oauth
 
     app.register_blueprint(callback.bp)
     csrf.exempt(callback.bp)
     app.register_blueprint(health.bp)
+    metrics.install(app)  # /metrics, and the callback's latency and refusals
     app.register_blueprint(oauth.bp)
     app.register_blueprint(jssdk.bp)
     pages.register(app)

@@ -16,6 +16,7 @@ value to the models as an argument.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import types
@@ -113,6 +114,30 @@ class ProjectSettings:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    """Where media files live (``jobs/storage.py``): a directory, or a private S3-compatible bucket."""
+
+    backend: Literal["local", "s3"] = "local"
+    dir: str = ""  # local: the directory (empty: [app] media_dir)
+    endpoint_url: str = ""  # s3: empty for AWS itself
+    bucket: str = ""
+    region: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = ""
+    prefix: str = ""
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    signed_url_seconds: int = 0  # > 0: pages redirect to a URL signed this long; 0: they pass the bytes on
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """Who may read ``GET /metrics``: a bearer token, or a client address in one of these networks."""
+
+    token: str = ""
+    allow: tuple[str, ...] = ("127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
 class Account:
     """One official account (公众号): its credentials, API endpoints and template ids."""
 
@@ -137,6 +162,7 @@ SECTIONS: dict[str, type] = {
     "app": AppSettings, "database": DatabaseSettings, "redis": RedisSettings, "security": SecuritySettings,
     "sms": SmsSettings, "notifications": NotificationSettings, "sandbox": SandboxSettings,
     "attendance": AttendanceSettings, "projects": ProjectSettings,
+    "media": MediaSettings, "metrics": MetricsSettings,
 }
 
 
@@ -157,6 +183,8 @@ class Settings:
     sandbox: SandboxSettings
     attendance: AttendanceSettings
     projects: ProjectSettings
+    media: MediaSettings
+    metrics: MetricsSettings
     accounts: Mapping[str, Account]
     source: str
 
@@ -308,6 +336,19 @@ def _completed(where: str, section):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ConfigError(f"app.timezone {section.timezone!r} is not a known time zone") from exc
         return dataclasses.replace(section, media_dir=os.path.abspath(section.media_dir))
+    if isinstance(section, MediaSettings):
+        if section.backend == "s3" and not section.bucket:
+            raise ConfigError("media.bucket must be set when media.backend is \"s3\"")
+        if not 0 <= section.signed_url_seconds <= 3600:
+            raise ConfigError("media.signed_url_seconds must be 0 (the service passes files on) to 3600")
+        return section
+    if isinstance(section, MetricsSettings):
+        for entry in section.allow:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ConfigError(f"metrics.allow: {entry!r} is not an address or network") from exc
+        return section
     if isinstance(section, Account):
         return dataclasses.replace(section, api_base=_slashed(section.api_base), oauth_base=_slashed(section.oauth_base))
     return section

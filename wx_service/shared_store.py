@@ -95,6 +95,13 @@ class RedisStore:
         """Delete only while it still holds ``expected`` (compare-and-delete, atomic)."""
         return bool(self.redis.eval(self._DELETE_IF, 1, self._k(key), expected))
 
+    _EXTEND_IF = ("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end "
+                  "return 0")
+
+    def extend_if(self, key: str, expected: str, ttl: int) -> bool:
+        """Give the key ``ttl`` seconds more only while it still holds ``expected`` (a lease renewed by its holder)."""
+        return bool(self.redis.eval(self._EXTEND_IF, 1, self._k(key), expected, ttl))
+
     def incr(self, key: str, ttl: int, amount: int = 1) -> int:
         """Count up by ``amount``; the window of ``ttl`` seconds starts at the first count."""
         pipe = self.redis.pipeline()
@@ -200,6 +207,13 @@ class DatabaseStore:
         t = self.table
         with self._engine().begin() as conn:
             return bool(conn.execute(delete(t).where(t.c.key == key, t.c.value == expected)).rowcount)
+
+    def extend_if(self, key: str, expected: str, ttl: int) -> bool:
+        t = self.table
+        now = utcnow()
+        with self._engine().begin() as conn:
+            return bool(conn.execute(update(t).where(t.c.key == key, t.c.value == expected, self._live(now))
+                                     .values(expires_at=now + timedelta(seconds=ttl))).rowcount)
 
     def incr(self, key: str, ttl: int, amount: int = 1) -> int:
         t = self.table

@@ -7,17 +7,16 @@ positions, trailing payloads) and gives every stored picture the same format and
 
 from __future__ import annotations
 
-import os
+import io
 import secrets
 
+from jobs.storage import storage
 from models import RuleViolation, images
-
-from .config import settings
 
 
 def store_image(upload, folder: str, *, what: str, max_bytes: int, side: int, square: bool = False,
                 prefix: str = "") -> str:
-    """Check, re-encode and store one uploaded picture; its path relative to the media dir."""
+    """Check, re-encode and store one uploaded picture in the media store (``jobs.storage``); its path there."""
     data = upload.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise RuleViolation(f"{folder}_too_large", f"{what}不能超过{max_bytes // (1024 * 1024)}MB。", 413)
@@ -28,8 +27,8 @@ def store_image(upload, folder: str, *, what: str, max_bytes: int, side: int, sq
         image = image.crop((left, top, left + edge, top + edge)).resize((side, side))
     else:
         image.thumbnail((side, side))
-    target = os.path.join(settings().app.media_dir, folder)
-    os.makedirs(target, exist_ok=True)
-    name = f"{prefix}{secrets.token_hex(12)}.jpg"
-    image.save(os.path.join(target, name), "JPEG", quality=88)
-    return f"{folder}/{name}"
+    encoded = io.BytesIO()
+    image.save(encoded, "JPEG", quality=88)
+    path = f"{folder}/{prefix}{secrets.token_hex(12)}.jpg"
+    storage().put(path, encoded.getvalue(), "image/jpeg")
+    return path

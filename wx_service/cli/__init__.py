@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .attendance import attendance_cli
+from .media_store import media_store_cli
 from .menus import menus_cli
 from .notifications import notifications_cli
 from .orgs import orgs_cli
@@ -16,5 +17,6 @@ def register(app) -> None:
     app.cli.add_command(attendance_cli)
     app.cli.add_command(menus_cli)
     app.cli.add_command(stats_cli)
+    app.cli.add_command(media_store_cli)
     app.cli.add_command(worker)
     app.cli.add_command(cron)

@@ -18,19 +18,16 @@ from .sandbox import get_state
 
 
 def start_inprocess_cron(app) -> threading.Thread:
-    """The embedded default's stand-in for rq cron: a daemon thread running jobs/schedule.py."""
+    """The embedded default's scheduler: the same leased ``Scheduler`` as ``flask cron``, on the database
+    store, in a daemon thread (a second ``make run`` on the same var/ does not run the jobs twice)."""
     from jobs.schedule import PERIODIC
+    from jobs.scheduler import Scheduler
+
+    scheduler = Scheduler(app.extensions["wx_store"], PERIODIC)
 
     def loop():
-        last: dict = {}
-        while True:
-            now = time.monotonic()
-            with app.app_context():
-                for func, interval in PERIODIC:
-                    if now - last.get(func, -interval) >= interval:
-                        last[func] = now
-                        func.now()
-            time.sleep(5)
+        with app.app_context():
+            scheduler.run(threading.Event(), tick_seconds=5)
 
     thread = threading.Thread(target=loop, name="wx-cron", daemon=True)
     thread.start()

@@ -8,9 +8,7 @@ page who is coming.  Volunteer side: ``/m/help/requests/<id>`` (图4-21) with �
 
 from __future__ import annotations
 
-import os
-
-from flask import current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
 from models import RuleViolation, db
 from models import help_request as hr
@@ -18,6 +16,7 @@ from models import help_seeker as hs
 
 from .. import clock
 from ..config import settings
+from ..media_files import send_stored
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
@@ -159,5 +158,5 @@ def help_seeker_photo(seeker_id):
         raise RuleViolation("forbidden", "没有权限查看该照片。", 403)
     if not seeker.photo_path:
         raise RuleViolation("no_photo", "没有照片。", 404)
-    return send_file(os.path.join(settings().app.media_dir, seeker.photo_path), mimetype="image/jpeg",
+    return send_stored(seeker.photo_path, "image/jpeg",
                      max_age=0)

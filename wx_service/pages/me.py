@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import io
-import os
 
 import qrcode
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 
+from jobs.storage import storage
 from models import RuleViolation, accounts, db, identity, volunteer_qr
 from models.integrity import codes
 from models.organization import ACTIVE, admin_org_of
 
 from .. import clock
-from ..config import settings
+from ..media_files import send_stored
 from ..uploads import store_image
 from . import bp
 from .forms import attempt
@@ -65,10 +65,7 @@ def avatar():
         g.volunteer.avatar_path = _store_avatar(upload)
         db.session.commit()
         if old:
-            try:
-                os.remove(os.path.join(settings().app.media_dir, old))
-            except OSError:
-                pass
+            storage().delete(old)
         flash("头像已更新。", "success")
         return redirect(url_for("pages.me", account=g.account))
     return render_template("pages/avatar.html", v=g.volunteer)
@@ -79,7 +76,7 @@ def avatar():
 def avatar_image():
     if not g.volunteer.avatar_path:
         abort(404)
-    return send_file(os.path.join(settings().app.media_dir, g.volunteer.avatar_path), mimetype="image/jpeg")
+    return send_stored(g.volunteer.avatar_path, "image/jpeg")
 
 
 @bp.route("/me/password", methods=["GET", "POST"])

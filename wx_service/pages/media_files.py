@@ -1,18 +1,17 @@
 """Serving a stored media item (``models.media``): the one place a page reads its file.
 
-The page checks who may see it first (each feature keeps its own access rule); an item not stored yet is
+The file comes from the media store (``jobs.storage``: its bytes, or a redirect to a signed URL, through
+``wx_service.media_files.send_stored``).  The page checks who may see it first (each feature keeps its own access rule); an item not stored yet is
 a 404, and so is the thumbnail of a voice.  A photo stored before thumbnails existed serves itself.
 """
 
 from __future__ import annotations
 
-import os
-
-from flask import abort, send_file
+from flask import abort
 
 from models.media import IMAGE, MediaItem
 
-from ..config import settings
+from ..media_files import send_stored
 
 
 def send_media(item: MediaItem | None, *, thumbnail: bool = False, **options):
@@ -22,5 +21,5 @@ def send_media(item: MediaItem | None, *, thumbnail: bool = False, **options):
     if thumbnail and item.kind != IMAGE:
         abort(404)
     if thumbnail and item.thumbnail_path:
-        return send_file(os.path.join(settings().app.media_dir, item.thumbnail_path), mimetype="image/jpeg", **options)
-    return send_file(os.path.join(settings().app.media_dir, item.path), mimetype=item.content_type, **options)
+        return send_stored(item.thumbnail_path, "image/jpeg", **options)
+    return send_stored(item.path, item.content_type, **options)

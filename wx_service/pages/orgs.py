@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
-from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from models import membership as ms
 from models import org_rules, organization, permissions
 from models import project as pr
 
 from .. import clock
-from ..config import settings
+from ..media_files import send_stored
 from ..uploads import store_image
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
@@ -76,7 +74,7 @@ def org_logo(org_id):
     org = organization.get_org(org_id)
     if not org.logo_path:
         abort(404)
-    return send_file(os.path.join(settings().app.media_dir, org.logo_path), mimetype="image/jpeg")
+    return send_stored(org.logo_path, "image/jpeg")
 
 
 @bp.app_template_filter("local_dt")

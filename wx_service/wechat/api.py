@@ -19,6 +19,8 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
+from jobs.metrics import TOKEN_REFRESHES, WECHAT_ERRORS
+
 from ..config import WECHAT_API_BASE, Account
 from ..shared_store import lock
 
@@ -77,6 +79,7 @@ class AccountClient(WeChatClient):
     def fetch_access_token(self) -> dict:
         """Fetch through ``stable_token`` (it does not rotate the token other holders use)."""
         log.info("fetching access token", extra={"account": self.account.name})
+        TOKEN_REFRESHES.labels(self.account.name).inc()
         res = self._http.post(
             self.account.api_base + "cgi-bin/stable_token",
             json={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
@@ -99,6 +102,7 @@ class AccountClient(WeChatClient):
         try:
             return super()._request(method, url_or_endpoint, **kwargs)
         except WeChatClientException as exc:
+            WECHAT_ERRORS.labels(self.account.name, str(exc.errcode)).inc()
             if exc.errcode not in TOKEN_ERRORS:
                 raise
             failed = params.get("access_token")

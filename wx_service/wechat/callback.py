@@ -38,6 +38,7 @@ from models import Follower, chat_text, db
 from models.follower import seen_mark
 
 from .. import clock, config
+from ..metrics import refuse
 from . import follower_cards
 
 bp = Blueprint("callback", __name__)
@@ -81,9 +82,9 @@ def _verify(account):
     if skew:
         try:
             if abs(time.time() - int(timestamp)) > skew:
-                abort(403)
+                refuse(403, "stale_timestamp")
         except ValueError:
-            abort(403)
+            refuse(403, "stale_timestamp")
     return timestamp, nonce
 
 
@@ -217,7 +218,7 @@ def _decrypt(account, root, body, timestamp, nonce) -> bytes:
         return body
     encrypted = root.findtext("Encrypt")
     if root.find("Encrypt") is None:
-        abort(403)
+        refuse(403, "downgrade")
     if not encrypted:
         abort(400)
     crypto = WeChatCrypto(account.token, account.encoding_aes_key, account.app_id)
@@ -280,6 +281,7 @@ def receive(name):
     plain = _decrypt(account, root, body, timestamp, nonce)
     plain_root = root if plain is body else _safe_xml(plain)
     message = _message(plain_root, plain)
+    g.message_type = f"event.{message.event}" if message.type == "event" else message.type
     if not getattr(message, "source", None):
         abort(400)
 
@@ -351,7 +353,7 @@ def _claim_pair(name: str, timestamp: str, nonce: str, body: bytes):
             log.error("database unreachable for the nonce check")
             abort(503)
         if kept != digest:
-            abort(403)
+            refuse(403, "replayed_nonce")
         return store, key, not added
     abort(503)
 
