@@ -10,6 +10,7 @@ from .attendance import close_publicity, remove_stale_attendance, sweep_makeup_p
 from .delivery import sweep_notifications
 from .help import escalate_help_requests, sweep_voice_notes
 from .maintenance import purge_expired_shared_values
+from .records import award_star_levels
 from .reminders import send_activity_reminders
 from .wishes import close_unconfirmed_wishes, sweep_wish_photos
 
@@ -24,4 +25,5 @@ PERIODIC: list[tuple[object, int]] = [
     (close_publicity, 600),
     (remove_stale_attendance, 3600),
     (sweep_makeup_photos, 300),
+    (award_star_levels, 600),
 ]

@@ -6,6 +6,7 @@ from . import (
     identity,
     permissions,
     personal_data,
+    records,
     regions,
     sms_code,
     volunteer_qr,
@@ -29,7 +30,7 @@ from .volunteer import Binding, Volunteer, VolunteerNumber
 from .wish import Wish, WishLog, WishPhoto
 
 __all__ = [
-    "attendance", "accounts", "identity", "permissions", "personal_data", "regions", "sms_code", "volunteer_qr", "wish",
+    "attendance", "accounts", "identity", "permissions", "personal_data", "records", "regions", "sms_code", "volunteer_qr", "wish",
     "ActivityReminder", "Binding", "ContactMessage", "ContactReply", "Cycle", "MakeupRequest", "Objection", "PointEntry", "Punch", "Removal", "Follower", "HelpRequest", "HelpSeeker", "MemberGroup", "MemberGroupMember",
     "Membership", "Notification", "OrgAdmin", "Organization", "Pairing", "PendingOrgChange", "PhoneView", "Project",
     "ProjectComment", "ProjectFollow", "ProjectSite", "ProjectTempAdmin", "RuleViolation", "SeekerBinding",

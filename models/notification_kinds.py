@@ -38,6 +38,7 @@ KNOWN_KINDS: dict[str, str] = {
     "wish_claimed": "微心愿已被认领",
     "wish_released": "微心愿认领被放弃",
     "wish_completed": "微心愿已完成",
+    "star_level_reached": "志愿者星级晋升",
 }
 
 _REVIEW = (("phrase2", "result", "审核结果"), ("thing3", "reason", "说明"))
@@ -70,6 +71,7 @@ TEMPLATE_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "wish_claimed": (("thing1", "wish", "心愿名称"), ("name2", "volunteer", "认领人"), ("time3", "time", "认领时间")),
     "wish_released": (("thing1", "wish", "心愿名称"), ("thing2", "reason", "原因")),
     "wish_completed": (("thing1", "wish", "心愿名称"), ("time2", "time", "完成时间")),
+    "star_level_reached": (("thing1", "level", "星级"), ("number2", "hours", "累计时长（小时）")),
 }
 
 ELLIPSIS = "…"

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
+from models.records.stars import thresholds_from
+
 DEFAULT_SECRET_KEY = "development-secret-key-change-me"
 WECHAT_API_BASE = "https://api.weixin.qq.com/"
 WECHAT_OAUTH_BASE = "https://open.weixin.qq.com/"
@@ -73,6 +75,15 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "projects": {
         "topic_orgs": (dict, {}),
     },
+    "records": {
+        "star_hours": (list, [100, 300, 600, 1000, 1500]),
+        "period_issuer": (str, "recording_org"),
+        "cjk_font": (str, "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+        "cjk_font_index": (int, 2),
+        "verify_per_minute": (int, 20),
+        "export_max_level": (int, 1),
+        "id_number_max_level": (int, 1),
+    },
 }
 
 ACCOUNT_SCHEMA: dict[str, tuple[type | tuple[type, ...], object]] = {
@@ -89,7 +100,8 @@ ACCOUNT_SCHEMA: dict[str, tuple[type | tuple[type, ...], object]] = {
 
 KNOWN_VALUES = {("app", "env"): ("development", "production"), ("app", "weui"): ("local", "cdn"),
                 ("sms", "sender"): ("log", "http"),
-                ("attendance", "rounding"): ("ceil_half_hour", "floor_half_hour", "nearest_quarter", "exact")}
+                ("attendance", "rounding"): ("ceil_half_hour", "floor_half_hour", "nearest_quarter", "exact"),
+                ("records", "period_issuer"): ("recording_org", "level1")}
 
 
 class ConfigError(Exception):
@@ -127,6 +139,7 @@ class Settings:
     sandbox: dict
     attendance: dict
     projects: dict
+    records: dict
     accounts: dict[str, Account]
     source: str
 
@@ -169,6 +182,11 @@ class Settings:
     @property
     def sms_daily_limit(self) -> int:
         return self.sms["daily_limit"]
+
+    @property
+    def star_hours(self) -> tuple:
+        """``[records] star_hours``: the confirmed hours of 一星 … 五星, checked and rising (Decimals)."""
+        return self.records["star_hours"]
 
     @property
     def topic_orgs(self) -> dict[str, list[str]]:
@@ -289,6 +307,13 @@ def _check(raw: dict, origin: str) -> Settings:
     for topic, names in sections["projects"]["topic_orgs"].items():
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ConfigError(f"projects.topic_orgs.{topic} must be a list of organization names")
+    try:
+        star_hours = thresholds_from(sections["records"]["star_hours"])
+    except ValueError as exc:
+        raise ConfigError(f"records.{exc}") from None
+    if sections["records"]["verify_per_minute"] < 1:
+        raise ConfigError("records.verify_per_minute must be at least 1")
+    sections["records"]["star_hours"] = star_hours
     mains = [a.name for a in accounts.values() if a.main]
     if len(mains) != 1:
         raise ConfigError(f"accounts.*.main must be true on exactly one account (found {len(mains)})")
