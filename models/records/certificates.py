@@ -122,8 +122,8 @@ def national_number_of(volunteer_id: int) -> str | None:
     return db.session.scalar(select(NationalNumber.number).where(NationalNumber.volunteer_id == volunteer_id))
 
 
-def _content(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, kind: str, period, thresholds,
-             local_today: date) -> dict:
+def _content(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, kind: str, period, combined: bool,
+             thresholds, local_today: date) -> dict:
     level = stars.level_for(stars.confirmed_hours(volunteer.id), thresholds)
     out = {
         "volunteer": {"name": volunteer.name, "id_type": ID_TYPES.get(volunteer.id_type, volunteer.id_type),
@@ -139,7 +139,7 @@ def _content(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, k
     if kind == PERIOD:
         start, end = period
         out["period"] = {"start": start.isoformat(), "end": end.isoformat()}
-        found = entries.entries_of(volunteer.id, within=issuer, start=start, end=end)
+        found = entries.entries_of(volunteer.id, by=issuer, below=combined, start=start, end=end)
         out["entries"] = [{"kind": e.kind_label, "title": e.title, "detail": e.detail, "day": e.day.isoformat(),
                            "org": e.org.name} for e in found]
     return out
@@ -160,12 +160,12 @@ def _same_valid(volunteer_id: int, issuer_id: int, kind: str, project_id, period
 
 
 def _issue(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, kind: str, project_id=None,
-           period=None, thresholds, now: datetime, tz: str) -> Certificate:
+           period=None, combined: bool = False, thresholds, now: datetime, tz: str) -> Certificate:
     cycle_ids = {c.id for line in lines for c in line.cycles}
     found = _same_valid(volunteer.id, issuer.id, kind, project_id, period, cycle_ids)
     if found is not None:
         return found
-    content = _content(volunteer, issuer, lines, kind=kind, period=period, thresholds=thresholds,
+    content = _content(volunteer, issuer, lines, kind=kind, period=period, combined=combined, thresholds=thresholds,
                        local_today=local_now(now, tz).date())
     for _attempt in range(5):
         cert = Certificate(number=new_number(), kind=kind, volunteer_id=volunteer.id, issuer_org_id=issuer.id,
@@ -211,8 +211,8 @@ def issue_for_period(volunteer: Volunteer, start: date, end: date, *, mode: str,
         by_issuer.setdefault(issuer.id, (issuer, []))[1].append(cycle)
     if not by_issuer:
         raise RuleViolation("no_hours", "该时间段内没有可以证明的服务时长。", 409)
-    return [_issue(volunteer, issuer, _lines(cycles), kind=PERIOD, period=(start, end), thresholds=thresholds,
-                   now=now, tz=tz) for issuer, cycles in sorted(by_issuer.values(), key=lambda item: item[0].id)]
+    return [_issue(volunteer, issuer, _lines(cycles), kind=PERIOD, period=(start, end),
+                   combined=mode == BY_LEVEL1_ORG, thresholds=thresholds, now=now, tz=tz) for issuer, cycles in sorted(by_issuer.values(), key=lambda item: item[0].id)]
 
 
 # ------------------------------------------------------------------------------ reading

@@ -49,13 +49,16 @@ def record_entry(actor: Volunteer, volunteer_id: int, org_id: int, kind: str, ti
     return entry
 
 
-def entries_of(volunteer_id: int, *, within: Organization | None = None, start: date | None = None,
+def entries_of(volunteer_id: int, *, by: Organization | None = None, below: bool = False, start: date | None = None,
                end: date | None = None) -> list[RecordEntry]:
-    """A volunteer's entries, newest first; ``within``: recorded by that org or one below it; by day in [start, end]."""
+    """A volunteer's entries, newest first; ``by``: recorded by that org (``below``: or one below it); by day in
+    [start, end]."""
     query = RecordEntry.query.filter(RecordEntry.volunteer_id == volunteer_id)
-    if within is not None:
+    if by is not None and below:
         query = query.join(Organization, Organization.id == RecordEntry.org_id).filter(
-            Organization.path.like(within.path + "%"))
+            Organization.path.like(by.path + "%"))
+    elif by is not None:
+        query = query.filter(RecordEntry.org_id == by.id)
     if start is not None:
         query = query.filter(RecordEntry.day >= start)
     if end is not None:

@@ -12,6 +12,7 @@ def register(app) -> None:
         account,
         attendance,
         attendance_admin,
+        certificates,
         contact_admin,
         groups,
         help,

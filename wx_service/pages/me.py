@@ -10,6 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, send_file
 
 from models import RuleViolation, accounts, db, identity, volunteer_qr
 from models.organization import ACTIVE, admin_org_of
+from models.records import stars
 
 from ..config import settings
 from ..uploads import store_image
@@ -29,6 +30,7 @@ NOT_YET: dict[str, str] = {}
 def me():
     admin_org = admin_org_of(g.volunteer.id)
     return render_template("pages/me.html", v=g.volunteer, not_yet=NOT_YET, id_types=identity.ID_TYPES,
+                           star=stars.standing(g.volunteer.id, settings().star_hours),
                            genders=identity.GENDERS, admin_org=admin_org if admin_org and admin_org.status == ACTIVE
                            else None)
 
