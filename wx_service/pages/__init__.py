@@ -24,6 +24,7 @@ def register(app) -> None:
         orgs,
         project_admin,
         projects,
+        records_admin,
         registration,
         rule_constants,
         wishes,

@@ -10,7 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, send_file
 
 from models import RuleViolation, accounts, db, identity, volunteer_qr
 from models.organization import ACTIVE, admin_org_of
-from models.records import stars
+from models.records import national, stars
 
 from ..config import settings
 from ..uploads import store_image
@@ -31,6 +31,8 @@ def me():
     admin_org = admin_org_of(g.volunteer.id)
     return render_template("pages/me.html", v=g.volunteer, not_yet=NOT_YET, id_types=identity.ID_TYPES,
                            star=stars.standing(g.volunteer.id, settings().star_hours),
+                           may_export_national=national.may_export(g.volunteer, settings().records["export_max_level"])
+                           is not None,
                            genders=identity.GENDERS, admin_org=admin_org if admin_org and admin_org.status == ACTIVE
                            else None)
 

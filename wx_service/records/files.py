@@ -22,7 +22,6 @@ from fontTools.pens.cu2quPen import Cu2QuPen
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTFont, newTable
 from fpdf import FPDF
-from fpdf.fonts import FontFace
 from PIL import Image, ImageDraw, ImageFont
 
 TITLE = "志愿服务记录证明"
@@ -120,7 +119,7 @@ def truetype_for(font: Font, text: str) -> bytes:
 
 
 def _all_text(content: dict, number: str) -> str:
-    parts = [TITLE, statement(content), "项目名称服务日期服务内容时长（小时）合计培训、表彰奖励与评价",
+    parts = [TITLE, statement(content), "0123456789. 服务日期内容时长小时合计：培训、表彰奖励与评价",
              content["total_hours"], *(c for row in rows(content) for c in row), *entry_lines(content),
              *footer(content, number)]
     return "".join(sorted(set("".join(parts))))
@@ -145,12 +144,16 @@ def pdf_bytes(content: dict, number: str, verify_url: str, font: Font) -> bytes:
     pdf.ln(4)
     pdf.multi_cell(0, 8, statement(content), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    with pdf.table(col_widths=(32, 25, 28, 15), text_align=("LEFT", "LEFT", "LEFT", "RIGHT"), line_height=7,
-                   headings_style=FontFace(emphasis=None, fill_color=(240, 240, 240))) as table:
-        table.row(("项目名称", "服务日期", "服务内容", "时长（小时）"))
-        for project, dates, what, hours, note in rows(content):
-            table.row((project, dates, what, hours + note))
-        table.row(("合计", "", "", content["total_hours"]))
+    for index, (project, dates, what, hours, note) in enumerate(rows(content), 1):
+        pdf.set_font("cjk", size=12)
+        pdf.multi_cell(0, 7, f"{index}. {project}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("cjk", size=10.5)
+        for label, value in (("服务日期", dates), ("服务内容", what), ("服务时长", f"{hours} 小时{note}")):
+            pdf.set_x(pdf.l_margin + 6)
+            pdf.multi_cell(0, 6, f"{label}：{value}", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
+    pdf.set_font("cjk", size=12)
+    pdf.cell(0, 8, f"合计服务时长：{content['total_hours']} 小时", new_x="LMARGIN", new_y="NEXT")
     extra = entry_lines(content)
     if extra:
         pdf.ln(3)
