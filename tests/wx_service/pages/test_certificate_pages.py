@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import zxingcpp
 from pdfminer.high_level import extract_text
 from PIL import Image
 
@@ -54,7 +55,7 @@ def city(any_app):
 
 @pytest.fixture
 def pg_city(app_pg):
-    """The PDF and PNG are drawn once, on PostgreSQL (the drawing does not depend on the engine)."""
+    """For what does not depend on the engine (the PDF and PNG, the personal center's pages): PostgreSQL only."""
     yield from _city(app_pg)
 
 
@@ -102,6 +103,9 @@ def test_certificate_from_my_activities_to_the_pdf_and_the_png(pg_city):
     png = client.get(path + ".png")
     image = Image.open(io.BytesIO(png.data))
     assert png.mimetype == "image/png" and image.width == 1080 and image.height > 1200
+    (qr,) = zxingcpp.read_barcodes(image)
+    assert qr.text == f"{handle.base_url}/m/certificates/verify/{number}"
+    assert "证明有效" in handle.client().get(qr.text.removeprefix(handle.base_url)).get_data(as_text=True)
     # asking again for the same hours shows the same certificate; another volunteer cannot open it
     again = client.post(f"/m/me/activities/{ids['single']}/certificate", data={"csrf_token": token})
     assert again.headers["Location"] == path
@@ -177,8 +181,8 @@ def test_verification_is_rate_limited_and_unknown_numbers_count(city, monkeypatc
     assert "查询太频繁" in anyone.get(f"/m/certificates/verify/{number}").get_data(as_text=True)
 
 
-def test_star_level_and_entries_in_the_personal_center(city):
-    handle, ids = city
+def test_star_level_and_entries_in_the_personal_center(pg_city):
+    handle, ids = pg_city
     client = sign_in(handle.client(), "o-vol")
     assert "暂未评星" in client.get("/m/me").get_data(as_text=True)
     admin = sign_in(handle.client(), "o-street")
@@ -201,8 +205,8 @@ def test_star_level_and_entries_in_the_personal_center(city):
     assert "一星志愿者" in record and "表彰奖励：优秀志愿者" in record and "距二星志愿者" in record and "180.00" in record
 
 
-def test_national_number_only_by_city_admins(city):
-    handle, ids = city
+def test_national_number_only_by_city_admins(pg_city):
+    handle, ids = pg_city
     root = sign_in(handle.client(), "o-root")
     path = f"/m/admin/members/{ids['volunteer']}/record?org={ids['street']}"
     assert "统一编号" in root.get(path).get_data(as_text=True)
