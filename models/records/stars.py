@@ -59,12 +59,13 @@ def standing(volunteer_id: int, thresholds) -> dict:
 
 
 def award_levels(volunteer_id: int, thresholds, *, now: datetime) -> list[int]:
-    """Record each level the confirmed hours reach that is not recorded yet; one message for the highest new one."""
+    """Record each level the confirmed hours reach that is not recorded yet; one message, for the highest level,
+    from the caller that recorded it."""
     hours = confirmed_hours(volunteer_id)
-    new = [level for level in range(1, level_for(hours, thresholds) + 1)
+    top = level_for(hours, thresholds)
+    new = [level for level in range(1, top + 1)
            if insert_unique(StarLevel(volunteer_id=volunteer_id, level=level, hours=hours, reached_at=now))]
-    if new:
-        top = new[-1]
+    if top in new:  # whoever wrote the top level's row tells (concurrent checks may split the lower rows)
         notify(volunteer_id, "star_level_reached", {"level": level_name(top), "hours": str(hours)}, link="/m/me",
                cause=f"star_level:{top}", key=f"star_level:{volunteer_id}:{top}")
     return new

@@ -137,23 +137,27 @@ def test_numbers_normalise_and_do_not_repeat():
 
 
 # ------------------------------------------------------------------------------ 星级
-def _confirmed(city, hours: str, day: date):
+def _confirmed(city, hours: str, day: date, volunteer_id: int | None = None):
     project = city["double"]
-    cycle = att_punches.new_cycle(project, city["neighbour"].id, day, NOW, mode="double", source="makeup",
-                                  state=att.CONFIRMED, hours=Decimal(hours), confirmed_at=NOW)
+    cycle = att_punches.new_cycle(project, volunteer_id or city["neighbour"].id, day, NOW, mode="double",
+                                  source="makeup", state=att.CONFIRMED, hours=Decimal(hours), confirmed_at=NOW)
     db.session.add(cycle)
     db.session.flush()
 
 
-@pytest.mark.parametrize(("hours", "level"), [("99.50", 0), ("100", 1), ("299.99", 1), ("300", 2), ("600", 3),
-                                               ("999", 3), ("1000", 4), ("1500", 5), ("4000", 5)])
-def test_star_level_at_each_threshold(record, hours, level):
-    assert stars.level_for(Decimal(hours), STARS) == level
-    _confirmed(record, hours, TODAY - timedelta(days=20))
-    standing = stars.standing(record["neighbour"].id, STARS)
-    assert (standing["level"], standing["name"]) == (level, stars.level_name(level))
-    if level < 5:
-        assert standing["to_next"] == Decimal(STARS[level]) - Decimal(hours)
+def test_star_level_at_each_threshold(record):
+    cases = [("99.50", 0), ("100", 1), ("299.99", 1), ("300", 2), ("600", 3), ("999", 3), ("1000", 4), ("1500", 5),
+             ("4000", 5)]
+    for hours, level in cases:
+        assert stars.level_for(Decimal(hours), STARS) == level
+        person = make_volunteer()
+        _confirmed(record, hours, TODAY - timedelta(days=20), person.id)
+        standing = stars.standing(person.id, STARS)
+        assert (standing["level"], standing["name"]) == (level, stars.level_name(level)), hours
+        if level < 5:
+            assert standing["to_next"] == Decimal(STARS[level]) - Decimal(hours)
+        else:
+            assert standing["next"] is None
 
 
 def test_reaching_a_level_sends_one_message_and_only_confirmed_hours_count(record):
@@ -200,3 +204,36 @@ def test_who_may_record_an_entry(record):
     assert [(e.kind_label, e.title) for e in entries.entries_of(v.id)] == [("表彰奖励", "五星志愿者")]
     assert entries.entries_of(v.id, by=orgs["sibling_district"], below=True) == []
     assert PERIOD == "period"
+
+
+def test_concurrent_checks_send_one_message_on_postgres(app_pg):
+    """Eight workers check the same volunteer at the same moment: one level row each, one message."""
+    import threading
+
+    app = app_pg.app
+    with app.app_context():
+        city = served()
+        _confirmed(city, "320", TODAY - timedelta(days=10))
+        db.session.commit()
+        neighbour = city["neighbour"].id
+    barrier = threading.Barrier(8)
+    won: list[list[int]] = []
+
+    def check():
+        with app.app_context():
+            try:
+                barrier.wait()
+                won.append(stars.award_levels(neighbour, STARS, now=LATER))
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=check) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(won) == 8 and sorted(level for levels in won for level in levels) == [1, 2]
+    with app.app_context():
+        assert StarLevel.query.filter_by(volunteer_id=neighbour).count() == 2
+        assert Notification.query.filter_by(volunteer_id=neighbour, kind="star_level_reached").count() == 1
