@@ -33,7 +33,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 @job()
 def award_star_levels() -> int:
     now = clock.now()
-    thresholds = settings().star_hours
+    thresholds = settings().records.star_hours
     awarded = 0
     for volunteer_id in stars.volunteers_confirmed_since(now - stars.CHECK_WINDOW):
         awarded += len(stars.award_levels(volunteer_id, thresholds, now=now))
@@ -66,13 +66,13 @@ def build_national_export(export_id: int) -> str:
     db.session.commit()
     if started.rowcount != 1:
         return "taken"
-    tz = settings().timezone
+    tz = settings().app.timezone
 
     def tz_text(moment):
         return local_now(moment, tz).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
     relative = os.path.join("exports", f"national-{export_id}-{secrets.token_hex(8)}.zip")
-    target = os.path.join(settings().media_dir, relative)
+    target = os.path.join(settings().app.media_dir, relative)
     os.makedirs(os.path.dirname(target), exist_ok=True)
     done = 0
     try:

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 @job()
 def send_activity_reminders(now=None) -> int:
     """The periodic job (``now`` only for tests; the schedule passes nothing)."""
-    tz = settings().timezone
+    tz = settings().app.timezone
     written = send_due_reminders(now=now or clock.now(), tz=tz)
     db.session.commit()
     if written:

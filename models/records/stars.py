@@ -54,7 +54,7 @@ def standing(volunteer_id: int, thresholds) -> dict:
     out = {"hours": hours, "level": level, "name": level_name(level), "next": None, "to_next": None}
     if level < len(thresholds):
         out["next"] = level_name(level + 1)
-        out["to_next"] = (Decimal(thresholds[level]) - hours).quantize(TWO)
+        out["to_next"] = (Decimal(str(thresholds[level])) - hours).quantize(TWO)
     return out
 
 

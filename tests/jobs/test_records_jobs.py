@@ -23,6 +23,7 @@ from tests.support.orgs import NOW
 from tests.support.people import sign_in
 from tests.support.projects import TODAY
 from tests.support.records import at, served
+from tests.support.settings import override
 
 LATER = at(12, 0, TODAY + timedelta(days=2))
 
@@ -101,7 +102,7 @@ def test_national_export_rows_against_a_direct_query(city):
 
 def test_national_export_masks_id_numbers_below_the_configured_level(city, monkeypatch):
     handle, ids = city
-    monkeypatch.setitem(handle.app.config["WX_SETTINGS"].records, "id_number_max_level", 0)
+    override(handle.app, monkeypatch, "records", id_number_max_level=0)
     sheets = export(handle, sign_in(handle.client(), "o-root"))
     with handle.app.app_context():
         person = db.session.get(Volunteer, ids["volunteer"])

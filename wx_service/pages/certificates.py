@@ -30,11 +30,11 @@ PERIOD_FORM = Form({"start": Date("开始日期", required=True), "end": Date("�
 
 def _font() -> files.Font:
     conf = settings().records
-    return files.Font(conf["cjk_font"], conf["cjk_font_index"])
+    return files.Font(conf.cjk_font, conf.cjk_font_index)
 
 
 def verify_url(number: str) -> str:
-    return settings().base_url.rstrip("/") + url_for("pages.certificate_verify", number=number)
+    return settings().app.base_url.rstrip("/") + url_for("pages.certificate_verify", number=number)
 
 
 # ------------------------------------------------------------------------------ issuing
@@ -43,8 +43,8 @@ def verify_url(number: str) -> str:
 def certificate_for_project(project_id):
     """证书打印: the project's certificate (issued once for the same hours; asking again shows it)."""
     try:
-        cert = certs.issue_for_project(g.volunteer, project_id, thresholds=settings().star_hours, now=clock.now(),
-                                       tz=settings().timezone)
+        cert = certs.issue_for_project(g.volunteer, project_id, thresholds=settings().records.star_hours, now=clock.now(),
+                                       tz=settings().app.timezone)
         db.session.commit()
     except RuleViolation as exc:
         db.session.rollback()
@@ -63,8 +63,8 @@ def my_certificates():
         try:
             period = parse(PERIOD_FORM, request.form)
             issued = certs.issue_for_period(g.volunteer, period["start"], period["end"],
-                                            mode=settings().records["period_issuer"], thresholds=settings().star_hours,
-                                            now=clock.now(), tz=settings().timezone)
+                                            mode=settings().records.period_issuer, thresholds=settings().records.star_hours,
+                                            now=clock.now(), tz=settings().app.timezone)
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
@@ -92,7 +92,7 @@ def _file(cert, extension: str) -> str:
     """The certificate's PDF or PNG under the media dir, drawn on the first ask (an atomic rename: two asks at
     once draw it twice and keep one)."""
     relative = os.path.join("certificates", f"{cert.id}-{cert.number}.{extension}")
-    path = os.path.join(settings().media_dir, relative)
+    path = os.path.join(settings().app.media_dir, relative)
     if not os.path.exists(path):
         draw = files.pdf_bytes if extension == "pdf" else files.png_bytes
         data = draw(cert.content, cert.number, verify_url(cert.number), _font())
@@ -119,7 +119,7 @@ def my_certificate_file(certificate_id, extension):
 def _verify_allowed() -> bool:
     """Lookups per address and minute (``[records] verify_per_minute``), counted where every process sees them."""
     count = current_app.extensions["wx_store"].incr(f"cert_verify:{request.remote_addr or 'unknown'}", 60)
-    return count <= settings().records["verify_per_minute"]
+    return count <= settings().records.verify_per_minute
 
 
 @bp.get("/certificates/verify", defaults={"number": None})
@@ -148,8 +148,8 @@ def certificate_verify(number):
 @volunteer_required
 def my_record():
     """星级 by confirmed hours, the trainings, awards and evaluations recorded for me, my 统一编号."""
-    return render_template("records/record.html", star=stars.standing(g.volunteer.id, settings().star_hours),
-                           thresholds=settings().star_hours, entries=entries.entries_of(g.volunteer.id),
+    return render_template("records/record.html", star=stars.standing(g.volunteer.id, settings().records.star_hours),
+                           thresholds=settings().records.star_hours, entries=entries.entries_of(g.volunteer.id),
                            national_number=certs.national_number_of(g.volunteer.id),
                            names=stars.LEVEL_NAMES)
 

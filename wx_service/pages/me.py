@@ -30,8 +30,8 @@ NOT_YET: dict[str, str] = {}
 def me():
     admin_org = admin_org_of(g.volunteer.id)
     return render_template("pages/me.html", v=g.volunteer, not_yet=NOT_YET, id_types=identity.ID_TYPES,
-                           star=stars.standing(g.volunteer.id, settings().star_hours),
-                           may_export_national=national.may_export(g.volunteer, settings().records["export_max_level"])
+                           star=stars.standing(g.volunteer.id, settings().records.star_hours),
+                           may_export_national=national.may_export(g.volunteer, settings().records.export_max_level)
                            is not None,
                            genders=identity.GENDERS, admin_org=admin_org if admin_org and admin_org.status == ACTIVE
                            else None)
@@ -67,7 +67,7 @@ def avatar():
         db.session.commit()
         if old:
             try:
-                os.remove(os.path.join(settings().media_dir, old))
+                os.remove(os.path.join(settings().app.media_dir, old))
             except OSError:
                 pass
         flash("头像已更新。", "success")
@@ -80,7 +80,7 @@ def avatar():
 def avatar_image():
     if not g.volunteer.avatar_path:
         abort(404)
-    return send_file(os.path.join(settings().media_dir, g.volunteer.avatar_path), mimetype="image/jpeg")
+    return send_file(os.path.join(settings().app.media_dir, g.volunteer.avatar_path), mimetype="image/jpeg")
 
 
 @bp.route("/me/password", methods=["GET", "POST"])

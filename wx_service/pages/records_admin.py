@@ -32,7 +32,7 @@ ENTRY_FORM = Form({
 
 def _export_limits() -> dict:
     conf = settings().records
-    return {"export_max_level": conf["export_max_level"], "id_number_max_level": conf["id_number_max_level"]}
+    return {"export_max_level": conf.export_max_level, "id_number_max_level": conf.id_number_max_level}
 
 
 # ------------------------------------------------------------------------------ a member's record
@@ -117,5 +117,5 @@ def admin_national_download(export_id):
         raise RuleViolation("export_not_ready", "导出尚未完成，请稍后。", 409)
     national.note_download(g.volunteer, export, now=clock.now())
     db.session.commit()
-    return send_file(os.path.join(settings().media_dir, export.path), mimetype="application/zip", as_attachment=True,
+    return send_file(os.path.join(settings().app.media_dir, export.path), mimetype="application/zip", as_attachment=True,
                      download_name=f"全国志愿服务信息系统数据-{export.id}.zip")

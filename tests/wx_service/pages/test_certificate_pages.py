@@ -25,6 +25,7 @@ from tests.support.orgs import NOW
 from tests.support.people import sign_in
 from tests.support.projects import TODAY
 from tests.support.records import at, served
+from tests.support.settings import override
 
 LATER = at(12, 0, TODAY + timedelta(days=2))  # both projects are over
 STARS = (Decimal(100), Decimal(300), Decimal(600), Decimal(1000), Decimal(1500))
@@ -174,7 +175,7 @@ def test_verification_page_valid_superseded_revoked_unknown(city):
 def test_verification_is_rate_limited_and_unknown_numbers_count(city, monkeypatch):
     handle, ids = city
     _, number = issue(handle, ids)
-    monkeypatch.setitem(handle.app.config["WX_SETTINGS"].records, "verify_per_minute", 3)
+    override(handle.app, monkeypatch, "records", verify_per_minute=3)
     anyone = handle.client()
     assert [anyone.get(f"/m/certificates/verify/{n}").status_code
             for n in ("AAAA-BBBB-CCCC-DDDD", "AAAA-BBBB-CCCC-DDDE", number, number)] == [404, 404, 200, 429]
