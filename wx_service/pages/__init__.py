@@ -22,6 +22,8 @@ def register(app) -> None:
         me,
         org_admin,
         orgs,
+        practice,
+        practice_admin,
         project_admin,
         projects,
         records_admin,

@@ -20,6 +20,8 @@ TILES = [
     ("一喊就来", "help", "help"), ("志愿者注册", "register", "register"), ("个人中心", "me", "me"),
     ("打卡签到", "checkin", "checkin"), ("账号绑定", "bind", "bind"), ("消息中心", "inbox", "me/inbox"),
 ]
+# 新时代文明实践 (pages/practice.py): 群众点单 and the 文明实践 entry (its 微主页, 需求征集, 阵地).
+TILES += [("群众点单", "practice-order", "practice/plans"), ("文明实践", "practice", "practice")]
 FOR_UNBOUND_ONLY = {"register", "bind"}
 # The 志愿组织 menu of menus.definitions, as pages: 签到扫码 opens the projects, whose 考勤 page scans.
 ADMIN_TILES = [

@@ -1,7 +1,7 @@
 """records: certificates, star levels, entries, national record
 
 Revision ID: d90858e0a7d8
-Revises: e0450370ea93
+Revises: 3830dc5009cd
 Create Date: 2026-12-01 13:12:43.172930
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd90858e0a7d8'
-down_revision = 'e0450370ea93'
+down_revision = '3830dc5009cd'
 branch_labels = None
 depends_on = None
 
