@@ -58,8 +58,13 @@ def scan_requests(app, count: int):
     from models.signup import Signup
 
     with app.app_context():
-        tokens = db.session.scalars(db.select(Volunteer.qr_token).join(Signup, Signup.volunteer_id == Volunteer.id)
-                                    .order_by(Volunteer.id).limit(count + 1)).all()
+        from models import clock
+        from models.integrity import codes
+
+        key = codes.derive_key(app.secret_key, codes.PERSONAL_PURPOSE)
+        tokens = [codes.personal_code(key, vid, token, clock.now()) for vid, token in db.session.execute(
+            db.select(Volunteer.id, Volunteer.qr_token).join(Signup, Signup.volunteer_id == Volunteer.id)
+            .order_by(Volunteer.id).limit(count + 1)).all()]
     ts, nonce = str(int(time.time())), "424242"
     query = {"signature": wechat.sign("demotoken", ts, nonce), "timestamp": ts, "nonce": nonce}
     created = int(time.time())
@@ -67,7 +72,7 @@ def scan_requests(app, count: int):
     def send(client, i):
         body = wechat.message_xml("o_bench_admin", "event", {"Event": "scancode_waitmsg", "EventKey": "SCAN_CHECKIN"},
                                   created + i).replace(
-            "</xml>", f"<ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType><ScanResult><![CDATA[JHZY-V1:"
+            "</xml>", f"<ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType><ScanResult><![CDATA["
                       f"{tokens[i]}]]></ScanResult></ScanCodeInfo></xml>")
         response = client.post("/wechat/demo", query_string=query, data=body.encode(), content_type="text/xml")
         text = response.get_data(as_text=True)

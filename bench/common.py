@@ -140,13 +140,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def write_requests(case: str, count: int, offset: int, path: Path) -> Path:
-    """``count`` distinct, correctly signed callbacks, one ``path<TAB>body`` a line."""
+def write_requests(case: str, count: int, offset: int, path: Path, senders=None) -> Path:
+    """``count`` distinct, correctly signed callbacks, one ``path<TAB>body`` a line.
+
+    ``idle_click``: a CLICK from each of the seeded followers numbered ``senders`` (bench/follower_seed.py);
+    ``first_subscribe``: a subscribe through a QR campaign's code from a sender never seen before.
+    """
     created = 1_700_000_000 + offset
     lines = []
-    if case == "click":
+    if case in ("click", "idle_click", "first_subscribe"):
+        from follower_seed import idle_openid
+
+        senders = list(senders if senders is not None else range(count))
         for i in range(count):
-            body = wechat.event_xml(BOUND, "CLICK", "MY_QRCODE", create_time=created + i)
+            if case == "click":
+                body = wechat.event_xml(BOUND, "CLICK", "MY_QRCODE", create_time=created + i)
+            elif case == "idle_click":
+                body = wechat.event_xml(idle_openid(senders[i]), "CLICK", "MY_QRCODE", create_time=created + i)
+            else:
+                body = wechat.event_xml(f"o_first_{offset + i}", "subscribe", "qrscene_2026", create_time=created + i,
+                                        Ticket="gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL2tIVXdXbm")
             lines.append(f"/wechat/demo?{signed_query('demotoken', offset + i)}\t{body}")
     elif case == "safe_text":
         from wechatpy.crypto import WeChatCrypto
@@ -169,16 +182,21 @@ def write_requests(case: str, count: int, offset: int, path: Path) -> Path:
 
 def wrk(url: str, requests: Path, seconds: int, connections: int = 32, threads: int = 2) -> dict:
     env = {**os.environ, "BENCH_REQUESTS": str(requests), "BENCH_THREADS": str(threads)}
-    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
+    # --timeout 10s: wrk's default (2 s) would count a slow answer as a socket error, not in the latency
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
+                          "--latency",
                           "-s", str(Path(__file__).with_name("requests.lua")), url],
                          env=env, capture_output=True, text=True, timeout=seconds + 120)
     text = out.stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
               "requests": int(re.search(r"(\d+) requests in", text).group(1)),
               "errors": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", text)) else 0}
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
     for pct in ("50", "99"):
-        value, unit = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)\b", text).groups()
-        result[f"p{pct}_ms"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+        value, unit = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s|m)\b", text).groups()
+        result[f"p{pct}_ms"] = float(value) * units[unit]
+    value, unit = re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s|m)\b", text).groups()
+    result["max_ms"] = float(value) * units[unit]  # wrk's thread stats: avg, stdev, max
     socket_errors = re.search(r"Socket errors: (.*)", text)
     result["socket_errors"] = socket_errors.group(1) if socket_errors else ""
     return result

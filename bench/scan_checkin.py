@@ -4,7 +4,7 @@
 
 A bound admin of a running 单签 project (made through the model functions, ``bench/attendance_seed.py``)
 sends ``scancode_waitmsg`` / ``SCAN_CHECKIN`` callbacks (ScanType qrcode, ScanResult a volunteer's QR
-payload), each for another accepted volunteer, pre-signed and replayed by wrk (32 connections, 2 threads)
+payload: the personal centre's dynamic code, minted just before the run), each for another accepted volunteer, pre-signed and replayed by wrk (32 connections, 2 threads)
 against the service (gunicorn, 2 sync workers).  Afterwards the punches are counted in the database.
 Target: p99 ≤ 60 ms.  The config's time zone is UTC for the run so that the project's all-day window
 (00:00–23:59 local) is open whenever the benchmark runs.
@@ -16,6 +16,7 @@ import argparse
 import re
 import shutil
 import sys
+import tomllib
 import urllib.request
 from pathlib import Path
 
@@ -24,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import psycopg  # noqa: E402
 from common import gunicorn, service_stack, signed_query, tempdir, wrk  # noqa: E402
 
+from models import clock  # noqa: E402
+from models.integrity import codes  # noqa: E402
 from tests.support import wechat  # noqa: E402
 
 ADMIN = "o_bench_admin"
@@ -50,9 +53,12 @@ def main() -> None:
     try:
         with service_stack(workdir, settings={"app": {"timezone": "UTC"}}, seed=seed, seed_timeout=900) as env:
             with psycopg.connect(env["BENCH_DB"]) as conn:
-                tokens = [r[0] for r in conn.execute(
-                    "SELECT v.qr_token FROM volunteer v JOIN signup s ON s.volunteer_id = v.id ORDER BY v.id")]
-            lines = scan_lines(["JHZY-V1:" + t for t in tokens], 1_750_000_000)
+                tokens = conn.execute(
+                    "SELECT v.id, v.qr_token FROM volunteer v JOIN signup s ON s.volunteer_id = v.id ORDER BY v.id").all()
+            # each volunteer shows the personal centre's dynamic code (good for about a minute and a half)
+            secret = tomllib.loads(Path(env["BENCH_CONFIG"]).read_text())["app"]["secret_key"]
+            key, now = codes.derive_key(secret, codes.PERSONAL_PURPOSE), clock.now()
+            lines = scan_lines([codes.personal_code(key, vid, token, now) for vid, token in tokens], 1_750_000_000)
             with gunicorn("wx_service:create_app()", env) as (url, _):
                 # one by hand, to show the reply; then warm-up and the measured run on the others
                 path, body = lines[0].split("\t")

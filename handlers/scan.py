@@ -1,6 +1,7 @@
 """签到扫码 (scancode_waitmsg, key SCAN_CHECKIN): an admin scans a volunteer's QR code in chat.
 
-The scanned payload names the volunteer; the admin's 单签 project running now signs them in (the
+The scanned payload is the volunteer's dynamic code from 个人中心 (a stale screenshot, or the printed
+card's static code, is refused with the reason); it names the volunteer; the admin's 单签 project running now signs them in (the
 rule is ``models.attendance.punches.scan_assist``).  Several candidates: the reply lists them with numbered
 links to a page that completes the sign-in.  Only database work happens here: well inside 5 s.
 The link carries the signed token as ``scanned``: an admin with no session goes through OAuth,
@@ -15,12 +16,14 @@ from itsdangerous import URLSafeTimedSerializer
 from menus import keys
 from models import RuleViolation, db, volunteer_qr
 from models.attendance import punches as att_punches
+from models.integrity import audit_log, codes
 
 from .context import compose, join, link
 from .router import router
 
 SCAN_LINK_SALT = "scan-assist"
 SCAN_LINK_MAX_AGE = 600  # seconds a numbered link stays valid
+CHAT_ORIGIN = audit_log.Origin(channel="chat", user_agent="微信对话 扫一扫（scancode_waitmsg）")
 
 
 def scan_link_token(actor_id: int, volunteer_id: int) -> str:
@@ -40,7 +43,8 @@ def read_scan_link_token(token: str, actor_id: int) -> int | None:
 
 def _rules(settings) -> att_punches.Rules:
     attendance = settings.attendance
-    return att_punches.rules_from(settings.app.timezone, attendance.rounding, attendance.points_per_hour)
+    return att_punches.rules_from(settings.app.timezone, attendance.rounding, attendance.points_per_hour,
+                                  attendance.offline_grace_minutes)
 
 
 @router.route("event", "scancode_waitmsg", keys.SCAN_CHECKIN)
@@ -55,9 +59,11 @@ def on_scan_checkin(incoming):
         scanned = info.get("ScanResult", "") if isinstance(info, dict) else ""
     except (AttributeError, KeyError):
         scanned = ""
-    volunteer = volunteer_qr.volunteer_for(scanned)
-    if volunteer is None:
-        return "无法识别该二维码，请扫描志愿者在“个人中心”出示的志愿者二维码。"
+    try:
+        volunteer, _ = volunteer_qr.scanned_volunteer(
+            scanned, codes.derive_key(current_app.secret_key, codes.PERSONAL_PURPOSE), now)
+    except RuleViolation as exc:
+        return exc.message
     rules = _rules(incoming.settings)
     try:
         targets = att_punches.scan_targets(actor, volunteer, now=now, tz=rules.tz)
@@ -73,7 +79,7 @@ def on_scan_checkin(incoming):
     project = targets[0]
     try:
         with db.session.begin_nested():
-            cycle = att_punches.scan_assist(actor, project.id, volunteer, now=now, rules=rules)
+            cycle = att_punches.scan_assist(actor, project.id, volunteer, now=now, rules=rules, origin=CHAT_ORIGIN)
     except RuleViolation as exc:
         return compose("{name}：“{project}”签到未成功。{why}", name=volunteer.masked_name, project=project.name,
                        why=exc.message)

@@ -7,7 +7,9 @@ default runs them from a timer thread of the development server.
 from __future__ import annotations
 
 from .attendance import close_publicity, remove_stale_attendance
+from .closure import recount_followers, remind_closures
 from .delivery import sweep_notifications
+from .followers import record_last_seen
 from .help import escalate_help_requests
 from .maintenance import purge_expired_shared_values
 from .media import sweep_media
@@ -24,5 +26,8 @@ PERIODIC: list[tuple[object, int]] = [
     (send_activity_reminders, 300),
     (close_publicity, 600),
     (remove_stale_attendance, 3600),
+    (remind_closures, 3600),
+    (recount_followers, 3600),
+    (record_last_seen, 60),
     (award_star_levels, 600),
 ]

@@ -17,10 +17,13 @@ from . import (
 from .attendance import Cycle, MakeupRequest, Objection, Punch, Removal
 from .audit import PhoneView
 from .base import RuleViolation, db, utcnow
+from .closure import ClosurePhoto, ProjectClosure
 from .contact import ContactMessage, ContactReply
+from .exports import Export
 from .follower import Follower
 from .help_request import HelpRequest, VoiceNote
 from .help_seeker import HelpSeeker, Pairing, SeekerBinding
+from .integrity.tables import AdminAction, PunchFlag
 from .media import MediaItem
 from .membership import MemberGroup, MemberGroupMember, Membership
 from .notification import Notification, notify, notify_many
@@ -29,6 +32,7 @@ from .points import PointEntry
 from .project import Project, ProjectComment, ProjectFollow, ProjectSite, ProjectTempAdmin
 from .shared_value import SharedValue
 from .signup import ActivityReminder, Signup
+from .stats.tables import OrgChain, OrgPeriod, VolunteerPeriod
 from .volunteer import Binding, Volunteer, VolunteerNumber
 from .wish import Wish, WishLog, WishPhoto
 
@@ -39,4 +43,6 @@ __all__ = [
     "ProjectComment", "ProjectFollow", "ProjectSite", "ProjectTempAdmin", "RuleViolation", "SeekerBinding",
     "SharedValue", "Signup", "Volunteer", "VolunteerNumber", "VoiceNote", "Wish", "WishLog", "WishPhoto", "db",
     "notify", "notify_many", "utcnow",
+    "AdminAction", "PunchFlag",
+    "ClosurePhoto", "Export", "OrgChain", "OrgPeriod", "ProjectClosure", "VolunteerPeriod",
 ]

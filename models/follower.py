@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import and_, bindparam, literal, select, update
 
-from .base import db, utcnow
+from .base import after_commit, db, utcnow
 from .volunteer import Binding, Volunteer
 
 SEEN_RESOLUTION = timedelta(minutes=1)
+FOLLOW_CHANGES = "wx_follow_changes"  # after-commit key: (account, openid) whose following changed
+# The shared store's marks of when each (account, openid) was last seen by the callback, which writes
+# no row for it; ``record_seen`` writes them for many followers at once (``jobs.followers``).
+SEEN_MARKS = "follower_seen"
+
+
+def seen_mark(account: str, openid: str, now: datetime) -> tuple[str, str, str]:
+    """The mark of (account, openid) seen at ``now`` (naive UTC), as the store keeps it: (name, field, value)."""
+    return SEEN_MARKS, f"{account}|{openid}", str(int(now.replace(tzinfo=UTC).timestamp()))
+
+
+def read_seen_mark(field: str, value: str) -> tuple[str, str, datetime] | None:
+    """(account, openid, naive UTC time) of a mark, or None for one that is not a mark."""
+    account, _, openid = field.partition("|")
+    try:
+        return account, openid, datetime.fromtimestamp(int(value), UTC).replace(tzinfo=None)
+    except ValueError:
+        return None
 
 
 class Follower(db.Model):
@@ -68,13 +86,38 @@ class Follower(db.Model):
         ).one()
         return row[0], row[1]
 
+    @classmethod
+    def record_seen(cls, seen: list[tuple[str, str, datetime]]) -> None:
+        """``last_seen_at`` of many (account, openid) at once, never moved back.
+
+        The callback marks the time in the shared store instead of writing it (a broadcast's rush
+        then costs no UPDATE); a mark waits at most a minute, which neither the 48-hour window of
+        customer-service messages nor "the account used last" notices.
+        """
+        table = cls.__table__
+        statement = (update(table)
+                     .where(table.c.account == bindparam("a"), table.c.openid == bindparam("o"),
+                            table.c.last_seen_at < bindparam("t"))
+                     .values(last_seen_at=bindparam("t")))
+        for start in range(0, len(seen), 1000):
+            rows = [{"a": a, "o": o, "t": t} for a, o, t in seen[start:start + 1000]]
+            db.session.connection().execute(statement, rows)
+
     def subscribe(self, now) -> None:
         self.following = True
         self.subscribed_at = now
+        self._note_follow_change()
 
     def unsubscribe(self, now) -> None:
         self.following = False
         self.unsubscribed_at = now
+        self._note_follow_change()
+
+    def _note_follow_change(self) -> None:
+        """Note the change for the follower cards; a row not yet stored is a first contact, which no card
+        can describe yet (cards are kept only for stored rows), so there is nothing to drop."""
+        if self.id is not None:
+            after_commit(FOLLOW_CHANGES, (self.account, self.openid))
 
     @classmethod
     def mark_not_following(cls, account: str, openid: str, now) -> None:

@@ -21,6 +21,7 @@ from .hours import hours_by_volunteer as counted_hours_by_volunteer
 from .notification import notify
 from .organization import ACTIVE, Organization, get_org, subtree_of
 from .personal_data import lookup_hash
+from .stats import rollup
 from .volunteer import Volunteer
 
 MAX_ORGS = 5
@@ -171,8 +172,11 @@ def leave_org(volunteer: Volunteer, org_id: int, *, now) -> Membership:
             Membership.volunteer_id == volunteer.id, Membership.state == APPROVED, Membership.id != membership.id))
         if not others:
             raise RuleViolation("last_org", "志愿者至少要加入一个志愿组织，不能退出唯一的组织。")
+    was_member = membership.state == APPROVED
     membership.state, membership.slot, membership.ended_at = LEFT, None, now
     _drop_from_groups(org_id, [volunteer.id])
+    if was_member:
+        rollup.membership_changed(volunteer.id, org_id, joined=False, registered_at=volunteer.created_at)
     return membership
 
 
@@ -192,6 +196,8 @@ def _decide(actor, org_id, volunteer_ids, state: str, *, now) -> int:
         .execution_options(synchronize_session=False)).all()
     if not changed:
         raise RuleViolation("nothing_pending", "所选申请已被处理或不存在。", 409)
+    if state == APPROVED:
+        _count_members(org.id, [v for v, _m in changed], joined=True)
     db.session.expire_all()
     result = "通过" if state == APPROVED else "未通过"
     reason = "欢迎加入本组织" if state == APPROVED else "组织管理员未通过您的申请"
@@ -219,16 +225,25 @@ def remove_members(actor: Volunteer, org_id: int, volunteer_ids, *, now) -> int:
     ids = sorted({int(v) for v in volunteer_ids})
     if not ids:
         raise RuleViolation("nothing_selected", "请先选择志愿者。")
-    result = db.session.execute(
+    removed = db.session.execute(
         update(Membership).where(Membership.org_id == org.id, Membership.volunteer_id.in_(ids),
                                     Membership.state == APPROVED)
         .values(state=REMOVED, slot=None, ended_at=now, decided_at=now, decided_by_id=actor.id)
-        .execution_options(synchronize_session=False))
-    if result.rowcount == 0:
+        .returning(Membership.volunteer_id).execution_options(synchronize_session=False)).scalars().all()
+    if not removed:
         raise RuleViolation("not_member", "所选志愿者不是本组织成员。", 409)
     _drop_from_groups(org.id, ids)
+    _count_members(org.id, removed, joined=False)
     db.session.expire_all()
-    return result.rowcount
+    return len(removed)
+
+
+def _count_members(org_id: int, volunteer_ids, *, joined: bool) -> None:
+    """The statistics follow approved memberships (in volunteer order, so batches lock alike)."""
+    registered = dict(db.session.execute(select(Volunteer.id, Volunteer.created_at)
+                                         .where(Volunteer.id.in_(list(volunteer_ids)))).all())
+    for volunteer_id in sorted(registered):
+        rollup.membership_changed(volunteer_id, org_id, joined=joined, registered_at=registered[volunteer_id])
 
 
 def member_profile(actor: Volunteer, org_id: int, volunteer_id: int, *, now) -> Membership:

@@ -47,6 +47,7 @@ KNOWN_KINDS: dict[str, str] = {
     "practice_order_dispatched": "文明实践：中心派单",
     "practice_rating_request": "文明实践：请为服务评价",
     "practice_low_rating": "文明实践：群众评价较低",
+    "closure_reminder": "项目结项提醒",
 }
 
 _REVIEW = (("phrase2", "result", "审核结果"), ("thing3", "reason", "说明"))
@@ -89,6 +90,7 @@ TEMPLATE_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "practice_rating_request": (("thing1", "plan", "活动菜单"), ("thing2", "project", "服务项目")),
     "practice_low_rating": (("thing1", "plan", "活动菜单"), ("thing2", "place", "实践阵地"), ("number3", "stars", "评价星级"),
                             ("thing4", "comment", "评价内容")),
+    "closure_reminder": (("thing1", "project", "项目名称"), ("thing2", "note", "提醒内容")),
 }
 
 ELLIPSIS = "…"

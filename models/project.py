@@ -130,6 +130,7 @@ class Project(db.Model):
     revoked_at = db.Column(db.DateTime)
     deleted_at = db.Column(db.DateTime)
     delete_reason = db.Column(db.String(200))
+    require_onsite_code = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())  # 双签 须扫现场码
     first_checkin_at = db.Column(db.DateTime)  # set by the attendance issue at the first check-in
 
     org = db.relationship(Organization)

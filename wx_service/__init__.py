@@ -157,6 +157,7 @@ def _install_after_commit() -> None:
     from jobs import admin_tags, delivery
     from jobs import media as media_jobs
     from models.base import install_after_commit, when_committed
+    from models.follower import FOLLOW_CHANGES
     from models.media import FETCH as MEDIA_FETCH
     from models.notification import PENDING_DELIVERY
     from models.organization import ADMIN_CHANGES
@@ -168,7 +169,7 @@ def _install_after_commit() -> None:
     when_committed(jobs.submit_later, jobs.LATER)
     when_committed(delivery.submit_committed, PENDING_DELIVERY)
     when_committed(admin_tags.tags_to_move, ADMIN_CHANGES, BINDING_CHANGES)
-    when_committed(follower_cards.drop_changed, BINDING_CHANGES)
+    when_committed(follower_cards.drop_changed, BINDING_CHANGES, FOLLOW_CHANGES, ADMIN_CHANGES)
     when_committed(media_jobs.submit_fetches, MEDIA_FETCH)
 
 

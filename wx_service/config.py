@@ -106,6 +106,7 @@ class SandboxSettings:
 class AttendanceSettings:
     rounding: Literal["ceil_half_hour", "floor_half_hour", "nearest_quarter", "exact"] = "ceil_half_hour"
     points_per_hour: int | float = 1
+    offline_grace_minutes: int = 30  # how old an offline punch may be when it arrives (integrity)
 
 
 @dataclass(frozen=True)

@@ -39,13 +39,37 @@ class RedisStore:
         value = self.redis.get(self._k(key))
         return value.decode() if value is not None else None
 
-    def add_and_get(self, key: str, value: str, ttl: int, other: str) -> tuple[bool, str | None]:
-        """``add(key)`` and ``get(other)`` in one round trip (the callback's dedup and card)."""
+    def add_and_get(self, key: str, value: str, ttl: int, others: tuple[str, ...],
+                    mark: tuple[str, str, str] | None = None) -> tuple[bool, list[str | None]]:
+        """``add(key)`` and ``get`` of each of ``others`` in one round trip (the callback's dedup, card
+        and card generation), with ``mark(*mark)`` in the same round trip when given (the last-seen time)."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.set(self._k(key), value, nx=True, ex=ttl)
-        pipe.get(self._k(other))
-        added, found = pipe.execute()
-        return bool(added), found.decode() if found is not None else None
+        for other in others:
+            pipe.get(self._k(other))
+        if mark:
+            pipe.hset(self._k(mark[0]), mark[1], mark[2])
+        added, *found = pipe.execute()
+        return bool(added), [v.decode() if v is not None else None for v in found[:len(others)]]
+
+    def mark(self, name: str, field: str, value: str) -> None:
+        """Note ``field = value`` in the set of marks ``name`` (a later note of one field replaces it)."""
+        self.redis.hset(self._k(name), field, value)
+
+    def take_marks(self, name: str) -> dict[str, str]:
+        """Every mark of ``name``, removed at once (atomically: a mark noted meanwhile is in the next take)."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hgetall(self._k(name))
+        pipe.delete(self._k(name))
+        marks, _ = pipe.execute()
+        return {k.decode(): v.decode() for k, v in marks.items()}
+
+    _SET_IF = ("local g = redis.call('get', KEYS[2]) if (g == false and ARGV[3] == '') or g == ARGV[3] then "
+               "redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1 end return 0")
+
+    def set_if(self, key: str, value: str, ttl: int, guard: str, expected: str | None) -> bool:
+        """``set(key)`` only while ``guard`` still holds ``expected`` (None: absent), atomically; whether set."""
+        return bool(self.redis.eval(self._SET_IF, 2, self._k(key), self._k(guard), value, ttl, expected or ""))
 
     def add_or_get(self, key: str, value: str, ttl: int) -> tuple[bool, str]:
         """``add(key)``, and the value the key holds afterwards, in one round trip: (created, value)."""
@@ -112,8 +136,35 @@ class DatabaseStore:
         except IntegrityError:
             return False
 
-    def add_and_get(self, key: str, value: str, ttl: int, other: str) -> tuple[bool, str | None]:
-        return self.add(key, value, ttl), self.get(other)
+    def add_and_get(self, key: str, value: str, ttl: int, others: tuple[str, ...],
+                    mark: tuple[str, str, str] | None = None) -> tuple[bool, list[str | None]]:
+        if mark:
+            self.mark(*mark)
+        return self.add(key, value, ttl), [self.get(other) for other in others]
+
+    MARK_TTL = 7 * 24 * 3600  # a mark nobody took (no scheduler running) is purged with the expired rows
+
+    def mark(self, name: str, field: str, value: str) -> None:
+        self.set(f"{name}|{field}", value, self.MARK_TTL)
+
+    def take_marks(self, name: str) -> dict[str, str]:
+        """Every mark of ``name``, removed; a mark noted again meanwhile (another value) stays for the next take."""
+        t = self.table
+        prefix = f"{name}|"
+        with self._engine().begin() as conn:
+            rows = conn.execute(select(t.c.key, t.c.value).where(t.c.key.startswith(prefix, autoescape=True),
+                                                                   self._live(utcnow()))).all()
+            for key, value in rows:
+                conn.execute(delete(t).where(t.c.key == key, t.c.value == value))
+        return {key[len(prefix):]: value for key, value in rows}
+
+    def set_if(self, key: str, value: str, ttl: int, guard: str, expected: str | None) -> bool:
+        """``set(key)`` only while ``guard`` holds ``expected`` (None: absent) — checked, then set: not one
+        step as in Redis; the gap is the time of one statement, where a lost race costs one stale card."""
+        if self.get(guard) != expected:
+            return False
+        self.set(key, value, ttl)
+        return True
 
     def add_or_get(self, key: str, value: str, ttl: int) -> tuple[bool, str]:
         if self.add(key, value, ttl):

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from ..base import RuleViolation, db, won
+from ..integrity import audit_log
+from ..integrity.tables import A_REMOVAL, A_RESTORE
 from ..project import (
     DELETED,
     Project,
@@ -27,7 +29,19 @@ def _removed(change, kind: str, target_id: int, previous: str, reason: str, now:
     if not won(change):
         return 0
     db.session.add(Removal(kind=kind, target_id=target_id, previous_state=previous, reason=reason, removed_at=now))
+    _audit(A_REMOVAL, kind, target_id, now, "系统清理", reason)
     return 1
+
+
+def _audit(action: str, kind: str, target_id: int, now: datetime, who: str, detail: str) -> None:
+    if kind == "project":
+        project, volunteer_id = db.session.get(Project, target_id), None
+    else:
+        signup = db.session.get(Signup, target_id)
+        project, volunteer_id = (signup.project, signup.volunteer_id) if signup else (None, None)
+    audit_log.record(action, now=now, actor_id=None, actor_label=who, project=project, volunteer_id=volunteer_id,
+                     origin=audit_log.Origin(channel="job" if action == A_REMOVAL else "cli"),
+                     detail=f"{'活动' if kind == 'project' else '报名'} #{target_id}：{detail}")
 
 
 def remove_stale(now: datetime) -> dict:
@@ -84,6 +98,7 @@ def restore(kind: str, target_id: int, *, now: datetime, by: str = "operator") -
     if done.rowcount != 1:
         raise RuleViolation("restore_conflict", "该对象的状态已改变，无法恢复。", 409)
     removal.restored_at, removal.restored_by = now, by[:100]
+    _audit(A_RESTORE, kind, target_id, now, by, removal.reason)
     db.session.flush()
     return removal
 

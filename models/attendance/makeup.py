@@ -13,6 +13,8 @@ from sqlalchemy import update
 from .. import hours as hour_rules
 from .. import media, permissions
 from ..base import RuleViolation, db, get_or_refuse, insert_unique
+from ..integrity import audit_log
+from ..integrity.tables import A_MAKEUP_APPROVED
 from ..notification import notify
 from ..project import (
     APPROVED,
@@ -22,6 +24,7 @@ from ..project import (
     to_utc,
 )
 from ..signup import ACCEPTED, Signup
+from ..stats import rollup
 from ..volunteer import Volunteer
 from .punches import (
     DEFAULT_RULES,
@@ -193,8 +196,9 @@ def _note_makeup(request: MakeupRequest, result: str, reason: str) -> None:
            link=f"/m/me/makeups/{request.id}", cause=f"makeup:{request.id}", key=f"makeup_result:{request.id}")
 
 
-def approve_makeup(actor: Volunteer, makeup_id: int, *, now: datetime, rules: Rules = DEFAULT_RULES) -> Cycle:
-    """通过: the cycle is created (or completed) and its hours enter publicity."""
+def approve_makeup(actor: Volunteer, makeup_id: int, *, now: datetime, rules: Rules = DEFAULT_RULES,
+                   origin: audit_log.Origin | None = None) -> Cycle:
+    """通过: the cycle is created (or completed) and its hours enter publicity (audited)."""
     request = get_makeup(makeup_id)
     project = request.project
     _require_makeup_reviewer(actor, project, now)
@@ -225,7 +229,10 @@ def approve_makeup(actor: Volunteer, makeup_id: int, *, now: datetime, rules: Ru
     request.cycle_id = cycle.id
     signup = Signup.query.filter_by(project_id=project.id, volunteer_id=request.volunteer_id).one_or_none()
     mark_first_checkin(project, signup, now)
+    rollup.cycle_counted(cycle)
     _note_makeup(request, "通过", f"补签时长{cycle.hours}小时，进入公示")
+    audit_log.record(A_MAKEUP_APPROVED, now=now, actor_id=actor.id, project=project, volunteer_id=request.volunteer_id,
+                     cycle_id=cycle.id, hours=cycle.hours, origin=origin, detail=f"{request.kind_label} {request.day}")
     db.session.flush()
     return cycle
 

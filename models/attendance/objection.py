@@ -12,11 +12,14 @@ from sqlalchemy import select, update
 
 from .. import permissions
 from ..base import RuleViolation, db, get_or_refuse, insert_unique, won
+from ..integrity import audit_log
+from ..integrity.tables import A_OBJECTION_UPHELD
 from ..notification import notify
 from ..points import reverse_points
 from ..project import (
     Project,
 )
+from ..stats import rollup
 from ..volunteer import Volunteer
 from .punches import managed_project_ids
 from .tables import (
@@ -87,8 +90,9 @@ def _settle(objection_id: int, state: str, actor: Volunteer, reply: str, now: da
                .values(state=state, handled_at=now, handled_by_id=actor.id, reply=reply))
 
 
-def uphold_objection(actor: Volunteer, objection_id: int, reply: str = "", *, now: datetime) -> Objection:
-    """异议成立: the record's hours and the points it gave are cancelled (never adjusted)."""
+def uphold_objection(actor: Volunteer, objection_id: int, reply: str = "", *, now: datetime,
+                     origin: audit_log.Origin | None = None) -> Objection:
+    """异议成立: the record's hours and the points it gave are cancelled (never adjusted); audited."""
     objection = get_objection(objection_id)
     cycle = objection.cycle
     _require_handler(actor, cycle.project, now)
@@ -102,6 +106,10 @@ def uphold_objection(actor: Volunteer, objection_id: int, reply: str = "", *, no
     db.session.refresh(objection)
     if cancelled.rowcount == 1:
         reverse_points(cycle, now)
+        audit_log.record(A_OBJECTION_UPHELD, now=now, actor_id=actor.id, project=cycle.project,
+                         volunteer_id=cycle.volunteer_id, cycle_id=cycle.id, hours=cycle.hours, origin=origin,
+                         detail=reply)
+        rollup.cycle_counted(cycle, -1)
     _note_objection(objection, "异议成立", reply, now)
     # Other objections to the same record are settled by the same outcome.
     for other in Objection.query.filter(Objection.cycle_id == cycle.id, Objection.state == O_PENDING).all():

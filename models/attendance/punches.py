@@ -12,9 +12,11 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
+from .. import closure, positions
 from .. import hours as hour_rules
-from .. import positions
 from ..base import RuleViolation, db, insert_unique, won
+from ..integrity import audit_log, codes
+from ..integrity.tables import A_DESK_PUNCH, A_SCAN_ASSIST
 from ..organization import ACTIVE, Organization, admin_org_of, subtree_of
 from ..points import R_SERVICE, PointEntry
 from ..project import (
@@ -33,6 +35,7 @@ from ..project import (
     to_utc,
 )
 from ..signup import ACCEPTED, Signup
+from ..stats import rollup
 from ..volunteer import Volunteer
 from .tables import (
     CHECKOUT_GRACE,
@@ -44,6 +47,7 @@ from .tables import (
     PUNCH_OUT,
     PUNCH_SINGLE,
     RECORDED,
+    SOURCE_DESK,
     SOURCE_PAGE,
     SOURCE_SCAN,
     TWO,
@@ -51,6 +55,8 @@ from .tables import (
     Cycle,
     Punch,
 )
+
+DEFAULT_OFFLINE_GRACE_MINUTES = 30
 
 
 @dataclass(frozen=True)
@@ -60,9 +66,27 @@ class Rules:
     tz: str = DEFAULT_TZ
     rounding: str = hour_rules.DEFAULT_RULE
     points_per_hour: Decimal = Decimal(1)
+    offline_grace: timedelta = timedelta(minutes=DEFAULT_OFFLINE_GRACE_MINUTES)  # how old an offline punch may be when it arrives
 
 
 DEFAULT_RULES = Rules()
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a punch carries beyond its position (integrity): the fix's age, the on-site code scanned
+    (checked with ``code_key``), when it was received if sent late (offline), the page's id for it,
+    and where an admin's punch came from (the audit)."""
+
+    fix_age_s: float | None = None
+    onsite_code: str | None = None
+    code_key: bytes = b""
+    received_at: datetime | None = None
+    client_ref: str | None = None
+    origin: audit_log.Origin | None = None
+
+
+NO_EXTRAS = Extras()
 
 
 # ------------------------------------------------------------------------------------ time
@@ -161,20 +185,39 @@ def new_cycle(project, volunteer_id, day, now, *, mode, source, state, **values)
                  source=source, state=state, created_at=now, points=Decimal(0), **values)
 
 
-def _punch_row(cycle, kind, now, position, site=None, distance=None, by_id=None, source=SOURCE_PAGE) -> Punch:
+def _punch_row(cycle, kind, now, position, site=None, distance=None, by_id=None, source=SOURCE_PAGE,
+               extras: Extras = NO_EXTRAS, code_at: datetime | None = None, rules: Rules = DEFAULT_RULES) -> Punch:
     punch = Punch(cycle_id=cycle.id, kind=kind, at=now, source=source, by_id=by_id,
                   latitude=position.latitude if position else None, longitude=position.longitude if position else None,
                   accuracy=position.accuracy if position else None, distance_m=distance,
-                  site_id=site.id if site else None)
+                  site_id=site.id if site else None, fix_age_s=extras.fix_age_s, onsite_code_at=code_at,
+                  received_at=extras.received_at, client_ref=extras.client_ref)
     db.session.add(punch)
+    if position is not None:
+        from ..integrity.flags import record_flags  # stands above attendance: imported when first needed
+
+        db.session.flush()
+        radius = cycle.project.punch_radius if cycle.mode == DOUBLE else None
+        record_flags(punch, cycle, radius, lambda moment: local_now(moment, rules.tz).date())
     return punch
 
 
+def onsite_code_at(project: Project, day: date, extras: Extras, now: datetime, *, required: bool) -> datetime | None:
+    """现场签到码: checked when one was scanned; a 双签 project may require it (``require_onsite_code``)."""
+    if extras.onsite_code or (required and project.require_onsite_code and project.checkin_mode == DOUBLE):
+        return codes.check_onsite_code(extras.code_key, extras.onsite_code, project.id, day, now)
+    return None
+
+
 def mark_first_checkin(project: Project, signup: Signup | None, now: datetime) -> None:
-    """Project.first_checkin_at and Signup.first_checkin_at, set once (they gate deletion and cancelling)."""
+    """Project.first_checkin_at and Signup.first_checkin_at, set once (they gate deletion and cancelling).
+
+    The project's first check-in makes it count in the statistics (``closure.first_checkin``).
+    """
     if project.first_checkin_at is None:
-        db.session.execute(update(Project).where(Project.id == project.id, Project.first_checkin_at.is_(None))
-                           .values(first_checkin_at=now).execution_options(synchronize_session=False))
+        if won(update(Project).where(Project.id == project.id, Project.first_checkin_at.is_(None))
+               .values(first_checkin_at=now)):
+            closure.first_checkin(project)
     if signup is not None and signup.first_checkin_at is None:
         db.session.execute(update(Signup).where(Signup.id == signup.id, Signup.first_checkin_at.is_(None))
                            .values(first_checkin_at=now).execution_options(synchronize_session=False))
@@ -211,7 +254,8 @@ def open_cycle_of(volunteer_id: int) -> Cycle | None:
 
 
 def punch_single(volunteer: Volunteer, project_id: int, position: positions.Position | None, *, now: datetime,
-                 rules: Rules = DEFAULT_RULES, by: Volunteer | None = None) -> Cycle:
+                 rules: Rules = DEFAULT_RULES, by: Volunteer | None = None, desk: bool = False,
+                 extras: Extras = NO_EXTRAS) -> Cycle:
     """单签: one punch per day inside the window; credits the preset hours; position recorded, not enforced.
 
     The cycle is recorded at once: it enters publicity in its INSERT (a 单签 cycle earns no points).
@@ -221,40 +265,57 @@ def punch_single(volunteer: Volunteer, project_id: int, position: positions.Posi
         raise RuleViolation("not_single", "该项目为签到/签退项目，请分别签到和签退。", 409)
     require_accepted(signup)
     day = check_punch_time(project, now, rules.tz)
+    code_at = onsite_code_at(project, day, extras, now, required=by is None)
     site, distance = nearest_site(project, position) if position is not None else (None, None)
     hours = Decimal(str(project.preset_hours)).quantize(TWO)
-    source = SOURCE_SCAN if by is not None else SOURCE_PAGE
+    source = SOURCE_DESK if desk else SOURCE_SCAN if by is not None else SOURCE_PAGE
     cycle = new_cycle(project, volunteer.id, day, now, mode=SINGLE, source=source, state=RECORDED,
                        signed_in_at=now, hours=hours, single_day=day)
     _enter_publicity(cycle, now, rules.tz)
     if not insert_unique(cycle):
         raise RuleViolation("already_punched", "今天已经打过卡了（单签项目每天打卡一次）。", 409)
-    _punch_row(cycle, PUNCH_SINGLE, now, position, site, distance, by.id if by else None, source)
+    _punch_row(cycle, PUNCH_SINGLE, now, position, site, distance, by.id if by else None, source, extras, code_at,
+               rules)
     mark_first_checkin(project, signup, now)
+    if by is not None:
+        audit_log.record(A_DESK_PUNCH if desk else A_SCAN_ASSIST, now=now, actor_id=by.id, project=project,
+                         volunteer_id=volunteer.id, cycle_id=cycle.id, hours=hours, origin=extras.origin,
+                         detail="单签")
+    rollup.cycle_counted(cycle)
     db.session.flush()
     return cycle
 
 
 def sign_in(volunteer: Volunteer, project_id: int, position: positions.Position | None, *, now: datetime,
-            rules: Rules = DEFAULT_RULES) -> Cycle:
+            rules: Rules = DEFAULT_RULES, desk_by: Volunteer | None = None, extras: Extras = NO_EXTRAS) -> Cycle:
     """双签 签到: from the day's window start to its end, within the radius of a site, with no other
-    sign-in open (an open one past its deadline lapses first)."""
+    sign-in open (an open one past its deadline lapses first).  A desk punch (``desk_by``, the admin
+    at the 服务台 on site) needs neither the radius nor the on-site code; it is audited."""
     project, signup = open_project_and_signup(project_id, volunteer.id)
     if project.checkin_mode != DOUBLE:
         raise RuleViolation("not_double", "该项目为单签项目，每天打卡一次即可。", 409)
     require_accepted(signup)
     day = check_punch_time(project, now, rules.tz)
-    site, distance = check_within_radius(project, position, "签到")
+    code_at = onsite_code_at(project, day, extras, now, required=desk_by is None)
+    if desk_by is None:
+        site, distance = check_within_radius(project, position, "签到")
+    else:
+        site, distance = nearest_site(project, position) if position is not None else (None, None)
     _, closes = window(project, day, rules.tz)
-    cycle = new_cycle(project, volunteer.id, day, now, mode=DOUBLE, source=SOURCE_PAGE, state=OPEN,
+    source = SOURCE_DESK if desk_by is not None else SOURCE_PAGE
+    cycle = new_cycle(project, volunteer.id, day, now, mode=DOUBLE, source=source, state=OPEN,
                        signed_in_at=now, deadline=closes + CHECKOUT_GRACE, open_volunteer_id=volunteer.id)
     if not _insert_open_cycle(cycle):
         # One is open already: if it is past its deadline it lapses, and this one goes in.  (Most
         # sign-ins find none open, so the lapse's UPDATE waits until the insert has met one.)
         if not lapse_expired(now, volunteer.id) or not _insert_open_cycle(cycle):
             _refuse_open(volunteer.id, project, rules)
-    _punch_row(cycle, PUNCH_IN, now, position, site, distance)
+    _punch_row(cycle, PUNCH_IN, now, position, site, distance, desk_by.id if desk_by else None, source, extras,
+               code_at, rules)
     mark_first_checkin(project, signup, now)
+    if desk_by is not None:
+        audit_log.record(A_DESK_PUNCH, now=now, actor_id=desk_by.id, project=project, volunteer_id=volunteer.id,
+                         cycle_id=cycle.id, origin=extras.origin, detail="双签 签到")
     db.session.flush()
     return cycle
 
@@ -276,7 +337,7 @@ def _refuse_open(volunteer_id: int, project: Project, rules: Rules):
 
 
 def sign_out(volunteer: Volunteer, project_id: int, position: positions.Position | None, *, now: datetime,
-             rules: Rules = DEFAULT_RULES) -> Cycle:
+             rules: Rules = DEFAULT_RULES, desk_by: Volunteer | None = None, extras: Extras = NO_EXTRAS) -> Cycle:
     """双签 签退: ≥ 30 minutes after the sign-in, ≤ 30 minutes after the day's window end, within the
     radius unless 分散签出.  The cycle's hours are rounded by ``rules.rounding`` and enter publicity.
 
@@ -299,18 +360,20 @@ def sign_out(volunteer: Volunteer, project_id: int, position: positions.Position
         if now < cycle.signed_in_at + MIN_CYCLE:
             raise RuleViolation("sign_out_too_early", f"签到30分钟后才能签退，请于 "
                                                       f"{local_hm(cycle.signed_in_at + MIN_CYCLE, rules.tz)} 后再签退。", 409)
+    code_at = onsite_code_at(project, day, extras, now, required=desk_by is None)
     site = distance = None
-    if project.checkout_mode == SCATTERED:
+    if project.checkout_mode == SCATTERED or desk_by is not None:
         if position is not None:
             site, distance = nearest_site(project, position)
     else:
         site, distance = check_within_radius(project, position, "签退")
+    source, by_id = (SOURCE_DESK, desk_by.id) if desk_by is not None else (SOURCE_PAGE, None)
     if cycle is None:
-        orphan = new_cycle(project, volunteer.id, day, now, mode=DOUBLE, source=SOURCE_PAGE, state=UNPAIRED,
+        orphan = new_cycle(project, volunteer.id, day, now, mode=DOUBLE, source=source, state=UNPAIRED,
                             signed_out_at=now)
         db.session.add(orphan)
         db.session.flush()
-        _punch_row(orphan, PUNCH_OUT, now, position, site, distance)
+        _punch_row(orphan, PUNCH_OUT, now, position, site, distance, by_id, source, extras, code_at, rules)
         mark_first_checkin(project, signup, now)
         db.session.flush()
         return orphan
@@ -320,20 +383,24 @@ def sign_out(volunteer: Volunteer, project_id: int, position: positions.Position
         raise RuleViolation("not_signed_in", "您的签到已签退或已失效。", 409)
     db.session.refresh(cycle)
     credit_cycle(cycle, now, rules)
-    _punch_row(cycle, PUNCH_OUT, now, position, site, distance)
+    _punch_row(cycle, PUNCH_OUT, now, position, site, distance, by_id, source, extras, code_at, rules)
+    if desk_by is not None:
+        audit_log.record(A_DESK_PUNCH, now=now, actor_id=desk_by.id, project=project, volunteer_id=volunteer.id,
+                         cycle_id=cycle.id, hours=hours, origin=extras.origin, detail="双签 签退")
+    rollup.cycle_counted(cycle)
     db.session.flush()
     return cycle
 
 
 def punch(volunteer: Volunteer, project_id: int, action: str, position: positions.Position | None, *,
-          now: datetime, rules: Rules = DEFAULT_RULES) -> Cycle:
+          now: datetime, rules: Rules = DEFAULT_RULES, extras: Extras = NO_EXTRAS) -> Cycle:
     """The check-in page's button: ``single``, ``sign_in`` or ``sign_out``."""
     if action == "single":
-        return punch_single(volunteer, project_id, position, now=now, rules=rules)
+        return punch_single(volunteer, project_id, position, now=now, rules=rules, extras=extras)
     if action == "sign_in":
-        return sign_in(volunteer, project_id, position, now=now, rules=rules)
+        return sign_in(volunteer, project_id, position, now=now, rules=rules, extras=extras)
     if action == "sign_out":
-        return sign_out(volunteer, project_id, position, now=now, rules=rules)
+        return sign_out(volunteer, project_id, position, now=now, rules=rules, extras=extras)
     raise RuleViolation("action_invalid", "未知的打卡操作。")
 
 
@@ -395,7 +462,8 @@ def scan_targets(actor: Volunteer, volunteer: Volunteer, *, now: datetime, tz: s
 
 
 def scan_assist(actor: Volunteer, project_id: int, volunteer: Volunteer | None, *, now: datetime,
-                rules: Rules = DEFAULT_RULES, position: positions.Position | None = None) -> Cycle:
+                rules: Rules = DEFAULT_RULES, position: positions.Position | None = None,
+                origin: audit_log.Origin | None = None) -> Cycle:
     """管理员辅助签到扫码 (单签 only): an admin of the project's org subtree, or its temporary admin,
     signs the scanned volunteer in."""
     project = get_project(project_id)
@@ -404,7 +472,7 @@ def scan_assist(actor: Volunteer, project_id: int, volunteer: Volunteer | None, 
         raise RuleViolation("scan_single_only", "扫码签到仅适用于单签项目。", 409)
     if volunteer is None:
         raise RuleViolation("qr_invalid", "无法识别该二维码，请扫描志愿者的“我的二维码”。", 400)
-    return punch_single(volunteer, project.id, position, now=now, rules=rules, by=actor)
+    return punch_single(volunteer, project.id, position, now=now, rules=rules, by=actor, extras=Extras(origin=origin))
 
 
 def cycles_today(volunteer_id: int, project_id: int, *, now: datetime, tz: str = DEFAULT_TZ) -> list[Cycle]:
@@ -420,6 +488,8 @@ def checkin_projects(volunteer_id: int, *, now: datetime) -> list[Project]:
 
 
 
-def rules_from(tz: str, rounding: str, points_per_hour: float) -> Rules:
+def rules_from(tz: str, rounding: str, points_per_hour: float,
+               offline_grace_minutes: int = DEFAULT_OFFLINE_GRACE_MINUTES) -> Rules:
     """``Rules`` from the configured zone and the ``[attendance]`` keys (a float of points made exact)."""
-    return Rules(tz=tz, rounding=rounding, points_per_hour=Decimal(str(points_per_hour)))
+    return Rules(tz=tz, rounding=rounding, points_per_hour=Decimal(str(points_per_hour)),
+                 offline_grace=timedelta(minutes=offline_grace_minutes))

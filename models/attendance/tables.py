@@ -28,8 +28,8 @@ CYCLE_STATES = (OPEN, RECORDED, CONFIRMED, LAPSED, CANCELLED_CYCLE, UNPAIRED)
 COUNTED = (RECORDED, CONFIRMED)
 CYCLE_LABELS = {OPEN: "已签到", RECORDED: "公示中", CONFIRMED: "已确认", LAPSED: "已失效（未签退）",
                 CANCELLED_CYCLE: "已取消", UNPAIRED: "仅签退（未签到）"}
-SOURCE_PAGE, SOURCE_SCAN, SOURCE_MAKEUP = "page", "scan", "makeup"
-SOURCE_LABELS = {SOURCE_PAGE: "本人打卡", SOURCE_SCAN: "管理员扫码", SOURCE_MAKEUP: "补签"}
+SOURCE_PAGE, SOURCE_SCAN, SOURCE_MAKEUP, SOURCE_DESK = "page", "scan", "makeup", "desk"
+SOURCE_LABELS = {SOURCE_PAGE: "本人打卡", SOURCE_SCAN: "管理员扫码", SOURCE_MAKEUP: "补签", SOURCE_DESK: "服务台代打卡"}
 PUNCH_IN, PUNCH_OUT, PUNCH_SINGLE = "in", "out", "single"
 
 MIN_CYCLE = timedelta(minutes=30)       # 签到30分钟后才可以签退
@@ -106,6 +106,7 @@ class Punch(db.Model):
     """打卡: one punch as it happened — when, where (gcj02), how accurately, by whom."""
 
     __tablename__ = "punch"
+    __table_args__ = (db.Index("ix_punch_latitude_longitude", "latitude", "longitude"),)  # repeated spots
 
     id = db.Column(db.Integer, primary_key=True)
     cycle_id = db.Column(db.Integer, db.ForeignKey("attendance_cycle.id", ondelete="CASCADE"), nullable=False,
@@ -119,6 +120,14 @@ class Punch(db.Model):
     site_id = db.Column(db.Integer, db.ForeignKey("project_site.id", ondelete="SET NULL"))
     by_id = db.Column(db.Integer, db.ForeignKey("volunteer.id", ondelete="SET NULL"))  # the admin who scanned
     source = db.Column(db.String(10), nullable=False, default=SOURCE_PAGE)
+    fix_age_s = db.Column(db.Float)  # how old the position fix was when the punch was made (seconds)
+    onsite_code_at = db.Column(db.DateTime)  # the window start of the on-site code scanned for it
+    received_at = db.Column(db.DateTime)  # set when sent late (offline): ``at`` is the recorded time
+    client_ref = db.Column(db.String(80), unique=True)  # "<volunteer id>:<the page's id>" of an offline punch
+
+    @property
+    def sent_late(self) -> bool:
+        return self.received_at is not None
 
 
 class MakeupRequest(db.Model):

@@ -14,11 +14,12 @@ import pytest
 
 import handlers
 from jobs.delivery import custom_text
-from models import Binding, db, project_rules, volunteer_qr
+from models import Binding, db, project_rules
 from models import signup as su
 from models.chat_text import ChatText, compose, join, link, neutralise
 from models.notification_kinds import TEMPLATE_FIELDS, template_data
 from tests.jobs.test_delivery import _deliver, _one
+from tests.support import codes
 from tests.support.orgs import NOW, build_tree, make_volunteer
 from tests.support.projects import typed
 from tests.support.wechat import event_xml, message_xml, post, text_xml
@@ -122,7 +123,7 @@ def phishing_projects(any_app):
             su.sign_up(both, project.id, now=NOW)
         su.sign_up(one, projects[0].id, now=NOW)
         db.session.commit()
-        payloads = volunteer_qr.payload(both), volunteer_qr.payload(one)
+        payloads = codes.personal(app, both, at(10, 0)), codes.personal(app, one, at(10, 0))
     any_app.drain_jobs()
     app.config["CLOCK_NOW"] = at(10, 0)
     yield any_app, payloads

@@ -6,6 +6,7 @@ from .attendance import attendance_cli
 from .menus import menus_cli
 from .notifications import notifications_cli
 from .orgs import orgs_cli
+from .stats import stats_cli
 from .workers import cron, worker
 
 
@@ -14,5 +15,6 @@ def register(app) -> None:
     app.cli.add_command(orgs_cli)
     app.cli.add_command(attendance_cli)
     app.cli.add_command(menus_cli)
+    app.cli.add_command(stats_cli)
     app.cli.add_command(worker)
     app.cli.add_command(cron)

@@ -27,6 +27,7 @@ from models import signup as su
 from models.attendance import makeup as att_makeup
 from models.attendance import objection as att_objection
 from models.attendance import punches as att_punches
+from models.integrity import noshows
 
 from .. import clock
 from ..config import settings
@@ -35,13 +36,15 @@ from ..wechat.oauth import person_required
 from . import bp
 from .forms import attempt
 from .guards import volunteer_required
-from .json_body import POSITION, TEXT, json_fields
+from .json_body import NUMBER, POSITION, TEXT, json_fields
 from .media_files import send_media
+from .punch_context import extras
 
 
 def rules() -> att_punches.Rules:
     conf = settings()
-    return att_punches.rules_from(conf.app.timezone, conf.attendance.rounding, conf.attendance.points_per_hour)
+    return att_punches.rules_from(conf.app.timezone, conf.attendance.rounding, conf.attendance.points_per_hour,
+                                  conf.attendance.offline_grace_minutes)
 
 
 def _position(data, *, required: bool = False):
@@ -100,7 +103,7 @@ def checkin_page(project_id):
                            manager=pr.can_manage_project(g.volunteer, project, "locate_project", now=now),
                            can_makeup=project.checkin_mode == pr.DOUBLE and bool(
                                att_makeup.makeup_open_days(project, now=now, tz=rules().tz)),
-                           jsapi_list=["getLocation", "openLocation"])
+                           jsapi_list=["getLocation", "openLocation", "scanQRCode"])
 
 
 @bp.get("/api/checkin/<int:project_id>/distance")
@@ -121,9 +124,10 @@ def checkin_distance(project_id):
 @bp.post("/api/checkin/<int:project_id>/punch")
 @volunteer_required
 def checkin_punch(project_id):
-    data = json_fields(action=TEXT, **POSITION)
+    data = json_fields(action=TEXT, onsite_code=TEXT, fix_age=NUMBER, **POSITION)
     action = data["action"] or ""
-    cycle = att_punches.punch(g.volunteer, project_id, action, _position(data), now=clock.now(), rules=rules())
+    cycle = att_punches.punch(g.volunteer, project_id, action, _position(data), now=clock.now(), rules=rules(),
+                              extras=extras(data))
     # The answer is read before the commit, which expires the row (reading it after costs a SELECT).
     if cycle.state == att.UNPAIRED:
         message = f"未找到签到记录，已记录签退时间 {_local(cycle.signed_out_at)}；如漏签到，请申请补签。"
@@ -219,7 +223,8 @@ def my_hours():
     now = clock.now()
     return render_template("attendance/my_hours.html", summary=service_hours.service_summary(g.volunteer.id, now=now,
                                                                                    tz=rules().tz),
-                           cycles=service_hours.service_list(g.volunteer.id), local=clock.local_text, now=now)
+                           cycles=service_hours.service_list(g.volunteer.id), local=clock.local_text, now=now,
+                           no_shows=noshows.for_volunteer(g.volunteer.id, now))
 
 
 @bp.get("/me/points")

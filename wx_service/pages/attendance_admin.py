@@ -12,6 +12,7 @@ from models import project as pr
 from models.attendance import makeup as att_makeup
 from models.attendance import objection as att_objection
 from models.attendance import punches as att_punches
+from models.integrity import flags, offline
 
 from .. import clock
 from . import bp
@@ -19,6 +20,7 @@ from .attendance import _position, rules
 from .forms import act, attempt
 from .guards import volunteer_required
 from .json_body import POSITION, TEXT, json_fields
+from .punch_context import PERSONAL, key, origin
 
 
 def _manageable(project, now) -> dict:
@@ -39,6 +41,7 @@ def admin_attendance(project_id):
              for s in project.sites]
     return render_template("attendance/admin_project.html", p=project, can=can, sites=sites, now=now,
                            hours=service_hours.project_hours(project.id), local=clock.local_text,
+                           flags=flags.flags_for_project(project.id), late=offline.late_punches(project.id),
                            public=att_objection.public_cycles(project.id, now=now),
                            jsapi_list=["getLocation", "scanQRCode", "chooseImage", "uploadImage"])
 
@@ -62,9 +65,10 @@ def admin_locate(project_id):
 def admin_scan(project_id):
     """扫码签到 on the project page: the payload from ``wx.scanQRCode``."""
     data = json_fields(payload=TEXT, **POSITION)
-    volunteer = volunteer_qr.volunteer_for(data["payload"] or "")
-    cycle = att_punches.scan_assist(g.volunteer, project_id, volunteer, now=clock.now(), rules=rules(),
-                            position=_position(data))
+    now = clock.now()
+    volunteer, _ = volunteer_qr.scanned_volunteer(data["payload"] or "", key(PERSONAL), now)
+    cycle = att_punches.scan_assist(g.volunteer, project_id, volunteer, now=now, rules=rules(),
+                                    position=_position(data), origin=origin())
     db.session.commit()
     return jsonify(ok=True, message=f"{volunteer.masked_name} 签到成功，计{cycle.hours}小时。")
 
@@ -82,7 +86,7 @@ def admin_scan_link(project_id):
     error = None
     if request.method == "POST":
         cycle, error = attempt(lambda: att_punches.scan_assist(g.volunteer, project.id, volunteer, now=clock.now(),
-                                                               rules=rules()))
+                                                               rules=rules(), origin=origin()))
         if not error:
             flash(f"{volunteer.masked_name} 已在“{project.name}”签到，计{cycle.hours}小时。", "success")
             return redirect(url_for("pages.admin_attendance", project_id=project.id, account=g.account))
@@ -114,7 +118,7 @@ def admin_makeup_action(makeup_id):
     back = url_for("pages.admin_makeup", makeup_id=makeup_id, account=g.account)
     onward = url_for("pages.admin_makeups", account=g.account)
     if op == "approve":
-        return act(lambda: att_makeup.approve_makeup(g.volunteer, makeup_id, now=now, rules=rules()),
+        return act(lambda: att_makeup.approve_makeup(g.volunteer, makeup_id, now=now, rules=rules(), origin=origin()),
                    "已通过，补签时长 {result.hours} 小时进入公示。", back, onward)
     if op == "reject":
         return act(lambda: att_makeup.reject_makeup(g.volunteer, makeup_id, request.form.get("reason", ""), now=now),
@@ -136,7 +140,7 @@ def admin_objection_action(objection_id):
     now, op, reply = clock.now(), request.form.get("op"), request.form.get("reply", "")
     back = url_for("pages.admin_objections", account=g.account)
     if op == "uphold":
-        return act(lambda: att_objection.uphold_objection(g.volunteer, objection_id, reply, now=now),
+        return act(lambda: att_objection.uphold_objection(g.volunteer, objection_id, reply, now=now, origin=origin()),
                    "异议成立：该时长记录及相应积分已取消。", back)
     if op == "dismiss":
         return act(lambda: att_objection.dismiss_objection(g.volunteer, objection_id, reply, now=now),

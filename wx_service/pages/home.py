@@ -19,6 +19,7 @@ TILES = [
     ("做志愿", "projects", "projects"), ("找组织", "orgs", "orgs"), ("微心愿", "wishes", "wishes"),
     ("一喊就来", "help", "help"), ("志愿者注册", "register", "register"), ("个人中心", "me", "me"),
     ("打卡签到", "checkin", "checkin"), ("账号绑定", "bind", "bind"), ("消息中心", "inbox", "me/inbox"),
+    ("排行榜", "rankings", "rankings"),
 ]
 # 新时代文明实践 (pages/practice.py): 群众点单 and the 文明实践 entry (its 微主页, 需求征集, 阵地).
 TILES += [("群众点单", "practice-order", "practice/plans"), ("文明实践", "practice", "practice")]
@@ -28,6 +29,7 @@ ADMIN_TILES = [
     ("签到扫码", "scan", "admin/projects"), ("报名审核", "signups", "admin/signups"),
     ("补签审核", "makeups", "admin/makeups"), ("活动审核", "reviews", "admin/reviews"),
     ("活动发布", "publish", "admin/publish"), ("成员管理", "members", "admin/members"),
+    ("数据统计", "stats", "admin/stats"),
 ]
 
 

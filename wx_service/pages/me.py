@@ -9,14 +9,17 @@ import qrcode
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 
 from models import RuleViolation, accounts, db, identity, volunteer_qr
+from models.integrity import codes
 from models.organization import ACTIVE, admin_org_of
 from models.records import national, stars
 
+from .. import clock
 from ..config import settings
 from ..uploads import store_image
 from . import bp
 from .forms import attempt
 from .guards import volunteer_required
+from .integrity import personal_payload
 
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
 AVATAR_SIZE = 256
@@ -105,18 +108,32 @@ def qr_png(data: str, box_size: int = 8) -> bytes:
     return buffer.getvalue()
 
 
+def qr_png_response(data: str):
+    response = send_file(io.BytesIO(qr_png(data)), mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/me/qrcode")
 @volunteer_required
 def my_qrcode():
-    return render_template("pages/qrcode.html", v=g.volunteer)
+    return render_template("pages/qrcode.html", v=g.volunteer,
+                           refresh_in=codes.seconds_left(clock.now(), codes.PERSONAL_WINDOW),
+                           window=codes.PERSONAL_WINDOW)
 
 
 @bp.get("/me/qrcode.png")
 @volunteer_required
 def my_qrcode_png():
-    response = send_file(io.BytesIO(qr_png(volunteer_qr.payload(g.volunteer))), mimetype="image/png")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    """The personal centre's code: signed, changing every minute (a screenshot goes stale)."""
+    return qr_png_response(personal_payload(g.volunteer, clock.now()))
+
+
+@bp.get("/me/qrcode/card.png")
+@volunteer_required
+def my_qrcode_card_png():
+    """The printed card's static code: accepted only at a desk (服务台), for 单签."""
+    return qr_png_response(volunteer_qr.payload(g.volunteer))
 
 
 @bp.get("/me/qrcode/card")

@@ -9,6 +9,7 @@ from models import RuleViolation, organization, project_rules, regions
 from models import membership as ms
 from models import project as pr
 from models import signup as su
+from models.integrity import noshows
 from models.practice import orders as practice_orders
 from models.practice import projects as practice_projects
 
@@ -254,7 +255,9 @@ def admin_signups_of(project_id):
     tab = request.args.get("tab", "pending")
     if tab not in (su.PENDING, su.ACCEPTED, su.WAITLISTED):
         tab = su.PENDING
-    return render_template("projects/signups.html", p=project, tab=tab, signups=su.signups_of_project(project.id, tab),
+    signups = su.signups_of_project(project.id, tab)
+    return render_template("projects/signups.html", p=project, tab=tab, signups=signups,
+                           no_shows=noshows.for_volunteers([s.volunteer_id for s in signups], now),
                            counts=su.counts(project), now=now,
                            can_invite=pr.can_manage_project(g.volunteer, project, "invite_volunteers", now=now))
 
@@ -284,7 +287,8 @@ def admin_signup_volunteer(project_id, volunteer_id):
     if signup is None:
         raise RuleViolation("signup_not_found", "该志愿者没有报名本项目。", 404)
     return render_template("projects/signup_volunteer.html", p=project, s=signup, person=signup.volunteer,
-                           summary=su.volunteer_summary(volunteer_id, now=clock.now(), tz=settings().app.timezone))
+                           summary=su.volunteer_summary(volunteer_id, now=clock.now(), tz=settings().app.timezone),
+                           no_shows=noshows.for_volunteer(volunteer_id, clock.now()))
 
 
 # ------------------------------------------------------------------------------- 邀请/招募

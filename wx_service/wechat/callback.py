@@ -16,7 +16,6 @@ gets the first reply, and a copy replayed after the dedup key expired gets ``suc
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import logging
@@ -35,8 +34,8 @@ from wechatpy.replies import BaseReply, create_reply
 from werkzeug.exceptions import HTTPException
 
 import handlers
-from models import Follower, Volunteer, chat_text, db
-from models.follower import SEEN_RESOLUTION
+from models import Follower, chat_text, db
+from models.follower import seen_mark
 
 from .. import clock, config
 from . import follower_cards
@@ -296,8 +295,10 @@ def receive(name):
             g.log_handler = "replay"
             return _respond(account, "success", nonce)
         return _respond(account, _wait_for_first_reply(key), nonce)
+    now = clock.now()
     try:
-        store, card = _claim(key, follower_cards.key(name, message.source))
+        store, (card, generation) = _claim(key, follower_cards.key(name, message.source),
+                                           seen_mark(name, message.source, now))
     except HTTPException:
         _forget(pair_store, pair_key)  # not handled: WeChat's retry must be
         raise
@@ -305,11 +306,11 @@ def receive(name):
         return _respond(account, _wait_for_first_reply(key), nonce)
     try:
         try:
-            xml = _handle(name, message, follower_cards.Card.decode(card), store)
+            xml = _handle(name, message, follower_cards.Card.decode(card), generation, store, now)
         except IntegrityError:
             # Two first callbacks of one person at once both create its follower row; the loser's
             # transaction was rolled back whole, and on a second try it finds the row.
-            xml = _handle(name, message, None, store)
+            xml = _handle(name, message, None, generation, store, now)
     except DBAPIError:
         # The database is down: forget the keys so WeChat's retry is processed, and say 503.
         _forget(store, key)
@@ -355,22 +356,25 @@ def _claim_pair(name: str, timestamp: str, nonce: str, body: bytes):
     abort(503)
 
 
-def _claim(key, card_key):
-    """SET NX the dedup key, reading the person's card in the same round trip.
+def _claim(key, card_key, mark):
+    """SET NX the dedup key, reading the person's card (and its generation) and marking them seen in
+    the same round trip.
 
-    Returns (the store that took the key, or None when this is a repeat; the card text or None).
+    Returns (the store that took the key, or None when this is a repeat; (the card text, the card's
+    generation), each None when absent).
     """
     primary, fallback = _stores()
     for store in (primary, fallback) if primary is not fallback else (primary,):
         try:
-            added, card = store.add_and_get(key, PENDING, DEDUP_TTL, card_key)
-            return (store if added else None), card
+            added, found = store.add_and_get(key, PENDING, DEDUP_TTL,
+                                             (card_key, follower_cards.generation_key(card_key)), mark)
+            return (store if added else None), tuple(found)
         except RedisError:
             log.warning("Redis unreachable, deduplicating in the database")
         except DBAPIError:
             log.error("database unreachable for deduplication")
             abort(503)
-    return None, None
+    return None, (None, None)
 
 
 def _forget(store, key):
@@ -405,37 +409,56 @@ def _wait_for_first_reply(key) -> str:
         time.sleep(0.05)
 
 
-def _handle(name: str, message, card, store) -> str:
+class _Rows:
+    """The follower row and bound volunteer of one callback, read by (account, openid) — never by the
+    card's ids — when a handler first asks; the follower is then marked seen in the handler's
+    transaction (it writes anyway).  Read at once when there is no card."""
+
+    def __init__(self, account: str, openid: str, now):
+        self.account, self.openid, self.now = account, openid, now
+        self._read = None
+
+    def read(self):
+        if self._read is None:
+            self._read = Follower.with_volunteer(self.account, self.openid)
+        return self._read
+
+    def follower(self):
+        follower, volunteer = self.read()
+        follower = Follower.seen(follower, self.account, self.openid, self.now)  # made on first sight
+        self._read = follower, volunteer
+        return follower
+
+    def volunteer(self):
+        return self.read()[1]
+
+
+def _handle(name: str, message, card, generation, store, now) -> str:
     settings = config.settings()
-    now = clock.now()
     openid = message.source
     event = getattr(message, "event", None)
     func = handlers.router.resolve(message.type, event, getattr(message, "key", None))
     g.log_handler = func.__name__ if func else "none"
-    fresh = card is not None and now - card.seen < SEEN_RESOLUTION
     try:
-        if fresh:
-            # Seen within the minute: nothing to write, and the rows load only if asked for.
-            load_follower = functools.partial(db.session.get, Follower, card.follower_id)
-            load_volunteer = (functools.partial(db.session.get, Volunteer, card.volunteer_id)
-                              if card.volunteer_id else lambda: None)
+        rows = _Rows(name, openid, now)
+        if card is None:
+            # Not known to the store: who it is, once; a first contact's follower row is made now.
+            follower, volunteer = rows.read()
+            volunteer_id = volunteer.id if volunteer else None
+            if follower is None:
+                rows.follower()
         else:
-            follower, volunteer = Follower.with_volunteer(name, openid)
-            follower = Follower.seen(follower, name, openid, now)
-            load_follower, load_volunteer = (lambda: follower), (lambda: volunteer)
-        volunteer_id = card.volunteer_id if fresh else (volunteer.id if volunteer else None)
+            volunteer_id = card.volunteer_id
         reply = None
         if func is not None:
             reply = func(handlers.Incoming(account=name, message=message, now=now,
-                                           base_url=settings.app.base_url, load_follower=load_follower,
-                                           load_volunteer=load_volunteer, volunteer_id=volunteer_id,
+                                           base_url=settings.app.base_url, load_follower=rows.follower,
+                                           load_volunteer=rows.volunteer, volunteer_id=volunteer_id,
                                            settings=settings))
         if _rows_touched():
             db.session.commit()
-        if not fresh:
-            follower_cards.put(store, name, openid,
-                               follower_cards.Card(follower.id, volunteer.id if volunteer else None,
-                                                   follower.last_seen_at))
+        if card is None:
+            follower_cards.put(store, name, openid, follower_cards.Card(volunteer_id), generation)
         return _render(reply, message)
     except DBAPIError:
         db.session.rollback()

@@ -7,8 +7,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from models import Binding, PhoneView, Volunteer, accounts, db, utcnow, volunteer_qr
+from models import Binding, PhoneView, Volunteer, accounts, clock, db, utcnow, volunteer_qr
 from models.audit import reveal_phone
+from models.integrity import codes
 from tests.support.people import csrf_token, id_number, make_volunteer, phone, sign_in
 
 
@@ -37,7 +38,11 @@ def test_register_binds_at_once_and_shows_a_qr_code_that_decodes(any_app):
     with any_app.app.app_context():
         volunteer = Volunteer.by_id_number(number)
         assert Binding.volunteer_for("demo", "o_reg_1").id == volunteer.id
-        assert decoded and volunteer_qr.volunteer_for(decoded[0].text).id == volunteer.id
+        # the personal centre shows the dynamic code; the printed card the static one
+        assert decoded and volunteer_qr.scanned_volunteer(
+            decoded[0].text, codes.derive_key(any_app.app.secret_key, codes.PERSONAL_PURPOSE), clock.now())[0].id == volunteer.id
+        card = zxingcpp.read_barcodes(Image.open(io.BytesIO(client.get("/m/me/qrcode/card.png?account=demo").data)))
+        assert volunteer_qr.volunteer_for(card[0].text).id == volunteer.id
 
 
 def test_register_refuses_a_taken_phone_with_a_message(any_app):

@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from models import Binding, Volunteer, db, project_rules, volunteer_qr
+from models import AdminAction, Binding, Volunteer, db, project_rules, volunteer_qr
 from models import attendance as att
 from models import points as points_ledger
 from models import project as pr
 from models import signup as su
+from tests.support import codes
 from tests.support.orgs import NOW, build_tree, make_volunteer
 from tests.support.people import sign_in
 from tests.support.projects import TODAY, fields, typed
@@ -54,7 +55,8 @@ def city(any_app):
             su.sign_up(person, one.id, now=NOW)
         db.session.commit()
         ids = {"double": double.id, "single": one.id, "people": [p.id for p in people],
-               "payloads": [volunteer_qr.payload(p) for p in people], "admin": admins["district"].id}
+               "payloads": [codes.personal(app, p, at(10, 0)) for p in people],
+               "cards": [volunteer_qr.payload(p) for p in people], "admin": admins["district"].id}
     any_app.drain_jobs()  # SQLite: let the signup notifications' delivery finish before the test writes
     app.config["CLOCK_NOW"] = at(10, 0)
     yield any_app, ids
@@ -152,11 +154,18 @@ def test_scan_assist_in_chat(city):
         "没有正在进行" in reply_text(post(client, config, "demo", scan_xml("o-sibling", ids["payloads"][1])))
     assert "无法识别" in reply_text(post(client, config, "demo", scan_xml("o-admin", "https://example.com/x")))
     assert "绑定" in reply_text(post(client, config, "demo", scan_xml("o-unbound", ids["payloads"][1])))
+    # the printed card's static code is for a desk only; a screenshot of the dynamic one goes stale
+    assert "仅限服务台" in reply_text(post(client, config, "demo", scan_xml("o-admin", ids["cards"][1])))
+    handle.app.config["CLOCK_NOW"] = at(10, 2)
+    assert "已过期" in reply_text(post(client, config, "demo", scan_xml("o-admin", ids["payloads"][1])))
     handle.app.config["CLOCK_NOW"] = at(12, 0)
-    assert "没有正在进行" in reply_text(post(client, config, "demo", scan_xml("o-admin", ids["payloads"][1])))
+    with handle.app.app_context():
+        fresh = codes.personal(handle.app, db.session.get(Volunteer, ids["people"][1]), at(12, 0))
+    assert "没有正在进行" in reply_text(post(client, config, "demo", scan_xml("o-admin", fresh)))
     with handle.app.app_context():
         cycle = att.Cycle.query.filter_by(project_id=ids["single"], volunteer_id=ids["people"][0]).one()
         assert cycle.source == att.SOURCE_SCAN and cycle.hours == 2
+        assert [a.channel for a in AdminAction.query.filter_by(volunteer_id=ids["people"][0]).all()] == ["chat"]
 
 
 def test_scan_assist_with_several_projects_asks_which(city):

@@ -1,7 +1,7 @@
 """records: certificates, star levels, entries, national record
 
 Revision ID: d90858e0a7d8
-Revises: 3830dc5009cd
+Revises: fba93cef6141
 Create Date: 2026-12-01 13:12:43.172930
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd90858e0a7d8'
-down_revision = '3830dc5009cd'
+down_revision = 'fba93cef6141'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,148 @@
+"""数据导出: one mechanism for every export of the platform (成员, 时长; others register their own kinds).
+
+An ``Export`` row is the request and its audit at once: who asked, for what (kind, org, filters), when,
+whether ID numbers were whole, how far the job got and when it was downloaded.  A kind registers its
+header and a function yielding batches of rows by keyset (``register``); ``jobs.exports.run_export``
+writes them to CSV (UTF-8 with BOM, for Excel) or XLSX (openpyxl's write-only mode), a batch at a time,
+in constant memory, and records progress between batches so the page shows a bar.
+
+Every cell goes through ``neutralise``: text starting with ``= + - @`` (or a tab / carriage return) is
+prefixed with ``'`` so that a spreadsheet shows it instead of running it as a formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+
+from ..base import RuleViolation, db, won
+from ..organization import ACTIVE, admin_org_of
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+STATE_LABELS = {QUEUED: "排队中", RUNNING: "导出中", DONE: "已完成", FAILED: "失败"}
+FORMATS = {"csv": "CSV", "xlsx": "Excel"}
+#: Admins of orgs at this level or above (市, 区县) see whole ID numbers in exports; others masked.
+WHOLE_ID_LEVEL = 2
+BATCH = 2000
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Export(db.Model):
+    """One export: its request, progress and audit."""
+
+    __tablename__ = "data_export"
+    __table_args__ = (db.Index("ix_data_export_requested_by_id_created_at", "requested_by_id", "created_at"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    kind = db.Column(db.String(30), nullable=False)
+    fmt = db.Column(db.String(5), nullable=False)
+    org_id = db.Column(db.Integer, db.ForeignKey("organization.id", ondelete="SET NULL"))
+    params = db.Column(db.JSON, nullable=False)
+    whole_ids = db.Column(db.Boolean, nullable=False, default=False)
+    requested_by_id = db.Column(db.Integer, db.ForeignKey("volunteer.id", ondelete="SET NULL"))
+    state = db.Column(db.String(10), nullable=False, default=QUEUED)
+    rows_total = db.Column(db.Integer)
+    rows_done = db.Column(db.Integer, nullable=False, default=0)
+    path = db.Column(db.String(200))
+    error = db.Column(db.String(200))
+    created_at = db.Column(db.DateTime, nullable=False)
+    started_at = db.Column(db.DateTime)
+    finished_at = db.Column(db.DateTime)
+    downloaded_at = db.Column(db.DateTime)
+    downloads = db.Column(db.Integer, nullable=False, default=0)
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    @property
+    def title(self) -> str:
+        return KINDS[self.kind].title if self.kind in KINDS else self.kind
+
+    @property
+    def percent(self) -> int:
+        if self.state == DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(100 * self.rows_done / self.rows_total))
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    """A kind of export: its title, header, how many rows, and the rows a batch at a time."""
+
+    name: str
+    title: str
+    header: tuple[str, ...]
+    count: Callable[[Export], int]
+    batches: Callable[[Export, int], Iterator[list[tuple]]]
+    may_request: Callable[[object, dict, datetime], object]  # (actor, params, now) → the org; raises
+
+
+KINDS: dict[str, ExportKind] = {}
+
+
+def register(kind: ExportKind) -> ExportKind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def neutralise(value):
+    """A cell value safe for a spreadsheet: numbers as they are, text never read as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def may_see_whole_ids(actor) -> bool:
+    """ID numbers are whole in an export only for admins of an approved 市 or 区县 level org."""
+    own = admin_org_of(actor.id)
+    return own is not None and own.status == ACTIVE and own.level <= WHOLE_ID_LEVEL
+
+
+def request_export(actor, kind: str, params: dict, fmt: str, *, now: datetime) -> Export:
+    """导出: checks the kind's permission and writes the row (the caller submits ``jobs.exports.run_export``)."""
+    if kind not in KINDS:
+        raise RuleViolation("export_kind", "未知的导出类型。", 404)
+    if fmt not in FORMATS:
+        raise RuleViolation("export_format", "请选择导出格式（CSV 或 Excel）。")
+    org = KINDS[kind].may_request(actor, params, now)
+    export = Export(kind=kind, fmt=fmt, org_id=org.id, params=params, whole_ids=may_see_whole_ids(actor),
+                    requested_by_id=actor.id, state=QUEUED, created_at=now)
+    db.session.add(export)
+    db.session.flush()
+    return export
+
+
+def get_export(actor, export_id) -> Export:
+    """An export of ``actor``'s own (nobody else's list or file is shown)."""
+    export = db.session.get(Export, export_id) if export_id else None
+    if export is None or export.requested_by_id != actor.id:
+        raise RuleViolation("export_not_found", "导出记录不存在。", 404)
+    return export
+
+
+def exports_of(actor, limit: int = 20) -> list[Export]:
+    return (Export.query.filter_by(requested_by_id=actor.id).order_by(Export.created_at.desc(), Export.id.desc())
+            .limit(limit).all())
+
+
+def start(export_id: int, now: datetime) -> bool:
+    """queued → running (or a failed run retried); False when another run has it or it is done."""
+    return won(update(Export).where(Export.id == export_id, Export.state.in_((QUEUED, FAILED)))
+               .values(state=RUNNING, started_at=now, rows_done=0, error=None))
+
+
+def record_download(export: Export, now: datetime) -> None:
+    if export.state != DONE:
+        raise RuleViolation("export_not_ready", "导出尚未完成。", 409)
+    db.session.execute(update(Export).where(Export.id == export.id)
+                       .values(downloads=Export.downloads + 1, downloaded_at=now)
+                       .execution_options(synchronize_session=False))

@@ -1,0 +1,117 @@
+"""成员数据导出 and 时长数据导出: the two export kinds of the statistics, on the one export mechanism.
+
+Rows come a batch at a time by keyset (``id > last``), so a job holds one batch in memory whatever
+the size.  ID numbers are whole only when the export says so (``Export.whole_ids``, decided by the
+requesting admin's level); phones are always masked.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from .. import permissions
+from ..attendance.tables import COUNTED, CYCLE_LABELS, Cycle
+from ..base import db
+from ..exports import Export, ExportKind, register
+from ..organization import Organization, get_org, subtree_of
+from ..project import DEFAULT_TZ, Project, local_now
+from ..volunteer import Volunteer
+from .periods import ALL, months_between
+from .reads import member_condition, member_rows, month_range
+from .tables import OrgPeriod, money
+
+
+def _requested_org(actor, params: dict, now):
+    org = get_org(params.get("org_id"))
+    permissions.require(actor, "view_stats", org, now=now, message="只能导出本组织及下级组织的数据。")
+    return org
+
+
+def _hours_params(actor, params, now):
+    org = _requested_org(actor, params, now)
+    month_range(params.get("first"), params.get("last"), local_now(now, DEFAULT_TZ).date())
+    return org
+
+
+def _forget(objects) -> None:
+    """The batch leaves the session (which would otherwise keep every row read): memory stays flat."""
+    for obj in objects:
+        if obj in db.session:
+            db.session.expunge(obj)
+
+
+def _id_number(volunteer: Volunteer, export: Export) -> str:
+    return volunteer.id_number if export.whole_ids else volunteer.id_number_masked
+
+
+# --------------------------------------------------------------------------------- members
+def _members_query(export: Export):
+    org = db.session.get(Organization, export.org_id)
+    return select(Volunteer).where(member_condition(org, export.params.get("children", True)))
+
+
+def _count_members(export: Export) -> int:
+    if export.params.get("children", True):
+        return db.session.scalar(select(OrgPeriod.members).where(OrgPeriod.org_id == export.org_id,
+                                                                 OrgPeriod.period == ALL)) or 0
+    return db.session.scalar(select(db.func.count()).select_from(_members_query(export).subquery()))
+
+
+def _member_batches(export: Export, size: int):
+    today = local_now(export.created_at, DEFAULT_TZ).date()
+    last_id = 0
+    while True:
+        volunteers = db.session.scalars(_members_query(export).where(Volunteer.id > last_id)
+                                        .order_by(Volunteer.id).limit(size)).all()
+        if not volunteers:
+            return
+        yield [(v.name, v.number, _id_number(v, export), "男" if v.gender == "M" else "女", v.phone_masked,
+                local_now(v.created_at, DEFAULT_TZ).strftime("%Y-%m-%d"), float(r.total[0]), r.total[1],
+                float(r.year[0]), r.year[1])
+               for v, r in zip(volunteers, member_rows(volunteers, today=today), strict=True)]
+        last_id = volunteers[-1].id
+        _forget(volunteers)
+
+
+MEMBERS = register(ExportKind(
+    "members", "成员数据", ("姓名", "志愿号", "身份证号", "性别", "手机号", "注册日期", "总时长", "总次数", "年度时长", "年度次数"),
+    _count_members, _member_batches, _requested_org))
+
+
+# ----------------------------------------------------------------------------------- hours
+def _hours_query(export: Export):
+    org = db.session.get(Organization, export.org_id)
+    months = months_between(export.params["first"], export.params["last"])
+    first_day = date(int(months[0][:4]), int(months[0][5:]), 1)
+    year, month = int(months[-1][:4]), int(months[-1][5:])
+    after_last = date(year + (month == 12), month % 12 + 1, 1)
+    return (select(Cycle, Project, Volunteer).join(Project, Project.id == Cycle.project_id)
+            .join(Volunteer, Volunteer.id == Cycle.volunteer_id)
+            .where(Project.org_id.in_(select(Organization.id).where(subtree_of(org))), Cycle.state.in_(COUNTED),
+                   Cycle.day >= first_day, Cycle.day < after_last))
+
+
+def _count_hours(export: Export) -> int:
+    return db.session.scalar(select(db.func.count()).select_from(_hours_query(export).subquery()))
+
+
+def _hours_batches(export: Export, size: int):
+    last_id = 0
+    while True:
+        rows = db.session.execute(_hours_query(export).where(Cycle.id > last_id).order_by(Cycle.id).limit(size)).all()
+        if not rows:
+            return
+        yield [(p.name, v.name, v.number, _id_number(v, export), c.day.isoformat(),
+                local_now(c.signed_in_at, DEFAULT_TZ).strftime("%H:%M") if c.signed_in_at else "",
+                local_now(c.signed_out_at, DEFAULT_TZ).strftime("%H:%M") if c.signed_out_at else "",
+                float(money(c.hours)), "单签" if c.mode == "single" else "双签", CYCLE_LABELS[c.state])
+               for c, p, v in rows]
+        last_id = rows[-1][0].id
+        _forget({obj for row in rows for obj in row})
+
+
+HOURS = register(ExportKind(
+    "hours", "时长数据", ("项目名称", "姓名", "志愿号", "身份证号", "日期", "签到", "签退", "时长", "计时方式", "状态"),
+    _count_hours, _hours_batches, _hours_params))
