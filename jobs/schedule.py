@@ -14,6 +14,7 @@ from .followers import record_last_seen
 from .help import escalate_help_requests
 from .maintenance import purge_expired_shared_values
 from .media import sweep_media
+from .records import award_star_levels
 from .reminders import send_activity_reminders
 from .wishes import close_unconfirmed_wishes
 
@@ -30,4 +31,5 @@ PERIODIC: list[tuple[object, int]] = [
     (recount_followers, 3600),
     (record_last_seen, 60),
     (requeue_abandoned_jobs, 60),
+    (award_star_levels, 600),
 ]

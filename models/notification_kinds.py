@@ -38,6 +38,7 @@ KNOWN_KINDS: dict[str, str] = {
     "wish_claimed": "微心愿已被认领",
     "wish_released": "微心愿认领被放弃",
     "wish_completed": "微心愿已完成",
+    "star_level_reached": "志愿者星级晋升",
     # 新时代文明实践 (models/practice)
     "practice_need_new": "文明实践：收到群众需求",
     "practice_need_update": "文明实践：需求处理进展",
@@ -79,6 +80,7 @@ TEMPLATE_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "wish_claimed": (("thing1", "wish", "心愿名称"), ("name2", "volunteer", "认领人"), ("time3", "time", "认领时间")),
     "wish_released": (("thing1", "wish", "心愿名称"), ("thing2", "reason", "原因")),
     "wish_completed": (("thing1", "wish", "心愿名称"), ("time2", "time", "完成时间")),
+    "star_level_reached": (("thing1", "level", "星级"), ("number2", "hours", "累计时长（小时）")),
     "practice_need_new": (("thing1", "title", "需求标题"), ("thing2", "place", "实践阵地"), ("time3", "time", "提交时间")),
     "practice_need_update": (("thing1", "title", "需求标题"), ("phrase2", "state", "处理状态"), ("thing3", "note", "说明")),
     "practice_order_new": (("thing1", "plan", "活动菜单"), ("thing2", "place", "实践阵地"), ("time3", "time", "点单时间")),

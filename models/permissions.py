@@ -32,6 +32,7 @@ SELF_AND_BELOW = frozenset({
     "handle_objections",  # 时长异议: uphold or dismiss objections to a project's hours
     "view_stats",         # 志愿活动统计, 成员服务概况, 异常数据, exports of members and hours
     "close_project",      # 结项: publish a finished project's summary and photos
+    "revoke_certificate",  # 撤销 a 志愿服务记录证明 issued in the name of this org or one below
 })
 BELOW_ONLY = frozenset({
     "review_org",            # 待审申请组织

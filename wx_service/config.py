@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
 
+from models.records.stars import thresholds_from
+
 DEFAULT_SECRET_KEY = "development-secret-key-change-me"
 WECHAT_API_BASE = "https://api.weixin.qq.com/"
 WECHAT_OAUTH_BASE = "https://open.weixin.qq.com/"
@@ -138,6 +140,17 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class RecordSettings:
+    star_hours: tuple[int | float, ...] = (100, 300, 600, 1000, 1500)  # confirmed hours of 一星 … 五星, rising
+    period_issuer: Literal["recording_org", "level1"] = "recording_org"  # who issues a period certificate
+    cjk_font: str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"  # Debian's fonts-noto-cjk
+    cjk_font_index: int = 2  # the face in the collection: 2 = Simplified Chinese
+    verify_per_minute: int = 20  # public verification lookups per client address and minute
+    export_max_level: int = 1  # admins of orgs at this level or above export to the national standard
+    id_number_max_level: int = 1  # … with whole ID numbers (masked otherwise)
+
+
+@dataclass(frozen=True)
 class Account:
     """One official account (公众号): its credentials, API endpoints and template ids."""
 
@@ -162,7 +175,7 @@ SECTIONS: dict[str, type] = {
     "app": AppSettings, "database": DatabaseSettings, "redis": RedisSettings, "security": SecuritySettings,
     "sms": SmsSettings, "notifications": NotificationSettings, "sandbox": SandboxSettings,
     "attendance": AttendanceSettings, "projects": ProjectSettings,
-    "media": MediaSettings, "metrics": MetricsSettings,
+    "media": MediaSettings, "metrics": MetricsSettings, "records": RecordSettings,
 }
 
 
@@ -185,6 +198,7 @@ class Settings:
     projects: ProjectSettings
     media: MediaSettings
     metrics: MetricsSettings
+    records: RecordSettings
     accounts: Mapping[str, Account]
     source: str
 
@@ -348,6 +362,14 @@ def _completed(where: str, section):
                 ipaddress.ip_network(entry, strict=False)
             except ValueError as exc:
                 raise ConfigError(f"metrics.allow: {entry!r} is not an address or network") from exc
+        return section
+    if isinstance(section, RecordSettings):
+        try:
+            thresholds_from(section.star_hours)
+        except ValueError as exc:
+            raise ConfigError(f"records.{exc}") from None
+        if section.verify_per_minute < 1:
+            raise ConfigError("records.verify_per_minute must be at least 1")
         return section
     if isinstance(section, Account):
         return dataclasses.replace(section, api_base=_slashed(section.api_base), oauth_base=_slashed(section.oauth_base))

@@ -11,6 +11,7 @@ from jobs.storage import storage
 from models import RuleViolation, accounts, db, identity, volunteer_qr
 from models.integrity import codes
 from models.organization import ACTIVE, admin_org_of
+from models.records import national, stars
 
 from .. import clock
 from ..media_files import send_stored
@@ -32,6 +33,9 @@ NOT_YET: dict[str, str] = {}
 def me():
     admin_org = admin_org_of(g.volunteer.id)
     return render_template("pages/me.html", v=g.volunteer, not_yet=NOT_YET, id_types=identity.ID_TYPES,
+                           star=stars.standing(g.volunteer.id, settings().records.star_hours),
+                           may_export_national=national.may_export(g.volunteer, settings().records.export_max_level)
+                           is not None,
                            genders=identity.GENDERS, admin_org=admin_org if admin_org and admin_org.status == ACTIVE
                            else None)
 
