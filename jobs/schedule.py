@@ -10,7 +10,8 @@ from .attendance import close_publicity, remove_stale_attendance, sweep_makeup_p
 from .delivery import sweep_notifications
 from .help import escalate_help_requests, sweep_voice_notes
 from .maintenance import purge_expired_shared_values
-from .reminders import send_activity_reminders
+from .points import expire_old_points
+from .reminders import send_activity_reminders, send_attendance_asks
 from .wishes import close_unconfirmed_wishes, sweep_wish_photos
 
 PERIODIC: list[tuple[object, int]] = [
@@ -24,4 +25,6 @@ PERIODIC: list[tuple[object, int]] = [
     (close_publicity, 600),
     (remove_stale_attendance, 3600),
     (sweep_makeup_photos, 300),
+    (send_attendance_asks, 300),
+    (expire_old_points, 3600),
 ]

@@ -11,11 +11,13 @@ from . import (
     volunteer_qr,
     wish,
 )
+from .ask_back import AttendanceAsk, ProjectMessage
 from .attendance import Cycle, MakeupRequest, Objection, Punch, Removal
 from .audit import PhoneView
 from .base import RuleViolation, db, utcnow
 from .contact import ContactMessage, ContactReply
 from .follower import Follower
+from .gifts import Gift, Redemption
 from .help_request import HelpRequest, VoiceNote
 from .help_seeker import HelpSeeker, Pairing, SeekerBinding
 from .membership import MemberGroup, MemberGroupMember, Membership
@@ -35,4 +37,5 @@ __all__ = [
     "ProjectComment", "ProjectFollow", "ProjectSite", "ProjectTempAdmin", "RuleViolation", "SeekerBinding",
     "SharedValue", "Signup", "Volunteer", "VolunteerNumber", "VoiceNote", "Wish", "WishLog", "WishPhoto", "db",
     "notify", "notify_many", "utcnow",
+    "AttendanceAsk", "Gift", "ProjectMessage", "Redemption",
 ]

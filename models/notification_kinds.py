@@ -38,6 +38,8 @@ KNOWN_KINDS: dict[str, str] = {
     "wish_claimed": "微心愿已被认领",
     "wish_released": "微心愿认领被放弃",
     "wish_completed": "微心愿已完成",
+    "attendance_ask": "活动前确认是否参加",
+    "project_message": "项目管理员的通知",
 }
 
 _REVIEW = (("phrase2", "result", "审核结果"), ("thing3", "reason", "说明"))
@@ -70,6 +72,8 @@ TEMPLATE_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "wish_claimed": (("thing1", "wish", "心愿名称"), ("name2", "volunteer", "认领人"), ("time3", "time", "认领时间")),
     "wish_released": (("thing1", "wish", "心愿名称"), ("thing2", "reason", "原因")),
     "wish_completed": (("thing1", "wish", "心愿名称"), ("time2", "time", "完成时间")),
+    "attendance_ask": (("thing1", "project", "项目名称"), ("time2", "time", "活动时间"), ("thing3", "place", "活动地点")),
+    "project_message": (("thing1", "project", "项目名称"), ("thing2", "content", "通知内容"), ("thing3", "org", "发送组织")),
 }
 
 ELLIPSIS = "…"

@@ -30,6 +30,7 @@ SELF_AND_BELOW = frozenset({
     "scan_assist",        # 扫码辅助签到 (temporary admins too)
     "review_makeups",     # 补签审核 (the project's org admins and above)
     "handle_objections",  # 时长异议: uphold or dismiss objections to a project's hours
+    "manage_gifts",       # 礼遇坊: offer / withdraw gifts, hand redeemed ones over
 })
 BELOW_ONLY = frozenset({
     "review_org",            # 待审申请组织

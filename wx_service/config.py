@@ -69,9 +69,12 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "attendance": {
         "rounding": (str, "ceil_half_hour"),
         "points_per_hour": ((int, float), 1),
+        "points_expire_years": (int, 0),  # 礼遇坊 points expire N years after the year earned; 0: never
     },
     "projects": {
         "topic_orgs": (dict, {}),
+        "ask_back_hours": (int, 24),  # 确认参加 / 不能参加 asked this long before a day opens; 0: off
+        "message_every_minutes": (int, 60),  # a project admin's message to all accepted: once per window
     },
 }
 

@@ -10,9 +10,12 @@ bp = Blueprint("pages", __name__, url_prefix="/m")
 def register(app) -> None:
     from . import (  # noqa: F401  (routes register on import)
         account,
+        ask_back,
         attendance,
         attendance_admin,
         contact_admin,
+        gifts,
+        gifts_admin,
         groups,
         help,
         help_admin,
