@@ -11,6 +11,7 @@ from . import (
     volunteer_qr,
     wish,
 )
+from .articles import Article
 from .ask_back import AttendanceAsk, ProjectMessage
 from .attendance import Cycle, MakeupRequest, Objection, Punch, Removal
 from .audit import PhoneView
@@ -37,5 +38,5 @@ __all__ = [
     "ProjectComment", "ProjectFollow", "ProjectSite", "ProjectTempAdmin", "RuleViolation", "SeekerBinding",
     "SharedValue", "Signup", "Volunteer", "VolunteerNumber", "VoiceNote", "Wish", "WishLog", "WishPhoto", "db",
     "notify", "notify_many", "utcnow",
-    "AttendanceAsk", "Gift", "ProjectMessage", "Redemption",
+    "Article", "AttendanceAsk", "Gift", "ProjectMessage", "Redemption",
 ]

@@ -10,6 +10,7 @@ bp = Blueprint("pages", __name__, url_prefix="/m")
 def register(app) -> None:
     from . import (  # noqa: F401  (routes register on import)
         account,
+        articles,
         ask_back,
         attendance,
         attendance_admin,
