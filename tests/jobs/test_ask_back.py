@@ -11,8 +11,7 @@ import pytest
 
 from jobs.reminders import send_activity_reminders, send_attendance_asks
 from jobs.schedule import PERIODIC
-from models import Binding, Notification, db
-from models import ask_back
+from models import Binding, Notification, ask_back, db
 from models.signup import ACCEPTED, WAITLISTED, Signup, sign_up
 from tests.support.orgs import NOW, build_tree, make_volunteer
 from tests.support.people import csrf_token, sign_in

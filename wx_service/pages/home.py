@@ -65,6 +65,7 @@ ADMIN_TILES = [
     Tile("成员管理", "members", ("pages.admin_members",)),
     Tile("礼遇管理", "gifts", ("pages.admin_gifts",)),
     Tile("礼品核销", "pickup", ("pages.admin_pickup",)),
+    Tile("文章管理", "reading", ("pages.admin_articles",)),
 ]
 
 

@@ -26,7 +26,7 @@ def freepublish_batchget(state, appid, _params, body):
     if not isinstance(body, dict):
         return err(47003)
     offset, count, no_content = _int(body.get("offset", 0)), _int(body.get("count")), _int(body.get("no_content", 0))
-    if offset is None or count is None or not 1 <= count <= 20 or no_content not in (0, 1):
+    if offset is None or offset < 0 or count is None or not 1 <= count <= 20 or no_content not in (0, 1):
         return err(47003)
     records = list(reversed(state.published.get(appid, [])))
     page = records[offset:offset + count]
