@@ -18,6 +18,7 @@ from ... import clock
 from ...config import settings
 from .attendance import seed_attendance
 from .help import seed_help
+from .home import seed_home
 from .orgs import seed_orgs
 from .projects import seed_projects
 from .wishes import seed_wishes
@@ -68,6 +69,7 @@ def seed_demo() -> bool:
     seed_wishes(people["o_demo_admin"], people["o_demo_volunteer"], account=account, now=now)
     seed_help(people["o_demo_station"], people["o_demo_admin"], [people["o_demo_volunteer"], people["o_demo_station"]],
               account=account, now=now)
+    seed_home(people["o_demo_admin"], people["o_demo_station"], people["o_demo_volunteer"], now=now)
     db.session.commit()
     return True
 
