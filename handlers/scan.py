@@ -41,7 +41,8 @@ def read_scan_link_token(token: str, actor_id: int) -> int | None:
 
 
 def _rules(settings) -> att_punches.Rules:
-    return att_punches.rules_from(settings.timezone, settings.attendance)
+    attendance = settings.attendance
+    return att_punches.rules_from(settings.app.timezone, attendance.rounding, attendance.points_per_hour)
 
 
 @router.route("event", "scancode_waitmsg", keys.SCAN_CHECKIN)

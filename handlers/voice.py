@@ -23,7 +23,7 @@ def on_voice(incoming):
             return "语音已收到。如需帮助老人发起“一喊就来”求助，请在老人的微信上绑定后使用。"
         return compose("您好！需要帮助的老人第一次使用，请先{bind}，以后按住说话就能求助。",
                        bind=link(incoming.page_url("help"), "点这里绑定身份证和手机号"))
-    tz = incoming.settings.timezone
+    tz = incoming.settings.app.timezone
     try:
         request, note, is_new = hr.call_for_help(seeker, incoming.message.media_id, hr.CHAT, incoming.account,
                                                  now=incoming.now, tz=tz)

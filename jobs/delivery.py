@@ -48,10 +48,10 @@ class DeliveryDeferred(Exception):
 def retry_policy(settings=None) -> tuple[int, list[int]] | None:
     """(retries, intervals) for rq's ``Retry``: ``retry_base_seconds`` doubling each time."""
     conf = (settings or current_settings()).notifications
-    retries = max(conf["max_attempts"] - 1, 0)
+    retries = max(conf.max_attempts - 1, 0)
     if not retries:
         return None
-    return retries, [conf["retry_base_seconds"] * 2**i for i in range(retries)]
+    return retries, [conf.retry_base_seconds * 2**i for i in range(retries)]
 
 
 def submit(ids) -> int:
@@ -102,7 +102,7 @@ def deliver_notifications(ids: list[int]) -> dict:
     """
     outcomes: dict[str, int] = {}
     deferred = 0
-    threads = max(1, current_settings().notifications["send_threads"])
+    threads = max(1, current_settings().notifications.send_threads)
     with _one_connection(), ThreadPoolExecutor(threads, thread_name_prefix="wechat-send") as senders:
         for outcome in _deliver_batch([int(i) for i in ids], senders):
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -127,10 +127,10 @@ def _one_connection():
 
 def _claim_chunk(conf) -> int:
     """Rows claimed at once: as many as the rate limit lets us send in half the lease, 1 to CLAIM_CHUNK."""
-    rate = conf["rate_per_second"]
+    rate = conf.rate_per_second
     if rate <= 0:
         return CLAIM_CHUNK
-    return max(1, min(CLAIM_CHUNK, rate * conf["lease_seconds"] // 2))
+    return max(1, min(CLAIM_CHUNK, rate * conf.lease_seconds // 2))
 
 
 def _deliver_batch(ids: list[int], senders: ThreadPoolExecutor):
@@ -157,7 +157,7 @@ def _deliver_batch(ids: list[int], senders: ThreadPoolExecutor):
     chunk = _claim_chunk(conf)
     for start in range(0, len(sendable), chunk):
         part = sendable[start:start + chunk]
-        claimed = Notification.claim_many([row.id for row, _route in part], clock.now(), conf["lease_seconds"])
+        claimed = Notification.claim_many([row.id for row, _route in part], clock.now(), conf.lease_seconds)
         db.session.commit()
         yield from ["skipped"] * sum(row.id not in claimed for row, _route in part)
         yield from _send_claimed(settings, senders, [pair for pair in part if pair[0].id in claimed])
@@ -175,7 +175,7 @@ def _send_claimed(settings, senders: ThreadPoolExecutor, claimed: list):
     """
     app = current_app._get_current_object()
     clients = app.extensions["wechat"]
-    rate = settings.notifications["rate_per_second"]
+    rate = settings.notifications.rate_per_second
     while claimed:
         account = claimed[0][1].account
         run = next((i for i, (_row, route) in enumerate(claimed) if route.account != account), len(claimed))
@@ -250,8 +250,8 @@ def _failed(notification_id: int, route, errcode, error: str, extra: dict) -> st
         return outbox.FAILED_PERMANENT
     row = db.session.get(Notification, notification_id, populate_existing=True)
     attempt = row.attempts if row else 1
-    retry_in = conf["retry_base_seconds"] * 2 ** max(attempt - 1, 0)
-    state = Notification.defer(notification_id, route.account, route.channel, error, now, conf["max_attempts"],
+    retry_in = conf.retry_base_seconds * 2 ** max(attempt - 1, 0)
+    state = Notification.defer(notification_id, route.account, route.channel, error, now, conf.max_attempts,
                                retry_in)
     db.session.commit()
     if state == outbox.FAILED:
@@ -263,7 +263,7 @@ def _failed(notification_id: int, route, errcode, error: str, extra: dict) -> st
 
 def _message_url(settings, notification_id: int, account: str | None) -> str:
     """Messages open the inbox entry (marking it read), which goes on to the notification's link."""
-    base = settings.app["base_url"].rstrip("/")
+    base = settings.app.base_url.rstrip("/")
     return f"{base}/m/me/inbox/{notification_id}?account={account}&go=1"
 
 

@@ -80,11 +80,11 @@ def store_mp3(data: bytes, content_type: str, request_id: int, note_id: int) -> 
     """Write ``help/<request>/<note>.mp3`` under the media dir; (relative path, duration seconds)."""
     if not data:
         raise TranscodeError("empty media")
-    folder = os.path.join(settings().media_dir, "help", str(request_id))
+    folder = os.path.join(settings().app.media_dir, "help", str(request_id))
     os.makedirs(folder, exist_ok=True)
     ext = EXTENSIONS.get((content_type or "").split(";")[0].strip().lower(), "bin")
     relative = f"help/{request_id}/{note_id}.mp3"
-    target = os.path.join(settings().media_dir, relative)
+    target = os.path.join(settings().app.media_dir, relative)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         source = os.path.join(tmp, f"in.{ext}")
         with open(source, "wb") as handle:
@@ -124,7 +124,7 @@ def sweep_voice_notes(now=None) -> int:
 @job()
 def escalate_help_requests(now=None) -> list[int]:
     """Periodic: requests unclaimed for 24 hours → escalated, station admins told again (once)."""
-    ids = hr.escalate_due(now or clock.now(), tz=settings().timezone)
+    ids = hr.escalate_due(now or clock.now(), tz=settings().app.timezone)
     db.session.commit()
     if ids:
         log.info("escalated %d help requests", len(ids), extra={"job": "escalate_help_requests"})

@@ -70,7 +70,7 @@ def checked_image(data: bytes) -> tuple[bytes, str]:
 
 def store(data: bytes, folder: str, stem: str, extension: str) -> str:
     """Write atomically to ``{media_dir}/{folder}/{stem}.{extension}``; the path relative to the media dir."""
-    target = os.path.join(settings().media_dir, folder)
+    target = os.path.join(settings().app.media_dir, folder)
     os.makedirs(target, exist_ok=True)
     name = f"{stem}.{extension}"
     temp = os.path.join(target, f".{name}.{secrets.token_hex(6)}.part")

@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 def expire_old_points(now=None) -> int:
     """The periodic job (``now`` only for tests).  Returns how many volunteers' points lapsed."""
     current = now or clock.now()
-    tz = settings().timezone
-    cutoff = ledger.expiry_cutoff(current, int(settings().attendance.get("points_expire_years", 0)), tz)
+    tz = settings().app.timezone
+    cutoff = ledger.expiry_cutoff(current, settings().attendance.points_expire_years, tz)
     if cutoff is None:
         return 0
     lapsed = 0

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 @job()
 def send_activity_reminders(now=None) -> int:
     """The periodic job (``now`` only for tests; the schedule passes nothing)."""
-    tz = settings().timezone
+    tz = settings().app.timezone
     written = send_due_reminders(now=now or clock.now(), tz=tz)
     db.session.commit()
     if written:
@@ -35,9 +35,9 @@ def send_activity_reminders(now=None) -> int:
 def send_attendance_asks(now=None) -> int:
     """The periodic job asking back (``now`` only for tests); off with ``ask_back_hours = 0``."""
     config = settings()
-    hours = int(config.projects.get("ask_back_hours", 24))
+    hours = config.projects.ask_back_hours
     asked = ask_back.send_asks(now=now or clock.now(), lead=timedelta(hours=hours),
-                               secret=config.app["secret_key"], tz=config.timezone)
+                               secret=config.app.secret_key, tz=config.app.timezone)
     db.session.commit()
     if asked:
         log.info("asked %d volunteers to confirm", asked, extra={"job": "send_attendance_asks"})

@@ -17,7 +17,7 @@ from models import wish as wishes
 log = logging.getLogger(__name__)
 
 def photo_dir(wish_id: int) -> str:
-    return os.path.join(settings().media_dir, "wishes", str(wish_id))
+    return os.path.join(settings().app.media_dir, "wishes", str(wish_id))
 
 
 @job(retry=(3, [30, 120, 600]))

@@ -40,28 +40,28 @@ log = logging.getLogger(__name__)
 
 def create_app(config=None) -> Flask:
     settings = config_module.load(config)
-    configure_logging(settings.app["log_level"])
+    configure_logging(settings.app.log_level)
     app = Flask(__name__)
     app.session_interface = PageSessionInterface()
     app.config.update(
         WX_SETTINGS=settings,
-        SECRET_KEY=settings.app["secret_key"],
-        SQLALCHEMY_DATABASE_URI=settings.database["url"],
-        SQLALCHEMY_ECHO=settings.database["echo"],
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database["url"]),
+        SECRET_KEY=settings.app.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database.url,
+        SQLALCHEMY_ECHO=settings.database.echo,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database.url),
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.app["base_url"].startswith("https://"),
+        SESSION_COOKIE_SECURE=settings.app.base_url.startswith("https://"),
         # The session cookie is sent only when the session changed: a page's read-only fetch answered
         # after a POST that set a flash would otherwise put back the cookie without it.
         SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,
-        MEDIA_DIR=settings.media_dir,  # kept for tests that look at the stored files
+        MEDIA_DIR=settings.app.media_dir,  # kept for tests that look at the stored files
     )
-    if settings.app["proxy_hops"]:
-        hops = settings.app["proxy_hops"]
+    if settings.app.proxy_hops:
+        hops = settings.app.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
     from . import errors
@@ -91,14 +91,14 @@ def create_app(config=None) -> Flask:
     pages.register(app)
     errors.register(app)
     cli.register(app)
-    if settings.sandbox["enabled"]:  # refused in production: there, nothing of wx_service.dev is imported
+    if settings.sandbox.enabled:  # refused in production: there, nothing of wx_service.dev is imported
         from . import dev
 
         dev.install(app)
     install_request_logging(app)
     app.after_request(_security_headers)
 
-    if settings.app["env"] == "development" and not os.environ.get("WX_SERVICE_NO_AUTO_UPGRADE"):
+    if settings.app.env == "development" and not os.environ.get("WX_SERVICE_NO_AUTO_UPGRADE"):
         _upgrade(app)
     return app
 
@@ -106,7 +106,7 @@ def create_app(config=None) -> Flask:
 def _use_personal_data_keys(app: Flask, settings) -> None:
     """The models take the data keys, never the app: each app context of this app makes its keys
     the active ones (``personal_data.use``), and leaving it gives back those of the context below."""
-    keys = personal_data.keys_from(settings.security["data_key"], settings.app["secret_key"])
+    keys = personal_data.keys_from(settings.security.data_key, settings.app.secret_key)
     app.extensions["wx_personal_data"] = keys
 
     @appcontext_pushed.connect_via(app)
@@ -172,13 +172,13 @@ def _install_after_commit() -> None:
 def _init_stores(app: Flask, settings) -> None:
     db_store = DatabaseStore(lambda: db.engine)
     app.extensions["wx_db_store"] = db_store
-    url = settings.redis["url"]
+    url = settings.redis.url
     if url:
         connection = redis_lib.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=2,
                                               health_check_interval=30)
         app.extensions["wx_redis"] = connection
-        app.extensions["wx_store"] = RedisStore(connection, settings.redis["queue"])
-        app.extensions["wx_jobs"] = RQBackend(connection, settings.redis["queue"])
+        app.extensions["wx_store"] = RedisStore(connection, settings.redis.queue)
+        app.extensions["wx_jobs"] = RQBackend(connection, settings.redis.queue)
     else:
         app.extensions["wx_redis"] = None
         app.extensions["wx_store"] = db_store
@@ -198,7 +198,7 @@ def _check_template_kinds(settings) -> None:
 def _upgrade(app: Flask) -> None:
     from flask_migrate import upgrade
 
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    url = config_module.settings(app).database.url
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     with app.app_context():

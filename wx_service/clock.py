@@ -21,7 +21,7 @@ __all__ = ["app_time", "local", "local_text", "now", "today", "zone"]
 
 
 def zone() -> ZoneInfo:
-    return settings().tz
+    return settings().app.tz
 
 
 def app_time() -> datetime:

@@ -1,18 +1,30 @@
 """Configuration: one TOML file named by ``WX_SERVICE_CONFIG``, checked before anything starts.
 
-Every key the service reads is declared in ``SCHEMA`` with its default; an unknown key, a
-missing required key or a value of the wrong type stops start-up with a message that names
-the key.  With no file at all the embedded development default is used: SQLite under
-``var/``, jobs in the web process, and one demo account pointed at the sandbox.
+Each section of the file is a frozen dataclass below; its fields are the keys the service reads, with
+their types and defaults, and the schema is read from them: an unknown key, a missing required key
+(a field without a default), a value of the wrong type or outside a ``Literal`` stops start-up with a
+message that names the key.  The result is one ``Settings`` object, built once by ``create_app``, read
+as ``settings.<section>.<key>``.  With no file at all the embedded development default is used:
+SQLite under ``var/``, jobs in the web process, and one demo account pointed at the sandbox.
+
+To add a key: a field (type, default, a comment saying what it does) on its section's class here, the
+same key documented in ``config.example.toml``; code reads it as ``settings().section.key`` (faces),
+``jobs.settings().section.key`` (jobs), ``incoming.settings.section.key`` (handlers), and hands the
+value to the models as an argument.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
 
@@ -20,79 +32,114 @@ DEFAULT_SECRET_KEY = "development-secret-key-change-me"
 WECHAT_API_BASE = "https://api.weixin.qq.com/"
 WECHAT_OAUTH_BASE = "https://open.weixin.qq.com/"
 
-REQUIRED = object()
 # The callback's timestamp freshness window when a production file does not set [app] max_clock_skew.
 PRODUCTION_CLOCK_SKEW = 300
 
-# section -> key -> (type, default).  REQUIRED marks keys without a default.
-SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
-    "app": {
-        "secret_key": (str, DEFAULT_SECRET_KEY),
-        "base_url": (str, "http://127.0.0.1:5000"),
-        "env": (str, "development"),
-        "timezone": (str, "Asia/Shanghai"),
-        "max_clock_skew": (int, 0),  # 300 in production unless set (PRODUCTION_CLOCK_SKEW); 0: no window
-        "log_level": (str, "INFO"),
-        "media_dir": (str, "var/media"),
-        "weui": (str, "local"),
-        "jssdk_url": (str, "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"),
-        "proxy_hops": (int, 0),
-        "volunteer_number_prefix": (str, "3206"),
-    },
-    "database": {
-        "url": (str, REQUIRED),
-        "echo": (bool, False),
-    },
-    "redis": {
-        "url": (str, ""),
-        "queue": (str, "wx_service"),
-    },
-    "security": {
-        "data_key": (str, ""),
-    },
-    "sms": {
-        "sender": (str, "log"),
-        "endpoint": (str, ""),
-        "api_key": (str, ""),
-        "daily_limit": (int, 5),
-    },
-    "notifications": {
-        "rate_per_second": (int, 20),
-        "max_attempts": (int, 6),
-        "retry_base_seconds": (int, 30),
-        "lease_seconds": (int, 60),
-        "send_threads": (int, 8),
-    },
-    "sandbox": {
-        "enabled": (bool, False),
-    },
-    "attendance": {
-        "rounding": (str, "ceil_half_hour"),
-        "points_per_hour": ((int, float), 1),
-        "points_expire_years": (int, 0),  # 礼遇坊 points expire N years after the year earned; 0: never
-    },
-    "projects": {
-        "topic_orgs": (dict, {}),
-        "ask_back_hours": (int, 24),  # 确认参加 / 不能参加 asked this long before a day opens; 0: off
-        "message_every_minutes": (int, 60),  # a project admin's message to all accepted: once per window
-    },
-}
 
-ACCOUNT_SCHEMA: dict[str, tuple[type | tuple[type, ...], object]] = {
-    "app_id": (str, REQUIRED),
-    "app_secret": (str, REQUIRED),
-    "token": (str, ""),
-    "encoding_aes_key": (str, ""),
-    "api_base": (str, WECHAT_API_BASE),
-    "oauth_base": (str, WECHAT_OAUTH_BASE),
-    "main": (bool, False),
-    "title": (str, ""),
-    "templates": (dict, {}),
-}
+def _table(default: Mapping | None = None):
+    """A field holding a TOML table: read-only (a ``MappingProxyType``) like the rest of the settings."""
+    return field(default_factory=lambda: types.MappingProxyType(dict(default or {})))
 
-KNOWN_VALUES = {("app", "env"): ("development", "production"), ("app", "weui"): ("local", "cdn"),
-                ("sms", "sender"): ("log", "http"),
-                ("attendance", "rounding"): ("ceil_half_hour", "floor_half_hour", "nearest_quarter", "exact")}
+
+@dataclass(frozen=True)
+class AppSettings:
+    secret_key: str = DEFAULT_SECRET_KEY
+    base_url: str = "http://127.0.0.1:5000"
+    env: Literal["development", "production"] = "development"
+    timezone: str = "Asia/Shanghai"
+    max_clock_skew: int = 0  # seconds; 0: no window; a production file without the key gets PRODUCTION_CLOCK_SKEW
+    log_level: str = "INFO"
+    media_dir: str = "var/media"  # made absolute when loaded
+    weui: Literal["local", "cdn"] = "local"
+    jssdk_url: str = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
+    proxy_hops: int = 0
+    volunteer_number_prefix: str = "3206"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The zone of the rules as a ``ZoneInfo`` (models take the name, ``timezone``)."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str = ""
+    queue: str = "wx_service"
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    data_key: str = ""
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    sender: Literal["log", "http"] = "log"
+    endpoint: str = ""
+    api_key: str = ""
+    daily_limit: int = 5
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    rate_per_second: int = 20
+    max_attempts: int = 6
+    retry_base_seconds: int = 30
+    lease_seconds: int = 60
+    send_threads: int = 8
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
+class AttendanceSettings:
+    rounding: Literal["ceil_half_hour", "floor_half_hour", "nearest_quarter", "exact"] = "ceil_half_hour"
+    points_per_hour: int | float = 1
+    points_expire_years: int = 0  # 礼遇坊 points lapse N years after the year they were earned; 0: never
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    topic_orgs: Mapping[str, tuple[str, ...]] = _table()  # a TOML list of organization names per topic
+    ask_back_hours: int = 24  # 确认参加 / 不能参加 asked this long before a day of a project opens; 0: off
+    message_every_minutes: int = 60  # a project admin's one message to everyone accepted: once per window
+
+
+@dataclass(frozen=True)
+class Account:
+    """One official account (公众号): its credentials, API endpoints and template ids."""
+
+    name: str = field(metadata={"in_file": False})  # the NAME of [accounts.NAME]
+    app_id: str
+    app_secret: str
+    token: str = ""
+    encoding_aes_key: str = ""
+    api_base: str = WECHAT_API_BASE
+    oauth_base: str = WECHAT_OAUTH_BASE
+    main: bool = False
+    title: str = ""
+    templates: Mapping[str, str] = _table()
+
+    @property
+    def safe_mode(self) -> bool:
+        return bool(self.encoding_aes_key)
+
+
+# section name -> its class: the order of the sections of ``Settings``.
+SECTIONS: dict[str, type] = {
+    "app": AppSettings, "database": DatabaseSettings, "redis": RedisSettings, "security": SecuritySettings,
+    "sms": SmsSettings, "notifications": NotificationSettings, "sandbox": SandboxSettings,
+    "attendance": AttendanceSettings, "projects": ProjectSettings,
+}
 
 
 class ConfigError(Exception):
@@ -100,37 +147,19 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class Account:
-    """One official account (公众号): its credentials, API endpoints and template ids."""
-
-    name: str
-    app_id: str
-    app_secret: str
-    token: str
-    encoding_aes_key: str
-    api_base: str
-    oauth_base: str
-    main: bool
-    title: str
-    templates: dict = field(default_factory=dict)
-
-    @property
-    def safe_mode(self) -> bool:
-        return bool(self.encoding_aes_key)
-
-
-@dataclass(frozen=True)
 class Settings:
-    app: dict
-    database: dict
-    redis: dict
-    security: dict
-    sms: dict
-    notifications: dict
-    sandbox: dict
-    attendance: dict
-    projects: dict
-    accounts: dict[str, Account]
+    """The whole configuration, typed and read-only: ``settings.app.timezone``, ``settings.sms.daily_limit``."""
+
+    app: AppSettings
+    database: DatabaseSettings
+    redis: RedisSettings
+    security: SecuritySettings
+    sms: SmsSettings
+    notifications: NotificationSettings
+    sandbox: SandboxSettings
+    attendance: AttendanceSettings
+    projects: ProjectSettings
+    accounts: Mapping[str, Account]
     source: str
 
     @property
@@ -139,44 +168,16 @@ class Settings:
 
     @property
     def production(self) -> bool:
-        return self.app["env"] == "production"
+        return self.app.env == "production"
 
-    # The values read on many pages, typed.  They read the sections live, so a test that patches a
-    # section (``monkeypatch.setitem(settings.app, ...)``) is seen at once.
-    @property
-    def timezone(self) -> str:
-        """The zone name (``Asia/Shanghai``), what the models take as ``tz``."""
-        return self.app["timezone"]
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.app["timezone"])
-
-    @property
-    def base_url(self) -> str:
-        return self.app["base_url"]
-
-    @property
-    def media_dir(self) -> str:
-        """Where received media are stored, as an absolute path."""
-        return os.path.abspath(self.app["media_dir"])
-
-    @property
-    def max_clock_skew(self) -> int:
-        return self.app["max_clock_skew"]
-
-    @property
-    def volunteer_number_prefix(self) -> str:
-        return self.app["volunteer_number_prefix"]
-
-    @property
-    def sms_daily_limit(self) -> int:
-        return self.sms["daily_limit"]
-
-    @property
-    def topic_orgs(self) -> dict[str, list[str]]:
-        """``[projects] topic_orgs``: who may publish the restricted topics."""
-        return self.projects["topic_orgs"]
+    def replace(self, section: str, **values) -> Settings:
+        """A copy with some keys of one section (``"app"``, or ``"accounts.NAME"``) changed, each value
+        checked as the file's would be (tests)."""
+        if section.startswith("accounts."):
+            name = section.removeprefix("accounts.")
+            account = _changed(section, self.accounts[name], values)
+            return dataclasses.replace(self, accounts=types.MappingProxyType({**self.accounts, name: account}))
+        return dataclasses.replace(self, **{section: _changed(section, getattr(self, section), values)})
 
 
 def settings(app: Flask | None = None) -> Settings:
@@ -238,77 +239,118 @@ def load(source: dict | str | os.PathLike | None = None) -> Settings:
     return _check(raw, origin)
 
 
+def file_keys(cls: type) -> dict[str, dataclasses.Field]:
+    """The keys a section's table may hold: its class's fields, but those the file does not set."""
+    return {f.name: f for f in dataclasses.fields(cls) if f.metadata.get("in_file", True)}
+
+
 def _typed(where: str, value, expected):
-    if expected is int and isinstance(value, bool):
-        raise ConfigError(f"{where} must be an integer")
+    """``value`` checked against the type hint ``expected``; tables come back read-only."""
+    origin, args = typing.get_origin(expected), typing.get_args(expected)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where} must be one of {', '.join(map(str, args))}")
+        return value
+    if origin in (types.UnionType, typing.Union):
+        if isinstance(value, bool) or not isinstance(value, args):
+            raise ConfigError(f"{where} must be a number")
+        return value
+    if origin is Mapping or expected is Mapping:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} must be a table")
+        item = args[1] if args else object
+        return types.MappingProxyType({k: _typed(f"{where}.{k}", v, item) for k, v in value.items()})
+    if origin is tuple:  # ``tuple[X, ...]``: a TOML list, kept read-only
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where} must be a list")
+        return tuple(_typed(f"{where}[{i}]", v, args[0]) for i, v in enumerate(value))
     if expected is bool and not isinstance(value, bool):
         raise ConfigError(f"{where} must be true or false")
-    if not isinstance(value, expected):
-        raise ConfigError(f"{where} must be of type {getattr(expected, '__name__', expected)}")
+    if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{where} must be an integer")
+    if expected is str and not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string")
     return value
 
 
-def _section(name: str, raw: dict, schema: dict) -> dict:
+def _build(cls: type, where: str, raw, **given):
+    """One section's object from its table: every key known, typed, required ones present."""
     if not isinstance(raw, dict):
-        raise ConfigError(f"[{name}] must be a table")
-    unknown = sorted(set(raw) - set(schema))
+        raise ConfigError(f"[{where}] must be a table")
+    keys = file_keys(cls)
+    unknown = sorted(set(raw) - set(keys))
     if unknown:
-        raise ConfigError(f"unknown configuration key {name}.{unknown[0]}")
-    out = {}
-    for key, (expected, default) in schema.items():
-        if key in raw:
-            out[key] = _typed(f"{name}.{key}", raw[key], expected)
-        elif default is REQUIRED:
-            raise ConfigError(f"missing required configuration key {name}.{key}")
-        else:
-            out[key] = dict(default) if isinstance(default, dict) else default
-        allowed = KNOWN_VALUES.get((name.split(".")[0], key))
-        if allowed and out[key] not in allowed:
-            raise ConfigError(f"{name}.{key} must be one of {', '.join(allowed)}")
-    return out
+        raise ConfigError(f"unknown configuration key {where}.{unknown[0]}")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for name, spec in keys.items():
+        if name in raw:
+            values[name] = _typed(f"{where}.{name}", raw[name], hints[name])
+        elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"missing required configuration key {where}.{name}")
+    return _completed(where, cls(**given, **values))
+
+
+def _changed(where: str, current, values: dict):
+    hints, keys = typing.get_type_hints(type(current)), file_keys(type(current))
+    for name in values:
+        if name not in keys:
+            raise ConfigError(f"unknown configuration key {where}.{name}")
+    typed = {name: _typed(f"{where}.{name}", value, hints[name]) for name, value in values.items()}
+    return _completed(where, dataclasses.replace(current, **typed))
+
+
+def _completed(where: str, section):
+    """The checks of one section that its types cannot say, and the values it completes."""
+    if isinstance(section, AppSettings):
+        if section.max_clock_skew < 0:
+            raise ConfigError("app.max_clock_skew must be 0 (no window) or a number of seconds")
+        try:
+            ZoneInfo(section.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"app.timezone {section.timezone!r} is not a known time zone") from exc
+        return dataclasses.replace(section, media_dir=os.path.abspath(section.media_dir))
+    if isinstance(section, Account):
+        return dataclasses.replace(section, api_base=_slashed(section.api_base), oauth_base=_slashed(section.oauth_base))
+    return section
+
+
+def _slashed(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
 
 
 def _check(raw: dict, origin: str) -> Settings:
-    unknown = sorted(set(raw) - set(SCHEMA) - {"accounts"})
+    unknown = sorted(set(raw) - set(SECTIONS) - {"accounts"})
     if unknown:
         raise ConfigError(f"unknown configuration section [{unknown[0]}]")
-    sections = {name: _section(name, raw.get(name, {}), schema) for name, schema in SCHEMA.items()}
-    if sections["app"]["env"] == "production" and "max_clock_skew" not in raw.get("app", {}):
-        sections["app"]["max_clock_skew"] = PRODUCTION_CLOCK_SKEW
-    if sections["app"]["max_clock_skew"] < 0:
-        raise ConfigError("app.max_clock_skew must be 0 (no window) or a number of seconds")
+    tables = {name: raw.get(name, {}) for name in SECTIONS}
+    if (isinstance(tables["app"], dict) and tables["app"].get("env") == "production"
+            and "max_clock_skew" not in tables["app"]):
+        tables["app"] = {**tables["app"], "max_clock_skew": PRODUCTION_CLOCK_SKEW}
+    sections = {name: _build(cls, name, tables[name]) for name, cls in SECTIONS.items()}
     raw_accounts = raw.get("accounts") or {}
     if not raw_accounts:
         raise ConfigError("missing required configuration key accounts: at least one [accounts.NAME]")
-    accounts = {}
-    for name, table in raw_accounts.items():
-        values = _section(f"accounts.{name}", table, ACCOUNT_SCHEMA)
-        for key in ("api_base", "oauth_base"):
-            if not values[key].endswith("/"):
-                values[key] += "/"
-        for kind, template_id in values["templates"].items():
-            _typed(f"accounts.{name}.templates.{kind}", template_id, str)
-        accounts[name] = Account(name=name, **values)
-    for topic, names in sections["projects"]["topic_orgs"].items():
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise ConfigError(f"projects.topic_orgs.{topic} must be a list of organization names")
+    if not isinstance(raw_accounts, dict):
+        raise ConfigError("[accounts] must hold tables [accounts.NAME]")
+    accounts = {name: _build(Account, f"accounts.{name}", table, name=name) for name, table in raw_accounts.items()}
     mains = [a.name for a in accounts.values() if a.main]
     if len(mains) != 1:
         raise ConfigError(f"accounts.*.main must be true on exactly one account (found {len(mains)})")
-    settings = Settings(accounts=accounts, source=origin, **sections)
+    settings = Settings(accounts=types.MappingProxyType(accounts), source=origin, **sections)
     if settings.production:
         _check_production(settings)
     return settings
 
 
 def _check_production(settings: Settings) -> None:
-    if settings.app["secret_key"] in ("", DEFAULT_SECRET_KEY):
+    if settings.app.secret_key in ("", DEFAULT_SECRET_KEY):
         raise ConfigError("app.secret_key must be set to a secret value in production")
-    if settings.sandbox["enabled"]:
+    if settings.sandbox.enabled:
         raise ConfigError("sandbox.enabled must be false in production: the sandbox is for development only")
-    if not settings.security["data_key"]:
+    if not settings.security.data_key:
         raise ConfigError("security.data_key must be set in production (it encrypts ID numbers)")
-    if settings.sms["sender"] != "http" or not settings.sms["endpoint"]:
+    if settings.sms.sender != "http" or not settings.sms.endpoint:
         raise ConfigError("sms.sender must be \"http\" with sms.endpoint set in production (codes must reach people)")
     for account in settings.accounts.values():
         if not account.token:

@@ -47,7 +47,7 @@ def sender():
     app = current_app
     if "wx_sms" not in app.extensions:
         conf = config.settings(app).sms
-        app.extensions["wx_sms"] = (HttpSender(conf["endpoint"], conf["api_key"]) if conf["sender"] == "http"
+        app.extensions["wx_sms"] = (HttpSender(conf.endpoint, conf.api_key) if conf.sender == "http"
                                     else LogSender())
     return app.extensions["wx_sms"]
 

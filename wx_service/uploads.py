@@ -35,7 +35,7 @@ def store_image(upload, folder: str, *, what: str, max_bytes: int, side: int, sq
         image = image.crop((left, top, left + edge, top + edge)).resize((side, side))
     else:
         image.thumbnail((side, side))
-    target = os.path.join(settings().media_dir, folder)
+    target = os.path.join(settings().app.media_dir, folder)
     os.makedirs(target, exist_ok=True)
     name = f"{prefix}{secrets.token_hex(12)}.jpg"
     image.save(os.path.join(target, name), "JPEG", quality=88)

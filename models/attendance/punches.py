@@ -425,8 +425,6 @@ def checkin_projects(volunteer_id: int, *, now: datetime) -> list[Project]:
 
 
 
-def rules_from(tz: str, section: dict | None) -> Rules:
-    """``Rules`` from the configured zone and the ``[attendance]`` section."""
-    section = section or {}
-    return Rules(tz=tz, rounding=section.get("rounding", hour_rules.DEFAULT_RULE),
-                 points_per_hour=Decimal(str(section.get("points_per_hour", 1))))
+def rules_from(tz: str, rounding: str, points_per_hour: float) -> Rules:
+    """``Rules`` from the configured zone and the ``[attendance]`` keys (a float of points made exact)."""
+    return Rules(tz=tz, rounding=rounding, points_per_hour=Decimal(str(points_per_hour)))

@@ -18,6 +18,7 @@ from jobs.delivery import deliver_notifications, sweep_notifications
 from jobs.queue import RQBackend
 from models import Follower, Notification, db, notify, notify_many, utcnow
 from tests.support.notifications import make_volunteer, run_worker, set_notifications, start_worker
+from tests.support.settings import override
 
 DEMO, COUNTY = "wxdemo0000000001", "wxcounty00000001"
 TEMPLATE_SEND = "cgi-bin/message/template/send"
@@ -238,7 +239,8 @@ def test_main_account_when_bound_and_following_there(any_app):
 
 
 def test_main_account_left_then_the_other_account(any_app, monkeypatch):
-    monkeypatch.setitem(any_app.app.config["WX_SETTINGS"].accounts["county"].templates, "help_request", "TPL_C")
+    county = any_app.app.config["WX_SETTINGS"].accounts["county"]
+    override(any_app.app, monkeypatch, "accounts.county", templates={**county.templates, "help_request": "TPL_C"})
     any_app.sandbox.follow(COUNTY, "o_c_left")
     nid = _one(any_app, "o_m_left", bindings={"demo": "o_m_left", "county": "o_c_left"}, left=("demo",))
     row = _deliver(any_app, nid)
@@ -247,7 +249,8 @@ def test_main_account_left_then_the_other_account(any_app, monkeypatch):
 
 
 def test_only_county_bound_uses_county(any_app, monkeypatch):
-    monkeypatch.setitem(any_app.app.config["WX_SETTINGS"].accounts["county"].templates, "help_request", "TPL_C")
+    county = any_app.app.config["WX_SETTINGS"].accounts["county"]
+    override(any_app.app, monkeypatch, "accounts.county", templates={**county.templates, "help_request": "TPL_C"})
     any_app.sandbox.follow(COUNTY, "o_county_only")
     nid = _one(any_app, "o_unused", bindings={"county": "o_county_only"})
     row = _deliver(any_app, nid)

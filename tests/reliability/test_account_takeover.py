@@ -194,7 +194,7 @@ def _ask_for_a_code(browser: Browser, number: str, name: str = "陆桂芳") -> i
 def test_reset_texts_one_phone_at_most_the_daily_cap(any_app, monkeypatch):
     """Step 1 posted hour after hour (inside the per-minute and per-hour limits): ``daily_limit`` texts a day."""
     _, number, mobile = _elder(any_app)
-    cap = any_app.app.config["WX_SETTINGS"].sms["daily_limit"]
+    cap = any_app.app.config["WX_SETTINGS"].sms.daily_limit
     browser = Browser(any_app, "o_bomber")
     start = utcnow()
     for hour in range(cap + 3):

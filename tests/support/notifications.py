@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import os
 import subprocess
@@ -11,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import tomli_w
+
+from tests.support.settings import override
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,11 +52,9 @@ def make_volunteer(name: str | None = None, bindings: dict | None = None, follow
 
 def set_notifications(handle, monkeypatch, tmp_path, **values) -> Path:
     """Apply ``[notifications]`` values in this process and write a config file for worker processes."""
-    settings = handle.app.config["WX_SETTINGS"]
-    for key, value in values.items():
-        monkeypatch.setitem(settings.notifications, key, value)
+    settings = override(handle.app, monkeypatch, "notifications", **values)
     config = copy.deepcopy(handle.config)
-    config["notifications"] = dict(settings.notifications)
+    config["notifications"] = dataclasses.asdict(settings.notifications)
     path = tmp_path / "worker.toml"
     path.write_bytes(tomli_w.dumps(config).encode())
     return path

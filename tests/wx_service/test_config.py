@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from wx_service import config as cfg
@@ -18,7 +20,7 @@ def with_(**changes):
 
 def test_defaults_fill_in():
     settings = cfg.load(BASE)
-    assert settings.app["timezone"] == "Asia/Shanghai"
+    assert settings.app.timezone == "Asia/Shanghai"
     assert settings.accounts["a"].api_base == "https://api.weixin.qq.com/"
     assert settings.main_account.name == "a"
 
@@ -32,11 +34,44 @@ def test_defaults_fill_in():
                                                             "token": "t", "colour": 1}}}, "accounts.a.colour"),
     (with_(app__max_clock_skew="ten"), "app.max_clock_skew"),
     (with_(app__env="staging"), "app.env"),
+    (with_(app__timezone="Mars/Olympus"), "app.timezone"),
+    (with_(sms__daily_limit="5"), "sms.daily_limit"),
+    (with_(sandbox__enabled=1), "sandbox.enabled"),
+    (with_(attendance__rounding="up"), "attendance.rounding"),
+    (with_(attendance__points_per_hour=True), "attendance.points_per_hour"),
+    (with_(projects__topic_orgs={"今天我是志愿者": "一个组织"}), "projects.topic_orgs.今天我是志愿者"),
+    (with_(projects__topic_orgs={"今天我是志愿者": [3]}), "projects.topic_orgs.今天我是志愿者[0]"),
+    ({**BASE, "app": "not a table"}, "[app]"),
 ])
 def test_bad_configuration_names_the_key(data, key):
     with pytest.raises(cfg.ConfigError) as err:
         cfg.load(data)
     assert key in str(err.value)
+
+
+def test_settings_are_typed_and_read_only():
+    settings = cfg.load(with_(attendance__points_per_hour=1.5, projects__topic_orgs={"t": ["甲"]}))
+    assert isinstance(settings.app, cfg.AppSettings) and settings.attendance.points_per_hour == 1.5
+    assert settings.app.media_dir.startswith("/")  # made absolute once, when loaded
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.sms.daily_limit = 50
+    with pytest.raises(TypeError):
+        settings.projects.topic_orgs["t"] = ("乙",)
+    with pytest.raises(TypeError):
+        settings.accounts["a"].templates["help_request"] = "TPL"
+    assert settings.projects.topic_orgs["t"] == ("甲",)
+
+
+def test_a_replaced_copy_is_checked_like_the_file():
+    settings = cfg.load(BASE)
+    changed = settings.replace("app", max_clock_skew=60)
+    assert changed.app.max_clock_skew == 60 and settings.app.max_clock_skew == 0  # a copy; the original stays
+    assert settings.replace("accounts.a", api_base="http://x").accounts["a"].api_base == "http://x/"
+    for section, values, key in (("app", {"max_clock_skew": "60"}, "app.max_clock_skew"),
+                                 ("app", {"colour": "red"}, "app.colour"),
+                                 ("sms", {"sender": "pigeon"}, "sms.sender")):
+        with pytest.raises(cfg.ConfigError, match=key.replace(".", r"\.")):
+            settings.replace(section, **values)
 
 
 def test_exactly_one_main_account():
@@ -96,11 +131,11 @@ def test_example_config_is_complete_and_valid():
 
     path = Path(__file__).resolve().parents[2] / "config.example.toml"
     data = tomllib.loads(path.read_text())
-    for section, keys in cfg.SCHEMA.items():
-        for key in keys:
+    for section, cls in cfg.SECTIONS.items():
+        for key in cfg.file_keys(cls):
             assert key in data.get(section, {}), f"config.example.toml lacks {section}.{key}"
     account = next(iter(data["accounts"].values()))
-    for key in cfg.ACCOUNT_SCHEMA:
+    for key in cfg.file_keys(cfg.Account):
         assert key in account, f"config.example.toml lacks accounts.NAME.{key}"
     cfg.load(path)
 
@@ -108,5 +143,5 @@ def test_example_config_is_complete_and_valid():
 def test_the_embedded_default_loads_the_sandboxs_jssdk_stand_in(tmp_path):
     """``make run`` pages run in a plain browser: WeChat's jweixin works only inside WeChat."""
     settings = cfg.load(cfg.development_default(tmp_path))
-    assert settings.app["jssdk_url"] == "/sandbox/static/jweixin.js"
-    assert cfg.load(BASE).app["jssdk_url"].startswith("https://res.wx.qq.com/")  # a file of one's own: WeChat's
+    assert settings.app.jssdk_url == "/sandbox/static/jweixin.js"
+    assert cfg.load(BASE).app.jssdk_url.startswith("https://res.wx.qq.com/")  # a file of one's own: WeChat's

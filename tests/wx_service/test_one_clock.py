@@ -6,6 +6,7 @@ package below ``wx_service`` imports it."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 import re
 from datetime import timedelta
@@ -18,6 +19,7 @@ import jobs
 from jobs.delivery import deliver_notifications
 from models import Notification, clock, db, utcnow
 from tests.jobs.test_delivery import _one
+from tests.support.settings import override
 from tests.wx_service.pages.test_inbox import _inbox_of, browser
 from wx_service import clock as face_clock
 from wx_service import config
@@ -79,10 +81,13 @@ def test_settings_of_the_current_app_typed_and_live(app_lite, monkeypatch):
         settings = config.settings()
         assert settings is app_lite.app.config["WX_SETTINGS"] and config.settings(app_lite.app) is settings
         assert jobs.settings() is settings  # the jobs' reader gives the same object
-        assert settings.tz == ZoneInfo("Asia/Shanghai") and settings.timezone == "Asia/Shanghai"
-        assert os.path.isabs(settings.media_dir) and settings.media_dir == app_lite.app.config["MEDIA_DIR"]
-        monkeypatch.setitem(settings.app, "timezone", "Asia/Urumqi")
-        assert config.settings().tz == ZoneInfo("Asia/Urumqi")  # read live, not copied at start-up
+        assert settings.app.tz == ZoneInfo("Asia/Shanghai") and settings.app.timezone == "Asia/Shanghai"
+        assert os.path.isabs(settings.app.media_dir) and settings.app.media_dir == app_lite.app.config["MEDIA_DIR"]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            settings.app.timezone = "Asia/Urumqi"  # read-only: a change is a checked copy put in its place
+        override(app_lite.app, monkeypatch, "app", timezone="Asia/Urumqi")
+        assert config.settings().app.tz == ZoneInfo("Asia/Urumqi") == face_clock.zone()  # seen at once
+        assert jobs.settings() is config.settings()
 
 
 def test_settings_outside_an_app_is_an_error():

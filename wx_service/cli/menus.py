@@ -23,5 +23,5 @@ def menus_sync(account_name):
     for name in names:
         if name not in settings.accounts:
             raise click.UsageError(f"no account named {name!r} in the configuration")
-        result = sync_menus(current_app.extensions["wechat"].client(name), settings.app["base_url"], name)
+        result = sync_menus(current_app.extensions["wechat"].client(name), settings.app.base_url, name)
         click.echo(f"{name}: menus pushed (admin tag {result['tag_id']}, conditional menu {result['menuid']})")

@@ -60,7 +60,7 @@ def dev(host, port):
         """Once the server answers (the jobs below call the sandbox it serves): menus, demo, cron."""
         import requests
 
-        base = settings.app["base_url"].rstrip("/")
+        base = settings.app.base_url.rstrip("/")
         for _ in range(100):
             try:
                 requests.get(base + "/healthz", timeout=1)

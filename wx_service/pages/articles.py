@@ -57,7 +57,7 @@ def article_cover(article_id: int):
     found = _readable_or_404(article_id)
     if not found.cover:
         abort(404)
-    return send_file(os.path.join(settings().media_dir, found.cover), mimetype="image/jpeg", max_age=3600)
+    return send_file(os.path.join(settings().app.media_dir, found.cover), mimetype="image/jpeg", max_age=3600)
 
 
 @bp.get("/articles/<int:article_id>/pictures/<int:index>")
@@ -66,7 +66,7 @@ def article_picture(article_id: int, index: int):
     found = _readable_or_404(article_id)
     if index >= len(found.pictures or []):
         abort(404)
-    return send_file(os.path.join(settings().media_dir, found.pictures[index]), mimetype="image/jpeg", max_age=3600)
+    return send_file(os.path.join(settings().app.media_dir, found.pictures[index]), mimetype="image/jpeg", max_age=3600)
 
 
 # ------------------------------------------------------------------------------ writing and review
@@ -95,7 +95,7 @@ def _store_pictures() -> tuple[str | None, list[str]]:
 def _remove(paths) -> None:
     for path in paths:
         try:
-            os.remove(os.path.join(settings().media_dir, path))
+            os.remove(os.path.join(settings().app.media_dir, path))
         except OSError:
             pass
 

@@ -17,7 +17,7 @@ from .guards import volunteer_required
 
 def _ask_or_refusal(token: str):
     try:
-        return ask_back.ask_for(settings().app["secret_key"], token, g.volunteer), None
+        return ask_back.ask_for(settings().app.secret_key, token, g.volunteer), None
     except RuleViolation as exc:
         return None, exc
 
@@ -51,7 +51,7 @@ def admin_project_message(project_id: int):
         abort(403)
     back = url_for("pages.admin_project_message", project_id=project_id, account=g.account)
     if request.method == "POST":
-        every = int(settings().projects.get("message_every_minutes", 60))
+        every = settings().projects.message_every_minutes
         return act(lambda: ask_back.message_accepted(g.volunteer, project_id, request.form.get("content", ""),
                                                      now=clock.now(), every_minutes=every),
                    "通知已发出，共发送给 {result.recipients} 位已录取的志愿者。", back)

@@ -44,7 +44,7 @@ from .json_body import POSITION, TEXT, json_fields
 
 def rules() -> att_punches.Rules:
     conf = settings()
-    return att_punches.rules_from(conf.timezone, conf.attendance)
+    return att_punches.rules_from(conf.app.timezone, conf.attendance.rounding, conf.attendance.points_per_hour)
 
 
 def _position(data, *, required: bool = False):
@@ -187,7 +187,7 @@ def makeup_photo(makeup_id):
         abort(404)
     if made.photo_state != att.PHOTO_STORED:
         abort(404)
-    return send_file(os.path.join(settings().media_dir, made.photo_path), mimetype=made.photo_content_type)
+    return send_file(os.path.join(settings().app.media_dir, made.photo_path), mimetype=made.photo_content_type)
 
 
 # ---------------------------------------------------------------------- 时长公示 and 异议

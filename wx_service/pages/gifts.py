@@ -31,7 +31,7 @@ def _gift_or_404(gift_id: int):
 @volunteer_required
 def gifts():
     page = page_arg()
-    offered = gift_rules.offered_gifts(now=clock.now(), tz=settings().timezone, page=page)
+    offered = gift_rules.offered_gifts(now=clock.now(), tz=settings().app.timezone, page=page)
     return render_template("gifts/list.html", gifts=offered, page=page,
                            balance=points_ledger.balance(g.volunteer.id))
 
@@ -41,7 +41,7 @@ def gifts():
 def gift_detail(gift_id: int):
     gift = _gift_or_404(gift_id)
     return render_template("gifts/detail.html", gift=gift, balance=points_ledger.balance(g.volunteer.id),
-                           available=gift.available(clock.now(), settings().timezone))
+                           available=gift.available(clock.now(), settings().app.timezone))
 
 
 @bp.get("/gifts/<int:gift_id>/picture")
@@ -50,14 +50,14 @@ def gift_picture(gift_id: int):
     gift = _gift_or_404(gift_id)
     if not gift.picture:
         abort(404)
-    return send_file(os.path.join(settings().media_dir, gift.picture), mimetype="image/jpeg", max_age=3600)
+    return send_file(os.path.join(settings().app.media_dir, gift.picture), mimetype="image/jpeg", max_age=3600)
 
 
 @bp.post("/gifts/<int:gift_id>/redeem")
 @volunteer_required
 def gift_redeem(gift_id: int):
     redemption, refused = attempt(lambda: gift_rules.redeem(g.volunteer, gift_id, now=clock.now(),
-                                                            tz=settings().timezone))
+                                                            tz=settings().app.timezone))
     if refused is not None:
         flash(refused.message, "error")
         return redirect(url_for("pages.gift_detail", gift_id=gift_id, account=g.account))

@@ -53,10 +53,10 @@ def admin_gift_new():
             values["picture"] = store_image(upload, "gifts", what="礼遇图片", max_bytes=PICTURE_MAX_BYTES,
                                             side=PICTURE_SIDE)
         try:
-            return gift_rules.offer_gift(g.volunteer, values, now=clock.now(), tz=settings().timezone)
+            return gift_rules.offer_gift(g.volunteer, values, now=clock.now(), tz=settings().app.timezone)
         except RuleViolation:
             if values.get("picture"):  # a refused gift keeps nothing, its picture neither
-                os.remove(os.path.join(settings().media_dir, values["picture"]))
+                os.remove(os.path.join(settings().app.media_dir, values["picture"]))
             raise
 
     gift, refused = attempt(offer)

@@ -23,7 +23,7 @@ def _back(group=None):
 @bp.get("/admin/groups")
 @org_admin_required
 def admin_groups():
-    groups = ms.groups_of(g.volunteer, g.admin_org.id, now=clock.now(), tz=settings().timezone)
+    groups = ms.groups_of(g.volunteer, g.admin_org.id, now=clock.now(), tz=settings().app.timezone)
     return render_template("orgs/groups.html", org=g.admin_org, groups=groups)
 
 
@@ -40,7 +40,7 @@ def admin_groups_action():
                    "分组已删除。", _back())
     if op == "copy":
         source = f.get("source", "")
-        return act(lambda: ms.copy_group_members(g.volunteer, g.admin_org.id, as_id(source) or source, f.get("target_id", type=int) or 0, now=now, tz=settings().timezone),
+        return act(lambda: ms.copy_group_members(g.volunteer, g.admin_org.id, as_id(source) or source, f.get("target_id", type=int) or 0, now=now, tz=settings().app.timezone),
                    "已复制{result}名成员。", _back())
     raise RuleViolation("bad_op", "不支持的操作。")
 
@@ -49,9 +49,9 @@ def admin_groups_action():
 @org_admin_required
 def admin_group(group):
     key = as_id(group) or group
-    ids = ms.group_member_ids(g.volunteer, g.admin_org.id, key, now=clock.now(), tz=settings().timezone)
+    ids = ms.group_member_ids(g.volunteer, g.admin_org.id, key, now=clock.now(), tz=settings().app.timezone)
     people = Volunteer.query.filter(Volunteer.id.in_(ids)).order_by(Volunteer.number).all() if ids else []
-    groups = ms.groups_of(g.volunteer, g.admin_org.id, now=clock.now(), tz=settings().timezone)
+    groups = ms.groups_of(g.volunteer, g.admin_org.id, now=clock.now(), tz=settings().app.timezone)
     name = (dict((k, n) for k, n, _ in groups["builtin"]).get(group)
             or next((c.name for c, _ in groups["custom"] if c.id == key), group))
     return render_template("orgs/group.html", key=group, custom=isinstance(key, int), name=name, people=people)

@@ -22,7 +22,7 @@ def credit_daily_login(volunteer) -> None:
     """每天登录积分: the first page of a local day credits 1 point (the model's unique row decides;
     the session remembers the day so later pages skip the database)."""
     now = clock.now()
-    tz = settings().timezone
+    tz = settings().app.timezone
     marker = f"{volunteer.id}:{pr.local_now(now, tz).date().isoformat()}"
     if session.get("login_points") == marker:
         return

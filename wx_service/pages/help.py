@@ -66,7 +66,7 @@ def help_voice():
     seeker = _seeker_or_refuse()
     data = json_fields(server_id=TEXT, serverId=TEXT)
     server_id = data["server_id"] or data["serverId"] or ""
-    req, note, is_new = hr.call_for_help(seeker, server_id, hr.JSSDK, g.account, now=clock.now(), tz=settings().timezone)
+    req, note, is_new = hr.call_for_help(seeker, server_id, hr.JSSDK, g.account, now=clock.now(), tz=settings().app.timezone)
     fetch_voice.later(note.id)
     db.session.commit()
     return jsonify(code="ok", request_id=req.id, new=is_new,
@@ -116,7 +116,7 @@ def help_request_page(request_id):
 @volunteer_required
 def help_claim(request_id):
     req = hr.require_view(g.volunteer, request_id)
-    _, error = attempt(lambda: hr.claim(g.volunteer, request_id, now=clock.now(), tz=settings().timezone))
+    _, error = attempt(lambda: hr.claim(g.volunteer, request_id, now=clock.now(), tz=settings().app.timezone))
     if error:
         return _render_request(hr.get_request(request_id), error=error, status=error.status)
     flash("认领成功！请尽快联系老人。", "success")
@@ -128,7 +128,7 @@ def help_claim(request_id):
 def help_done(request_id):
     hr.require_view(g.volunteer, request_id)
     _, error = attempt(lambda: hr.mark_done(g.volunteer, request_id, request.form.get("note", ""), now=clock.now(),
-                                            tz=settings().timezone))
+                                            tz=settings().app.timezone))
     if error:
         return _render_request(hr.get_request(request_id), error=error, status=error.status)
     flash("已标记完成，辛苦了！", "success")
@@ -148,7 +148,7 @@ def help_voice_file(note_id):
     if note is None or not note.ready:
         raise RuleViolation("voice_not_ready", "语音还在获取中，请稍后刷新。", 404)
     hr.require_view(g.volunteer, note.request_id)
-    return send_file(os.path.join(settings().media_dir, note.mp3_path), mimetype="audio/mpeg",
+    return send_file(os.path.join(settings().app.media_dir, note.mp3_path), mimetype="audio/mpeg",
                      conditional=True, max_age=0)
 
 
@@ -161,5 +161,5 @@ def help_seeker_photo(seeker_id):
         raise RuleViolation("forbidden", "没有权限查看该照片。", 403)
     if not seeker.photo_path:
         raise RuleViolation("no_photo", "没有照片。", 404)
-    return send_file(os.path.join(settings().media_dir, seeker.photo_path), mimetype="image/jpeg",
+    return send_file(os.path.join(settings().app.media_dir, seeker.photo_path), mimetype="image/jpeg",
                      max_age=0)

@@ -134,5 +134,5 @@ def admin_seeker_action(seeker_id, op):
 def admin_help_assign(request_id):
     key = request.form.get("volunteer", "")
     return act(lambda: hr.assign(g.volunteer, request_id, key, now=clock.now(),
-                                 tz=settings().timezone),
+                                 tz=settings().app.timezone),
                "已指派，并已通知该志愿者。", url_for("pages.help_request_page", request_id=request_id))

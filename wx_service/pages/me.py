@@ -63,7 +63,7 @@ def avatar():
         db.session.commit()
         if old:
             try:
-                os.remove(os.path.join(settings().media_dir, old))
+                os.remove(os.path.join(settings().app.media_dir, old))
             except OSError:
                 pass
         flash("头像已更新。", "success")
@@ -76,7 +76,7 @@ def avatar():
 def avatar_image():
     if not g.volunteer.avatar_path:
         abort(404)
-    return send_file(os.path.join(settings().media_dir, g.volunteer.avatar_path), mimetype="image/jpeg")
+    return send_file(os.path.join(settings().app.media_dir, g.volunteer.avatar_path), mimetype="image/jpeg")
 
 
 @bp.route("/me/password", methods=["GET", "POST"])

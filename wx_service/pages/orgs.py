@@ -76,7 +76,7 @@ def org_logo(org_id):
     org = organization.get_org(org_id)
     if not org.logo_path:
         abort(404)
-    return send_file(os.path.join(settings().media_dir, org.logo_path), mimetype="image/jpeg")
+    return send_file(os.path.join(settings().app.media_dir, org.logo_path), mimetype="image/jpeg")
 
 
 @bp.app_template_filter("local_dt")

@@ -103,7 +103,7 @@ def refused_values() -> dict:
 
 def form_choices(org) -> dict:
     return {"regions": organization.REGIONS, "streets": regions.STREETS, "categories": pr.CATEGORIES, "targets": pr.SERVICE_TARGETS,
-            "topics": project_rules.allowed_topics(org, settings().topic_orgs), "scopes": pr.SCOPES, "modes": pr.CHECKIN_MODES,
+            "topics": project_rules.allowed_topics(org, settings().projects.topic_orgs), "scopes": pr.SCOPES, "modes": pr.CHECKIN_MODES,
             "checkouts": pr.CHECKOUT_MODES, "hours": pr.PRESET_HOURS, "radii": pr.RADII}
 
 
@@ -126,7 +126,7 @@ def _ids(name: str) -> list[int]:
 def admin_publish():
     if request.method == "POST":
         project, error = attempt(lambda: project_rules.publish_project(
-            g.volunteer, form_fields(), now=clock.now(), tz=settings().timezone, topic_orgs=settings().topic_orgs))
+            g.volunteer, form_fields(), now=clock.now(), tz=settings().app.timezone, topic_orgs=settings().projects.topic_orgs))
         if error:
             return render_template("projects/publish.html", values=refused_values(), chosen=request.form.getlist("service_targets"),
                                    error=error, org=g.admin_org, project=None, temp_admins=[],
@@ -153,7 +153,7 @@ def admin_project_edit(project_id):
             fields = form_fields(project, partial=True)
             if fields.get("checkin_mode") == project.checkin_mode:
                 fields.pop("checkin_mode")
-            project_rules.edit_project(g.volunteer, project.id, fields, now=clock.now(), tz=settings().timezone, topic_orgs=settings().topic_orgs)
+            project_rules.edit_project(g.volunteer, project.id, fields, now=clock.now(), tz=settings().app.timezone, topic_orgs=settings().projects.topic_orgs)
 
         _, error = attempt(run)
         if error:
@@ -284,7 +284,7 @@ def admin_invite(project_id):
         group = request.form.get("group", "")
 
         def run():
-            result = (su.invite_group(g.volunteer, project.id, group, now=now, tz=settings().timezone) if group
+            result = (su.invite_group(g.volunteer, project.id, group, now=now, tz=settings().app.timezone) if group
                       else su.invite(g.volunteer, project.id, _ids("vid"), now=now))
             text = f"已录用 {result['accepted']} 人"
             if result["already"]:
@@ -301,6 +301,6 @@ def admin_invite(project_id):
             found = su.search_members(g.volunteer, project.id, name, now=now)
         except RuleViolation as exc:
             error = exc
-    groups = ms.groups_of(g.volunteer, project.org_id, now=now, tz=settings().timezone)
+    groups = ms.groups_of(g.volunteer, project.org_id, now=now, tz=settings().app.timezone)
     return render_template("projects/invite.html", p=project, name=name, found=found, error=error, groups=groups,
                            counts=su.counts(project))

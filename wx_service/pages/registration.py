@@ -29,7 +29,7 @@ def _client_ip() -> str:
 
 def _sms_limits() -> dict:
     return {"store": current_app.extensions["wx_store"],
-            "daily_cap": settings().sms_daily_limit}
+            "daily_cap": settings().sms.daily_limit}
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -48,7 +48,7 @@ def register():
                 guardian_consent=f.get("guardian_consent") == "on")
             now = clock.now()
             volunteer = accounts.register(form, now=now, today=clock.today(),
-                                          number_prefix=settings().volunteer_number_prefix)
+                                          number_prefix=settings().app.volunteer_number_prefix)
             accounts.bind_new(g.account, g.openid, volunteer, now)
             return volunteer
 
@@ -99,5 +99,5 @@ def forgot_password():
             db.session.rollback()
             error = exc
     return render_template("pages/forgot_password.html", error=error, step=step, form=request.form,
-                           daily_limit=settings().sms_daily_limit), \
+                           daily_limit=settings().sms.daily_limit), \
         (error.status if error else 200)

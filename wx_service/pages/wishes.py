@@ -152,7 +152,7 @@ def wish_detail(wish_id):
 @volunteer_required
 def wish_claim(wish_id):
     _, error = attempt(lambda: wish_rules.claim(g.volunteer, wish_id, request.form.get("plan", ""), now=clock.now(),
-                                                account=g.account, openid=g.openid, tz=settings().timezone))
+                                                account=g.account, openid=g.openid, tz=settings().app.timezone))
     if error:
         if error.status == 404:
             raise error
@@ -181,7 +181,7 @@ def wish_photo(photo_id):
         abort(404)
     if not wishes.may_see_photos(photo.wish, g.account, g.openid, _viewer(), now=clock.now()):
         abort(403)
-    return send_file(os.path.join(settings().media_dir, photo.path), mimetype=photo.content_type)
+    return send_file(os.path.join(settings().app.media_dir, photo.path), mimetype=photo.content_type)
 
 
 # ----------------------------------------------------------------------- 已认领的心愿 (个人中心)
@@ -201,7 +201,7 @@ def wish_complete(wish_id):
     if request.method == "POST":
         def run():
             wish_rules.complete(g.volunteer, wish_id, request.form.get("note", ""), request.form.getlist("server_ids"),
-                                account=g.account, now=clock.now(), tz=settings().timezone)
+                                account=g.account, now=clock.now(), tz=settings().app.timezone)
             download_wish_photos.later(wish_id)
 
         _, error = attempt(run)

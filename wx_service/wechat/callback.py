@@ -78,7 +78,7 @@ def _verify(account):
     signature, timestamp, nonce = args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", "")
     if not signature_ok(account.token, signature, timestamp, nonce):
         abort(403)
-    skew = config.settings().max_clock_skew
+    skew = config.settings().app.max_clock_skew
     if skew:
         try:
             if abs(time.time() - int(timestamp)) > skew:
@@ -338,7 +338,7 @@ def _claim_pair(name: str, timestamp: str, nonce: str, body: bytes):
     if len(key) > 120:
         key = f"pair:{name}:h:" + hashlib.sha1(f"{timestamp}\n{nonce}".encode()).hexdigest()
     digest = hashlib.sha256(body).hexdigest()[:32]
-    ttl = max(PAIR_TTL, 2 * config.settings().max_clock_skew)
+    ttl = max(PAIR_TTL, 2 * config.settings().app.max_clock_skew)
     primary, fallback = _stores()
     for store in (primary, fallback) if primary is not fallback else (primary,):
         try:
@@ -427,7 +427,7 @@ def _handle(name: str, message, card, store) -> str:
         reply = None
         if func is not None:
             reply = func(handlers.Incoming(account=name, message=message, now=now,
-                                           base_url=settings.app["base_url"], load_follower=load_follower,
+                                           base_url=settings.app.base_url, load_follower=load_follower,
                                            load_volunteer=load_volunteer, volunteer_id=volunteer_id,
                                            settings=settings))
         if _rows_touched():

@@ -74,7 +74,7 @@ def _clean(url: str) -> str:
 
 
 def _public_url(path_and_query: str) -> str:
-    return settings().app["base_url"].rstrip("/") + path_and_query
+    return settings().app.base_url.rstrip("/") + path_and_query
 
 
 def _epoch() -> int:

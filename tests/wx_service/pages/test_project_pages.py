@@ -14,6 +14,7 @@ from models import signup as su
 from models.membership import approve_members, join_org
 from tests.support.orgs import build_tree, make_volunteer
 from tests.support.projects import fields, typed
+from tests.support.settings import override
 
 
 def sign_in(client, openid: str):
@@ -246,23 +247,19 @@ def test_edit_page_time_change_goes_back_to_review_and_delete(city):
         assert db.session.get(pr.Project, project_id).status == pr.DELETED
 
 
-def test_restricted_topics_follow_the_configuration(city):
+def test_restricted_topics_follow_the_configuration(city, monkeypatch):
     handle, _, _ = city
-    settings = handle.app.config["WX_SETTINGS"]
     admin = sign_in(handle.client(), "o-street")
     assert "文明交通周周行" not in text(admin.get("/m/admin/publish"))   # the built-in list names other orgs
     refused = post(admin, "/m/admin/publish", {**live_fields(topic="文明交通周周行"), "service_targets": "社会公众"},
                    "/m/admin/publish")
     assert refused.status_code == 400
-    settings.projects["topic_orgs"] = {"文明交通周周行": ["和平桥街道志愿服务支队"]}
-    try:
-        assert "文明交通周周行" in text(admin.get("/m/admin/publish"))
-        accepted = post(admin, "/m/admin/publish",
-                        {**live_fields(topic="文明交通周周行", name="路口文明劝导"), "service_targets": "社会公众"},
-                        "/m/admin/publish")
-        assert accepted.status_code == 302
-    finally:
-        settings.projects["topic_orgs"] = {}
+    override(handle.app, monkeypatch, "projects", topic_orgs={"文明交通周周行": ["和平桥街道志愿服务支队"]})
+    assert "文明交通周周行" in text(admin.get("/m/admin/publish"))
+    accepted = post(admin, "/m/admin/publish",
+                    {**live_fields(topic="文明交通周周行", name="路口文明劝导"), "service_targets": "社会公众"},
+                    "/m/admin/publish")
+    assert accepted.status_code == 302
 
 
 def test_a_refused_form_field_is_a_400_with_its_message(city):

@@ -8,6 +8,7 @@ from wechatpy.crypto import WeChatCrypto
 from models import Follower, SharedValue
 from tests.support import wechat
 from tests.support.appfactory import SAFE_AES_KEY
+from tests.support.settings import override
 
 OFFICIAL_ENCRYPT = (
     "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9"
@@ -262,15 +263,11 @@ def test_a_handler_that_raises_is_answered_success(any_app, monkeypatch):
     assert handlers.text  # the module stays importable
 
 
-def test_clock_skew_window_when_configured(any_app):
-    settings = any_app.app.config["WX_SETTINGS"]
-    settings.app["max_clock_skew"] = 300
-    try:
-        old = wechat.post(any_app.client(), any_app.config, "demo", wechat.text_xml("o_old", "x"),
-                          timestamp=str(int(time.time()) - 3600))
-        fresh = wechat.post(any_app.client(), any_app.config, "demo", wechat.text_xml("o_new2", "x"))
-    finally:
-        settings.app["max_clock_skew"] = 0
+def test_clock_skew_window_when_configured(any_app, monkeypatch):
+    override(any_app.app, monkeypatch, "app", max_clock_skew=300)
+    old = wechat.post(any_app.client(), any_app.config, "demo", wechat.text_xml("o_old", "x"),
+                      timestamp=str(int(time.time()) - 3600))
+    fresh = wechat.post(any_app.client(), any_app.config, "demo", wechat.text_xml("o_new2", "x"))
     assert old.status_code == 403 and fresh.status_code == 200
 
 

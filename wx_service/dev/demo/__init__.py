@@ -47,7 +47,7 @@ def seed_demo() -> bool:
         return False
     log.info("seeding the demo city")
     account = settings().main_account.name
-    prefix = settings().volunteer_number_prefix
+    prefix = settings().app.volunteer_number_prefix
     people = {}
     for name, gender, born, id_number, phone, openid in DEMO_PEOPLE:
         volunteer = Volunteer(number=volunteer_number(prefix), name=name, gender=gender, birth_date=born,
@@ -63,7 +63,7 @@ def seed_demo() -> bool:
     orgs = seed_orgs(people["o_demo_admin"], [people["o_demo_station"]], now=now)
     join_org(people["o_demo_volunteer"], orgs["hepingqiao"].id, now=now)
     approve_members(people["o_demo_admin"], orgs["hepingqiao"].id, [people["o_demo_volunteer"].id], now=now)
-    tz = settings().timezone
+    tz = settings().app.timezone
     projects = seed_projects(orgs, now=now, tz=tz)
     seed_attendance(projects, [people["o_demo_volunteer"], people["o_demo_station"]], now=now, tz=tz)
     seed_wishes(people["o_demo_admin"], people["o_demo_volunteer"], account=account, now=now)

@@ -33,7 +33,7 @@ ARTICLES = [
 
 
 def _cover(name: str, colour) -> str:
-    folder = os.path.join(settings().media_dir, "articles")
+    folder = os.path.join(settings().app.media_dir, "articles")
     os.makedirs(folder, exist_ok=True)
     Image.new("RGB", articles.COVER_SIZE, colour).save(os.path.join(folder, name), "JPEG")
     return f"articles/{name}"
@@ -45,7 +45,7 @@ def seed_home(root_admin, station_admin, volunteer, *, now) -> None:
         gifts.offer_gift(station_admin, {"name": name, "description": description, "cost": cost, "stock": stock,
                                          "valid_from": today, "valid_until": today + timedelta(days=90),
                                          "place": "崇川区志愿者协会服务台（工作日9:00-17:00）"},
-                         now=now, tz=settings().timezone)
+                         now=now, tz=settings().app.timezone)
     db.session.add(PointEntry(volunteer_id=volunteer.id, amount=Decimal(60), reason=points.R_SERVICE,
                               note="演示积分", created_at=now))
     for n, (category, title, colour, body) in enumerate(ARTICLES):

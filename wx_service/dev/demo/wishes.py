@@ -59,6 +59,6 @@ def seed_wishes(reviewer, claimer, *, account: str = "demo", publisher_openid: s
             wish_rules.approve(reviewer, wish.id, now=at + timedelta(hours=2))
         if fate == "claimed":
             wish_rules.claim(claimer, wish.id, "每周六下午上门，手把手教开店和上架商品", now=at + timedelta(hours=5),
-                             tz=settings().timezone)
+                             tz=settings().app.timezone)
         made.append(wish)
     return made

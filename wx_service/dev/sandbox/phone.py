@@ -254,7 +254,7 @@ def send_callback(
                 )
                 status, text = resp.status_code, resp.get_data(as_text=True)
             else:
-                root = (base_url or settings.app["base_url"]).rstrip("/")
+                root = (base_url or settings.app.base_url).rstrip("/")
                 resp = requests.post(
                     root + path,
                     params=params,
