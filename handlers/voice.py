@@ -1,12 +1,11 @@
 """Voice messages: a bound 一喊就来 seeker's voice in chat is a call for help (manual part 4 §三.1).
 
-The request is created and announced in the callback's transaction; the audio is fetched by a job
-after commit, so the reply goes back at once.  Replies are short, warm and plain.
+The request is created and announced in the callback's transaction; the audio is a media item, fetched
+by the one media job after commit, so the reply goes back at once.  Replies are short, warm and plain.
 """
 
 from __future__ import annotations
 
-from jobs.help import fetch_voice
 from models import RuleViolation
 from models import help_request as hr
 from models.help_seeker import seeker_for
@@ -29,7 +28,6 @@ def on_voice(incoming):
                                                  now=incoming.now, tz=tz)
     except RuleViolation as exc:
         return exc.message
-    fetch_voice.later(note.id)
     if is_new:
         return "收到了！已经通知您的结对志愿者，请您放心，志愿者会尽快联系您。"
     return "收到了！您刚才说的话已经一起转给志愿者了，请您稍等。"

@@ -3,11 +3,11 @@
 Every job receives ids, loads fresh state and is idempotent.  A job is declared once, with its
 retry policy, in the style of redash's ``job`` decorator::
 
-    @job(retry=(3, [30, 120, 600]))
-    def download_wish_photos(wish_id): ...
+    @job(retry=(5, [3, 10, 30, 120, 600]))
+    def fetch_media(item_id): ...
 
-    download_wish_photos.later(wish_id)   # submitted after the current transaction commits
-    download_wish_photos.now(wish_id)     # submitted at once (a sweep, a CLI command, a job)
+    fetch_media.later(item_id)   # submitted after the current transaction commits
+    fetch_media.now(item_id)     # submitted at once (a sweep, a CLI command, a job)
 
 ``later`` goes through the one after-commit mechanism (``models.base.after_commit``): a job never
 runs before the rows it is about are committed — a released savepoint is not a commit — and a

@@ -4,6 +4,7 @@ from . import (
     accounts,
     attendance,
     identity,
+    media,
     permissions,
     personal_data,
     regions,
@@ -21,6 +22,7 @@ from .follower import Follower
 from .gifts import Gift, Redemption
 from .help_request import HelpRequest, VoiceNote
 from .help_seeker import HelpSeeker, Pairing, SeekerBinding
+from .media import MediaItem
 from .membership import MemberGroup, MemberGroupMember, Membership
 from .notification import Notification, notify, notify_many
 from .organization import OrgAdmin, Organization, PendingOrgChange
@@ -32,8 +34,8 @@ from .volunteer import Binding, Volunteer, VolunteerNumber
 from .wish import Wish, WishLog, WishPhoto
 
 __all__ = [
-    "attendance", "accounts", "identity", "permissions", "personal_data", "regions", "sms_code", "volunteer_qr", "wish",
-    "ActivityReminder", "Binding", "ContactMessage", "ContactReply", "Cycle", "MakeupRequest", "Objection", "PointEntry", "Punch", "Removal", "Follower", "HelpRequest", "HelpSeeker", "MemberGroup", "MemberGroupMember",
+    "attendance", "accounts", "identity", "media", "permissions", "personal_data", "regions", "sms_code", "volunteer_qr", "wish",
+    "ActivityReminder", "Binding", "ContactMessage", "ContactReply", "Cycle", "MakeupRequest", "Objection", "PointEntry", "Punch", "Removal", "Follower", "HelpRequest", "HelpSeeker", "MediaItem", "MemberGroup", "MemberGroupMember",
     "Membership", "Notification", "OrgAdmin", "Organization", "Pairing", "PendingOrgChange", "PhoneView", "Project",
     "ProjectComment", "ProjectFollow", "ProjectSite", "ProjectTempAdmin", "RuleViolation", "SeekerBinding",
     "SharedValue", "Signup", "Volunteer", "VolunteerNumber", "VoiceNote", "Wish", "WishLog", "WishPhoto", "db",

@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from . import permissions, personal_data
+from . import media, permissions, personal_data
 from .base import RuleViolation, db
 from .help_seeker import APPROVED, HelpSeeker, Pairing, is_station_admin, station_admin_ids
+from .media import MediaItem
 from .membership import APPROVED as MEMBER_APPROVED
 from .membership import Membership
 from .notification import Notification, notify, notify_many
@@ -38,6 +39,8 @@ DONE_NOTE_MAX = 200
 
 CHAT, JSSDK = "chat", "jssdk"
 V_PENDING, V_READY, V_FAILED = "pending", "ready", "failed"
+VOICE_STATES = {media.PENDING: V_PENDING, media.STORED: V_READY, media.FAILED: V_FAILED}
+VOICE = media.purpose("help_voice", media.CHAT_VOICE, media.JSSDK_VOICE)
 MAX_VOICE_SECONDS = 60
 
 
@@ -82,67 +85,47 @@ class HelpRequest(db.Model):
 
 
 class VoiceNote(db.Model):
-    """语音: one recording of a request, downloaded from WeChat and kept as MP3."""
+    """语音: one recording of a request; its audio is a media item (purpose ``help_voice``), kept as MP3."""
 
     __tablename__ = "help_voice_note"
-    __table_args__ = (
-        db.UniqueConstraint("source", "media_id"),
-        db.CheckConstraint("source IN ('chat', 'jssdk')", name="source"),
-        db.CheckConstraint("state IN ('pending', 'ready', 'failed')", name="state"),
-        db.Index("ix_help_voice_note_state_created_at", "state", "created_at"),
-    )
 
     id = db.Column(db.Integer, primary_key=True)
     request_id = db.Column(db.Integer, db.ForeignKey("help_request.id", ondelete="CASCADE"), nullable=False,
                            index=True)
-    account = db.Column(db.String(64), nullable=False)
-    media_id = db.Column(db.String(128), nullable=False)
-    source = db.Column(db.String(8), nullable=False)
-    state = db.Column(db.String(10), nullable=False, default=V_PENDING)
-    attempts = db.Column(db.Integer, nullable=False, default=0)
-    last_error = db.Column(db.String(300))
-    mp3_path = db.Column(db.String(200))
-    duration = db.Column(db.Float)
+    media_item_id = db.Column(db.Integer, db.ForeignKey("media_item.id", ondelete="RESTRICT"), nullable=False,
+                              unique=True)
     created_at = db.Column(db.DateTime, nullable=False)
-    ready_at = db.Column(db.DateTime)
+
+    item = db.relationship(MediaItem, lazy="joined")
+
+    # read from its media item (the request page, tests)
+    @property
+    def state(self) -> str:
+        return VOICE_STATES[self.item.state]
 
     @property
     def ready(self) -> bool:
-        return self.state == V_READY
+        return self.item.stored
 
-    # -- download state (jobs/help.py) ------------------------------------------------------------
-    @classmethod
-    def start_attempt(cls, note_id: int) -> bool:
-        """Count an attempt of a pending note; False when it is ready or failed for good."""
-        t = cls.__table__
-        result = db.session.execute(update(t).where(t.c.id == note_id, t.c.state == V_PENDING)
-                                    .values(attempts=t.c.attempts + 1))
-        return result.rowcount == 1
+    @property
+    def source(self) -> str:
+        return JSSDK if self.item.kind == media.JSSDK_VOICE else CHAT
 
-    @classmethod
-    def record_error(cls, note_id: int, error: str, *, permanent: bool = False) -> None:
-        t = cls.__table__
-        values = {"last_error": error[:300]}
-        if permanent:
-            values["state"] = V_FAILED
-        db.session.execute(update(t).where(t.c.id == note_id, t.c.state == V_PENDING).values(**values))
+    @property
+    def media_id(self) -> str:
+        return self.item.media_id
 
-    @classmethod
-    def mark_ready(cls, note_id: int, mp3_path: str, duration: float | None, now) -> bool:
-        t = cls.__table__
-        result = db.session.execute(update(t).where(t.c.id == note_id, t.c.state == V_PENDING).values(
-            state=V_READY, mp3_path=mp3_path, duration=duration, ready_at=now, last_error=None))
-        return result.rowcount == 1
+    @property
+    def attempts(self) -> int:
+        return self.item.tries
 
-    @classmethod
-    def due_for_sweep(cls, now, older_than: timedelta = timedelta(minutes=2), max_attempts: int = 8,
-                      max_age: timedelta = timedelta(days=3)) -> list[int]:
-        """Pending notes a job should have fetched by now (Redis was down, retries ran out early)."""
-        t = cls.__table__
-        query = (select(t.c.id).where(t.c.state == V_PENDING, t.c.created_at <= now - older_than,
-                                      t.c.created_at > now - max_age, t.c.attempts < max_attempts)
-                 .order_by(t.c.id).limit(1000))
-        return list(db.session.scalars(query))
+    @property
+    def mp3_path(self) -> str | None:
+        return self.item.path
+
+    @property
+    def duration(self) -> float | None:
+        return self.item.seconds
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -222,7 +205,9 @@ def call_for_help(seeker: HelpSeeker, media_id: str, source: str, account: str, 
     # Serialise this seeker's calls: the row lock (PostgreSQL) / write lock (SQLite) is held until commit.
     t = HelpSeeker.__table__
     db.session.execute(update(t).where(t.c.id == seeker.id).values(calls=t.c.calls + 1))
-    known = VoiceNote.query.filter_by(source=source, media_id=media_id).one_or_none()
+    item = media.receive(account, media_id, VOICE, kind=media.JSSDK_VOICE if source == JSSDK else media.CHAT_VOICE,
+                         now=now)
+    known = VoiceNote.query.filter_by(media_item_id=item.id).one_or_none()
     if known is not None:
         return db.session.get(HelpRequest, known.request_id), known, False
     recent = (HelpRequest.query.filter(HelpRequest.seeker_id == seeker.id, HelpRequest.state == OPEN,
@@ -234,8 +219,7 @@ def call_for_help(seeker: HelpSeeker, media_id: str, source: str, account: str, 
     if is_new:
         db.session.add(request)
         db.session.flush()
-    note = VoiceNote(request_id=request.id, account=account, media_id=media_id, source=source,
-                     state=V_PENDING, created_at=now)
+    note = VoiceNote(request_id=request.id, media_item_id=item.id, created_at=now)
     db.session.add(note)
     db.session.flush()
     if is_new:

@@ -85,11 +85,25 @@ def reencoded(data: bytes, *, what: str, code: str, side: int) -> tuple[bytes, s
 
     A JPEG stays a JPEG; anything else becomes a PNG (no loss on screenshots and drawings).
     """
+    photo, content_type, _ = reencoded_with_thumbnail(data, what=what, code=code, side=side)
+    return photo, content_type
+
+
+def reencoded_with_thumbnail(data: bytes, *, what: str, code: str, side: int, thumbnail_side: int | None = None
+                             ) -> tuple[bytes, str, bytes | None]:
+    """``reencoded`` and, decoded once, a JPEG thumbnail within ``thumbnail_side`` pixels (None without it)."""
     image, source_format = _decode(data, what, code, MEDIA_FORMATS, side)
     image.thumbnail((side, side))
     out = io.BytesIO()
     if source_format == "JPEG":
         image.save(out, "JPEG", quality=88)
-        return out.getvalue(), "image/jpeg"
-    image.save(out, "PNG")
-    return out.getvalue(), "image/png"
+        photo, content_type = out.getvalue(), "image/jpeg"
+    else:
+        image.save(out, "PNG")
+        photo, content_type = out.getvalue(), "image/png"
+    if not thumbnail_side:
+        return photo, content_type, None
+    image.thumbnail((thumbnail_side, thumbnail_side))
+    small = io.BytesIO()
+    image.save(small, "JPEG", quality=80)
+    return photo, content_type, small.getvalue()

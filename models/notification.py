@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 
-from .base import after_commit, db, utcnow
+from . import clock
+from .base import after_commit, db
 from .follower import Follower
 from .notification_kinds import KNOWN_KINDS
 from .volunteer import Binding
@@ -66,7 +67,7 @@ class Notification(db.Model):
     channel = db.Column(db.String(16))
     locked_until = db.Column(db.DateTime)  # a worker is sending it; others keep off until then
     next_attempt_at = db.Column(db.DateTime)  # after a transient error: when the retry is due
-    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    created_at = db.Column(db.DateTime, nullable=False, default=clock.now)
     sent_at = db.Column(db.DateTime)
     read_at = db.Column(db.DateTime)
 
@@ -265,7 +266,7 @@ def notify(volunteer_id: int, kind: str, data: dict, *, link: str | None, cause:
     delivery job is enqueued when the caller's transaction commits.
     """
     _check(kind, link, key)
-    ids = _insert_ignoring_duplicates([_row(volunteer_id, kind, data, link, cause, key, utcnow())])
+    ids = _insert_ignoring_duplicates([_row(volunteer_id, kind, data, link, cause, key, clock.now())])
     if ids:
         _note_for_delivery(ids)
         return db.session.get(Notification, ids[0])
@@ -281,7 +282,7 @@ def notify_many(volunteer_ids, kind: str, data: dict, link: str | None, cause: s
     seen: set[int] = set()
     unique = [v for v in (int(v) for v in volunteer_ids) if not (v in seen or seen.add(v))]
     _check(kind, link, f"{key_prefix}:{unique[-1] if unique else 0}")
-    now = utcnow()
+    now = clock.now()
     ids: list[int] = []
     for start in range(0, len(unique), INSERT_CHUNK):
         rows = [_row(v, kind, data, link, cause, f"{key_prefix}:{v}", now) for v in unique[start:start + INSERT_CHUNK]]

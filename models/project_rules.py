@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import permissions
-from .base import RuleViolation, db, utcnow, won
+from .base import RuleViolation, db, won
 from .notification import notify, notify_many
 from .organization import Organization, admin_org_of
 from .project import (
@@ -139,9 +139,9 @@ def _set_temp_admins(project: Project, ids: list[int]) -> None:
 
 
 # ------------------------------------------------------------------------------------ rules
-def _notify_review(project: Project, result: str, reason: str = "") -> None:
+def _notify_review(project: Project, result: str, reason: str = "", *, now: datetime) -> None:
     if project.published_by_id:
-        stamp = int(utcnow().timestamp() * 1000)
+        stamp = int(now.replace(tzinfo=UTC).timestamp() * 1000)
         notify(project.published_by_id, "project_review_result",
                {"project": project.name, "result": result, "reason": reason},
                link=f"/m/projects/{project.id}", cause=f"project:{project.id}",
@@ -232,7 +232,7 @@ def review_project(actor: Volunteer, project_id: int, *, now: datetime) -> Proje
     if result.rowcount != 1:
         raise RuleViolation("project_not_pending", "该项目不在待审核状态，可能已被其他管理员处理。", 409)
     db.session.expire(project)
-    _notify_review(project, "通过")
+    _notify_review(project, "通过", now=now)
     return project
 
 
@@ -252,7 +252,7 @@ def reject_project(actor: Volunteer, project_id: int, reason: str, *, now: datet
     if result.rowcount != 1:
         raise RuleViolation("project_not_pending", "该项目不在待审核状态，可能已被其他管理员处理。", 409)
     db.session.expire(project)
-    _notify_review(project, "未通过", reason)
+    _notify_review(project, "未通过", reason, now=now)
     _tell_gone(project, "project_deleted", reason, "项目已删除")
     return project
 
@@ -268,7 +268,7 @@ def revoke_project(actor: Volunteer, project_id: int, *, now: datetime, reason: 
         raise RuleViolation("project_not_approved", "该项目不是已审核状态。", 409)
     db.session.expire(project)
     if actor.id != project.published_by_id:
-        _notify_review(project, "已撤销", (reason or "").strip())
+        _notify_review(project, "已撤销", (reason or "").strip(), now=now)
     _tell_gone(project, "project_revoked", reason, "项目退回审核，请留意后续通知")
     return project
 

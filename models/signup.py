@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from .base import RuleViolation, db, utcnow
+from .base import RuleViolation, db
 from .hours import total_hours
 from .membership import APPROVED as MEMBER
 from .membership import Membership, group_member_ids, member_ids
@@ -140,11 +140,11 @@ def my_activities(volunteer_id: int, *, now: datetime) -> dict[str, list[Signup]
     return out
 
 
-def volunteer_summary(volunteer_id: int, now: datetime | None = None, tz: str = DEFAULT_TZ) -> dict:
+def volunteer_summary(volunteer_id: int, *, now: datetime, tz: str = DEFAULT_TZ) -> dict:
     """A volunteer's summary for 报名审核: projects accepted, counted hours in total and this year."""
     accepted = db.session.scalar(select(db.func.count()).select_from(Signup).where(
         Signup.volunteer_id == volunteer_id, Signup.state == ACCEPTED)) or 0
-    year_start = date(local_now(now or utcnow(), tz).year, 1, 1)
+    year_start = date(local_now(now, tz).year, 1, 1)
     return {"projects": accepted, "hours": float(total_hours(volunteer_id)),
             "hours_this_year": float(total_hours(volunteer_id, year_start))}
 

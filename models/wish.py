@@ -8,13 +8,13 @@ that region, or an ancestor of it; the root when the district has no org of its 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from . import permissions, personal_data, regions
+from . import media, permissions, personal_data, regions
 from .base import db, utcnow
+from .media import MediaItem
 from .organization import ACTIVE, Organization
 from .volunteer import Volunteer
 
@@ -32,15 +32,13 @@ CONFIRM_WITHIN = timedelta(days=14)  # a completed wish the publisher does not c
 MAX_PENDING_PER_PUBLISHER = 3  # wishes waiting for review at once, per WeChat user
 MAX_PHOTOS = 9  # chooseImage gives at most nine
 
-MEDIA_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,200}$")
-
 LIMITS = {"name": (1, 20), "address": (2, 200), "situation": (2, 500), "content": (2, 300), "plan": (2, 500),
           "reason": (2, 200), "note": (2, 500)}
 LABELS = {"name": "姓名", "district": "地区", "street": "街道", "age": "年龄", "gender": "性别", "phone": "电话",
           "address": "详细地址", "situation": "情况描述", "content": "心愿描述", "plan": "认领方案",
           "reason": "原因", "note": "完成情况"}
 
-PHOTO_PENDING, PHOTO_STORED, PHOTO_FAILED = "pending", "stored", "failed"
+PHOTO = media.purpose("wish_photo")  # the completion photos (JS-SDK wx.uploadImage)
 
 
 class Wish(db.Model):
@@ -139,28 +137,35 @@ class Wish(db.Model):
 
 
 class WishPhoto(db.Model):
-    """A photo of a completed wish: the JS-SDK serverId, then the file a job downloaded."""
+    """A photo of a completed wish: its media item (``models.media``, purpose ``wish_photo``)."""
 
     __tablename__ = "wish_photo"
-    __table_args__ = (
-        db.UniqueConstraint("wish_id", "media_id"),
-        db.CheckConstraint("state IN ('pending', 'stored', 'failed')", name="state"),
-        db.Index("ix_wish_photo_state_created_at", "state", "created_at"),
-    )
+    __table_args__ = (db.UniqueConstraint("wish_id", "media_item_id"),)
 
     id = db.Column(db.Integer, primary_key=True)
     wish_id = db.Column(db.Integer, db.ForeignKey("wish.id", ondelete="CASCADE"), nullable=False, index=True)
-    account = db.Column(db.String(64), nullable=False)  # the account whose JS-SDK uploaded it
-    media_id = db.Column(db.String(200), nullable=False)
-    state = db.Column(db.String(10), nullable=False, default=PHOTO_PENDING)
-    path = db.Column(db.String(200))  # under the media dir
-    content_type = db.Column(db.String(50))
-    attempts = db.Column(db.Integer, nullable=False, default=0)
-    last_error = db.Column(db.String(200))
-    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    stored_at = db.Column(db.DateTime)
+    media_item_id = db.Column(db.Integer, db.ForeignKey("media_item.id", ondelete="RESTRICT"), nullable=False,
+                              index=True)
 
     wish = db.relationship(Wish, back_populates="photos")
+    item = db.relationship(MediaItem, lazy="joined")
+
+    # read from its media item (templates, tests)
+    @property
+    def state(self) -> str:
+        return self.item.state
+
+    @property
+    def media_id(self) -> str:
+        return self.item.media_id
+
+    @property
+    def path(self) -> str | None:
+        return self.item.path
+
+    @property
+    def attempts(self) -> int:
+        return self.item.tries
 
 
 class WishLog(db.Model):

@@ -22,12 +22,12 @@ org that approved the wish are told when it is claimed, released and completed.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from . import identity, regions
+from . import identity, media, regions
 from .base import RuleViolation, db
 from .notification import notify, notify_many
 from .organization import OrgAdmin, admin_org_of
@@ -42,12 +42,9 @@ from .wish import (
     LIMITS,
     MAX_PENDING_PER_PUBLISHER,
     MAX_PHOTOS,
-    MEDIA_ID_RE,
     OPEN,
     PENDING,
-    PHOTO_FAILED,
-    PHOTO_PENDING,
-    PHOTO_STORED,
+    PHOTO,
     REJECTED,
     Wish,
     WishLog,
@@ -235,21 +232,14 @@ def release(volunteer: Volunteer, wish_id: int, reason: str, *, now) -> Wish:
 
 
 def clean_server_ids(server_ids) -> list[str]:
-    ids = list(dict.fromkeys(str(s).strip() for s in (server_ids or []) if str(s).strip()))
-    if not ids:
-        raise RuleViolation("wish_photo_missing", "请至少上传一张照片。")
-    if len(ids) > MAX_PHOTOS:
-        raise RuleViolation("wish_photo_too_many", f"照片最多{MAX_PHOTOS}张。")
-    if not all(MEDIA_ID_RE.match(s) for s in ids):
-        raise RuleViolation("wish_photo_invalid", "照片上传结果不正确，请重新选择照片。")
-    return ids
+    return media.clean_ids(server_ids, code="wish_photo", least=1, most=MAX_PHOTOS)
 
 
 def complete(volunteer: Volunteer, wish_id: int, note: str, server_ids, *, account: str, now,
              tz: str = "Asia/Shanghai") -> Wish:
     """确认完成 (图3-20): the claimer reports with a note and ≥ 1 photo (JS-SDK serverIds of ``account``).
 
-    The photos are rows in state pending; ``jobs.wishes.download_wish_photos`` fetches them.
+    The photos are media items (purpose ``wish_photo``), fetched by the one media job after commit.
     """
     wish = get_wish(wish_id)
     note = _text({"note": note}, "note")
@@ -259,9 +249,8 @@ def complete(volunteer: Volunteer, wish_id: int, note: str, server_ids, *, accou
     if not _move(wish, CLAIMED, {"state": COMPLETED, "completion_note": note, "completed_at": now},
                  extra=Wish.claimer_id == volunteer.id):
         raise RuleViolation("wish_not_yours", "只能完成自己认领的心愿。", 409)
-    for media_id in ids:
-        db.session.add(WishPhoto(wish_id=wish.id, account=account, media_id=media_id, state=PHOTO_PENDING,
-                                 created_at=now))
+    for item in media.receive_many(account, ids, PHOTO, now=now):
+        db.session.add(WishPhoto(wish_id=wish.id, media_item_id=item.id))
     db.session.flush()
     _log(wish.id, "completed", volunteer.id, note, now)
     data = {"wish": wish.title, "time": _local_text(now, tz)}
@@ -298,38 +287,3 @@ def close_unconfirmed(wish_id: int, *, now) -> bool:
     if moved:
         _log(wish.id, "closed", None, f"发布人{CONFIRM_WITHIN.days}天内未确认，系统自动确认完成", now)
     return moved
-
-
-# ----------------------------------------------------------------------------------- photos
-def pending_photo_ids(wish_id: int) -> list[int]:
-    return [p.id for p in WishPhoto.query.filter_by(wish_id=wish_id, state=PHOTO_PENDING).order_by(WishPhoto.id)]
-
-
-def photos_due(now, *, older_than: timedelta = timedelta(minutes=2), max_attempts: int = 5) -> list[int]:
-    """Wishes with photos still pending a while after completion (the sweep downloads them)."""
-    query = (select(WishPhoto.wish_id).where(WishPhoto.state == PHOTO_PENDING,
-                                             WishPhoto.created_at <= now - older_than,
-                                             WishPhoto.attempts < max_attempts)
-             .distinct().order_by(WishPhoto.wish_id))
-    return list(db.session.execute(query).scalars())
-
-
-def photo_stored(photo_id: int, path: str, content_type: str, *, now) -> bool:
-    result = db.session.execute(update(WishPhoto).where(WishPhoto.id == photo_id, WishPhoto.state == PHOTO_PENDING)
-                                .values(state=PHOTO_STORED, path=path, content_type=content_type, stored_at=now,
-                                        last_error=None, attempts=WishPhoto.attempts + 1))
-    return result.rowcount == 1
-
-
-def photo_failed(photo_id: int, error: str, *, permanent: bool, max_attempts: int = 5) -> str:
-    """Count a failed download; the photo turns failed when permanent or out of attempts."""
-    photo = db.session.get(WishPhoto, photo_id, populate_existing=True)
-    if photo is None or photo.state != PHOTO_PENDING:
-        return photo.state if photo else PHOTO_FAILED
-    photo.attempts += 1
-    photo.last_error = error[:200]
-    if permanent or photo.attempts >= max_attempts:
-        photo.state = PHOTO_FAILED
-    return photo.state
-
-

@@ -152,10 +152,12 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def _install_after_commit() -> None:
     """The one after-commit listener pair, and what runs after a commit: jobs asked for with
-    ``later``, the outbox's deliveries, the admin tag, the follower cards (``models.base``)."""
+    ``later``, the outbox's deliveries, the admin tag, the follower cards, the media fetches (``models.base``)."""
     import jobs
     from jobs import admin_tags, delivery
+    from jobs import media as media_jobs
     from models.base import install_after_commit, when_committed
+    from models.media import FETCH as MEDIA_FETCH
     from models.notification import PENDING_DELIVERY
     from models.organization import ADMIN_CHANGES
     from models.volunteer import BINDING_CHANGES
@@ -167,6 +169,7 @@ def _install_after_commit() -> None:
     when_committed(delivery.submit_committed, PENDING_DELIVERY)
     when_committed(admin_tags.tags_to_move, ADMIN_CHANGES, BINDING_CHANGES)
     when_committed(follower_cards.drop_changed, BINDING_CHANGES)
+    when_committed(media_jobs.submit_fetches, MEDIA_FETCH)
 
 
 def _init_stores(app: Flask, settings) -> None:

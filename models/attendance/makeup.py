@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from .. import hours as hour_rules
-from .. import permissions
+from .. import media, permissions
 from ..base import RuleViolation, db, get_or_refuse, insert_unique
 from ..notification import notify
 from ..project import (
@@ -46,13 +46,11 @@ from .tables import (
     MAKEUP_BOTH,
     MAKEUP_DAYS,
     MAKEUP_KINDS,
+    MAKEUP_PHOTO,
     MAKEUP_SIGN_IN,
     MAKEUP_SIGN_OUT,
     MIN_CYCLE,
     OPEN,
-    PHOTO_FAILED,
-    PHOTO_PENDING,
-    PHOTO_STORED,
     RECORDED,
     SOURCE_MAKEUP,
     UNPAIRED,
@@ -167,9 +165,10 @@ def submit_makeup(volunteer: Volunteer, project_id: int, fields: dict, *, accoun
         raise RuleViolation("makeup_exists", "该日已提交过补签申请，补签申请只能提交一次。", 409)
     target = check_makeup(project, volunteer.id, day, kind, sign_in_at, sign_out_at, reason, media_id, now=now,
                           tz=rules.tz)
+    photo = media.receive(account, media_id[:200], MAKEUP_PHOTO, now=now)
     request = MakeupRequest(project_id=project.id, volunteer_id=volunteer.id, day=day, kind=kind,
-                            sign_in_at=sign_in_at, sign_out_at=sign_out_at, reason=reason, account=account,
-                            media_id=media_id[:200], state=M_PENDING, submitted_at=now,
+                            sign_in_at=sign_in_at, sign_out_at=sign_out_at, reason=reason, photo_id=photo.id,
+                            state=M_PENDING, submitted_at=now,
                             target_cycle_id=target.id if target else None)
     if not insert_unique(request):
         raise RuleViolation("makeup_exists", "该日已提交过补签申请，补签申请只能提交一次。", 409)
@@ -262,34 +261,6 @@ def makeups_of(volunteer_id: int) -> list[MakeupRequest]:
     """我的补签申请."""
     return (MakeupRequest.query.filter_by(volunteer_id=volunteer_id)
             .order_by(MakeupRequest.submitted_at.desc(), MakeupRequest.id.desc()).all())
-
-
-def makeup_photo_stored(makeup_id: int, path: str, content_type: str) -> bool:
-    result = db.session.execute(update(MakeupRequest).where(MakeupRequest.id == makeup_id,
-                                                            MakeupRequest.photo_state == PHOTO_PENDING)
-                                .values(photo_state=PHOTO_STORED, photo_path=path, photo_content_type=content_type,
-                                        photo_error=None, photo_attempts=MakeupRequest.photo_attempts + 1)
-                                .execution_options(synchronize_session=False))
-    return result.rowcount == 1
-
-
-def makeup_photo_failed(makeup_id: int, error: str, *, permanent: bool, max_attempts: int = 5) -> str:
-    request = db.session.get(MakeupRequest, makeup_id, populate_existing=True)
-    if request is None or request.photo_state != PHOTO_PENDING:
-        return request.photo_state if request else PHOTO_FAILED
-    request.photo_attempts += 1
-    request.photo_error = error[:200]
-    if permanent or request.photo_attempts >= max_attempts:
-        request.photo_state = PHOTO_FAILED
-    return request.photo_state
-
-
-def makeup_photos_due(now: datetime, *, older_than: timedelta = timedelta(minutes=2),
-                      max_attempts: int = 5) -> list[int]:
-    return list(db.session.scalars(select(MakeupRequest.id).where(
-        MakeupRequest.photo_state == PHOTO_PENDING, MakeupRequest.submitted_at <= now - older_than,
-        MakeupRequest.photo_attempts < max_attempts).order_by(MakeupRequest.id)))
-
 
 
 def makeup_projects(volunteer_id: int, *, now: datetime, tz: str = DEFAULT_TZ) -> list[Project]:

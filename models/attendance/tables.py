@@ -15,7 +15,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from .. import media
 from ..base import db
+from ..media import MediaItem
 from ..project import Project
 from ..volunteer import Volunteer
 
@@ -40,7 +42,8 @@ MAKEUP_SIGN_IN, MAKEUP_SIGN_OUT, MAKEUP_BOTH = "sign_in", "sign_out", "both"
 MAKEUP_KINDS = {MAKEUP_SIGN_IN: "补签到", MAKEUP_SIGN_OUT: "补签退", MAKEUP_BOTH: "签到签退全部补签"}
 M_PENDING, M_APPROVED, M_REJECTED = "pending", "approved", "rejected"
 MAKEUP_STATES = {M_PENDING: "待审核", M_APPROVED: "已通过", M_REJECTED: "未通过"}
-PHOTO_PENDING, PHOTO_STORED, PHOTO_FAILED = "pending", "stored", "failed"
+PHOTO_PENDING, PHOTO_STORED, PHOTO_FAILED = media.PENDING, media.STORED, media.FAILED
+MAKEUP_PHOTO = media.purpose("makeup_photo")  # the 补签 site photo (JS-SDK wx.uploadImage)
 
 O_PENDING, O_UPHELD, O_DISMISSED = "pending", "upheld", "dismissed"
 OBJECTION_STATES = {O_PENDING: "待处理", O_UPHELD: "异议成立", O_DISMISSED: "异议不成立"}
@@ -137,13 +140,8 @@ class MakeupRequest(db.Model):
     sign_in_at = db.Column(db.DateTime)  # UTC
     sign_out_at = db.Column(db.DateTime)
     reason = db.Column(db.String(500), nullable=False)
-    account = db.Column(db.String(64), nullable=False)  # whose JS-SDK uploaded the photo
-    media_id = db.Column(db.String(200), nullable=False)
-    photo_state = db.Column(db.String(10), nullable=False, default=PHOTO_PENDING)
-    photo_path = db.Column(db.String(200))
-    photo_content_type = db.Column(db.String(50))
-    photo_attempts = db.Column(db.Integer, nullable=False, default=0)
-    photo_error = db.Column(db.String(200))
+    photo_id = db.Column(db.Integer, db.ForeignKey("media_item.id", ondelete="RESTRICT"), nullable=False,
+                         index=True)  # the site photo (purpose makeup_photo)
     state = db.Column(db.String(10), nullable=False, default=M_PENDING)
     target_cycle_id = db.Column(db.Integer, db.ForeignKey("attendance_cycle.id", ondelete="SET NULL"))
     cycle_id = db.Column(db.Integer, db.ForeignKey("attendance_cycle.id", ondelete="SET NULL"))
@@ -154,10 +152,24 @@ class MakeupRequest(db.Model):
 
     project = db.relationship(Project)
     volunteer = db.relationship(Volunteer, foreign_keys=[volunteer_id])
+    photo = db.relationship(MediaItem)
 
     @property
     def kind_label(self) -> str:
         return MAKEUP_KINDS[self.kind]
+
+    # the photo, read from its media item (templates, tests)
+    @property
+    def photo_state(self) -> str:
+        return self.photo.state
+
+    @property
+    def photo_path(self) -> str | None:
+        return self.photo.path
+
+    @property
+    def photo_error(self) -> str | None:
+        return self.photo.reason
 
     @property
     def state_label(self) -> str:

@@ -6,7 +6,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import jobs.help
+import jobs.media
 from models import db, utcnow
 from models import help_request as hr
 from tests.support.help import build_help
@@ -50,7 +50,7 @@ def test_chat_voice_reaches_paired_volunteers_one_claims_the_others_are_refused(
         assert "/m/me/inbox/" in sent["url"]
     state, claimer, [(note_state, attempts, mp3, duration, source)] = _state(app_pg, request_id)
     assert (state, claimer, note_state, attempts, source) == ("open", None, "ready", 1, "chat")
-    assert mp3.startswith(f"help/{request_id}/") and mp3.endswith(".mp3")
+    assert mp3.startswith("help_voice/") and mp3.endswith(".mp3")
     path = os.path.join(app_pg.app.config["MEDIA_DIR"], mp3)
     with open(path, "rb") as handle:
         head = handle.read(3)
@@ -86,7 +86,7 @@ def _first_note(handle, request_id):
 
 def test_a_voice_that_fails_twice_is_downloaded_on_the_third_try(app_pg, tmp_path, monkeypatch):
     config = set_notifications(app_pg, monkeypatch, tmp_path, retry_base_seconds=0)
-    monkeypatch.setattr(jobs.help.fetch_voice, "retry", (3, [0, 0, 0]))
+    monkeypatch.setattr(jobs.media.fetch_media, "retry", (3, [0, 0, 0]))
     with app_pg.app.app_context():
         build_help(1)
     app_pg.sandbox.follow(DEMO, "o_pair_0")
@@ -103,7 +103,7 @@ def test_a_voice_that_fails_twice_is_downloaded_on_the_third_try(app_pg, tmp_pat
 
 def test_an_expired_media_is_not_retried(app_pg, tmp_path, monkeypatch):
     config = set_notifications(app_pg, monkeypatch, tmp_path, retry_base_seconds=0)
-    monkeypatch.setattr(jobs.help.fetch_voice, "retry", (3, [0, 0, 0]))
+    monkeypatch.setattr(jobs.media.fetch_media, "retry", (3, [0, 0, 0]))
     with app_pg.app.app_context():
         build_help(1)
     send_callback("demo", "o_elder", "voice", client=app_pg.client(), media_id="no_such_media")

@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from jobs.admin_tags import sync_openid_tag
+from jobs.attendance import close_publicity
 from jobs.delivery import deliver_notifications, retry_policy
-from jobs.help import fetch_voice
-from jobs.wishes import download_wish_photos
+from jobs.media import fetch_media
 from models import db
 
 
@@ -22,12 +22,12 @@ def submitted(any_app, monkeypatch):
 def test_later_submits_after_the_commit_with_the_declared_retry(any_app, submitted):
     with any_app.app.app_context():
         db.session.execute(db.text("SELECT 1"))
-        download_wish_photos.later(41)
-        fetch_voice.later(42)
+        fetch_media.later(41)
+        close_publicity.later()
         assert submitted == []
         db.session.commit()
-    assert submitted == [("download_wish_photos", (41,), (3, [30, 120, 600])),
-                         ("fetch_voice", (42,), (5, [3, 10, 30, 120, 600]))]
+    assert submitted == [("fetch_media", (41,), (5, [3, 10, 30, 120, 600])),
+                         ("close_publicity", (), None)]
 
 
 def test_now_submits_at_once_with_the_declared_retry(any_app, submitted):

@@ -1,5 +1,12 @@
-"""The migrations, run to head on each engine, give exactly the schema the models declare."""
+"""The migrations, run to head on each engine, give exactly the schema the models declare; a migration that
+moves data is run up and down over rows of the old shape."""
 
+import uuid
+from datetime import date, datetime
+
+import psycopg
+import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -21,3 +28,89 @@ def test_a_single_head(any_app):
     with any_app.app.app_context():
         config = current_app.extensions["migrate"].migrate.get_config()
         assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+# ------------------------------------------------------------------ e0450370ea93: media_item, with data
+BEFORE_MEDIA, MEDIA = "5a4ebac57f44", "e0450370ea93"
+T0, T1 = "2026-11-30 10:00:00", "2026-11-30 10:01:00"
+OLD_WISH_PHOTOS = [  # id, wish_id, account, media_id, state, path, content_type, attempts, last_error, created, stored
+    (1, 10, "demo", "w1", "stored", "wishes/10/1.png", "image/png", 1, None, T0, T1),
+    (2, 11, "demo", "w1", "stored", "wishes/10/1.png", "image/png", 1, None, T0, T1),  # the same media again
+    (3, 10, "demo", "w2", "failed", None, None, 1, "errcode 40007", T0, None),
+]
+OLD_MAKEUP = (5, 1, 2, "2026-11-30", "both", "手机没电", "demo", "k1", "pending", None, None, 2, "errcode -1",
+              "pending", T0)
+OLD_VOICE = (7, 3, "demo", "v1", "jssdk", "ready", 1, None, "help/3/7.mp3", 3.2, T0, T1)
+WISH_PHOTO_COLUMNS = "id, wish_id, account, media_id, state, path, content_type, attempts, last_error, created_at, stored_at"
+MAKEUP_COLUMNS = ("id, project_id, volunteer_id, day, kind, reason, account, media_id, photo_state, photo_path, "
+                  "photo_content_type, photo_attempts, photo_error, state, submitted_at")
+VOICE_COLUMNS = ("id, request_id, account, media_id, source, state, attempts, last_error, mp3_path, duration, "
+                 "created_at, ready_at")
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def empty_database(request, tmp_path):
+    """A database of its own (the migrations under test run against it), dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
+        return
+    admin = request.getfixturevalue("postgres_url").replace("postgresql+psycopg://", "postgresql://")
+    name = f"wx_mig_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield "postgresql+psycopg://" + admin.split("://", 1)[1].rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _rows(connection, table: str, columns: str) -> list[tuple]:
+    return [tuple(str(v) if isinstance(v, datetime | date) else v for v in row)
+            for row in connection.execute(sa.text(f"SELECT {columns} FROM {table} ORDER BY id"))]
+
+
+def test_media_items_take_over_the_rows_state_and_give_it_back(empty_database):
+    from flask import Flask
+    from flask_migrate import Migrate, downgrade, upgrade
+
+    from wx_service import MIGRATIONS_DIR
+
+    app = Flask("migrations_under_test")
+    app.config["SQLALCHEMY_DATABASE_URI"] = empty_database
+    db.init_app(app)
+    Migrate(app, db, directory=MIGRATIONS_DIR)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision=BEFORE_MEDIA)
+        with db.engine.begin() as conn:
+            # the wishes, projects and requests themselves are left out: no foreign key checks while seeding
+            conn.execute(sa.text("SET session_replication_role = replica" if conn.dialect.name == "postgresql"
+                                 else "PRAGMA foreign_keys = OFF"))
+            for row in OLD_WISH_PHOTOS:
+                conn.execute(sa.text(f"INSERT INTO wish_photo ({WISH_PHOTO_COLUMNS}) VALUES "
+                                     "(:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k)"), dict(zip("abcdefghijk", row, strict=True)))
+            conn.execute(sa.text(f"INSERT INTO makeup_request ({MAKEUP_COLUMNS}) VALUES "
+                                 "(:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l, :m, :n, :o)"),
+                         dict(zip("abcdefghijklmno", OLD_MAKEUP, strict=True)))
+            conn.execute(sa.text(f"INSERT INTO help_voice_note ({VOICE_COLUMNS}) VALUES "
+                                 "(:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l)"), dict(zip("abcdefghijkl", OLD_VOICE, strict=True)))
+
+        upgrade(directory=MIGRATIONS_DIR, revision=MEDIA)
+        with db.engine.connect() as conn:
+            items = {row[1]: row for row in _rows(conn, "media_item", "id, media_id, kind, purpose, state, reason, "
+                                                                      "tries, path, content_type, seconds")}
+            assert {m: row[2:] for m, row in items.items()} == {
+                "w1": ("image", "wish_photo", "stored", None, 1, "wishes/10/1.png", "image/png", None),
+                "w2": ("image", "wish_photo", "failed", "errcode 40007", 1, None, None, None),
+                "k1": ("image", "makeup_photo", "pending", "errcode -1", 2, None, None, None),
+                "v1": ("jssdk_voice", "help_voice", "stored", None, 1, "help/3/7.mp3", "audio/mpeg", 3.2)}
+            assert _rows(conn, "wish_photo", "id, wish_id, media_item_id") == [
+                (1, 10, items["w1"][0]), (2, 11, items["w1"][0]), (3, 10, items["w2"][0])]
+            assert _rows(conn, "makeup_request", "id, photo_id") == [(5, items["k1"][0])]
+            assert _rows(conn, "help_voice_note", "id, request_id, media_item_id, created_at") == [
+                (7, 3, items["v1"][0], T0)]
+
+        downgrade(directory=MIGRATIONS_DIR, revision=BEFORE_MEDIA)
+        with db.engine.connect() as conn:
+            assert _rows(conn, "wish_photo", WISH_PHOTO_COLUMNS) == OLD_WISH_PHOTOS
+            assert _rows(conn, "makeup_request", MAKEUP_COLUMNS) == [OLD_MAKEUP]
+            assert _rows(conn, "help_voice_note", VOICE_COLUMNS) == [OLD_VOICE]
+            assert "media_item" not in sa.inspect(conn).get_table_names()

@@ -7,8 +7,6 @@ Thin: read input, call ``models.attendance``, commit, render.  The time comes fr
 
 from __future__ import annotations
 
-import os
-
 from flask import (
     abort,
     flash,
@@ -17,11 +15,9 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 
-from jobs.attendance import download_makeup_photo
 from models import RuleViolation, db, positions
 from models import attendance as att
 from models import hours as service_hours
@@ -40,6 +36,7 @@ from . import bp
 from .forms import attempt
 from .guards import volunteer_required
 from .json_body import POSITION, TEXT, json_fields
+from .media_files import send_media
 
 
 def rules() -> att_punches.Rules:
@@ -149,13 +146,8 @@ def makeup_new(project_id):
     project = pr.get_project(project_id)
     now, error = clock.now(), None
     if request.method == "POST":
-        def run():
-            made = att_makeup.submit_makeup(g.volunteer, project.id, request.form.to_dict(), account=g.account, now=now,
-                                            rules=rules())
-            download_makeup_photo.later(made.id)
-            return made
-
-        made, error = attempt(run)
+        made, error = attempt(lambda: att_makeup.submit_makeup(g.volunteer, project.id, request.form.to_dict(),
+                                                               account=g.account, now=now, rules=rules()))
         if not error:
             flash("补签申请已提交，请等待管理员审核。", "success")
             return redirect(url_for("pages.my_makeup", makeup_id=made.id, account=g.account))
@@ -185,9 +177,7 @@ def makeup_photo(makeup_id):
     made = att_makeup.get_makeup(makeup_id)
     if made.volunteer_id != g.volunteer.id and not att_makeup.may_review_makeup(g.volunteer, made, now=clock.now()):
         abort(404)
-    if made.photo_state != att.PHOTO_STORED:
-        abort(404)
-    return send_file(os.path.join(settings().app.media_dir, made.photo_path), mimetype=made.photo_content_type)
+    return send_media(made.photo)
 
 
 # ---------------------------------------------------------------------- 时长公示 and 异议

@@ -12,7 +12,6 @@ import os
 
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 
-from jobs.help import fetch_voice
 from models import RuleViolation, db
 from models import help_request as hr
 from models import help_seeker as hs
@@ -25,6 +24,7 @@ from . import bp
 from .forms import attempt
 from .guards import volunteer_required
 from .json_body import TEXT, json_fields
+from .media_files import send_media
 
 JSAPI = ["startRecord", "stopRecord", "uploadVoice", "onVoiceRecordEnd"]
 
@@ -67,7 +67,6 @@ def help_voice():
     data = json_fields(server_id=TEXT, serverId=TEXT)
     server_id = data["server_id"] or data["serverId"] or ""
     req, note, is_new = hr.call_for_help(seeker, server_id, hr.JSSDK, g.account, now=clock.now(), tz=settings().app.timezone)
-    fetch_voice.later(note.id)
     db.session.commit()
     return jsonify(code="ok", request_id=req.id, new=is_new,
                    message="已通知志愿者" if is_new else "已经把您的话补充给志愿者了")
@@ -148,8 +147,7 @@ def help_voice_file(note_id):
     if note is None or not note.ready:
         raise RuleViolation("voice_not_ready", "语音还在获取中，请稍后刷新。", 404)
     hr.require_view(g.volunteer, note.request_id)
-    return send_file(os.path.join(settings().app.media_dir, note.mp3_path), mimetype="audio/mpeg",
-                     conditional=True, max_age=0)
+    return send_media(note.item, conditional=True, max_age=0)
 
 
 @bp.get("/help/seekers/<int:seeker_id>/photo")

@@ -269,7 +269,7 @@ def admin_signup_volunteer(project_id, volunteer_id):
     if signup is None:
         raise RuleViolation("signup_not_found", "该志愿者没有报名本项目。", 404)
     return render_template("projects/signup_volunteer.html", p=project, s=signup, person=signup.volunteer,
-                           summary=su.volunteer_summary(volunteer_id))
+                           summary=su.volunteer_summary(volunteer_id, now=clock.now(), tz=settings().app.timezone))
 
 
 # ------------------------------------------------------------------------------- 邀请/招募

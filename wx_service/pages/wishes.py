@@ -7,12 +7,10 @@ coerced here, field by field, by ``WISH_FORM``.
 
 from __future__ import annotations
 
-import os
 import re
 
-from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from jobs.wishes import download_wish_photos
 from models import RuleViolation, db, regions, wish_rules
 from models import wish as wishes
 
@@ -25,6 +23,7 @@ from .fields import Choice, Form, Text, parse
 from .forms import attempt, page_arg
 from .guards import org_admin_required as admin_required
 from .guards import volunteer_required
+from .media_files import send_media
 
 STATE_FILTERS = [("open", "待认领"), ("claimed", "已认领"), ("done", "已完成")]
 
@@ -177,11 +176,11 @@ def wish_confirm(wish_id):
 @person_required
 def wish_photo(photo_id):
     photo = db.session.get(wishes.WishPhoto, photo_id)
-    if photo is None or photo.state != wishes.PHOTO_STORED:
+    if photo is None or not photo.item.stored:
         abort(404)
     if not wishes.may_see_photos(photo.wish, g.account, g.openid, _viewer(), now=clock.now()):
         abort(403)
-    return send_file(os.path.join(settings().app.media_dir, photo.path), mimetype=photo.content_type)
+    return send_media(photo.item)
 
 
 # ----------------------------------------------------------------------- 已认领的心愿 (个人中心)
@@ -199,12 +198,9 @@ def wish_complete(wish_id):
         raise RuleViolation("wish_not_yours", "只能完成自己认领的心愿。", 403)
     error = None
     if request.method == "POST":
-        def run():
-            wish_rules.complete(g.volunteer, wish_id, request.form.get("note", ""), request.form.getlist("server_ids"),
-                                account=g.account, now=clock.now(), tz=settings().app.timezone)
-            download_wish_photos.later(wish_id)
-
-        _, error = attempt(run)
+        _, error = attempt(lambda: wish_rules.complete(
+            g.volunteer, wish_id, request.form.get("note", ""), request.form.getlist("server_ids"),
+            account=g.account, now=clock.now(), tz=settings().app.timezone))
         if not error:
             flash("已提交完成信息，等待心愿发布人确认。", "success")
             return _back("pages.my_claimed_wishes")

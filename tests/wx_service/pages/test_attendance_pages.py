@@ -233,9 +233,9 @@ def test_makeup_end_to_end_with_photo_job(city):
     assert sent.status_code == 302
     handle.drain_jobs()  # SQLite: the in-process job ran; PostgreSQL: the job waits in Redis — run it here
     with handle.app.app_context():
-        from jobs.attendance import download_makeup_photo
+        from jobs.media import fetch_media
 
-        download_makeup_photo(att.MakeupRequest.query.one().id)
+        fetch_media(att.MakeupRequest.query.one().photo_id)
     twice = volunteer.post(form_path, data={**data, "media_id": media})
     assert twice.status_code == 409 and "只能提交一次" in twice.get_data(as_text=True)
     with handle.app.app_context():

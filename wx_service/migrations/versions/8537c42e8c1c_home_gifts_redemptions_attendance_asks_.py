@@ -1,7 +1,7 @@
 """home: gifts, redemptions, attendance asks, project messages, articles
 
 Revision ID: 8537c42e8c1c
-Revises: 5a4ebac57f44
+Revises: e0450370ea93
 Create Date: 2026-12-01 13:36:14.268937
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8537c42e8c1c'
-down_revision = '5a4ebac57f44'
+down_revision = 'e0450370ea93'
 branch_labels = None
 depends_on = None
 
