@@ -26,6 +26,7 @@ from .media import MediaItem
 from .membership import MemberGroup, MemberGroupMember, Membership
 from .notification import Notification, notify, notify_many
 from .organization import OrgAdmin, Organization, PendingOrgChange
+from .photos import ProjectPhoto
 from .points import PointEntry
 from .project import Project, ProjectComment, ProjectFollow, ProjectSite, ProjectTempAdmin
 from .shared_value import SharedValue
@@ -40,5 +41,5 @@ __all__ = [
     "ProjectComment", "ProjectFollow", "ProjectSite", "ProjectTempAdmin", "RuleViolation", "SeekerBinding",
     "SharedValue", "Signup", "Volunteer", "VolunteerNumber", "VoiceNote", "Wish", "WishLog", "WishPhoto", "db",
     "notify", "notify_many", "utcnow",
-    "Article", "AttendanceAsk", "Gift", "ProjectMessage", "Redemption",
+    "Article", "AttendanceAsk", "Gift", "ProjectMessage", "ProjectPhoto", "Redemption",
 ]

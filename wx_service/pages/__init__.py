@@ -25,6 +25,7 @@ def register(app) -> None:
         me,
         org_admin,
         orgs,
+        photos,
         project_admin,
         projects,
         registration,
