@@ -35,7 +35,8 @@ def photo_upload(project_id: int):
             flash(f"已上传 {len(made)} 张照片，项目管理员审核后将在文明万象中展示。", "success")
             return redirect(url_for("pages.my_photos", account=g.account))
     status = error.status if error is not None else 200
-    return render_template("photos/upload.html", project=project, error=error), status
+    return render_template("photos/upload.html", project=project, error=error,
+                           jsapi_list=["chooseImage", "uploadImage"]), status
 
 
 @bp.get("/photos")
