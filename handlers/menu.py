@@ -24,12 +24,18 @@ def on_contact(incoming):
 
 @router.route("event", "click", keys.DEMAND)
 def on_demand(incoming):
-    return "“需求征集”功能暂未在本平台开放，敬请期待。"
+    """需求征集 (part 4 §三.2): the link to the need form; anyone may submit, no volunteer account needed."""
+    return compose("群众需求征集：选择身边的实践阵地，说说您需要什么服务。\n{form}\n{mine}",
+                   form=link(incoming.page_url("practice/needs/new"), "点此提交需求"),
+                   mine=link(incoming.page_url("practice/needs/mine"), "我的需求"))
 
 
 @router.route("event", "click", keys.ORDER)
 def on_order(incoming):
-    return "“群众点单”功能暂未在本平台开放，敬请期待。"
+    """群众点单 (part 4 §三.3): the link to the activity menus open for orders."""
+    return compose("群众点单：各实践阵地发布的活动菜单，按需预约。\n{plans}\n{mine}",
+                   plans=link(incoming.page_url("practice/plans"), "点此浏览活动菜单"),
+                   mine=link(incoming.page_url("practice/orders/mine"), "我的点单"))
 
 
 @router.route("event", "click")

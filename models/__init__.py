@@ -7,6 +7,7 @@ from . import (
     media,
     permissions,
     personal_data,
+    practice,
     regions,
     sms_code,
     volunteer_qr,
@@ -35,7 +36,7 @@ from .volunteer import Binding, Volunteer, VolunteerNumber
 from .wish import Wish, WishLog, WishPhoto
 
 __all__ = [
-    "attendance", "accounts", "identity", "media", "permissions", "personal_data", "regions", "sms_code", "volunteer_qr", "wish",
+    "attendance", "accounts", "identity", "media", "permissions", "personal_data", "practice", "regions", "sms_code", "volunteer_qr", "wish",
     "ActivityReminder", "Binding", "ContactMessage", "ContactReply", "Cycle", "MakeupRequest", "Objection", "PointEntry", "Punch", "Removal", "Follower", "HelpRequest", "HelpSeeker", "MediaItem", "MemberGroup", "MemberGroupMember",
     "Membership", "Notification", "OrgAdmin", "Organization", "Pairing", "PendingOrgChange", "PhoneView", "Project",
     "ProjectComment", "ProjectFollow", "ProjectSite", "ProjectTempAdmin", "RuleViolation", "SeekerBinding",

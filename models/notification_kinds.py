@@ -40,6 +40,14 @@ KNOWN_KINDS: dict[str, str] = {
     "wish_completed": "微心愿已完成",
     "attendance_ask": "活动前确认是否参加",
     "project_message": "项目管理员的通知",
+    # 新时代文明实践 (models/practice)
+    "practice_need_new": "文明实践：收到群众需求",
+    "practice_need_update": "文明实践：需求处理进展",
+    "practice_order_new": "文明实践：收到群众点单",
+    "practice_order_update": "文明实践：点单处理进展",
+    "practice_order_dispatched": "文明实践：中心派单",
+    "practice_rating_request": "文明实践：请为服务评价",
+    "practice_low_rating": "文明实践：群众评价较低",
 }
 
 _REVIEW = (("phrase2", "result", "审核结果"), ("thing3", "reason", "说明"))
@@ -74,6 +82,15 @@ TEMPLATE_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "wish_completed": (("thing1", "wish", "心愿名称"), ("time2", "time", "完成时间")),
     "attendance_ask": (("thing1", "project", "项目名称"), ("time2", "time", "活动时间"), ("thing3", "place", "活动地点")),
     "project_message": (("thing1", "project", "项目名称"), ("thing2", "content", "通知内容"), ("thing3", "org", "发送组织")),
+    "practice_need_new": (("thing1", "title", "需求标题"), ("thing2", "place", "实践阵地"), ("time3", "time", "提交时间")),
+    "practice_need_update": (("thing1", "title", "需求标题"), ("phrase2", "state", "处理状态"), ("thing3", "note", "说明")),
+    "practice_order_new": (("thing1", "plan", "活动菜单"), ("thing2", "place", "实践阵地"), ("time3", "time", "点单时间")),
+    "practice_order_update": (("thing1", "plan", "活动菜单"), ("phrase2", "state", "处理状态"), ("thing3", "note", "说明")),
+    "practice_order_dispatched": (("thing1", "plan", "活动菜单"), ("thing2", "place", "派单阵地"),
+                                  ("thing3", "note", "服务要求")),
+    "practice_rating_request": (("thing1", "plan", "活动菜单"), ("thing2", "project", "服务项目")),
+    "practice_low_rating": (("thing1", "plan", "活动菜单"), ("thing2", "place", "实践阵地"), ("number3", "stars", "评价星级"),
+                            ("thing4", "comment", "评价内容")),
 }
 
 ELLIPSIS = "…"

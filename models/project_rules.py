@@ -31,6 +31,7 @@ from .project import (
     DEFAULT_TOPIC_ORGS,
     DEFAULT_TZ,
     DELETED,
+    DOUBLE,
     FINISHED,
     LIVE_SIGNUP_STATES,
     MAX_PRESET_HOURS,
@@ -41,6 +42,7 @@ from .project import (
     SCOPE_ALL,
     SINGLE,
     TIME_FIELDS,
+    TOPIC_PRACTICE,
     TOPICS,
     WINDOW_FIELDS,
     Project,
@@ -91,6 +93,8 @@ def _check_whole(project: Project) -> None:
         raise RuleViolation("signup_window_invalid", "报名时间应在活动结束之前。")
     if project.daily_end <= project.daily_start:
         raise RuleViolation("daily_window_invalid", "每日计时结束时间应晚于开始时间。")
+    if project.topic == TOPIC_PRACTICE and project.checkin_mode != DOUBLE:  # part 4 图4-1
+        raise RuleViolation("practice_needs_double", "新时代文明实践活动必须使用双签。")
     if project.checkin_mode == SINGLE:
         if not project.preset_hours:
             raise RuleViolation("preset_hours_invalid", "单签项目请选择单次时长。")

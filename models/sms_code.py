@@ -24,7 +24,7 @@ VALIDITY = timedelta(minutes=30)
 RESEND_AFTER = timedelta(minutes=1)
 MAX_TRIES = 5
 DAY_SECONDS = 24 * 3600
-PURPOSES = ("register", "reset")
+PURPOSES = ("register", "reset", "need")  # need: 群众需求征集 verifies the phone
 
 
 class SmsCode(db.Model):

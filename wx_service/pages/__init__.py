@@ -26,6 +26,8 @@ def register(app) -> None:
         org_admin,
         orgs,
         photos,
+        practice,
+        practice_admin,
         project_admin,
         projects,
         registration,

@@ -40,7 +40,7 @@ TILES = [
     Tile("做志愿", "projects", ("pages.project_list",)),
     Tile("找组织", "orgs", ("pages.org_list",)),
     Tile("微心愿", "wishes", ("pages.wish_list",)),
-    Tile("群众点单", "orders", ("pages.orders", "pages.order_list", "pages.practice_orders", "pages.menu_orders")),
+    Tile("群众点单", "practice-order", ("pages.practice_plans",)),  # 新时代文明实践 (pages/practice.py)
     Tile("志愿者注册", "register", ("pages.register",)),
     Tile("个人中心", "me", ("pages.me",)),
     Tile("礼遇坊", "gifts", ("pages.gifts",)),
@@ -49,7 +49,8 @@ TILES = [
     Tile("排行榜", "ranking", ("pages.ranking", "pages.rankings", "pages.leaderboard", "pages.stats_ranking")),
     Tile("文明万象", "photos", ("pages.photo_wall",)),
     Tile("志愿攻略", "guide", ("pages.articles",), (("category", "guide"),)),
-    # beyond 图3-2: the pages the account's menu also opens
+    # beyond 图3-2: the 文明实践 entry (its 微主页, 需求征集, 阵地), then the pages the account's menu also opens
+    Tile("文明实践", "practice", ("pages.practice_home",)),
     Tile("打卡签到", "checkin", ("pages.checkin_list",)),
     Tile("账号绑定", "bind", ("pages.bind",)),
     Tile("消息中心", "inbox", ("pages.inbox",)),

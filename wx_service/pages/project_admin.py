@@ -9,12 +9,14 @@ from models import RuleViolation, organization, project_rules, regions
 from models import membership as ms
 from models import project as pr
 from models import signup as su
+from models.practice import orders as practice_orders
+from models.practice import projects as practice_projects
 
 from .. import clock
 from ..config import settings
 from . import bp
 from .fields import Bool, Choice, Date, Decimal, Field, Form, Int, Many, Text, Time, parse
-from .forms import act, attempt, ids_of, next_path
+from .forms import act, as_id, attempt, ids_of, next_path
 from .guards import org_admin_required, volunteer_required
 
 
@@ -125,13 +127,16 @@ def _ids(name: str) -> list[int]:
 @org_admin_required
 def admin_publish():
     if request.method == "POST":
-        project, error = attempt(lambda: project_rules.publish_project(
-            g.volunteer, form_fields(), now=clock.now(), tz=settings().app.timezone, topic_orgs=settings().projects.topic_orgs))
+        # 新时代文明实践: the project names its place, and may serve a dispatched order (models.practice.projects)
+        project, error = attempt(lambda: practice_projects.publish(
+            g.volunteer, form_fields(), place_id=as_id(request.form.get("practice_place")),
+            order_id=as_id(request.values.get("order")), now=clock.now(), tz=settings().app.timezone,
+            topic_orgs=settings().projects.topic_orgs))
         if error:
             return render_template("projects/publish.html", values=refused_values(), chosen=request.form.getlist("service_targets"),
                                    error=error, org=g.admin_org, project=None, temp_admins=[],
                                    retype=bool(request.form.get("temp_admin_id_numbers", "").strip()),
-                                   **form_choices(g.admin_org)), error.status
+                                   **form_choices(g.admin_org), **practice_choices()), error.status
         message = "项目已发布。" if project.status == pr.APPROVED else "项目已提交，请等待上级组织审核。"
         flash(message, "success")
         return redirect(url_for("pages.project_detail", project_id=project.id))
@@ -139,8 +144,18 @@ def admin_publish():
                 "region": g.admin_org.region, "contact_name": g.admin_org.contact_name,
                 "contact_phone": g.admin_org.contact_phone, "latitude": g.admin_org.latitude or "",
                 "longitude": g.admin_org.longitude or ""}
+    if as_id(request.args.get("order")):
+        defaults["topic"] = pr.TOPIC_PRACTICE
     return render_template("projects/publish.html", values=defaults, chosen=[], error=None, org=g.admin_org,
-                           project=None, temp_admins=[], **form_choices(g.admin_org))
+                           project=None, temp_admins=[], **form_choices(g.admin_org), **practice_choices())
+
+
+def practice_choices() -> dict:
+    """活动场所 for a 新时代文明实践 project, and the order it would serve (``?order=``)."""
+    order_id = as_id(request.values.get("order"))
+    return {"practice_places": practice_projects.place_choices(g.volunteer),
+            "practice_default": practice_projects.default_place(g.admin_org),
+            "practice_order": practice_orders.find(order_id)}
 
 
 @bp.route("/admin/projects/<int:project_id>/edit", methods=["GET", "POST"])

@@ -7,6 +7,7 @@ from flask import g, render_template, request, url_for
 from models import RuleViolation, organization, personal_data, positions, project_rules
 from models import project as pr
 from models import signup as su
+from models.practice import projects as practice_projects
 
 from .. import clock
 from ..wechat.binding import bound_volunteer
@@ -70,7 +71,8 @@ def project_detail(project_id):
         following=project_rules.is_following(volunteer.id if volunteer else None, project.id),
         accepted=[personal_data.mask_name(v.name) for v in su.accepted_volunteers(project.id)],
         comments=project_rules.comments_of(project.id), full=project.accepted_count >= project.recruit_count,
-        attendance_manager=pr.can_manage_project(volunteer, project, "locate_project", now=now))
+        attendance_manager=pr.can_manage_project(volunteer, project, "locate_project", now=now),
+        practice=practice_projects.link_of(project.id))
 
 
 @bp.post("/projects/<int:project_id>/signup")

@@ -1,7 +1,7 @@
 """home: gifts, redemptions, attendance asks, project messages, articles
 
 Revision ID: 8537c42e8c1c
-Revises: e0450370ea93
+Revises: 3830dc5009cd
 Create Date: 2026-12-01 13:36:14.268937
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8537c42e8c1c'
-down_revision = 'e0450370ea93'
+down_revision = '3830dc5009cd'
 branch_labels = None
 depends_on = None
 
