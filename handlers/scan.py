@@ -1,5 +1,6 @@
 """签到扫码 (scancode_waitmsg, key SCAN_CHECKIN): an admin scans a volunteer's QR code in chat.
 
+A pickup code of 礼遇坊 (``models.gifts.QR_PREFIX``) goes to ``handlers.pickup`` instead.
 The scanned payload is the volunteer's dynamic code from 个人中心 (a stale screenshot, or the printed
 card's static code, is refused with the reason); it names the volunteer; the admin's 单签 project running now signs them in (the
 rule is ``models.attendance.punches.scan_assist``).  Several candidates: the reply lists them with numbered
@@ -14,11 +15,12 @@ from flask import current_app
 from itsdangerous import URLSafeTimedSerializer
 
 from menus import keys
-from models import RuleViolation, db, volunteer_qr
+from models import RuleViolation, db, gifts, volunteer_qr
 from models.attendance import punches as att_punches
 from models.integrity import audit_log, codes
 
 from .context import compose, join, link
+from .pickup import on_pickup_scan
 from .router import router
 
 SCAN_LINK_SALT = "scan-assist"
@@ -52,13 +54,15 @@ def on_scan_checkin(incoming):
     actor, now = incoming.volunteer, incoming.now
     if actor is None:
         return compose("您还没有绑定志愿者账号，请先{bind}。", bind=link(incoming.page_url("bind"), "绑定"))
-    if not att_punches.may_scan(actor, now=now):
-        return "扫码签到仅限项目所属组织（及上级组织）的管理员或项目临时管理员使用。"
     try:
         info = incoming.message.scan_code_info or {}
         scanned = info.get("ScanResult", "") if isinstance(info, dict) else ""
     except (AttributeError, KeyError):
         scanned = ""
+    if gifts.is_pickup_code(scanned):
+        return on_pickup_scan(incoming, scanned)
+    if not att_punches.may_scan(actor, now=now):
+        return "扫码签到仅限项目所属组织（及上级组织）的管理员或项目临时管理员使用。"
     try:
         volunteer, _ = volunteer_qr.scanned_volunteer(
             scanned, codes.derive_key(current_app.secret_key, codes.PERSONAL_PURPOSE), now)

@@ -14,8 +14,9 @@ from .followers import record_last_seen
 from .help import escalate_help_requests
 from .maintenance import purge_expired_shared_values
 from .media import sweep_media
+from .points import expire_old_points
 from .records import award_star_levels
-from .reminders import send_activity_reminders
+from .reminders import send_activity_reminders, send_attendance_asks
 from .wishes import close_unconfirmed_wishes
 
 PERIODIC: list[tuple[object, int]] = [
@@ -32,4 +33,6 @@ PERIODIC: list[tuple[object, int]] = [
     (record_last_seen, 60),
     (requeue_abandoned_jobs, 60),
     (award_star_levels, 600),
+    (send_attendance_asks, 300),
+    (expire_old_points, 3600),
 ]

@@ -14,6 +14,8 @@ from . import (
     volunteer_qr,
     wish,
 )
+from .articles import Article
+from .ask_back import AttendanceAsk, ProjectMessage
 from .attendance import Cycle, MakeupRequest, Objection, Punch, Removal
 from .audit import PhoneView
 from .base import RuleViolation, db, utcnow
@@ -21,6 +23,7 @@ from .closure import ClosurePhoto, ProjectClosure
 from .contact import ContactMessage, ContactReply
 from .exports import Export
 from .follower import Follower
+from .gifts import Gift, Redemption
 from .help_request import HelpRequest, VoiceNote
 from .help_seeker import HelpSeeker, Pairing, SeekerBinding
 from .integrity.tables import AdminAction, PunchFlag
@@ -28,6 +31,7 @@ from .media import MediaItem
 from .membership import MemberGroup, MemberGroupMember, Membership
 from .notification import Notification, notify, notify_many
 from .organization import OrgAdmin, Organization, PendingOrgChange
+from .photos import ProjectPhoto
 from .points import PointEntry
 from .project import Project, ProjectComment, ProjectFollow, ProjectSite, ProjectTempAdmin
 from .shared_value import SharedValue
@@ -45,4 +49,5 @@ __all__ = [
     "notify", "notify_many", "utcnow",
     "AdminAction", "PunchFlag",
     "ClosurePhoto", "Export", "OrgChain", "OrgPeriod", "ProjectClosure", "VolunteerPeriod",
+    "Article", "AttendanceAsk", "Gift", "ProjectMessage", "ProjectPhoto", "Redemption",
 ]

@@ -39,6 +39,8 @@ KNOWN_KINDS: dict[str, str] = {
     "wish_released": "微心愿认领被放弃",
     "wish_completed": "微心愿已完成",
     "star_level_reached": "志愿者星级晋升",
+    "attendance_ask": "活动前确认是否参加",
+    "project_message": "项目管理员的通知",
     # 新时代文明实践 (models/practice)
     "practice_need_new": "文明实践：收到群众需求",
     "practice_need_update": "文明实践：需求处理进展",
@@ -81,6 +83,8 @@ TEMPLATE_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "wish_released": (("thing1", "wish", "心愿名称"), ("thing2", "reason", "原因")),
     "wish_completed": (("thing1", "wish", "心愿名称"), ("time2", "time", "完成时间")),
     "star_level_reached": (("thing1", "level", "星级"), ("number2", "hours", "累计时长（小时）")),
+    "attendance_ask": (("thing1", "project", "项目名称"), ("time2", "time", "活动时间"), ("thing3", "place", "活动地点")),
+    "project_message": (("thing1", "project", "项目名称"), ("thing2", "content", "通知内容"), ("thing3", "org", "发送组织")),
     "practice_need_new": (("thing1", "title", "需求标题"), ("thing2", "place", "实践阵地"), ("time3", "time", "提交时间")),
     "practice_need_update": (("thing1", "title", "需求标题"), ("phrase2", "state", "处理状态"), ("thing3", "note", "说明")),
     "practice_order_new": (("thing1", "plan", "活动菜单"), ("thing2", "place", "实践阵地"), ("time3", "time", "点单时间")),

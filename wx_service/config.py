@@ -108,11 +108,14 @@ class AttendanceSettings:
     rounding: Literal["ceil_half_hour", "floor_half_hour", "nearest_quarter", "exact"] = "ceil_half_hour"
     points_per_hour: int | float = 1
     offline_grace_minutes: int = 30  # how old an offline punch may be when it arrives (integrity)
+    points_expire_years: int = 0  # 礼遇坊 points lapse N years after the year they were earned; 0: never
 
 
 @dataclass(frozen=True)
 class ProjectSettings:
     topic_orgs: Mapping[str, tuple[str, ...]] = _table()  # a TOML list of organization names per topic
+    ask_back_hours: int = 24  # 确认参加 / 不能参加 asked this long before a day of a project opens; 0: off
+    message_every_minutes: int = 60  # a project admin's one message to everyone accepted: once per window
 
 
 @dataclass(frozen=True)

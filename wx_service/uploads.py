@@ -10,18 +10,25 @@ from __future__ import annotations
 import io
 import secrets
 
+from PIL import ImageOps
+
 from jobs.storage import storage
 from models import RuleViolation, images
 
 
 def store_image(upload, folder: str, *, what: str, max_bytes: int, side: int, square: bool = False,
-                prefix: str = "") -> str:
-    """Check, re-encode and store one uploaded picture in the media store (``jobs.storage``); its path there."""
+                prefix: str = "", fit: tuple[int, int] | None = None) -> str:
+    """Check, re-encode and store one uploaded picture in the media store (``jobs.storage``); its path there.
+
+    ``fit``: cropped from the centre and scaled to exactly this (width, height), e.g. a 600×420 cover.
+    """
     data = upload.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise RuleViolation(f"{folder}_too_large", f"{what}不能超过{max_bytes // (1024 * 1024)}MB。", 413)
     image = images.open_untrusted(data, what=what, code=folder, side=side)
-    if square:
+    if fit:
+        image = ImageOps.fit(image, fit)
+    elif square:
         edge = min(image.size)
         left, top = (image.width - edge) // 2, (image.height - edge) // 2
         image = image.crop((left, top, left + edge, top + edge)).resize((side, side))

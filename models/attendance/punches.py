@@ -18,7 +18,7 @@ from ..base import RuleViolation, db, insert_unique, won
 from ..integrity import audit_log, codes
 from ..integrity.tables import A_DESK_PUNCH, A_SCAN_ASSIST
 from ..organization import ACTIVE, Organization, admin_org_of, subtree_of
-from ..points import R_SERVICE, PointEntry
+from ..points import R_MAKEUP, R_SERVICE, PointEntry
 from ..project import (
     APPROVED,
     DEFAULT_TZ,
@@ -48,6 +48,7 @@ from .tables import (
     PUNCH_SINGLE,
     RECORDED,
     SOURCE_DESK,
+    SOURCE_MAKEUP,
     SOURCE_PAGE,
     SOURCE_SCAN,
     TWO,
@@ -229,13 +230,17 @@ def _enter_publicity(cycle: Cycle, now: datetime, tz: str) -> None:
 
 
 def credit_cycle(cycle: Cycle, now: datetime, rules: Rules) -> None:
-    """A recorded cycle enters publicity; a 双签 cycle earns points (hours × rate) in the ledger."""
+    """A recorded cycle enters publicity; a 双签 cycle earns points (hours × rate) in the ledger.
+
+    The ledger row says which: 双签 punched on site (``service``) or approved by 补签 (``makeup_service``).
+    """
     _enter_publicity(cycle, now, rules.tz)
     if cycle.mode == DOUBLE and cycle.hours:
         points = (Decimal(cycle.hours) * Decimal(rules.points_per_hour)).quantize(TWO)
         if points > 0:
             cycle.points = points
-            db.session.add(PointEntry(volunteer_id=cycle.volunteer_id, amount=points, reason=R_SERVICE,
+            reason = R_MAKEUP if cycle.source == SOURCE_MAKEUP else R_SERVICE
+            db.session.add(PointEntry(volunteer_id=cycle.volunteer_id, amount=points, reason=reason,
                                       cycle_id=cycle.id, note=cycle.project.name[:200], created_at=now))
 
 

@@ -366,6 +366,8 @@ def test_makeup_kinds_pair_with_the_punches(city):
     assert (second.signed_in_at, second.signed_out_at, second.hours) == (at(11, 0), at(11, 30), Decimal("0.50"))
     assert first.state == second.state == att.RECORDED and first.source == att.SOURCE_MAKEUP
     assert points_ledger.balance(v.id) == Decimal("1.50")
+    # the ledger tells approved 补签 hours from 双签 hours punched on site
+    assert [e.reason for e in points_ledger.ledger(v.id)] == [points_ledger.R_MAKEUP]
 
 
 def test_makeup_review(city):

@@ -14,6 +14,7 @@ from models.organization import ACTIVE, admin_org_of
 from models.records import national, stars
 
 from .. import clock
+from ..config import settings
 from ..media_files import send_stored
 from ..uploads import store_image
 from . import bp

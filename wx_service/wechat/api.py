@@ -128,6 +128,12 @@ class AccountClient(WeChatClient):
             self.store.set(self.ticket_key, ticket, max(expires_in - EXPIRY_MARGIN, 60))
             return ticket
 
+    # -- published articles -------------------------------------------------------------------
+    def published_articles(self, offset: int = 0, count: int = 20) -> dict:
+        """获取成功发布列表 (``freepublish/batchget``): ``{total_count, item_count, item: [{article_id,
+        content: {news_item: [...]}, update_time}]}``; ``count`` is 1 to 20."""
+        return self.post("freepublish/batchget", data={"offset": offset, "count": count, "no_content": 0})
+
     # -- media ---------------------------------------------------------------------------------
     def download_media(self, media_id: str, hd_voice: bool = False) -> tuple[bytes, str]:
         """Bytes and content type of a temporary media: ``media/get``, or with ``hd_voice`` the

@@ -69,3 +69,30 @@ def test_no_page_template_carries_an_emoji():
     root = Path(__file__).resolve().parents[2] / "wx_service" / "templates"
     found = [str(p) for p in root.rglob("*.html") if EMOJI.search(p.read_text(encoding="utf-8"))]
     assert not found
+
+
+def test_the_grid_follows_figure_3_2_and_shows_only_tiles_whose_page_exists(any_app):
+    """图3-2's twelve, in order; 排行榜 / 群众点单 / … appear the day their page is registered, never dead."""
+    from wx_service.pages.home import TILES
+
+    assert [t.label for t in TILES[:12]] == ["做志愿", "找组织", "微心愿", "群众点单", "志愿者注册", "个人中心", "礼遇坊",
+                                            "推荐阅读", "一喊就来", "排行榜", "文明万象", "志愿攻略"]
+    app = any_app.app
+    expected = [t.label for t in TILES if any(e in app.view_functions for e in t.endpoints)]
+    shown = tiles(sign_in(any_app.client(), "o_home_grid"))
+    assert list(shown) == expected and "礼遇坊" in shown
+    client = sign_in(any_app.client(), "o_home_grid")
+    for label, href in shown.items():
+        assert client.get(href).status_code in (200, 403), label  # 403: the page asks to bind first
+
+
+def test_a_tile_appears_when_its_endpoint_is_registered(any_app):
+    from wx_service.pages.home import Tile
+
+    tile = Tile("排行榜", "ranking", ("pages.not_yet_here", "pages.gifts"))
+    with any_app.app.test_request_context("/m/?account=demo"):
+        from flask import g
+
+        g.account = "demo"
+        assert Tile("排行榜", "ranking", ("pages.not_yet_here",)).url() is None
+        assert tile.url() == "/m/gifts?account=demo"

@@ -18,6 +18,7 @@ from ... import clock
 from ...config import settings
 from .attendance import seed_attendance
 from .help import seed_help
+from .home import seed_home
 from .orgs import seed_orgs
 from .practice import seed_practice
 from .projects import seed_projects
@@ -69,6 +70,7 @@ def seed_demo() -> bool:
     seed_wishes(people["o_demo_admin"], people["o_demo_volunteer"], account=account, now=now)
     seed_help(people["o_demo_station"], people["o_demo_admin"], [people["o_demo_volunteer"], people["o_demo_station"]],
               account=account, now=now)
+    seed_home(people["o_demo_admin"], people["o_demo_station"], people["o_demo_volunteer"], now=now)
     seed_practice(orgs, people["o_demo_admin"], account=account, elder_openid="o_demo_elder", now=now,
                   today=clock.today())
     db.session.commit()

@@ -12,7 +12,7 @@ bp = Blueprint(
 )
 
 # importing the route modules registers their views on bp (each imports bp and wechat_api itself)
-from . import api, api_media, api_menus, api_messages, api_oauth, api_users, phone  # noqa: E402,F401
+from . import api, api_media, api_menus, api_messages, api_oauth, api_publish, api_users, phone  # noqa: E402,F401
 from .phone import send_callback  # noqa: E402
 from .state import SandboxState, get_state  # noqa: E402
 

@@ -75,8 +75,21 @@ class SandboxState:
             self.sns_tokens: dict[str, dict] = {}
             self.faults: dict[str, list[dict]] = defaultdict(list)
             self.qrcodes: dict[str, dict] = {}
+            self.published: dict[str, list[dict]] = defaultdict(list)  # appid -> 发布 records, oldest first
             self._msgid = 2_000_000_000
             self._menuid = 400_000_000
+
+    def publish_articles(self, appid: str, news_items: list[dict]) -> str:
+        """What 发布 in the account's back office does: one record of one or more articles."""
+        with self.lock:
+            article_id = secrets.token_urlsafe(24)
+            items = [{"title": "", "author": "", "digest": "", "content": "", "content_source_url": "",
+                      "thumb_media_id": "", "thumb_url": "", "show_cover_pic": 0, "need_open_comment": 0,
+                      "only_fans_can_comment": 0, "is_deleted": False,
+                      "url": f"https://mp.weixin.qq.com/s/{secrets.token_urlsafe(16)}", **n} for n in news_items]
+            self.published[appid].append({"article_id": article_id, "content": {"news_item": items, "create_time":
+                                          int(_now()), "update_time": int(_now())}, "update_time": int(_now())})
+            return article_id
 
     # ------------------------------------------------------------------ records
     def record(self, endpoint: str, method: str, params: dict, body, appid: str | None, response) -> dict:

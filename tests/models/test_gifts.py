@@ -1,0 +1,156 @@
+"""礼遇坊 rules: redeem (stock and balance together), cancel (both back), hand over once, the ledger's
+reasons, and the yearly expiry — on SQLite (the PostgreSQL race is in tests/reliability)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from models import RuleViolation, db
+from models import gifts as gift_rules
+from models import points as ledger
+from tests.support.gifts import gift_values, give_points
+from tests.support.orgs import NOW, build_tree, make_volunteer
+
+
+@pytest.fixture
+def shop(app_lite):
+    with app_lite.app.app_context():
+        _orgs, admins = build_tree()
+        gift = gift_rules.offer_gift(admins["district"], gift_values(stock=2), now=NOW)
+        volunteer = make_volunteer("兑换人")
+        give_points(volunteer.id, 25)
+        db.session.commit()
+        yield admins, gift, volunteer
+
+
+def test_redeeming_takes_one_of_the_stock_and_the_cost_in_points(shop):
+    _admins, gift, volunteer = shop
+    made = gift_rules.redeem(volunteer, gift.id, now=NOW)
+    db.session.commit()
+    assert made.state == gift_rules.RESERVED and len(made.code) == 8 and made.code.isdigit()
+    assert made.qr_payload.startswith(gift_rules.QR_PREFIX)
+    assert db.session.get(gift_rules.Gift, gift.id).stock == 1
+    assert ledger.balance(volunteer.id) == Decimal("15.00")
+    assert ledger.total_earned(volunteer.id) == Decimal("25.00")  # a redemption does not lower 累计积分
+
+
+def test_not_enough_points_takes_nothing_from_the_stock(shop):
+    _admins, gift, volunteer = shop
+    gift_rules.redeem(volunteer, gift.id, now=NOW)
+    gift_rules.redeem(volunteer, gift.id, now=NOW)
+    db.session.commit()
+    assert ledger.balance(volunteer.id) == Decimal("5.00")
+    poor = make_volunteer("积分少")
+    give_points(poor.id, 3)
+    db.session.commit()
+    other = gift_rules.offer_gift(shop[0]["district"], gift_values(name="雨伞", stock=3), now=NOW)
+    db.session.commit()
+    with pytest.raises(RuleViolation) as refused:
+        gift_rules.redeem(poor, other.id, now=NOW)
+    assert refused.value.code == "points_insufficient" and "积分不足" in refused.value.message
+    db.session.rollback()
+    assert db.session.get(gift_rules.Gift, other.id).stock == 3 and ledger.balance(poor.id) == Decimal("3.00")
+
+
+def test_the_last_one_gone_is_out_of_stock(shop):
+    _admins, gift, volunteer = shop
+    gift_rules.redeem(volunteer, gift.id, now=NOW)
+    gift_rules.redeem(volunteer, gift.id, now=NOW)
+    with pytest.raises(RuleViolation) as refused:
+        gift_rules.redeem(volunteer, gift.id, now=NOW)
+    assert refused.value.code == "gift_out_of_stock"
+    db.session.rollback()
+
+
+def test_outside_the_valid_dates_or_withdrawn_nothing_is_redeemed(shop):
+    admins, gift, volunteer = shop
+    with pytest.raises(RuleViolation) as early:
+        gift_rules.redeem(volunteer, gift.id, now=NOW - timedelta(days=2))
+    assert early.value.code == "gift_not_valid"
+    gift_rules.withdraw_gift(admins["district"], gift.id, now=NOW)
+    with pytest.raises(RuleViolation) as gone:
+        gift_rules.redeem(volunteer, gift.id, now=NOW)
+    assert gone.value.code == "gift_withdrawn"
+    db.session.rollback()
+
+
+def test_cancelling_an_unclaimed_redemption_returns_points_and_stock(shop):
+    _admins, gift, volunteer = shop
+    made = gift_rules.redeem(volunteer, gift.id, now=NOW)
+    gift_rules.cancel_redemption(volunteer, made.id, now=NOW)
+    db.session.commit()
+    assert db.session.get(gift_rules.Gift, gift.id).stock == 2
+    assert ledger.balance(volunteer.id) == Decimal("25.00") and ledger.total_earned(volunteer.id) == Decimal("25.00")
+    reasons = [e.reason for e in ledger.ledger(volunteer.id)]
+    assert reasons.count(ledger.R_REDEEM) == 1 and reasons.count(ledger.R_REFUND) == 1
+    with pytest.raises(RuleViolation) as twice:
+        gift_rules.cancel_redemption(volunteer, made.id, now=NOW)
+    assert twice.value.code == "redemption_closed"
+
+
+def test_only_the_offering_org_and_above_hand_over_and_only_once(shop):
+    admins, gift, volunteer = shop
+    made = gift_rules.redeem(volunteer, gift.id, now=NOW)
+    db.session.commit()
+    with pytest.raises(RuleViolation) as sibling:
+        gift_rules.hand_over(admins["sibling_district"], made.id, now=NOW)
+    assert sibling.value.status == 403
+    assert gift_rules.find_by_code(f" {made.code[:4]} {made.code[4:]} ").id == made.id
+    assert gift_rules.find_by_scan(made.qr_payload).id == made.id
+    gift_rules.hand_over(admins["root"], made.id, now=NOW)
+    with pytest.raises(RuleViolation) as again:
+        gift_rules.hand_over(admins["district"], made.id, now=NOW)
+    assert again.value.code == "already_handed"
+    with pytest.raises(RuleViolation) as late:
+        gift_rules.cancel_redemption(volunteer, made.id, now=NOW)
+    assert late.value.code == "redemption_closed"
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("code", ["", "1234", "abcdefgh", "１２３４５６７８", "123456789"])
+def test_a_typed_code_that_is_not_eight_digits_is_refused_in_chinese(shop, code):
+    with pytest.raises(RuleViolation) as refused:
+        gift_rules.find_by_code(code)
+    assert refused.value.code == "code_invalid" and "8位数字" in refused.value.message
+
+
+def test_offering_checks_each_value(shop):
+    admins, _gift, _volunteer = shop
+    for change, code in [({"name": ""}, "gift_name_missing"), ({"cost": 0}, "gift_cost_invalid"),
+                         ({"stock": 0}, "gift_stock_invalid"),
+                         ({"valid_until": NOW.date() - timedelta(days=40), "valid_from": NOW.date() - timedelta(days=50)},
+                          "gift_dates_past")]:
+        with pytest.raises(RuleViolation) as refused:
+            gift_rules.offer_gift(admins["district"], gift_values(**change), now=NOW)
+        assert refused.value.code == code
+    plain = make_volunteer("普通志愿者")
+    with pytest.raises(RuleViolation) as forbidden:
+        gift_rules.offer_gift(plain, gift_values(), now=NOW)
+    assert forbidden.value.status == 403
+
+
+# ------------------------------------------------------------------------------- yearly expiry
+def test_expiry_cutoff_is_off_by_default_and_counts_whole_years():
+    assert ledger.expiry_cutoff(NOW, 0) is None
+    assert ledger.expiry_cutoff(datetime(2026, 12, 1), 1).isoformat() == "2025-01-01"
+    # 2026-12-31 17:00 UTC is already 2027 in Shanghai
+    assert ledger.expiry_cutoff(datetime(2026, 12, 31, 17), 1).isoformat() == "2026-01-01"
+
+
+def test_expiry_takes_what_is_left_of_old_credits_once(app_lite):
+    with app_lite.app.app_context():
+        volunteer = make_volunteer("过期")
+        give_points(volunteer.id, 10, now=datetime(2024, 6, 1))
+        give_points(volunteer.id, 4, now=datetime(2025, 6, 1))
+        ledger.redeem(volunteer.id, 3, "礼品", now=datetime(2025, 7, 1))  # spent from the oldest first
+        cutoff = ledger.expiry_cutoff(datetime(2026, 3, 1), 1)  # 2025-01-01: the 2024 points lapse
+        assert ledger.volunteers_with_old_points(cutoff) == [volunteer.id]
+        assert ledger.expire_points(volunteer.id, cutoff, now=datetime(2026, 3, 1)) == Decimal("7.00")
+        assert ledger.expire_points(volunteer.id, cutoff, now=datetime(2026, 3, 1)) == Decimal(0)
+        assert ledger.volunteers_with_old_points(cutoff) == []
+        assert ledger.balance(volunteer.id) == Decimal("4.00")
+        assert ledger.total_earned(volunteer.id) == Decimal("14.00")
+        db.session.rollback()
