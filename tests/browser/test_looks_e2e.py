@@ -10,7 +10,7 @@ well, is played by ``TEXT_ZOOM``: layouts must hold under both.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -168,6 +168,8 @@ def test_the_sms_button_counts_down_and_a_wrong_code_stays_typed(phone, browser)
     try:
         page.clock.install()
         page.goto(app.base_url + "/m/register?account=demo")
+        # Paused: the countdown moves only by run_for, however slow the machine is between the steps.
+        page.clock.pause_at(datetime.now() + timedelta(seconds=5))
         form = page.locator("form.register-form")
         form.locator("input[name=phone]").fill("13962871234")
         button = form.locator("#send_code")
