@@ -5,7 +5,7 @@ import the app.  Under gunicorn (and in the rq workers and the scheduler of the 
 ``PROMETHEUS_MULTIPROC_DIR`` to one directory: each process then writes its values there and
 ``/metrics`` on that host adds them up (prometheus_client's multiprocess mode, see
 ``deploy/gunicorn.conf.py``).  The outbox backlog is no counter: ``/metrics`` reads it from the
-database when it is scraped (``wx_service.metrics``).
+database when it is scraped (``wx_service.ops.metrics``).
 """
 
 from __future__ import annotations

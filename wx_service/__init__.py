@@ -82,7 +82,8 @@ def create_app(config=None) -> Flask:
     app.extensions["wechat"] = WeChatClients(settings, app.extensions["wx_store"])
     _check_template_kinds(settings)
 
-    from . import cli, health, metrics, pages
+    from . import cli, pages
+    from .ops import health, metrics
     from .wechat import callback, jssdk, oauth
 
     app.register_blueprint(callback.bp)

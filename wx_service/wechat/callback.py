@@ -38,7 +38,7 @@ from models import Follower, chat_text, db
 from models.follower import seen_mark
 
 from .. import clock, config
-from ..metrics import refuse
+from ..ops.metrics import refuse
 from . import follower_cards
 
 bp = Blueprint("callback", __name__)

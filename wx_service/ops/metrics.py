@@ -24,7 +24,7 @@ from prometheus_client.core import GaugeMetricFamily
 from jobs.metrics import CALLBACK_SECONDS, CALLBACKS_REFUSED
 from models import Notification, db
 
-from . import clock, config
+from .. import clock, config
 
 bp = Blueprint("metrics", __name__)
 
