@@ -100,7 +100,7 @@ def test_pages_answer_a_stored_file_with_its_bytes_or_a_signed_redirect(sqlite_a
 
     from jobs.storage import storage
     from wx_service import create_app
-    from wx_service.media_files import send_stored
+    from wx_service.pages.media_files import send_stored
 
     for signed in (0, 120):
         config = copy.deepcopy(sqlite_app.config)

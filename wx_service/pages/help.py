@@ -16,14 +16,13 @@ from models import help_seeker as hs
 
 from .. import clock
 from ..config import settings
-from ..media_files import send_stored
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
 from .forms import attempt
 from .guards import volunteer_required
 from .json_body import TEXT, json_fields
-from .media_files import send_media
+from .media_files import send_media, send_stored
 
 JSAPI = ["startRecord", "stopRecord", "uploadVoice", "onVoiceRecordEnd"]
 

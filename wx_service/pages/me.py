@@ -15,12 +15,12 @@ from models.records import national, stars
 
 from .. import clock
 from ..config import settings
-from ..media_files import send_stored
 from ..uploads import store_image
 from . import bp
 from .forms import attempt
 from .guards import volunteer_required
 from .integrity import personal_payload
+from .media_files import send_stored
 
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
 AVATAR_SIZE = 256

@@ -1,17 +1,36 @@
-"""Serving a stored media item (``models.media``): the one place a page reads its file.
+"""Serving stored media, after the page has checked who may see it (each feature keeps its own access rule).
 
-The file comes from the media store (``jobs.storage``: its bytes, or a redirect to a signed URL, through
-``wx_service.media_files.send_stored``).  The page checks who may see it first (each feature keeps its own access rule); an item not stored yet is
-a 404, and so is the thumbnail of a voice.  A photo stored before thumbnails existed serves itself.
+From the media store (``jobs.storage``): the bytes passed on, or — an object store with
+``[media] signed_url_seconds`` — a redirect to a URL signed for that long.  Never a public path:
+the store's files have no address a person could guess or keep.  ``send_media`` serves an item of the
+one media pipeline (``models.media``): an item not stored yet is a 404, and so is the thumbnail of a voice;
+a photo stored before thumbnails existed serves itself.
 """
 
 from __future__ import annotations
 
-from flask import abort
+import io
 
+from flask import abort, redirect, send_file
+
+from jobs.storage import MediaMissing, storage
 from models.media import IMAGE, MediaItem
 
-from ..media_files import send_stored
+
+def send_stored(path: str, mimetype: str, **options):
+    """The response for the stored file ``path`` (``options`` as ``send_file`` takes them: conditional, max_age …)."""
+    store = storage()
+    url = store.signed_url(path)
+    if url:
+        response = redirect(url, 302)
+        response.headers["Cache-Control"] = "no-store"  # the signature expires; never keep the redirect
+        return response
+    try:
+        data = store.get(path)
+    except MediaMissing:
+        abort(404)
+    options.setdefault("max_age", 0)
+    return send_file(io.BytesIO(data), mimetype=mimetype, **options)
 
 
 def send_media(item: MediaItem | None, *, thumbnail: bool = False, **options):

@@ -9,7 +9,6 @@ from models import org_rules, organization, permissions
 from models import project as pr
 
 from .. import clock
-from ..media_files import send_stored
 from ..uploads import store_image
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
@@ -17,6 +16,7 @@ from . import bp
 from .fields import Choice, Decimal, Form, Many, Text, parse
 from .forms import act, as_id, attempt, page_arg
 from .guards import volunteer_required
+from .media_files import send_stored
 
 # ------------------------------------------------------------------------------- helpers
 

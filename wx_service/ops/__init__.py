@@ -1,0 +1,1 @@
+"""What the operator's tools read: ``/healthz`` for the load balancer, ``/metrics`` for Prometheus."""
