@@ -57,7 +57,7 @@ def test_home_grid_then_redeem_and_hand_over(phone, browser):
         contexts.append(ctx)
         admin.goto(base + "/m/?account=demo")
         admin.locator(".admin-tiles .grid-menu__item", has_text="礼品核销").click()
-        admin.locator("form.pickup-code-form input[name=code]").fill(code)
+        admin.locator("form.pickup-code-form input[name=pickup]").fill(code)
         admin.locator("form.pickup-code-form button").click()
         assert "李*芳" in admin.locator(".pickup-found").inner_text()
         admin.locator("form.hand-over-form button").click()

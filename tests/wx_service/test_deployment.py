@@ -40,7 +40,14 @@ def seconds(value: str) -> int:
 
 def gunicorn_settings() -> dict:
     namespace: dict = {}
-    exec(compile(GUNICORN_CONF.read_text(), str(GUNICORN_CONF), "exec"), namespace)  # as gunicorn reads it
+    before = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    try:
+        exec(compile(GUNICORN_CONF.read_text(), str(GUNICORN_CONF), "exec"), namespace)  # as gunicorn reads it
+    finally:  # the file sets the metrics directory for gunicorn; it must not leak into this test process
+        if before is None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        else:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = before
     return {k: v for k, v in namespace.items() if not k.startswith("_")}
 
 

@@ -77,7 +77,7 @@ def admin_gift_withdraw(gift_id: int):
 @org_admin_required
 def admin_pickup():
     """礼品核销: type the short number; the redemption is shown with its 确认领取 button."""
-    code = request.args.get("code", "")
+    code = request.args.get("pickup", "")
     redemption, error = None, None
     if code:
         try:

@@ -88,7 +88,7 @@ def test_offer_redeem_type_the_code_hand_over_once(shop):
     assert volunteer.get(redeemed.location.replace("?", "/qr.png?")).mimetype == "image/png"
     assert "待领取" in text(volunteer.get("/m/me/redemptions?account=demo"))
 
-    found = admin.get(f"/m/admin/pickup?account=demo&code={code}")
+    found = admin.get(f"/m/admin/pickup?account=demo&pickup={code}")
     assert found.status_code == 200 and "确认领取" in text(found)
     redemption_id = int(re.search(r"/m/admin/pickup/(\d+)", text(found)).group(1))
     hand = admin.post(f"/m/admin/pickup/{redemption_id}?account=demo",
@@ -162,9 +162,9 @@ def test_a_volunteer_cannot_offer_gifts_or_open_the_pickup_page(shop):
     handle, _ids = shop
     volunteer = sign_in(handle.client(), "o-gifted")
     assert volunteer.get("/m/admin/gifts/new?account=demo").status_code == 403
-    assert volunteer.get("/m/admin/pickup?account=demo&code=12345678").status_code == 403
+    assert volunteer.get("/m/admin/pickup?account=demo&pickup=12345678").status_code == 403
     admin = sign_in(handle.client(), "o-district")
-    bad = admin.get("/m/admin/pickup?account=demo&code=12ab")
+    bad = admin.get("/m/admin/pickup?account=demo&pickup=12ab")
     assert bad.status_code == 400 and "8位数字" in text(bad)
-    unknown = admin.get("/m/admin/pickup?account=demo&code=00000000")
+    unknown = admin.get("/m/admin/pickup?account=demo&pickup=00000000")
     assert unknown.status_code == 404 and "没有这个兑换码" in text(unknown)
