@@ -14,7 +14,7 @@ from rq import Queue
 
 from jobs.schedule import PERIODIC
 from jobs.scheduler import LEASE_KEY, Scheduler
-from tests.support.processes import flask_process, start_fast_scheduler, stop, tick, wait_for
+from tests.support.processes import first_line, flask_process, start_fast_scheduler, stop, tick, wait_for
 
 
 class Clock:
@@ -112,6 +112,8 @@ def test_two_cron_commands_submit_each_periodic_job_once(app_pg):
     queue = Queue(tag, connection=connection)
     crons = [flask_process(app_pg.config_path, "cron", "--lease-seconds", "5", "--tick", "0.2") for _ in range(2)]
     try:
+        banners = [first_line(proc, "flask cron") for proc in crons]  # both are up, their SIGTERM handlers set
+        assert all(b.startswith("scheduler ") for b in banners), banners
         wait_for(lambda: queue.count >= len(PERIODIC), "the periodic jobs submitted", timeout=240, processes=crons)
         leader = (connection.get(f"{tag}:{LEASE_KEY}") or b"").decode()
         outputs = [stop(proc) for proc in crons]

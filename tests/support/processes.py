@@ -80,6 +80,20 @@ def wait_for(condition, what: str, timeout: float = 120.0, processes=()):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def first_line(proc: subprocess.Popen, what: str, timeout: float = 120.0) -> str:
+    """The process's first line of output (its banner), read with a deadline; fail if it dies first.
+
+    A process signalled before it prints its banner may not have installed its handlers yet.
+    """
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not lines or not lines[0]:
+        raise AssertionError(f"{what}: no banner within {timeout} s (exit code {proc.poll()})")
+    return lines[0]
+
+
 def stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 30.0) -> str:
     """Signal the process, wait for it, and return its output."""
     if proc.poll() is None:
