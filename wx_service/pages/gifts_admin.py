@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 
 from models import RuleViolation
 from models import gifts as gift_rules
@@ -81,8 +81,8 @@ def admin_pickup():
     redemption, error = None, None
     if code:
         try:
-            redemption = gift_rules.find_by_code(code)
-            gift_rules.require_gift_admin(g.volunteer, redemption.gift, now=clock.now())
+            redemption = gift_rules.find_by_code(g.volunteer, code, store=current_app.extensions["wx_store"],
+                                                 now=clock.now())
         except RuleViolation as exc:
             redemption, error = None, exc
     status = error.status if error is not None else 200
