@@ -25,6 +25,7 @@ from . import permissions
 from . import points as ledger
 from .attendance.tables import TWO
 from .base import RuleViolation, db, insert_unique, won
+from .integrity import codes
 from .organization import ACTIVE, Organization, admin_org_of
 from .project import DEFAULT_TZ, local_now
 from .volunteer import Volunteer
@@ -245,13 +246,8 @@ def cancel_redemption(volunteer: Volunteer, redemption_id: int, *, now: datetime
 # ---------------------------------------------------------------------------------- handing over
 def find_by_scan(scanned: str) -> Redemption | None:
     """The redemption a scanned pickup QR code names, or None for anything else."""
-    scanned = (scanned or "").strip()
-    if not scanned.startswith(QR_PREFIX):
-        return None
-    token = scanned[len(QR_PREFIX):]
-    if not token or len(token) > 40:
-        return None
-    return Redemption.query.filter_by(token=token).one_or_none()
+    token = codes.static_token(scanned, QR_PREFIX, 40)
+    return None if token is None else Redemption.query.filter_by(token=token).one_or_none()
 
 
 def is_pickup_code(scanned: str) -> bool:

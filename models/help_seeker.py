@@ -19,7 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import identity, lockout, permissions, personal_data, proven_wechat
-from .base import RuleViolation, db, flush_or_roll_back, utcnow
+from .base import RuleViolation, db, flush_or_roll_back, get_or_refuse, utcnow
 from .organization import ACTIVE, OrgAdmin, Organization, admin_org_of, subtree_of
 from .volunteer import Volunteer
 
@@ -199,10 +199,7 @@ def find_volunteers(keys) -> list[Volunteer]:
 
 # ---------------------------------------------------------------------------------- queries
 def get_seeker(seeker_id) -> HelpSeeker:
-    seeker = db.session.get(HelpSeeker, seeker_id) if seeker_id else None
-    if seeker is None:
-        raise RuleViolation("seeker_not_found", "求助人不存在。", 404)
-    return seeker
+    return get_or_refuse(HelpSeeker, seeker_id, "seeker_not_found", "求助人不存在。")
 
 
 def _admin_org(actor) -> Organization:

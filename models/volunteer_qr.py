@@ -27,13 +27,8 @@ def payload(volunteer: Volunteer) -> str:
 
 def volunteer_for(scanned: str) -> Volunteer | None:
     """The volunteer a scanned payload names, or None for anything else."""
-    scanned = (scanned or "").strip()
-    if not scanned.startswith(PREFIX):
-        return None
-    token = scanned[len(PREFIX):]
-    if not token or len(token) > 64:
-        return None
-    return Volunteer.query.filter_by(qr_token=token).one_or_none()
+    token = codes.static_token(scanned, PREFIX, 64)
+    return None if token is None else Volunteer.query.filter_by(qr_token=token).one_or_none()
 
 
 def regenerate(volunteer: Volunteer) -> str:

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from . import identity, media, regions
-from .base import RuleViolation, db
+from .base import RuleViolation, db, get_or_refuse
 from .notification import notify, notify_many
 from .organization import OrgAdmin, admin_org_of
 from .volunteer import Binding, Volunteer
@@ -69,10 +69,7 @@ def _text(fields: dict, key: str) -> str:
 
 # --------------------------------------------------------------------------------- helpers
 def get_wish(wish_id) -> Wish:
-    wish = db.session.get(Wish, wish_id) if wish_id else None
-    if wish is None:
-        raise RuleViolation("wish_not_found", "心愿不存在。", 404)
-    return wish
+    return get_or_refuse(Wish, wish_id, "wish_not_found", "心愿不存在。")
 
 
 def _log(wish_id: int, action: str, actor_id: int | None, note: str, now) -> None:

@@ -56,6 +56,17 @@ def _fresh(slot: int, window: int, latency: int, now: datetime) -> bool:
     return start - timedelta(seconds=CLOCK_AHEAD) <= now <= start + timedelta(seconds=window + latency)
 
 
+# --------------------------------------------------------------------------- static codes
+def static_token(scanned: str | None, prefix: str, longest: int) -> str | None:
+    """The token of a static payload ``<prefix><token>`` (the printed 志愿者卡, a 礼遇 pickup code), or None for
+    anything else: another prefix, no token, or a token longer than ``longest`` (no row can hold it)."""
+    scanned = (scanned or "").strip()
+    if not scanned.startswith(prefix):
+        return None
+    token = scanned[len(prefix):]
+    return token if token and len(token) <= longest else None
+
+
 # ---------------------------------------------------------------------------- on-site code
 def onsite_code(key: bytes, project_id: int, day: date, now: datetime) -> str:
     """The on-site code of ``project_id`` for the local ``day``, as shown at ``now``."""

@@ -78,6 +78,15 @@ def test_personal_code_is_fresh_for_its_minute_only():
         assert got == expected, (text, now)
 
 
+def test_static_token_is_what_follows_its_own_prefix_within_the_column():
+    assert codes.static_token("  JHZY-V1:abc \n", "JHZY-V1:", 64) == "abc"
+    assert codes.static_token("JHZY-P1:abc", "JHZY-V1:", 64) is None
+    assert codes.static_token("JHZY-V1:", "JHZY-V1:", 64) is None
+    assert codes.static_token(None, "JHZY-V1:", 64) is None
+    assert codes.static_token("JHZY-V1:" + "x" * 40, "JHZY-V1:", 40) == "x" * 40
+    assert codes.static_token("JHZY-V1:" + "x" * 41, "JHZY-V1:", 40) is None
+
+
 def test_keys_differ_by_purpose_and_secret():
     assert codes.derive_key("s", "a") != codes.derive_key("s", "b") != codes.derive_key("t", "a")
     assert codes.derive_key("s", "a") == codes.derive_key(b"s", "a")
