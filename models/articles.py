@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 
 from sqlalchemy import update
 
-from .base import RuleViolation, db, insert_unique, won
+from .base import RuleViolation, db, insert_unique, label_of, won
 from .organization import ACTIVE, Organization, admin_org_of
 from .volunteer import Volunteer
 
@@ -61,13 +61,8 @@ class Article(db.Model):
     org = db.relationship(Organization)
     author = db.relationship(Volunteer, foreign_keys=[author_id])
 
-    @property
-    def category_label(self) -> str:
-        return CATEGORIES[self.category]
-
-    @property
-    def state_label(self) -> str:
-        return STATE_LABELS[self.state]
+    category_label = label_of("category", CATEGORIES)
+    state_label = label_of("state", STATE_LABELS)
 
     def blocks(self) -> list[tuple[str, object]]:
         """The body as ("text", paragraph) and ("picture", index) blocks; unplaced pictures come last."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
@@ -62,6 +62,12 @@ def flush_or_roll_back() -> bool:
         db.session.rollback()
         return False
     return True
+
+
+def label_of(column: str, labels: Mapping[str, str]) -> property:
+    """The manual's Chinese for a column's value, declared beside the columns:
+    ``state_label = label_of("state", STATE_LABELS)`` (a value missing from ``labels`` is a KeyError, as before)."""
+    return property(lambda row: labels[getattr(row, column)], doc=f"{column}, said in Chinese")
 
 
 def get_or_refuse(model, row_id, code: str, message: str):

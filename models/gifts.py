@@ -24,7 +24,7 @@ from sqlalchemy import update
 from . import permissions
 from . import points as ledger
 from .attendance.tables import TWO
-from .base import RuleViolation, db, insert_unique, won
+from .base import RuleViolation, db, insert_unique, label_of, won
 from .integrity import codes
 from .organization import ACTIVE, Organization, admin_org_of
 from .project import DEFAULT_TZ, local_now
@@ -96,9 +96,7 @@ class Redemption(db.Model):
     gift = db.relationship(Gift)
     volunteer = db.relationship(Volunteer, foreign_keys=[volunteer_id])
 
-    @property
-    def state_label(self) -> str:
-        return STATE_LABELS[self.state]
+    state_label = label_of("state", STATE_LABELS)
 
     @property
     def qr_payload(self) -> str:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from . import media, permissions, personal_data
-from .base import RuleViolation, db
+from .base import RuleViolation, db, label_of
 from .help_seeker import APPROVED, HelpSeeker, Pairing, is_station_admin, station_admin_ids
 from .media import MediaItem
 from .membership import APPROVED as MEMBER_APPROVED
@@ -71,9 +71,7 @@ class HelpRequest(db.Model):
     claimer = db.relationship(Volunteer, foreign_keys=[claimer_id])
     assigned_by = db.relationship(Volunteer, foreign_keys=[assigned_by_id])
 
-    @property
-    def state_label(self) -> str:
-        return STATE_LABELS[self.state]
+    state_label = label_of("state", STATE_LABELS)
 
     @property
     def claimable(self) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import identity, lockout, permissions, personal_data, proven_wechat
-from .base import RuleViolation, db, flush_or_roll_back, get_or_refuse, utcnow
+from .base import RuleViolation, db, flush_or_roll_back, get_or_refuse, label_of, utcnow
 from .organization import ACTIVE, OrgAdmin, Organization, admin_org_of, subtree_of
 from .volunteer import Volunteer
 
@@ -100,9 +100,7 @@ class HelpSeeker(db.Model):
     def masked_name(self) -> str:
         return personal_data.mask_name(self.name)
 
-    @property
-    def state_label(self) -> str:
-        return STATE_LABELS[self.state]
+    state_label = label_of("state", STATE_LABELS)
 
     @property
     def volunteers(self) -> list[Volunteer]:

@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import permissions
-from .base import RuleViolation, db, utcnow
+from .base import RuleViolation, db, label_of, utcnow
 from .hours import hours_by_volunteer as counted_hours_by_volunteer
 from .notification import notify
 from .organization import ACTIVE, Organization, get_org, subtree_of
@@ -59,9 +59,7 @@ class Membership(db.Model):
     volunteer = db.relationship(Volunteer, foreign_keys=[volunteer_id])
     org = db.relationship(Organization)
 
-    @property
-    def state_label(self) -> str:
-        return STATE_LABELS[self.state]
+    state_label = label_of("state", STATE_LABELS)
 
 
 class MemberGroup(db.Model):

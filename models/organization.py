@@ -16,7 +16,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .base import RuleViolation, after_commit, db, utcnow
+from .base import RuleViolation, after_commit, db, label_of, utcnow
 from .personal_data import mask_phone
 from .volunteer import Volunteer
 
@@ -96,9 +96,7 @@ class Organization(db.Model):
     def service_domains(self, domains) -> None:
         self.service_domains_text = ("|" + "|".join(domains) + "|") if domains else ""
 
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
+    status_label = label_of("status", STATUS_LABELS)
 
     @property
     def contact_phone_masked(self) -> str:

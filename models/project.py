@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from . import permissions
-from .base import RuleViolation, db, utcnow
+from .base import RuleViolation, db, label_of, utcnow
 from .organization import ACTIVE, Organization, admin_org_of, subtree_of
 from .volunteer import Volunteer
 
@@ -158,17 +158,9 @@ class Project(db.Model):
         """Inside the signup window (which may overlap the activity) and before the end."""
         return self.signup_opens_at <= now <= self.signup_closes_at and now <= self.ends_at
 
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
-
-    @property
-    def mode_label(self) -> str:
-        return CHECKIN_MODES[self.checkin_mode]
-
-    @property
-    def scope_label(self) -> str:
-        return SCOPES[self.scope]
+    status_label = label_of("status", STATUS_LABELS)
+    mode_label = label_of("checkin_mode", CHECKIN_MODES)
+    scope_label = label_of("scope", SCOPES)
 
     @property
     def checkin_description(self) -> str:

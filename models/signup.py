@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from .base import RuleViolation, db
+from .base import RuleViolation, db, label_of
 from .hours import total_hours
 from .membership import APPROVED as MEMBER
 from .membership import Membership, group_member_ids, member_ids
@@ -69,9 +69,7 @@ class Signup(db.Model):
     project = db.relationship(Project)
     volunteer = db.relationship(Volunteer, foreign_keys=[volunteer_id])
 
-    @property
-    def state_label(self) -> str:
-        return STATE_LABELS[self.state]
+    state_label = label_of("state", STATE_LABELS)
 
 
 class ActivityReminder(db.Model):

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from . import media, permissions, personal_data, regions
-from .base import db, utcnow
+from .base import db, label_of, utcnow
 from .media import MediaItem
 from .organization import ACTIVE, Organization
 from .volunteer import Volunteer
@@ -117,9 +117,7 @@ class Wish(db.Model):
     def region_label(self) -> str:
         return regions.label(self.district, self.street)
 
-    @property
-    def state_label(self) -> str:
-        return STATE_LABELS[self.state]
+    state_label = label_of("state", STATE_LABELS)
 
     @property
     def gender_label(self) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from .. import media
-from ..base import db
+from ..base import db, label_of
 from ..media import MediaItem
 from ..project import Project
 from ..volunteer import Volunteer
@@ -90,9 +90,7 @@ class Cycle(db.Model):
     project = db.relationship(Project)
     volunteer = db.relationship(Volunteer)
 
-    @property
-    def state_label(self) -> str:
-        return CYCLE_LABELS[self.state]
+    state_label = label_of("state", CYCLE_LABELS)
 
     @property
     def source_label(self) -> str:
@@ -163,9 +161,7 @@ class MakeupRequest(db.Model):
     volunteer = db.relationship(Volunteer, foreign_keys=[volunteer_id])
     photo = db.relationship(MediaItem)
 
-    @property
-    def kind_label(self) -> str:
-        return MAKEUP_KINDS[self.kind]
+    kind_label = label_of("kind", MAKEUP_KINDS)
 
     # the photo, read from its media item (templates, tests)
     @property
@@ -180,9 +176,7 @@ class MakeupRequest(db.Model):
     def photo_error(self) -> str | None:
         return self.photo.reason
 
-    @property
-    def state_label(self) -> str:
-        return MAKEUP_STATES[self.state]
+    state_label = label_of("state", MAKEUP_STATES)
 
 
 class Objection(db.Model):
@@ -210,9 +204,7 @@ class Objection(db.Model):
     cycle = db.relationship(Cycle)
     volunteer = db.relationship(Volunteer, foreign_keys=[volunteer_id])
 
-    @property
-    def state_label(self) -> str:
-        return OBJECTION_STATES[self.state]
+    state_label = label_of("state", OBJECTION_STATES)
 
 
 class Removal(db.Model):
