@@ -80,17 +80,9 @@ class HelpSeeker(db.Model):
     reviewed_by = db.relationship(Volunteer, foreign_keys=[reviewed_by_id])
 
     # -- personal data -----------------------------------------------------------------------
-    @property
-    def id_number(self) -> str:
-        return personal_data.decrypt(self.id_number_encrypted)
-
-    @property
-    def phone(self) -> str:
-        return personal_data.decrypt(self.phone_encrypted)
-
-    @property
-    def mobile(self) -> str:
-        return personal_data.decrypt(self.mobile_encrypted)
+    id_number = personal_data.unsealed("id_number")
+    phone = personal_data.unsealed("phone")
+    mobile = personal_data.unsealed("mobile")
 
     @property
     def emergency_phone(self) -> str:

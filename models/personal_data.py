@@ -93,3 +93,10 @@ def seal(row, field: str, value: str, mask) -> None:
     setattr(row, f"{field}_encrypted", encrypt(value))
     setattr(row, f"{field}_hash", lookup_hash(value))
     setattr(row, f"{field}_masked", mask(value))
+
+
+def unsealed(field: str) -> property:
+    """The clear value of ``{field}_encrypted``, decrypted when read, declared beside the columns:
+    ``phone = personal_data.unsealed("phone")``."""
+    column = f"{field}_encrypted"
+    return property(lambda row: decrypt(getattr(row, column)), doc=f"{field}, decrypted")

@@ -52,13 +52,8 @@ class Volunteer(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     # -- personal data -----------------------------------------------------------------------
-    @property
-    def id_number(self) -> str:
-        return personal_data.decrypt(self.id_number_encrypted)
-
-    @property
-    def phone(self) -> str:
-        return personal_data.decrypt(self.phone_encrypted)
+    id_number = personal_data.unsealed("id_number")
+    phone = personal_data.unsealed("phone")
 
     def set_id_number(self, number: str) -> None:
         personal_data.seal(self, "id_number", number, personal_data.mask_id)

@@ -87,13 +87,8 @@ class Wish(db.Model):
                              back_populates="wish")
 
     # -- personal data -----------------------------------------------------------------------
-    @property
-    def phone(self) -> str:
-        return personal_data.decrypt(self.phone_encrypted)
-
-    @property
-    def address(self) -> str:
-        return personal_data.decrypt(self.address_encrypted)
+    phone = personal_data.unsealed("phone")
+    address = personal_data.unsealed("address")
 
     def set_phone(self, phone: str) -> None:
         self.phone_encrypted = personal_data.encrypt(phone)
