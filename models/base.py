@@ -70,6 +70,12 @@ def label_of(column: str, labels: Mapping[str, str]) -> property:
     return property(lambda row: labels[getattr(row, column)], doc=f"{column}, said in Chinese")
 
 
+def read_through(relation: str, attribute: str) -> property:
+    """An attribute of a related row, read as this row's own (what templates and tests name):
+    ``photo_path = read_through("photo", "path")``."""
+    return property(lambda row: getattr(getattr(row, relation), attribute), doc=f"{relation}.{attribute}")
+
+
 def get_or_refuse(model, row_id, code: str, message: str):
     """The ``model`` row with id ``row_id``, or ``RuleViolation(code, message, 404)`` when there is none."""
     row = db.session.get(model, row_id) if row_id else None

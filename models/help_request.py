@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from . import media, permissions, personal_data
-from .base import RuleViolation, db, label_of
+from .base import RuleViolation, db, label_of, read_through
 from .help_seeker import APPROVED, HelpSeeker, Pairing, is_station_admin, station_admin_ids
 from .media import MediaItem
 from .membership import APPROVED as MEMBER_APPROVED
@@ -101,29 +101,16 @@ class VoiceNote(db.Model):
     def state(self) -> str:
         return VOICE_STATES[self.item.state]
 
-    @property
-    def ready(self) -> bool:
-        return self.item.stored
+    ready = read_through("item", "stored")
 
     @property
     def source(self) -> str:
         return JSSDK if self.item.kind == media.JSSDK_VOICE else CHAT
 
-    @property
-    def media_id(self) -> str:
-        return self.item.media_id
-
-    @property
-    def attempts(self) -> int:
-        return self.item.tries
-
-    @property
-    def mp3_path(self) -> str | None:
-        return self.item.path
-
-    @property
-    def duration(self) -> float | None:
-        return self.item.seconds
+    media_id = read_through("item", "media_id")
+    attempts = read_through("item", "tries")
+    mp3_path = read_through("item", "path")
+    duration = read_through("item", "seconds")
 
 
 # ---------------------------------------------------------------------------------- helpers

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from . import media, permissions, personal_data, regions
-from .base import db, label_of, utcnow
+from .base import db, label_of, read_through, utcnow
 from .media import MediaItem
 from .organization import ACTIVE, Organization
 from .volunteer import Volunteer
@@ -144,21 +144,10 @@ class WishPhoto(db.Model):
     item = db.relationship(MediaItem, lazy="joined")
 
     # read from its media item (templates, tests)
-    @property
-    def state(self) -> str:
-        return self.item.state
-
-    @property
-    def media_id(self) -> str:
-        return self.item.media_id
-
-    @property
-    def path(self) -> str | None:
-        return self.item.path
-
-    @property
-    def attempts(self) -> int:
-        return self.item.tries
+    state = read_through("item", "state")
+    media_id = read_through("item", "media_id")
+    path = read_through("item", "path")
+    attempts = read_through("item", "tries")
 
 
 class WishLog(db.Model):

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from .. import media
-from ..base import db, label_of
+from ..base import db, label_of, read_through
 from ..media import MediaItem
 from ..project import Project
 from ..volunteer import Volunteer
@@ -164,17 +164,9 @@ class MakeupRequest(db.Model):
     kind_label = label_of("kind", MAKEUP_KINDS)
 
     # the photo, read from its media item (templates, tests)
-    @property
-    def photo_state(self) -> str:
-        return self.photo.state
-
-    @property
-    def photo_path(self) -> str | None:
-        return self.photo.path
-
-    @property
-    def photo_error(self) -> str | None:
-        return self.photo.reason
+    photo_state = read_through("photo", "state")
+    photo_path = read_through("photo", "path")
+    photo_error = read_through("photo", "reason")
 
     state_label = label_of("state", MAKEUP_STATES)
 
