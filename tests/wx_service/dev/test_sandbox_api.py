@@ -88,6 +88,19 @@ def post(client, path, tok, body):
     ).get_json()
 
 
+@pytest.mark.parametrize("path", ["cgi-bin/message/template/send", "cgi-bin/message/custom/send",
+                                  "cgi-bin/tags/members/batchtagging", "cgi-bin/tags/members/batchuntagging"])
+def test_a_body_that_is_not_a_json_object_is_refused_as_wechat_does(client, path):
+    tok = token(client)
+    empty = client.post(f"/sandbox/{path}", query_string={"access_token": tok}).get_json()
+    assert empty["errcode"] == 44002
+    assert post(client, path, tok, ["not", "an", "object"])["errcode"] == 47001
+    broken = client.post(f"/sandbox/{path}", query_string={"access_token": tok}, data=b"{nope").get_json()
+    assert broken["errcode"] == 47001
+    stable = client.post("/sandbox/cgi-bin/stable_token", data=b"[]").get_json()
+    assert stable["errcode"] == 47001
+
+
 def test_token_issue_and_strict_credentials(client, state):
     ok = client.get(
         "/sandbox/cgi-bin/token",

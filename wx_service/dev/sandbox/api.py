@@ -103,10 +103,12 @@ def _json_body():
         return ...
 
 
-def wechat_api(path: str, methods=("GET",), token: bool = True):
+def wechat_api(path: str, methods=("GET",), token: bool = True, json_object: bool = False):
     """Route ``/sandbox/<path>``: check the access token, apply injected faults, record the call.
 
     The view receives ``(state, appid, params, body)`` and returns a dict (JSON) or a Response.
+    ``json_object``: the body must be a JSON object, as WeChat answers otherwise — 44002 when there is none,
+    47001 when it is something else.
     """
 
     def deco(fn):
@@ -134,6 +136,8 @@ def wechat_api(path: str, methods=("GET",), token: bool = True):
             if result is None:
                 if body is ...:
                     result = err(47001)
+                elif json_object and not isinstance(body, dict):
+                    result = err(44002 if body is None else 47001)
                 else:
                     result = fn(state, appid, params, body)
             state.record(
@@ -181,10 +185,8 @@ def token(state, _appid, params, _body):
     return {"access_token": access_token, "expires_in": expires_in}
 
 
-@wechat_api("cgi-bin/stable_token", methods=("POST",), token=False)
+@wechat_api("cgi-bin/stable_token", methods=("POST",), token=False, json_object=True)
 def stable_token(state, _appid, _params, body):
-    if not isinstance(body, dict):
-        return err(44002 if body is None else 47001)
     problem, account = check_credentials(body.get("appid"), body.get("secret"), body.get("grant_type"))
     if problem:
         return problem

@@ -37,10 +37,8 @@ def _check_keyword(key: str, value: str) -> bool:
     return not (pattern is not None and not pattern.match(value))
 
 
-@wechat_api("cgi-bin/message/template/send", methods=("POST",))
+@wechat_api("cgi-bin/message/template/send", methods=("POST",), json_object=True)
 def template_send(state, appid, _params, body):
-    if not isinstance(body, dict):
-        return err(44002 if body is None else 47001)
     touser = body.get("touser")
     template_id = body.get("template_id")
     if not isinstance(touser, str) or not touser:
@@ -74,10 +72,8 @@ def template_send(state, appid, _params, body):
     return ok(msgid=msgid)
 
 
-@wechat_api("cgi-bin/message/custom/send", methods=("POST",))
+@wechat_api("cgi-bin/message/custom/send", methods=("POST",), json_object=True)
 def custom_send(state, appid, _params, body):
-    if not isinstance(body, dict):
-        return err(44002 if body is None else 47001)
     touser = body.get("touser")
     msgtype = body.get("msgtype")
     with state.lock:

@@ -75,8 +75,6 @@ def tags_delete(state, appid, _params, body):
 
 
 def _tagging(state, appid, body, add: bool):
-    if not isinstance(body, dict):
-        return err(44002 if body is None else 47001)
     openids = body.get("openid_list")
     tag_id = _tag_id(body.get("tagid"))
     if not isinstance(openids, list) or not openids or len(openids) > 50:
@@ -101,12 +99,12 @@ def _tagging(state, appid, body, add: bool):
     return ok()
 
 
-@wechat_api("cgi-bin/tags/members/batchtagging", methods=("POST",))
+@wechat_api("cgi-bin/tags/members/batchtagging", methods=("POST",), json_object=True)
 def batchtagging(state, appid, _params, body):
     return _tagging(state, appid, body, add=True)
 
 
-@wechat_api("cgi-bin/tags/members/batchuntagging", methods=("POST",))
+@wechat_api("cgi-bin/tags/members/batchuntagging", methods=("POST",), json_object=True)
 def batchuntagging(state, appid, _params, body):
     return _tagging(state, appid, body, add=False)
 

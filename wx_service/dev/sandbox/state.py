@@ -167,11 +167,15 @@ class SandboxState:
 
     def expire_token(self, appid: str) -> None:
         """Test helper: every token of ``appid`` stops working (40001 on use)."""
+        self._expire(self.tokens, self.current_token, appid)
+
+    def _expire(self, issued: dict, current: dict, appid: str) -> None:
+        """Every credential of ``appid`` in ``issued`` (tokens or tickets) expires; none is current."""
         with self.lock:
-            for info in self.tokens.values():
+            for info in issued.values():
                 if info["appid"] == appid:
                     info["expires_at"] = 0
-            self.current_token.pop(appid, None)
+            current.pop(appid, None)
 
     def issue_ticket(self, appid: str) -> tuple[str, int]:
         now = _now()
@@ -192,11 +196,8 @@ class SandboxState:
             return [t for t, i in self.tickets.items() if i["appid"] == appid and i["expires_at"] > now]
 
     def expire_ticket(self, appid: str) -> None:
-        with self.lock:
-            for info in self.tickets.values():
-                if info["appid"] == appid:
-                    info["expires_at"] = 0
-            self.current_ticket.pop(appid, None)
+        """Test helper: every jsapi_ticket of ``appid`` stops working."""
+        self._expire(self.tickets, self.current_ticket, appid)
 
     # ------------------------------------------------------------------ users
     def user(self, appid: str, openid: str, create: bool = True) -> dict | None:
