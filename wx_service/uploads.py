@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from contextlib import contextmanager
 
 from PIL import ImageOps
 
@@ -39,3 +40,17 @@ def store_image(upload, folder: str, *, what: str, max_bytes: int, side: int, sq
     path = f"{folder}/{prefix}{secrets.token_hex(12)}.jpg"
     storage().put(path, encoded.getvalue(), "image/jpeg")
     return path
+
+
+@contextmanager
+def removed_if_refused(*paths: str | None):
+    """Pictures stored before a rule has decided, removed again when it refuses: a refused form keeps nothing.
+
+    Yields the list of the stored paths; a block that stores more pictures adds them to it."""
+    stored = [path for path in paths if path]
+    try:
+        yield stored
+    except RuleViolation:
+        for path in stored:
+            storage().delete(path)
+        raise

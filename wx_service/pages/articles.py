@@ -7,17 +7,16 @@ from __future__ import annotations
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from wechatpy.exceptions import WeChatClientException
 
-from jobs.storage import storage
 from models import RuleViolation
 from models import articles as art
 from models.organization import is_active_admin
 
 from .. import clock
-from ..uploads import store_image
+from ..uploads import removed_if_refused, store_image
 from . import bp
 from .forms import act, attempt, page_arg
 from .guards import org_admin_required, volunteer_required
-from .media_files import send_stored
+from .media_files import send_picture
 
 PICTURE_MAX_BYTES = 5 * 1024 * 1024
 BODY_SIDE = 1200
@@ -53,26 +52,20 @@ def article(article_id: int):
 @bp.get("/articles/<int:article_id>/cover")
 @volunteer_required
 def article_cover(article_id: int):
-    found = _readable_or_404(article_id)
-    if not found.cover:
-        abort(404)
-    return send_stored(found.cover, "image/jpeg", max_age=3600)
+    return send_picture(_readable_or_404(article_id).cover, max_age=3600)
 
 
 @bp.get("/articles/<int:article_id>/pictures/<int:index>")
 @volunteer_required
 def article_picture(article_id: int, index: int):
-    found = _readable_or_404(article_id)
-    if index >= len(found.pictures or []):
-        abort(404)
-    return send_stored(found.pictures[index], "image/jpeg", max_age=3600)
+    pictures = _readable_or_404(article_id).pictures or []
+    return send_picture(pictures[index] if index < len(pictures) else None, max_age=3600)
 
 
 # ------------------------------------------------------------------------------ writing and review
 def _store_pictures() -> tuple[str | None, list[str]]:
     """The cover (600×420) and the body's pictures of the form, stored; removed again on a refusal."""
-    stored: list[str] = []
-    try:
+    with removed_if_refused() as stored:
         cover_file = request.files.get("cover")
         cover = None
         if cover_file is not None and cover_file.filename:
@@ -85,15 +78,7 @@ def _store_pictures() -> tuple[str | None, list[str]]:
         for upload in uploads:
             stored.append(store_image(upload, "articles", what="正文图片", max_bytes=PICTURE_MAX_BYTES,
                                       side=BODY_SIDE))
-    except RuleViolation:
-        _remove(stored)
-        raise
     return cover, stored[1:] if cover else stored
-
-
-def _remove(paths) -> None:
-    for path in paths:
-        storage().delete(path)
 
 
 @bp.route("/admin/articles/new", methods=["GET", "POST"])
@@ -106,11 +91,8 @@ def admin_article_new():
     def write():
         art.check_article(request.form)  # refuse the text before storing any picture
         cover, pictures = _store_pictures()
-        try:
+        with removed_if_refused(cover, *pictures):
             return art.write(g.volunteer, request.form, cover=cover, pictures=pictures, now=clock.now())
-        except RuleViolation:
-            _remove([p for p in [cover, *pictures] if p])
-            raise
 
     written, refused = attempt(write)
     if refused is not None:

@@ -17,7 +17,7 @@ from . import bp
 from .forms import act, attempt, page_arg
 from .guards import volunteer_required
 from .me import qr_png
-from .media_files import send_stored
+from .media_files import send_picture
 
 
 def _gift_or_404(gift_id: int):
@@ -47,10 +47,7 @@ def gift_detail(gift_id: int):
 @bp.get("/gifts/<int:gift_id>/picture")
 @volunteer_required
 def gift_picture(gift_id: int):
-    gift = _gift_or_404(gift_id)
-    if not gift.picture:
-        abort(404)
-    return send_stored(gift.picture, "image/jpeg", max_age=3600)
+    return send_picture(_gift_or_404(gift_id).picture, max_age=3600)
 
 
 @bp.post("/gifts/<int:gift_id>/redeem")

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
-from jobs.storage import storage
 from models import RuleViolation
 from models import gifts as gift_rules
 
 from .. import clock
 from ..config import settings
-from ..uploads import store_image
+from ..uploads import removed_if_refused, store_image
 from . import bp
 from .fields import Date, Decimal, Form, Int, Text, parse
 from .forms import act, attempt
@@ -51,12 +50,8 @@ def admin_gift_new():
         if upload is not None and upload.filename:
             values["picture"] = store_image(upload, "gifts", what="礼遇图片", max_bytes=PICTURE_MAX_BYTES,
                                             side=PICTURE_SIDE)
-        try:
+        with removed_if_refused(values.get("picture")):  # a refused gift keeps nothing, its picture neither
             return gift_rules.offer_gift(g.volunteer, values, now=clock.now(), tz=settings().app.timezone)
-        except RuleViolation:
-            if values.get("picture"):  # a refused gift keeps nothing, its picture neither
-                storage().delete(values["picture"])
-            raise
 
     gift, refused = attempt(offer)
     if refused is not None:

@@ -20,7 +20,7 @@ from . import bp
 from .forms import attempt
 from .guards import volunteer_required
 from .integrity import personal_payload
-from .media_files import send_stored
+from .media_files import send_picture
 
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
 AVATAR_SIZE = 256
@@ -79,9 +79,7 @@ def avatar():
 @bp.get("/me/avatar.jpg")
 @volunteer_required
 def avatar_image():
-    if not g.volunteer.avatar_path:
-        abort(404)
-    return send_stored(g.volunteer.avatar_path, "image/jpeg")
+    return send_picture(g.volunteer.avatar_path)
 
 
 @bp.route("/me/password", methods=["GET", "POST"])

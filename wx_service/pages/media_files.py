@@ -33,6 +33,13 @@ def send_stored(path: str, mimetype: str, **options):
     return send_file(io.BytesIO(data), mimetype=mimetype, **options)
 
 
+def send_picture(path: str | None, **options):
+    """A row's stored JPEG (a cover, a gift's picture, a logo, an avatar); a 404 where the row has none."""
+    if not path:
+        abort(404)
+    return send_stored(path, "image/jpeg", **options)
+
+
 def send_media(item: MediaItem | None, *, thumbnail: bool = False, **options):
     """The file of a stored ``item`` (its JPEG thumbnail with ``thumbnail=True``); ``options`` go to send_file."""
     if item is None or not item.stored:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 
 from models import membership as ms
 from models import org_rules, organization, permissions
@@ -16,7 +16,7 @@ from . import bp
 from .fields import Choice, Decimal, Form, Many, Text, parse
 from .forms import act, as_id, attempt, page_arg
 from .guards import volunteer_required
-from .media_files import send_stored
+from .media_files import send_picture
 
 # ------------------------------------------------------------------------------- helpers
 
@@ -71,10 +71,7 @@ LOGO_MAX_BYTES = 2 * 1024 * 1024
 @bp.get("/orgs/<int:org_id>/logo")
 @person_required
 def org_logo(org_id):
-    org = organization.get_org(org_id)
-    if not org.logo_path:
-        abort(404)
-    return send_stored(org.logo_path, "image/jpeg")
+    return send_picture(organization.get_org(org_id).logo_path)
 
 
 @bp.app_template_filter("local_dt")
