@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import ClassVar
 
 from models import RuleViolation
 
@@ -76,43 +77,46 @@ class Text(Field):
 
 
 @dataclass(frozen=True)
-class Int(Field):
+class _Number(Field):
+    """A number within ``low``…``high`` (``None``: no bound), read by the subclass's ``convert``."""
+
+    low: float | None = None
+    high: float | None = None
+    convert: ClassVar[Callable]
+
+    def coerce(self, raw):
+        try:
+            number = self.convert(raw)
+        except (TypeError, ValueError):
+            raise self.refuse() from None
+        low = self.low if self.low is not None else number
+        high = self.high if self.high is not None else number
+        if not low <= number <= high:
+            raise self.refuse()
+        return number
+
+
+def _finite_float(raw) -> float:
+    number = float(raw)
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
+
+
+@dataclass(frozen=True)
+class Int(_Number):
     """A whole number within ``low``…``high``."""
 
     low: int | None = None
     high: int | None = None
-
-    def coerce(self, raw):
-        try:
-            number = int(raw)
-        except (TypeError, ValueError):
-            raise self.refuse() from None
-        return _within(self, number)
+    convert = int
 
 
 @dataclass(frozen=True)
-class Decimal(Field):
+class Decimal(_Number):
     """A number (a float) within ``low``…``high``; NaN and infinities are never within."""
 
-    low: float | None = None
-    high: float | None = None
-
-    def coerce(self, raw):
-        try:
-            number = float(raw)
-        except (TypeError, ValueError):
-            raise self.refuse() from None
-        if not math.isfinite(number):
-            raise self.refuse()
-        return _within(self, number)
-
-
-def _within(field, number):
-    low = field.low if field.low is not None else number
-    high = field.high if field.high is not None else number
-    if not low <= number <= high:
-        raise field.refuse()
-    return number
+    convert = staticmethod(_finite_float)
 
 
 @dataclass(frozen=True)
