@@ -428,17 +428,6 @@ def _tagged(handle, endpoint):
     return sorted((c["appid"], openid) for c in calls for openid in c["body"]["openid_list"])
 
 
-def _run_jobs(handle):
-    backend = handle.app.extensions["wx_jobs"]
-    if hasattr(backend, "drain"):
-        assert backend.drain(10)
-        return
-    from rq import SimpleWorker
-
-    with handle.app.app_context():
-        SimpleWorker([backend.queue], connection=backend.connection).work(burst=True)
-
-
 def test_admin_tag_follows_admin_power(any_app):
     handle = any_app
     sandbox = handle.sandbox
@@ -450,12 +439,12 @@ def test_admin_tag_follows_admin_power(any_app):
         db.session.commit()
         sandbox.follow(accounts["demo"]["app_id"], "o-demo-new")
         sandbox.follow(accounts["county"]["app_id"], "o-county-new")
-        _run_jobs(handle)  # the tree's own admins have no bindings: nothing to tag
+        handle.run_jobs()  # the tree's own admins have no bindings: nothing to tag
         assert _tagged(handle, "batchtagging") == []
 
         add_admin(admins["district"], orgs["street"].id, person.number, now=NOW)
         db.session.commit()
-        _run_jobs(handle)
+        handle.run_jobs()
         both = sorted([(accounts["demo"]["app_id"], "o-demo-new"), (accounts["county"]["app_id"], "o-county-new")])
         assert _tagged(handle, "batchtagging") == both
         tag_ids = {t for t in sandbox.users[accounts["demo"]["app_id"]]["o-demo-new"]["tagid_list"]}
@@ -464,14 +453,14 @@ def test_admin_tag_follows_admin_power(any_app):
         # deregistering the org takes the power (and the tag) away
         deregister_org(admins["district"], orgs["street"].id, now=NOW)
         db.session.commit()
-        _run_jobs(handle)
+        handle.run_jobs()
         assert _tagged(handle, "batchuntagging") == both
         assert sandbox.users[accounts["demo"]["app_id"]]["o-demo-new"]["tagid_list"] == []
 
         # a rolled-back change enqueues nothing
         review_org(admins["district"], orgs["street"].id, True, now=NOW)
         db.session.rollback()
-        _run_jobs(handle)
+        handle.run_jobs()
         assert len(_tagged(handle, "batchtagging")) == 2
 
         # the job is idempotent: run again by hand, it tags nothing new
@@ -490,13 +479,13 @@ def test_admin_tag_on_registration_review(app_lite):
         handle.sandbox.follow(appid, "o-applicant")
         org = register_org(applicant, orgs["street"].id, {**FIELDS, "name": "新队"}, now=NOW)
         db.session.commit()
-        _run_jobs(handle)
+        handle.run_jobs()
         assert _tagged(handle, "batchtagging") == []  # pending org: no admin menu yet (untag call only)
         review_org(admins["street"], org.id, True, now=NOW)
         db.session.commit()
-        _run_jobs(handle)
+        handle.run_jobs()
         assert _tagged(handle, "batchtagging") == [(appid, "o-applicant")]
         remove_admin(admins["street"], org.id, applicant.id, now=NOW)
         db.session.commit()
-        _run_jobs(handle)
+        handle.run_jobs()
         assert (appid, "o-applicant") in _tagged(handle, "batchuntagging")

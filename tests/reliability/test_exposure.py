@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 from models import Binding, OrgAdmin, Volunteer, db, project_rules, utcnow
 from models import project as pr
 from tests.reliability.test_masking import get_paths, secrets_not_of
-from tests.support.orgs import build_tree, make_volunteer
+from tests.support.orgs import bind_admins, build_tree, make_volunteer
 from tests.support.people import bind, id_number, sign_in
 from tests.support.projects import typed
 from tests.wx_service.pages.test_project_pages import csrf, live_fields, text
@@ -44,8 +44,7 @@ def project_with_helpers(app_lite):
     """A district station's project with two temporary admins; the root org's admin opens its edit page."""
     with app_lite.app.app_context():
         orgs, admins = build_tree(now=utcnow())
-        for key, admin in admins.items():
-            db.session.add(Binding(account="demo", openid=f"o-{key}", volunteer_id=admin.id))
+        bind_admins(admins)
         district = db.session.get(Volunteer, db.session.scalar(
             db.select(OrgAdmin.volunteer_id).where(OrgAdmin.org_id == orgs["district"].id)))
         gu, lu = elder("顾建华", date(1949, 3, 12)), elder("陆美珍", date(1952, 10, 1), "F")

@@ -8,12 +8,21 @@ import re
 import threading
 from decimal import Decimal
 
+import pytest
+
 from models import Binding, db
 from models import gifts as gift_rules
 from models import points as ledger
 from tests.support.gifts import gift_values, give_points
 from tests.support.orgs import NOW, build_tree, make_volunteer
 from tests.support.people import csrf_token, sign_in
+
+
+@pytest.fixture
+def handle(app_pg):
+    """The PostgreSQL app, its clock stopped at NOW."""
+    with app_pg.clock_at(NOW):
+        yield app_pg
 
 
 def rush(handle, clients_and_gifts) -> list[int]:
@@ -35,90 +44,75 @@ def rush(handle, clients_and_gifts) -> list[int]:
     return outcomes
 
 
-def test_a_hundred_redemptions_of_the_last_five(app_pg):
-    handle = app_pg
-    handle.app.config["CLOCK_NOW"] = NOW
-    try:
-        with handle.app.app_context():
-            _orgs, admins = build_tree()
-            last_five = gift_rules.offer_gift(admins["district"], gift_values(stock=5, cost=10), now=NOW).id
-            # different gifts: their rows do not serialise the redemptions, only the volunteer's row does
-            others = [gift_rules.offer_gift(admins["district"], gift_values(name=f"雨伞{i}", stock=5, cost=10),
-                                            now=NOW).id for i in range(20)]
-            people = [make_volunteer(f"抢兑{i}", account="demo", openid=f"o-rush{i}").id for i in range(50)]
-            for volunteer_id in people:
-                give_points(volunteer_id, 9)  # + 1 for today's first page = enough for one
-            rich = make_volunteer("多次兑换", account="demo", openid="o-rich").id
-            give_points(rich, 24)  # + 1 = enough for two
-            db.session.commit()
-        rushers = []
-        for i in range(50):
-            client = sign_in(handle.client(), f"o-rush{i}")
-            token = csrf_token(client, f"/m/gifts/{last_five}?account=demo")
-            rushers += [(client, token, last_five), (client, token, last_five)]  # each asks twice
-        outcomes = rush(handle, rushers)
-        assert outcomes.count("won") == 5, outcomes
-        assert set(outcomes) <= {"won", "302"}  # the others are sent back with the reason, never a 500
+def test_a_hundred_redemptions_of_the_last_five(handle):
+    with handle.app.app_context():
+        _orgs, admins = build_tree()
+        last_five = gift_rules.offer_gift(admins["district"], gift_values(stock=5, cost=10), now=NOW).id
+        # different gifts: their rows do not serialise the redemptions, only the volunteer's row does
+        others = [gift_rules.offer_gift(admins["district"], gift_values(name=f"雨伞{i}", stock=5, cost=10),
+                                        now=NOW).id for i in range(20)]
+        people = [make_volunteer(f"抢兑{i}", account="demo", openid=f"o-rush{i}").id for i in range(50)]
+        for volunteer_id in people:
+            give_points(volunteer_id, 9)  # + 1 for today's first page = enough for one
+        rich = make_volunteer("多次兑换", account="demo", openid="o-rich").id
+        give_points(rich, 24)  # + 1 = enough for two
+        db.session.commit()
+    rushers = []
+    for i in range(50):
+        client = sign_in(handle.client(), f"o-rush{i}")
+        token = csrf_token(client, f"/m/gifts/{last_five}?account=demo")
+        rushers += [(client, token, last_five), (client, token, last_five)]  # each asks twice
+    outcomes = rush(handle, rushers)
+    assert outcomes.count("won") == 5, outcomes
+    assert set(outcomes) <= {"won", "302"}  # the others are sent back with the reason, never a 500
 
-        client = sign_in(handle.client(), "o-rich")
-        token = csrf_token(client, f"/m/gifts/{others[0]}?account=demo")
-        assert rush(handle, [(client, token, gift) for gift in others]).count("won") == 2
+    client = sign_in(handle.client(), "o-rich")
+    token = csrf_token(client, f"/m/gifts/{others[0]}?account=demo")
+    assert rush(handle, [(client, token, gift) for gift in others]).count("won") == 2
 
-        with handle.app.app_context():
-            assert db.session.get(gift_rules.Gift, last_five).stock == 0
-            assert gift_rules.Redemption.query.filter_by(gift_id=last_five).count() == 5
-            winners = [r.volunteer_id for r in gift_rules.Redemption.query.filter_by(gift_id=last_five)]
-            assert len(set(winners)) == 5  # nobody could pay for two
-            for volunteer_id in people:
-                assert ledger.balance(volunteer_id) >= 0
-            assert sum(ledger.balance(v) for v in people) == Decimal(50 * 10 - 5 * 10)
-            assert ledger.balance(rich) == Decimal("5.00")
-            assert sum(db.session.get(gift_rules.Gift, gift).stock for gift in others) == 20 * 5 - 2
-    finally:
-        handle.app.config.pop("CLOCK_NOW", None)
+    with handle.app.app_context():
+        assert db.session.get(gift_rules.Gift, last_five).stock == 0
+        assert gift_rules.Redemption.query.filter_by(gift_id=last_five).count() == 5
+        winners = [r.volunteer_id for r in gift_rules.Redemption.query.filter_by(gift_id=last_five)]
+        assert len(set(winners)) == 5  # nobody could pay for two
+        for volunteer_id in people:
+            assert ledger.balance(volunteer_id) >= 0
+        assert sum(ledger.balance(v) for v in people) == Decimal(50 * 10 - 5 * 10)
+        assert ledger.balance(rich) == Decimal("5.00")
+        assert sum(db.session.get(gift_rules.Gift, gift).stock for gift in others) == 20 * 5 - 2
 
 
-def test_flash_of_the_losers_says_why(app_pg):
+def test_flash_of_the_losers_says_why(handle):
     """The refusal a loser is sent back with is the rule's Chinese sentence."""
-    handle = app_pg
-    handle.app.config["CLOCK_NOW"] = NOW
-    try:
-        with handle.app.app_context():
-            _orgs, admins = build_tree()
-            gift = gift_rules.offer_gift(admins["district"], gift_values(stock=1, cost=10), now=NOW).id
-            make_volunteer("穷", account="demo", openid="o-poor")
-            db.session.commit()
-        client = sign_in(handle.client(), "o-poor")
-        token = csrf_token(client, f"/m/gifts/{gift}?account=demo")
-        page = client.post(f"/m/gifts/{gift}/redeem?account=demo", data={"csrf_token": token}, follow_redirects=True)
-        assert re.search("当前可用积分不足", page.get_data(as_text=True))
-    finally:
-        handle.app.config.pop("CLOCK_NOW", None)
+    with handle.app.app_context():
+        _orgs, admins = build_tree()
+        gift = gift_rules.offer_gift(admins["district"], gift_values(stock=1, cost=10), now=NOW).id
+        make_volunteer("穷", account="demo", openid="o-poor")
+        db.session.commit()
+    client = sign_in(handle.client(), "o-poor")
+    token = csrf_token(client, f"/m/gifts/{gift}?account=demo")
+    page = client.post(f"/m/gifts/{gift}/redeem?account=demo", data={"csrf_token": token}, follow_redirects=True)
+    assert re.search("当前可用积分不足", page.get_data(as_text=True))
 
 
-def test_wrong_pickup_numbers_typed_at_once_are_rationed(app_pg):
+def test_wrong_pickup_numbers_typed_at_once_are_rationed(handle):
     """40 wrong numbers typed in parallel by one admin: the day's 20 are looked up, the rest refused unchecked."""
-    handle = app_pg
-    handle.app.config["CLOCK_NOW"] = NOW
-    try:
-        with handle.app.app_context():
-            _orgs, admins = build_tree()
-            db.session.add(Binding(account="demo", openid="o-desk", volunteer_id=admins["district"].id))
-            db.session.commit()
-        admin = sign_in(handle.client(), "o-desk")
-        barrier = threading.Barrier(40)
-        statuses: list[int] = []
+    with handle.app.app_context():
+        _orgs, admins = build_tree()
+        db.session.add(Binding(account="demo", openid="o-desk", volunteer_id=admins["district"].id))
+        db.session.commit()
+    admin = sign_in(handle.client(), "o-desk")
+    barrier = threading.Barrier(40)
+    statuses: list[int] = []
 
-        def guess(n):
-            barrier.wait(30)
-            statuses.append(admin.get(f"/m/admin/pickup?account=demo&pickup={10_000_000 + n * 7919}").status_code)
+    def guess(n):
+        barrier.wait(30)
+        statuses.append(admin.get(f"/m/admin/pickup?account=demo&pickup={10_000_000 + n * 7919}").status_code)
 
-        threads = [threading.Thread(target=guess, args=(n,)) for n in range(40)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
-        assert sorted(set(statuses)) == [404, 429] and len(statuses) == 40
-        assert statuses.count(404) == gift_rules.WRONG_CODES_PER_DAY
-    finally:
-        handle.app.config.pop("CLOCK_NOW", None)
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert sorted(set(statuses)) == [404, 429] and len(statuses) == 40
+    assert statuses.count(404) == gift_rules.WRONG_CODES_PER_DAY

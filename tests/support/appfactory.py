@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +68,27 @@ class AppHandle:
         if hasattr(backend, "drain"):
             return backend.drain(timeout)
         return True
+
+    @contextmanager
+    def clock_at(self, now):
+        """The app's clock (``clock.now()``) stopped at ``now`` for the block, running again after it."""
+        self.app.config["CLOCK_NOW"] = now
+        try:
+            yield self
+        finally:
+            self.app.config.pop("CLOCK_NOW", None)
+
+    def run_jobs(self, timeout: float = 10.0) -> None:
+        """Every queued job run to the end: drained in-process on the embedded backend, else by a burst of a
+        real rq worker (PostgreSQL + Redis), as production runs them."""
+        backend = self.app.extensions["wx_jobs"]
+        if hasattr(backend, "drain"):
+            assert backend.drain(timeout)
+            return
+        from rq import SimpleWorker
+
+        with self.app.app_context():
+            SimpleWorker([backend.queue], connection=backend.connection).work(burst=True)
 
     def reset(self) -> None:
         """Empty every table, the sandbox's memory and this session's Redis keys."""

@@ -64,3 +64,12 @@ def build_tree(now=NOW):
             add_admin(admins["root"], org.id, admins[key].number, now=now)
     db.session.flush()
     return orgs, admins
+
+
+def bind_admins(admins: dict, account: str = "demo") -> None:
+    """Each admin of ``build_tree`` bound to ``account`` as ``o-<key>`` (``o-root``, ``o-street`` …), flushed."""
+    from models import Binding, db
+
+    for key, admin in admins.items():
+        db.session.add(Binding(account=account, openid=f"o-{key}", volunteer_id=admin.id))
+    db.session.flush()

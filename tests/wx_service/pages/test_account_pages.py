@@ -10,7 +10,7 @@ from PIL import Image
 from models import Binding, PhoneView, Volunteer, accounts, clock, db, utcnow, volunteer_qr
 from models.audit import reveal_phone
 from models.integrity import codes
-from tests.support.people import csrf_token, id_number, make_volunteer, phone, sign_in
+from tests.support.people import bind, csrf_token, id_number, make_volunteer, phone, sign_in
 
 
 def register_through_pages(handle, client, openid, **over):
@@ -173,14 +173,17 @@ def _image(fmt, size=(600, 400)):
     return buffer
 
 
+def _on_the_avatar_page(handle, openid):
+    """A bound volunteer's client on 我的头像, and the form's CSRF token."""
+    with handle.app.app_context():
+        bind(make_volunteer(), openid)
+    client = sign_in(handle.client(), openid)
+    return client, csrf_token(client, "/m/me/avatar?account=demo")
+
+
 @pytest.mark.parametrize("fmt, status", [("JPEG", 302), ("PNG", 302), ("GIF", 415)])
 def test_avatar_upload(any_app, fmt, status):
-    with any_app.app.app_context():
-        v = make_volunteer()
-        db.session.add(Binding(account="demo", openid="o_av", volunteer_id=v.id, bound_at=utcnow()))
-        db.session.commit()
-    client = sign_in(any_app.client(), "o_av")
-    token = csrf_token(client, "/m/me/avatar?account=demo")
+    client, token = _on_the_avatar_page(any_app, "o_av")
     res = client.post("/m/me/avatar?account=demo", data={"csrf_token": token, "avatar": (_image(fmt), "a.img")},
                       content_type="multipart/form-data")
     assert res.status_code == status
@@ -190,12 +193,7 @@ def test_avatar_upload(any_app, fmt, status):
 
 
 def test_avatar_over_two_megabytes_is_refused(any_app):
-    with any_app.app.app_context():
-        v = make_volunteer()
-        db.session.add(Binding(account="demo", openid="o_av2", volunteer_id=v.id, bound_at=utcnow()))
-        db.session.commit()
-    client = sign_in(any_app.client(), "o_av2")
-    token = csrf_token(client, "/m/me/avatar?account=demo")
+    client, token = _on_the_avatar_page(any_app, "o_av2")
     big = io.BytesIO(b"\xff\xd8" + b"0" * (2 * 1024 * 1024 + 10))
     res = client.post("/m/me/avatar?account=demo", data={"csrf_token": token, "avatar": (big, "a.jpg")},
                       content_type="multipart/form-data")

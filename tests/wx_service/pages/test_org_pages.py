@@ -10,7 +10,7 @@ import pytest
 from models import Membership, OrgAdmin, Organization, db
 from models.membership import approve_members, join_org
 from models.org_rules import found_suborg, register_org
-from tests.support.orgs import FIELDS, NOW, build_tree, make_volunteer
+from tests.support.orgs import FIELDS, NOW, bind_admins, build_tree, make_volunteer
 
 
 def sign_in(client, openid: str) -> None:
@@ -37,10 +37,7 @@ def city(app_lite):
     """The tree, with each admin bound to the demo account as ``o-<key>``, and a bound volunteer."""
     with app_lite.app.app_context():
         orgs, admins = build_tree()
-        from models import Binding
-
-        for key, admin in admins.items():
-            db.session.add(Binding(account="demo", openid=f"o-{key}", volunteer_id=admin.id))
+        bind_admins(admins)
         person = make_volunteer("王小明", account="demo", openid="o-person")
         db.session.commit()
         ids = {key: org.id for key, org in orgs.items()}

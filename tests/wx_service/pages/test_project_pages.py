@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from models import Binding, Notification, OrgAdmin, Volunteer, db, project_rules, utcnow
+from models import Notification, OrgAdmin, Volunteer, db, project_rules, utcnow
 from models import project as pr
 from models import signup as su
 from models.membership import approve_members, join_org
-from tests.support.orgs import build_tree, make_volunteer
+from tests.support.orgs import bind_admins, build_tree, make_volunteer
 from tests.support.projects import fields, typed
 from tests.support.settings import override
 
@@ -50,8 +50,7 @@ def live_fields(**overrides) -> dict:
 def city(app_lite):
     with app_lite.app.app_context():
         orgs, admins = build_tree(now=utcnow())
-        for key, admin in admins.items():
-            db.session.add(Binding(account="demo", openid=f"o-{key}", volunteer_id=admin.id))
+        bind_admins(admins)
         person = make_volunteer("王小明", account="demo", openid="o-person")
         db.session.commit()
         ids = {key: org.id for key, org in orgs.items()}

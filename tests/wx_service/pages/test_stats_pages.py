@@ -101,18 +101,6 @@ def pg_city(app):
     yield ids
 
 
-def run_jobs(handle):
-    """The export job in a real rq worker (PostgreSQL + Redis), as production runs it."""
-    from rq import SimpleWorker
-
-    backend = handle.app.extensions["wx_jobs"]
-    if hasattr(backend, "drain"):
-        assert backend.drain(10)
-        return
-    with handle.app.app_context():
-        SimpleWorker([backend.queue], connection=backend.connection).work(burst=True)
-
-
 def test_activity_figures_over_the_subtree(city):
     rows = reads.activity_stats(city["orgs"]["root"], "2026-03", "2026-04")
     root, district, sibling = rows[0], rows[1], rows[2]
@@ -227,7 +215,7 @@ def test_member_export_is_a_job_audited_masked_and_neutralised(pg_city, app, fmt
     street, street_export = ask("o_stats_street", "street")
     root, root_export = ask("o_stats_root", "street")
     assert street.get(f"/m/api/exports/{street_export}?account=demo").get_json()["state"] == "queued"
-    run_jobs(app)
+    app.run_jobs()
     with app.app.app_context():
         whole = [db.session.get(Volunteer, i).id_number for i in pg_city["people_ids"]]
     rows = rows_of(street, street_export)
@@ -254,7 +242,7 @@ def test_hours_export_and_a_refused_request(pg_city, app):
     made = root.post("/m/admin/exports?account=demo", data={
         "csrf_token": token, "kind": "hours", "fmt": "csv", "org": pg_city["ids"]["root"], "first": "2026-04",
         "last": "2026-04"})
-    run_jobs(app)
+    app.run_jobs()
     page = root.get(made.headers["Location"]).get_data(as_text=True)
     assert "已完成" in page and "下载文件" in page
     export_id = int(made.headers["Location"].rsplit("/", 1)[1].split("?")[0])

@@ -43,16 +43,23 @@ def test_unknown_account_is_404(any_app):
     assert any_app.client().post("/wechat/nosuch").status_code == 404
 
 
+OFFICIAL_TIMESTAMP, OFFICIAL_NONCE = "1409735669", "1320562132"
+
+
+def _post_official_sample(handle, body: str, msg_signature: str):
+    """WeChat's published safe-mode sample posted to the ``safe`` account (Token spamtest), signed as sent."""
+    ts, nonce = OFFICIAL_TIMESTAMP, OFFICIAL_NONCE
+    return handle.client().post("/wechat/safe", data=body, content_type="text/xml", query_string={
+        "signature": wechat.sign("spamtest", ts, nonce), "timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
+        "msg_signature": msg_signature})
+
+
 def test_official_safe_mode_sample_decrypts(any_app):
     """WeChat's published vector: Token spamtest, the sample EncodingAESKey and AppID."""
-    client = any_app.client()
-    ts, nonce = "1409735669", "1320562132"
     body = f"<xml><ToUserName><![CDATA[gh_10f6c3c3ac5a]]></ToUserName><Encrypt><![CDATA[{OFFICIAL_ENCRYPT}]]></Encrypt></xml>"
-    res = client.post("/wechat/safe", data=body, content_type="text/xml", query_string={
-        "signature": wechat.sign("spamtest", ts, nonce), "timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
-        "msg_signature": "5d197aaffba7e9b25a30732f161a50dee96bd5fa"})
+    res = _post_official_sample(any_app, body, "5d197aaffba7e9b25a30732f161a50dee96bd5fa")
     assert res.status_code == 200
-    plain = wechat.decrypt_reply(any_app.config, "safe", res.get_data(as_text=True), nonce)
+    plain = wechat.decrypt_reply(any_app.config, "safe", res.get_data(as_text=True), OFFICIAL_NONCE)
     # The text handler answered the sender, from the account the message was addressed to.
     assert "<ToUserName><![CDATA[oyORnuP8q7ou2gfYjqLzSIWZf0rs]]>" in plain
     assert "<FromUserName><![CDATA[gh_10f6c3c3ac5a]]>" in plain
@@ -61,12 +68,7 @@ def test_official_safe_mode_sample_decrypts(any_app):
 
 
 def test_safe_mode_wrong_msg_signature_is_403(any_app):
-    client = any_app.client()
-    ts, nonce = "1409735669", "1320562132"
-    body = f"<xml><Encrypt><![CDATA[{OFFICIAL_ENCRYPT}]]></Encrypt></xml>"
-    res = client.post("/wechat/safe", data=body, content_type="text/xml", query_string={
-        "signature": wechat.sign("spamtest", ts, nonce), "timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
-        "msg_signature": "0" * 40})
+    res = _post_official_sample(any_app, f"<xml><Encrypt><![CDATA[{OFFICIAL_ENCRYPT}]]></Encrypt></xml>", "0" * 40)
     assert res.status_code == 403
 
 
