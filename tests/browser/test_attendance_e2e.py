@@ -3,17 +3,16 @@ the app's clock is stopped and moved by the test (``CLOCK_NOW``)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from models import Binding, db, project_rules
+from models import Binding, db
 from models import attendance as att
 from models import hours as service_hours
 from models import project as pr
-from models import signup as su
 from tests.browser.conftest import screenshot
 from tests.browser.test_wishes_e2e import person
-from tests.support.orgs import NOW, build_tree, make_volunteer
-from tests.support.projects import TODAY, fields, typed
+from tests.support.orgs import build_tree
+from tests.support.projects import TODAY, running_today
 
 FAR = '{"latitude": 32.0150, "longitude": 120.8600, "accuracy": 35}'
 NEAR = '{"latitude": 32.0101, "longitude": 120.8600, "accuracy": 15}'
@@ -29,11 +28,7 @@ def setup_city(app):
     with app.app_context():
         _orgs, admins = build_tree()
         db.session.add(Binding(account="demo", openid="o-e2e-admin", volunteer_id=admins["district"].id))
-        project = project_rules.publish_project(admins["district"], typed(fields(
-            start_date=TODAY.isoformat(), end_date=(TODAY + timedelta(days=1)).isoformat(),
-            signup_end=(TODAY + timedelta(days=1)).isoformat(), needs_review="0")), now=NOW)
-        walker = make_volunteer("周行远", account="demo", openid="o-e2e-walker")
-        su.sign_up(walker, project.id, now=NOW)
+        project, walker = running_today(admins["district"], "周行远", "o-e2e-walker")
         db.session.commit()
         return project.id, walker.id
 

@@ -7,15 +7,13 @@ Three ways it fails in the field: the script does not load (no ``wx``), wx.confi
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
-from models import db, project_rules
-from models import signup as su
+from models import db
 from tests.browser.conftest import screenshot
 from tests.browser.test_wishes_e2e import person
 from tests.support.help import build_help
-from tests.support.orgs import NOW, build_tree, make_volunteer
-from tests.support.projects import TODAY, fields, typed
+from tests.support.orgs import build_tree
+from tests.support.projects import running_today
 
 
 def _elder_page(browser, handle):
@@ -66,13 +64,8 @@ def test_the_checkin_page_says_so_when_wechat_never_answers(phone, browser):
     handle = phone.app
     with handle.app.app_context():
         _orgs, admins = build_tree()
-        project = project_rules.publish_project(admins["district"], typed(fields(
-            start_date=TODAY.isoformat(), end_date=(TODAY + timedelta(days=1)).isoformat(),
-            signup_end=(TODAY + timedelta(days=1)).isoformat(), needs_review="0")), now=NOW)
-        walker = make_volunteer("季红梅", account="demo", openid="o-e2e-nowx")
-        su.sign_up(walker, project.id, now=NOW)
+        project_id = running_today(admins["district"], "季红梅", "o-e2e-nowx")[0].id
         db.session.commit()
-        project_id = project.id
     ctx, page = person(browser, handle, "o-e2e-nowx")
     try:
         page.clock.install()

@@ -17,6 +17,7 @@ import pytest
 from tests.browser.conftest import ARTIFACTS, PHONE, WECHAT_UA, screenshot
 from tests.support.help import build_help
 from tests.support.orgs import build_tree, make_volunteer
+from tests.support.sandbox_phone import fill_identity
 
 DEFAULT_SIZE, FIXED_SIZE = 16, 13
 ELDER = "o_looks_xu_guifang"  # 徐桂芳, born 1942, 一喊就来 seeker and wish publisher
@@ -186,14 +187,7 @@ def test_the_sms_button_counts_down_and_a_wrong_code_stays_typed(phone, browser)
         assert button.is_enabled() and page.locator("#sms_tip").evaluate(
             "e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
 
-        form.locator("select[name=id_type]").select_option("mainland_id")
-        from tests.support.people import id_number
-
-        form.locator("input[name=id_number]").fill(id_number("19580312", male=False))
-        form.locator("input[name=name]").fill("曹美华")
-        form.locator("input[name=gender][value=F]").check()
-        form.locator("input[name=password]").fill("haimen1958a")
-        form.locator("input[name=password_repeat]").fill("haimen1958a")
+        fill_identity(form, birth="19580312", name="曹美华", password="haimen1958a")
         form.locator("input[name=sms_code]").fill("000000")
         form.locator("button[type=submit]").click()
         page.locator(".form-error").wait_for()

@@ -42,3 +42,17 @@ def publish(actor, now=NOW, **overrides):
     from models.project_rules import publish_project
 
     return publish_project(actor, typed(fields(**overrides)), now=now)
+
+
+def running_today(actor, name: str, openid: str):
+    """A 双签 project of ``actor``'s org running today and tomorrow, signup open without review (published at
+    NOW), and then a volunteer ``name`` (bound to the demo account as ``openid``) signed up for it, accepted at
+    once: ``(project, volunteer)``."""
+    from models import signup
+    from tests.support.orgs import make_volunteer
+
+    project = publish(actor, start_date=TODAY.isoformat(), end_date=(TODAY + timedelta(days=1)).isoformat(),
+                      signup_end=(TODAY + timedelta(days=1)).isoformat(), needs_review="0")
+    volunteer = make_volunteer(name, account="demo", openid=openid)
+    signup.sign_up(volunteer, project.id, now=NOW)
+    return project, volunteer

@@ -1,0 +1,26 @@
+"""What a person does on the sandbox phone page and in its web view, for the browser tests."""
+
+from __future__ import annotations
+
+from tests.support.people import id_number
+
+
+def follow_and_tap_bind(phone, openid: str):
+    """The sandbox phone follows the account as ``openid`` and taps 志愿者 → 账号绑定; the web view's frame."""
+    phone.goto(phone.app.base_url + "/sandbox/phone")
+    phone.fill("#openid", openid)
+    phone.click("#follow")
+    phone.wait_for_selector("text=欢迎关注江海志愿")
+    phone.click("#menu >> text=志愿者")
+    phone.click("#menu >> text=账号绑定")
+    return phone.frame_locator("#webview-frame")
+
+
+def fill_identity(form, *, birth: str, name: str, password: str, gender: str = "F") -> None:
+    """The register form's 证件 (a mainland ID number born ``birth``, no other test's), name, gender and password."""
+    form.locator("select[name=id_type]").select_option("mainland_id")
+    form.locator("input[name=id_number]").fill(id_number(birth, male=gender == "M"))
+    form.locator("input[name=name]").fill(name)
+    form.locator(f"input[name=gender][value={gender}]").check()
+    form.locator("input[name=password]").fill(password)
+    form.locator("input[name=password_repeat]").fill(password)
