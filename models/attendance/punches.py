@@ -258,6 +258,23 @@ def open_cycle_of(volunteer_id: int) -> Cycle | None:
     return Cycle.query.filter_by(open_volunteer_id=volunteer_id).one_or_none()
 
 
+#: the refusal of a punch of the other mode: a 单签 punch on a 双签 project, a 签到 on a 单签 one
+_OTHER_MODE = {SINGLE: ("not_single", "该项目为签到/签退项目，请分别签到和签退。", 409),
+               DOUBLE: ("not_double", "该项目为单签项目，每天打卡一次即可。", 409)}
+
+
+def _opening_punch(volunteer: Volunteer, project_id: int, mode: str, *, now: datetime, rules: Rules,
+                   extras: Extras, code_required: bool):
+    """What a 单签 punch and a 签到 check first: the project open and of ``mode``, the volunteer accepted,
+    ``now`` inside the day's window, and the on-site code when required: ``(project, signup, day, code_at)``."""
+    project, signup = open_project_and_signup(project_id, volunteer.id)
+    if project.checkin_mode != mode:
+        raise RuleViolation(*_OTHER_MODE[mode])
+    require_accepted(signup)
+    day = check_punch_time(project, now, rules.tz)
+    return project, signup, day, onsite_code_at(project, day, extras, now, required=code_required)
+
+
 def punch_single(volunteer: Volunteer, project_id: int, position: positions.Position | None, *, now: datetime,
                  rules: Rules = DEFAULT_RULES, by: Volunteer | None = None, desk: bool = False,
                  extras: Extras = NO_EXTRAS) -> Cycle:
@@ -265,12 +282,8 @@ def punch_single(volunteer: Volunteer, project_id: int, position: positions.Posi
 
     The cycle is recorded at once: it enters publicity in its INSERT (a 单签 cycle earns no points).
     """
-    project, signup = open_project_and_signup(project_id, volunteer.id)
-    if project.checkin_mode != SINGLE:
-        raise RuleViolation("not_single", "该项目为签到/签退项目，请分别签到和签退。", 409)
-    require_accepted(signup)
-    day = check_punch_time(project, now, rules.tz)
-    code_at = onsite_code_at(project, day, extras, now, required=by is None)
+    project, signup, day, code_at = _opening_punch(volunteer, project_id, SINGLE, now=now, rules=rules,
+                                                   extras=extras, code_required=by is None)
     site, distance = nearest_site(project, position) if position is not None else (None, None)
     hours = Decimal(str(project.preset_hours)).quantize(TWO)
     source = SOURCE_DESK if desk else SOURCE_SCAN if by is not None else SOURCE_PAGE
@@ -296,12 +309,8 @@ def sign_in(volunteer: Volunteer, project_id: int, position: positions.Position 
     """双签 签到: from the day's window start to its end, within the radius of a site, with no other
     sign-in open (an open one past its deadline lapses first).  A desk punch (``desk_by``, the admin
     at the 服务台 on site) needs neither the radius nor the on-site code; it is audited."""
-    project, signup = open_project_and_signup(project_id, volunteer.id)
-    if project.checkin_mode != DOUBLE:
-        raise RuleViolation("not_double", "该项目为单签项目，每天打卡一次即可。", 409)
-    require_accepted(signup)
-    day = check_punch_time(project, now, rules.tz)
-    code_at = onsite_code_at(project, day, extras, now, required=desk_by is None)
+    project, signup, day, code_at = _opening_punch(volunteer, project_id, DOUBLE, now=now, rules=rules,
+                                                   extras=extras, code_required=desk_by is None)
     if desk_by is None:
         site, distance = check_within_radius(project, position, "签到")
     else:
