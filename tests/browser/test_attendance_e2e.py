@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from models import Binding, db
 from models import attendance as att
 from models import hours as service_hours
@@ -33,11 +35,19 @@ def setup_city(app):
         return project.id, walker.id
 
 
-def test_too_far_then_closer_sign_in_sign_out_and_publicity(phone, browser):
+@pytest.fixture
+def city(phone):
+    """``setup_city`` on the phone's app, its jobs run: ``(handle, app, what setup_city returns)``; the test stops
+    the clock where it needs it (``at``), and it runs again after the test."""
     handle = phone.app
-    app = handle.app
-    project_id, walker_id = setup_city(app)
+    made = setup_city(handle.app)
     handle.drain_jobs()
+    yield handle, handle.app, made
+    handle.app.config.pop("CLOCK_NOW", None)
+
+
+def test_too_far_then_closer_sign_in_sign_out_and_publicity(city, browser):
+    handle, app, (project_id, walker_id) = city
     app.config["CLOCK_NOW"] = at(9, 10)
     ctx, page = person(browser, handle, "o-e2e-walker")
     try:
@@ -78,15 +88,11 @@ def test_too_far_then_closer_sign_in_sign_out_and_publicity(phone, browser):
             assert [p.kind for p in punches] == ["in", "out"] and punches[0].accuracy == 15
             assert abs(punches[0].latitude - 32.0101) < 1e-9  # gcj02 as sent, not converted
     finally:
-        app.config.pop("CLOCK_NOW", None)
         ctx.close()
 
 
-def test_makeup_with_a_photo_then_approved(phone, browser):
-    handle = phone.app
-    app = handle.app
-    project_id, walker_id = setup_city(app)
-    handle.drain_jobs()
+def test_makeup_with_a_photo_then_approved(city, browser):
+    handle, app, (project_id, walker_id) = city
     app.config["CLOCK_NOW"] = at(12, 30)
     contexts = []
     try:
@@ -120,6 +126,5 @@ def test_makeup_with_a_photo_then_approved(phone, browser):
         with app.app_context():
             assert service_hours.total_hours(walker_id) == 1.5
     finally:
-        app.config.pop("CLOCK_NOW", None)
         for ctx in contexts:
             ctx.close()

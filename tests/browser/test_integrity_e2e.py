@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, timedelta
 
+import pytest
 import zxingcpp
 from PIL import Image
 
@@ -49,11 +50,19 @@ def decode_on_screen(page, selector) -> str:
     return found[0].text
 
 
-def test_on_site_code_scanned_from_the_admins_screen_and_a_stale_screenshot(phone, browser):
+@pytest.fixture
+def city(phone):
+    """``setup_city`` on the phone's app, its jobs run: ``(handle, app, what setup_city returns)``; the test stops
+    the clock where it needs it (``at``), and it runs again after the test."""
     handle = phone.app
-    app = handle.app
-    ids = setup_city(app)
+    made = setup_city(handle.app)
     handle.drain_jobs()
+    yield handle, handle.app, made
+    handle.app.config.pop("CLOCK_NOW", None)
+
+
+def test_on_site_code_scanned_from_the_admins_screen_and_a_stale_screenshot(city, browser):
+    handle, app, ids = city
     app.config["CLOCK_NOW"] = at(9, 10)
     admin_ctx, admin = person(browser, handle, "o-int-admin")
     v_ctx, volunteer = person(browser, handle, "o-int-0")
@@ -96,11 +105,8 @@ def test_on_site_code_scanned_from_the_admins_screen_and_a_stale_screenshot(phon
             ctx.close()
 
 
-def test_desk_mode_for_a_volunteer_without_a_smartphone(phone, browser):
-    handle = phone.app
-    app = handle.app
-    ids = setup_city(app)
-    handle.drain_jobs()
+def test_desk_mode_for_a_volunteer_without_a_smartphone(city, browser):
+    handle, app, ids = city
     app.config["CLOCK_NOW"] = at(9, 30)
     ctx, desk = person(browser, handle, "o-int-admin")
     try:
@@ -132,11 +138,8 @@ def test_desk_mode_for_a_volunteer_without_a_smartphone(phone, browser):
         ctx.close()
 
 
-def test_an_offline_punch_is_kept_and_sent_when_back_online(phone, browser):
-    handle = phone.app
-    app = handle.app
-    ids = setup_city(app)
-    handle.drain_jobs()
+def test_an_offline_punch_is_kept_and_sent_when_back_online(city, browser):
+    handle, app, ids = city
     app.config["CLOCK_NOW"] = at(9, 40)
     ctx, page = person(browser, handle, "o-int-1")
     try:
