@@ -15,6 +15,7 @@ from tests.browser.conftest import screenshot
 from tests.browser.test_wishes_e2e import person
 from tests.support.orgs import build_tree
 from tests.support.projects import TODAY, running_today
+from tests.support.sandbox_phone import city_on
 
 FAR = '{"latitude": 32.0150, "longitude": 120.8600, "accuracy": 35}'
 NEAR = '{"latitude": 32.0101, "longitude": 120.8600, "accuracy": 15}'
@@ -37,13 +38,7 @@ def setup_city(app):
 
 @pytest.fixture
 def city(phone):
-    """``setup_city`` on the phone's app, its jobs run: ``(handle, app, what setup_city returns)``; the test stops
-    the clock where it needs it (``at``), and it runs again after the test."""
-    handle = phone.app
-    made = setup_city(handle.app)
-    handle.drain_jobs()
-    yield handle, handle.app, made
-    handle.app.config.pop("CLOCK_NOW", None)
+    yield from city_on(phone, setup_city)
 
 
 def test_too_far_then_closer_sign_in_sign_out_and_publicity(city, browser):

@@ -19,6 +19,7 @@ from tests.browser.test_attendance_e2e import at
 from tests.browser.test_wishes_e2e import person
 from tests.support.orgs import NOW, build_tree, make_volunteer
 from tests.support.projects import TODAY, fields, typed
+from tests.support.sandbox_phone import city_on
 
 NEAR = {"latitude": 32.0101, "longitude": 120.8600, "accuracy": 15}
 
@@ -52,13 +53,7 @@ def decode_on_screen(page, selector) -> str:
 
 @pytest.fixture
 def city(phone):
-    """``setup_city`` on the phone's app, its jobs run: ``(handle, app, what setup_city returns)``; the test stops
-    the clock where it needs it (``at``), and it runs again after the test."""
-    handle = phone.app
-    made = setup_city(handle.app)
-    handle.drain_jobs()
-    yield handle, handle.app, made
-    handle.app.config.pop("CLOCK_NOW", None)
+    yield from city_on(phone, setup_city)
 
 
 def test_on_site_code_scanned_from_the_admins_screen_and_a_stale_screenshot(city, browser):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tests.support.people import id_number
 
 
@@ -24,3 +26,14 @@ def fill_identity(form, *, birth: str, name: str, password: str, gender: str = "
     form.locator(f"input[name=gender][value={gender}]").check()
     form.locator("input[name=password]").fill(password)
     form.locator("input[name=password_repeat]").fill(password)
+
+
+def city_on(phone, setup: Callable):
+    """For a fixture (``yield from city_on(phone, setup_city)``): ``setup(app)`` on the phone's app and its jobs
+    run, then ``(handle, app, what setup returned)``; the test stops the clock where it needs it, and it runs
+    again after the test."""
+    handle = phone.app
+    made = setup(handle.app)
+    handle.drain_jobs()
+    yield handle, handle.app, made
+    handle.app.config.pop("CLOCK_NOW", None)
