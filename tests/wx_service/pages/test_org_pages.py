@@ -11,21 +11,11 @@ from models import Membership, OrgAdmin, Organization, db
 from models.membership import approve_members, join_org
 from models.org_rules import found_suborg, register_org
 from tests.support.orgs import FIELDS, NOW, bind_admins, build_tree, make_volunteer
-
-
-def sign_in(client, openid: str) -> None:
-    with client.session_transaction() as s:
-        s["openids"] = {"demo": openid}
-        s["account"] = "demo"
-
-
-def csrf(client, path: str) -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+from tests.support.people import csrf_token, sign_in
 
 
 def post(client, path: str, data: dict, page: str | None = None):
-    return client.post(path, data={"csrf_token": csrf(client, page or path), **data})
+    return client.post(path, data={"csrf_token": csrf_token(client, page or path), **data})
 
 
 def text_of(response) -> str:
@@ -49,8 +39,7 @@ def city(app_lite):
 
 def test_unbound_person_is_told_to_bind(city):
     handle, ids, _, _ = city
-    client = handle.client()
-    sign_in(client, "o-stranger")
+    client = sign_in(handle.client(), "o-stranger")
     for path in ("/m/me/orgs", "/m/orgs/new", "/m/admin/members", "/m/admin/suborgs"):
         response = client.get(path)
         assert response.status_code == 403, path
@@ -69,8 +58,7 @@ def test_signed_out_browser_goes_through_oauth(city):
 
 def test_find_orgs_filters_and_pages(city):
     handle, ids, _, _ = city
-    client = handle.client()
-    sign_in(client, "o-person")
+    client = sign_in(handle.client(), "o-person")
     page = text_of(client.get("/m/orgs?region=海门区"))
     assert "海门区志愿者协会" in page and "崇川区志愿者协会" not in page
     page = text_of(client.get("/m/orgs?level=3&keyword=和平"))
@@ -95,9 +83,7 @@ def _root_admin(root_id):
 
 def test_join_approve_and_see_it_in_my_orgs(city):
     handle, ids, _, person_id = city
-    volunteer, admin = handle.client(), handle.client()
-    sign_in(volunteer, "o-person")
-    sign_in(admin, "o-street")
+    volunteer, admin = sign_in(handle.client(), "o-person"), sign_in(handle.client(), "o-street")
     detail = f"/m/orgs/{ids['street']}"
     response = post(volunteer, f"/m/orgs/{ids['street']}/join", {}, page=detail)
     assert response.status_code == 302
@@ -129,8 +115,7 @@ def test_batch_reject_remove_and_search(city):
             join_org(p, ids["street"], now=NOW)
         db.session.commit()
         pids = [p.id for p in people]
-    admin = handle.client()
-    sign_in(admin, "o-district")  # the parent's admin manages the street's members too
+    admin = sign_in(handle.client(), "o-district")  # the parent's admin manages the street's members too
     listing = f"/m/admin/members?org={ids['street']}&tab=pending"
     post(admin, "/m/admin/members", {"org_id": ids["street"], "action": "approve", "vid": pids[:2]}, page=listing)
     post(admin, "/m/admin/members", {"org_id": ids["street"], "action": "reject", "vid": pids[2:]}, page=listing)
@@ -146,30 +131,25 @@ def test_batch_reject_remove_and_search(city):
 
 def test_members_of_another_branch_are_out_of_reach(city):
     handle, ids, _, _ = city
-    admin = handle.client()
-    sign_in(admin, "o-sibling_street")
+    admin = sign_in(handle.client(), "o-sibling_street")
     assert admin.get(f"/m/admin/members?org={ids['street']}").status_code == 403
-    token = csrf(admin, "/m/admin/members")
+    token = csrf_token(admin, "/m/admin/members")
     admin.post("/m/admin/members", data={"csrf_token": token, "org_id": ids["street"], "action": "approve",
                                          "vid": ["1"]})
     assert "没有管理该组织的权限" in text_of(admin.get("/m/admin/members"))
-    plain = handle.client()
-    sign_in(plain, "o-person")
+    plain = sign_in(handle.client(), "o-person")
     assert plain.get("/m/admin/members").status_code == 403
 
 
 def test_form_without_csrf_is_refused(city):
     handle, ids, _, _ = city
-    client = handle.client()
-    sign_in(client, "o-person")
+    client = sign_in(handle.client(), "o-person")
     assert client.post(f"/m/orgs/{ids['street']}/join").status_code == 400
 
 
 def test_register_org_and_review_it(city):
     handle, ids, _, person_id = city
-    applicant, parent_admin = handle.client(), handle.client()
-    sign_in(applicant, "o-person")
-    sign_in(parent_admin, "o-street")
+    applicant, parent_admin = sign_in(handle.client(), "o-person"), sign_in(handle.client(), "o-street")
     form = {"parent_id": ids["street"], "name": "和平桥青年志愿服务队", "org_type": "民间公益", "region": "崇川区",
             "service_domains": ["社区服务", "助老助残"], "intro": "青年志愿者", "latitude": "32.01",
             "longitude": "120.86"}
@@ -200,8 +180,7 @@ def test_suborg_powers(city):
         from models import Volunteer
 
         number = db.session.get(Volunteer, person_id).number
-    district = handle.client()
-    sign_in(district, "o-district")
+    district = sign_in(handle.client(), "o-district")
     page = f"/m/admin/suborgs/{ids['street']}"
     listing = text_of(district.get("/m/admin/suborgs"))
     assert "和平桥街道志愿服务支队" in listing and "百花社区志愿服务队" in listing and "海门区" not in listing
@@ -226,23 +205,19 @@ def test_suborg_powers(city):
         assert (street.name, street.service_domains, street.status) == ("和平桥支队", ["环境保护"], "pending")
         assert OrgAdmin.query.filter_by(volunteer_id=person_id).one_or_none() is None
     # the root (level 1) sees no 免审 button and is refused if it tries
-    root = handle.client()
-    sign_in(root, "o-root")
+    root = sign_in(handle.client(), "o-root")
     community = f"/m/admin/suborgs/{ids['community']}"
     assert "活动免审" not in text_of(root.get(community))
     post(root, f"{community}/exempt", {"exempt": "1"}, page=community)
     assert "没有管理该组织的权限" in text_of(root.get(community))
     # a street admin cannot open its parent
-    street_admin = handle.client()
-    sign_in(street_admin, "o-sibling_street")
+    street_admin = sign_in(handle.client(), "o-sibling_street")
     assert street_admin.get(f"/m/admin/suborgs/{ids['district']}").status_code == 403
 
 
 def test_own_org_change_goes_to_review(city):
     handle, ids, _, _ = city
-    own, parent = handle.client(), handle.client()
-    sign_in(own, "o-street")
-    sign_in(parent, "o-district")
+    own, parent = sign_in(handle.client(), "o-street"), sign_in(handle.client(), "o-district")
     post(own, "/m/admin/org", {"name": "和平桥街道新时代文明实践志愿服务支队", "org_type": "民间公益",
                                "region": "崇川区", "intro": "新简介"})
     page = text_of(own.get("/m/admin/org"))
@@ -271,9 +246,8 @@ def test_join_limit_holds_under_concurrent_requests(app_pg):
         person_id = person.id
     clients = []
     for org_id in targets:
-        client = handle.client()
-        sign_in(client, "o-racer")
-        clients.append((client, org_id, csrf(client, f"/m/orgs/{org_id}")))
+        client = sign_in(handle.client(), "o-racer")
+        clients.append((client, org_id, csrf_token(client, f"/m/orgs/{org_id}")))
     barrier = threading.Barrier(len(clients))
     statuses = []
 
@@ -311,8 +285,7 @@ def test_registration_shows_admin_tag_after_approval(city):
                 for o in c["body"]["openid_list"]]
 
     assert "o-person" not in tagged()  # a pending org's admin has no admin menu yet
-    admin = handle.client()
-    sign_in(admin, "o-street")
+    admin = sign_in(handle.client(), "o-street")
     page = f"/m/admin/suborgs/{org_id}"
     post(admin, f"{page}/review", {"decision": "approve"}, page=page)
     assert handle.drain_jobs()
@@ -328,16 +301,14 @@ def test_showing_a_members_whole_phone_is_audited(city):
         join_org(person, ids["street"], now=NOW)
         db.session.commit()
         whole = person.phone
-    client = handle.client()
-    sign_in(client, "o-street")
+    client = sign_in(handle.client(), "o-street")
     page = f"/m/admin/members/{person_id}?org={ids['street']}"
     assert whole not in text_of(client.get(page))
     shown = post(client, f"/m/admin/members/{person_id}/phone?org={ids['street']}", {}, page=page)
     assert shown.status_code == 200 and whole in text_of(shown)
-    outsider = handle.client()
-    sign_in(outsider, "o-sibling_street")
+    outsider = sign_in(handle.client(), "o-sibling_street")
     refused = outsider.post(f"/m/admin/members/{person_id}/phone?org={ids['street']}",
-                            data={"csrf_token": csrf(outsider, "/m/me/profile")})
+                            data={"csrf_token": csrf_token(outsider, "/m/me/profile")})
     assert refused.status_code == 403 and whole not in text_of(refused)
     with handle.app.app_context():
         [row] = PhoneView.query.all()
@@ -350,19 +321,18 @@ def test_the_admin_uploads_a_logo_shown_on_the_org_page(city):
     from PIL import Image
 
     handle, ids, _, _ = city
-    client = handle.client()
-    sign_in(client, "o-street")
+    client = sign_in(handle.client(), "o-street")
     buffer = io.BytesIO()
     Image.new("RGB", (400, 300), (7, 193, 96)).save(buffer, "PNG")
     buffer.seek(0)
-    res = client.post("/m/admin/org", data={"csrf_token": csrf(client, "/m/admin/org"), "intro": "社区服务",
+    res = client.post("/m/admin/org", data={"csrf_token": csrf_token(client, "/m/admin/org"), "intro": "社区服务",
                                              "logo": (buffer, "logo.png")}, content_type="multipart/form-data")
     assert res.status_code == 302
     page = text_of(client.get(f"/m/orgs/{ids['street']}"))
     assert "org-logo" in page
     logo = client.get(f"/m/orgs/{ids['street']}/logo")
     assert logo.mimetype == "image/jpeg" and Image.open(io.BytesIO(logo.data)).size == (256, 256)
-    bad = client.post("/m/admin/org", data={"csrf_token": csrf(client, "/m/admin/org"),
+    bad = client.post("/m/admin/org", data={"csrf_token": csrf_token(client, "/m/admin/org"),
                                              "logo": (io.BytesIO(b"GIF89a..."), "x.gif")}, content_type="multipart/form-data")
     assert bad.status_code == 302
     assert "只支持JPG或PNG" in text_of(client.get("/m/admin/org"))
@@ -378,8 +348,7 @@ def test_member_groups_on_the_phone(city):
         approve_members(db.session.get(Volunteer, admin_ids["street"]), ids["street"], [person_id], now=NOW)
         db.session.commit()
         number = person.number
-    client = handle.client()
-    sign_in(client, "o-street")
+    client = sign_in(handle.client(), "o-street")
     page = text_of(client.get("/m/admin/groups"))
     assert "历史无时长成员" in page and "活跃成员" in page
     post(client, "/m/admin/groups", {"op": "create", "name": "周末服务队"})
@@ -397,6 +366,5 @@ def test_member_groups_on_the_phone(city):
     post(client, "/m/admin/groups", {"op": "delete", "group_id": str(group_id)})
     assert "周末服务队" not in text_of(client.get("/m/admin/groups"))
     assert "王*明" in text_of(client.get("/m/admin/groups/no_hours_ever"))
-    outsider = handle.client()
-    sign_in(outsider, "o-sibling_street")
+    outsider = sign_in(handle.client(), "o-sibling_street")
     assert "王*明" not in text_of(outsider.get(f"/m/admin/groups/{backbone}"))
