@@ -22,6 +22,7 @@ import pytest
 
 from tests.browser.conftest import PHONE, WECHAT_UA, screenshot
 from tests.support.appfactory import free_port
+from tests.support.sandbox_phone import phone_as
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.first_run, pytest.mark.browser, pytest.mark.timeout(120)]
@@ -70,10 +71,7 @@ def _checkin_distance(browser, base) -> str:
     context = browser.new_context(user_agent=WECHAT_UA, viewport=PHONE, locale="zh-CN")
     context.set_default_timeout(20000)
     try:
-        page = context.new_page()
-        page.goto(base + "/sandbox/phone")
-        page.fill("#openid", "o_demo_volunteer")
-        page.dispatch_event("#openid", "change")
+        page = phone_as(context, base, "o_demo_volunteer")
         page.locator("#menu > .top > button", has_text="志愿者").click()
         page.locator("#menu .sub button", has_text="打卡签到").click()
         webview = page.frame_locator("#webview-frame")
@@ -93,10 +91,7 @@ def test_make_run_then_the_demo_admin_has_the_admin_menu_and_check_in_shows_a_di
     context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
     context.set_default_timeout(20000)
     try:
-        phone = context.new_page()
-        phone.goto(base + "/sandbox/phone")
-        phone.fill("#openid", "o_demo_admin")
-        phone.dispatch_event("#openid", "change")
+        phone = phone_as(context, base, "o_demo_admin")
         admin_menu = phone.locator("#menu > .top > button", has_text="志愿组织")
         admin_menu.wait_for()  # the tag from seeding: the conditional menu of admins
         admin_menu.click()

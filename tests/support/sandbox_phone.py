@@ -18,6 +18,15 @@ def follow_and_tap_bind(phone, openid: str):
     return phone.frame_locator("#webview-frame")
 
 
+def phone_as(context, base_url: str, openid: str):
+    """A new page of the browser ``context`` on the sandbox phone of ``base_url``, as the follower ``openid``."""
+    page = context.new_page()
+    page.goto(base_url + "/sandbox/phone")
+    page.fill("#openid", openid)
+    page.dispatch_event("#openid", "change")
+    return page
+
+
 def fill_identity(form, *, birth: str, name: str, password: str, gender: str = "F") -> None:
     """The register form's 证件 (a mainland ID number born ``birth``, no other test's), name, gender and password."""
     form.locator("select[name=id_type]").select_option("mainland_id")
