@@ -70,6 +70,27 @@ def _cdata(value) -> str:
     return "<![CDATA[" + str(value).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
+REQUIRED = object()  # an element without a default: the caller must give its field
+#: The elements of the kinds whose XML is only fields: (tag, field, default, as CDATA); a position is sent bare.
+PLAIN_ELEMENTS = {
+    "text": (("Content", "content", "", True),),
+    "image": (("PicUrl", "pic_url", "", True), ("MediaId", "media_id", REQUIRED, True)),
+    "location": (("Location_X", "latitude", 32.0137, False), ("Location_Y", "longitude", 120.8647, False),
+                 ("Scale", "scale", 15, False), ("Label", "label", "", True)),
+    "link": (("Title", "title", "", True), ("Description", "description", "", True), ("Url", "url", "", True)),
+    "location_event": (("Latitude", "latitude", 32.0137, False), ("Longitude", "longitude", 120.8647, False),
+                       ("Precision", "precision", 30.0, False)),
+}
+
+
+def _plain_elements(kind: str, fields: dict) -> list[str]:
+    elements = []
+    for tag, key, default, cdata in PLAIN_ELEMENTS[kind]:
+        value = fields[key] if default is REQUIRED else fields.get(key, default)
+        elements.append(f"<{tag}>{_cdata(value) if cdata else value}</{tag}>")
+    return elements
+
+
 def build_xml(account, openid: str, kind: str, *, create_time: int, msg_id: int | None, **fields) -> str:
     """The plaintext XML WeChat would send for ``kind`` (see MESSAGE_KINDS / EVENT_KINDS)."""
     parts = [
@@ -79,25 +100,14 @@ def build_xml(account, openid: str, kind: str, *, create_time: int, msg_id: int 
     ]
     if kind in MESSAGE_KINDS:
         parts.append(f"<MsgType>{_cdata(kind)}</MsgType>")
-        if kind == "text":
-            parts.append(f"<Content>{_cdata(fields.get('content', ''))}</Content>")
+        if kind in PLAIN_ELEMENTS:
+            parts.extend(_plain_elements(kind, fields))
         elif kind == "voice":
             parts.append(f"<MediaId>{_cdata(fields['media_id'])}</MediaId>")
             parts.append(f"<Format>{_cdata(fields.get('format', 'amr'))}</Format>")
             if fields.get("recognition") is not None:
                 parts.append(f"<Recognition>{_cdata(fields['recognition'])}</Recognition>")
             parts.append(f"<MediaId16K>{_cdata(fields.get('media_id_16k', ''))}</MediaId16K>")
-        elif kind == "image":
-            parts.append(f"<PicUrl>{_cdata(fields.get('pic_url', ''))}</PicUrl>")
-            parts.append(f"<MediaId>{_cdata(fields['media_id'])}</MediaId>")
-        elif kind == "location":
-            parts.append(f"<Location_X>{fields.get('latitude', 32.0137)}</Location_X>")
-            parts.append(f"<Location_Y>{fields.get('longitude', 120.8647)}</Location_Y>")
-            parts.append(f"<Scale>{fields.get('scale', 15)}</Scale>")
-            parts.append(f"<Label>{_cdata(fields.get('label', ''))}</Label>")
-        elif kind == "link":
-            for tag, key in (("Title", "title"), ("Description", "description"), ("Url", "url")):
-                parts.append(f"<{tag}>{_cdata(fields.get(key, ''))}</{tag}>")
         parts.append(f"<MsgId>{msg_id}</MsgId>")
     elif kind in EVENT_KINDS:
         parts.append(f"<MsgType>{_cdata('event')}</MsgType>")
@@ -116,10 +126,8 @@ def build_xml(account, openid: str, kind: str, *, create_time: int, msg_id: int 
         elif kind == "scan":
             parts.append(f"<EventKey>{_cdata(key or '')}</EventKey>")
             parts.append(f"<Ticket>{_cdata(fields.get('ticket', 'sbxqr'))}</Ticket>")
-        elif kind == "location_event":
-            parts.append(f"<Latitude>{fields.get('latitude', 32.0137)}</Latitude>")
-            parts.append(f"<Longitude>{fields.get('longitude', 120.8647)}</Longitude>")
-            parts.append(f"<Precision>{fields.get('precision', 30.0)}</Precision>")
+        elif kind in PLAIN_ELEMENTS:
+            parts.extend(_plain_elements(kind, fields))
         else:
             parts.append(f"<EventKey>{_cdata(key or '')}</EventKey>")
             if kind == "view" and fields.get("menu_id") is not None:
