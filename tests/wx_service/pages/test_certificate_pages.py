@@ -14,6 +14,7 @@ import zxingcpp
 from pdfminer.high_level import extract_text
 from PIL import Image
 
+from jobs.storage import EXTENSION, LocalStorage
 from models import Binding, db
 from models import attendance as att
 from models.attendance import objection as att_objection
@@ -21,11 +22,14 @@ from models.attendance import punches as att_punches
 from models.personal_data import mask_phone
 from models.records import certificates as certs
 from models.records.tables import Certificate, RecordAudit, RecordEntry
+from tests.jobs.test_storage import s3_store
 from tests.support.orgs import NOW
 from tests.support.people import sign_in
 from tests.support.projects import TODAY
 from tests.support.records import at, served
+from tests.support.s3 import moto_s3  # noqa: F401  (fixture)
 from tests.support.settings import override
+from wx_service.config import settings
 
 LATER = at(12, 0, TODAY + timedelta(days=2))  # both projects are over
 STARS = (Decimal(100), Decimal(300), Decimal(600), Decimal(1000), Decimal(1500))
@@ -219,3 +223,30 @@ def test_national_number_only_by_city_admins(pg_city):
         assert certs.national_number_of(ids["volunteer"]) == "320600123456"
         assert RecordAudit.query.filter_by(action="national_number_set").count() == 1
     assert "320600123456" in sign_in(handle.client(), "o-vol").get("/m/me/record").get_data(as_text=True)
+
+
+@pytest.fixture
+def lite_city(app_lite):
+    yield from _city(app_lite)
+
+
+def test_certificate_files_live_in_the_media_store_and_are_served_from_it(lite_city, moto_s3, monkeypatch):  # noqa: F811
+    """The PDF and PNG go to the one media store (here an S3 bucket), not to a directory of their own; a second
+    ask serves the stored bytes (a PDF drawn again would differ: it carries its creation time)."""
+
+    handle, ids = lite_city
+    bucket = s3_store(moto_s3)
+    monkeypatch.setitem(handle.app.extensions, EXTENSION, bucket)
+    cert_id, number = issue(handle, ids)
+    client = sign_in(handle.client(), "o-vol")
+    first = client.get(f"/m/me/certificates/{cert_id}.pdf")
+    assert first.status_code == 200 and first.mimetype == "application/pdf"
+    assert first.headers["Content-Disposition"].startswith("attachment")
+    png = client.get(f"/m/me/certificates/{cert_id}.png")
+    assert png.status_code == 200 and png.mimetype == "image/png"
+    stored = sorted(bucket.paths())
+    assert stored == [f"certificates/{cert_id}-{number}.pdf", f"certificates/{cert_id}-{number}.png"]
+    assert bucket.get(stored[0]) == first.data and bucket.get(stored[1]) == png.data
+    assert client.get(f"/m/me/certificates/{cert_id}.pdf").data == first.data
+    local = LocalStorage(settings(handle.app).app.media_dir)
+    assert not any(local.exists(path) for path in stored)  # nothing written beside the store
