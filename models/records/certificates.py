@@ -9,11 +9,13 @@
 
 Only counted hours (公示中 and 已确认) appear; a line still in publicity says so.  Hours cancelled by an upheld
 objection never appear; a certificate that counted a cycle later cancelled reads as superseded (``status_of``).
+The same hours give the same certificate, settled by a unique index (``scope_key``), also for two asks at once.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import secrets
@@ -145,24 +147,27 @@ def _content(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, k
     return out
 
 
-def _same_valid(volunteer_id: int, issuer_id: int, kind: str, project_id, period, cycle_ids: set[int]):
-    """A certificate of the same scope still valid that counted exactly these cycles: asking again gives it back."""
-    query = Certificate.query.filter_by(volunteer_id=volunteer_id, issuer_org_id=issuer_id, kind=kind, state=VALID,
-                                        project_id=project_id)
-    if period:
-        query = query.filter_by(period_start=period[0], period_end=period[1])
-    for cert in query.order_by(Certificate.id.desc()).limit(5):
-        linked = set(db.session.scalars(select(CertificateCycle.cycle_id)
-                                        .where(CertificateCycle.certificate_id == cert.id)))
-        if linked == cycle_ids and status_of(cert) == VALID:
-            return cert
-    return None
+def scope_key(volunteer_id: int, issuer_id: int, kind: str, project_id: int | None, period,
+              cycle_ids: set[int]) -> str:
+    """What a certificate certifies, as one value: whose hours, issued by whom, for which project or period, and
+    exactly which cycles.  Unique among valid certificates (a partial unique index): asking again for the same
+    hours gives the same certificate back, and two asks at once cannot both issue one."""
+    span = f"{period[0].isoformat()}~{period[1].isoformat()}" if period else ""
+    text = "|".join((kind, str(volunteer_id), str(issuer_id), str(project_id or ""), span,
+                     ",".join(str(i) for i in sorted(cycle_ids))))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _valid_with(key: str) -> Certificate | None:
+    """The valid certificate of this scope.  Its cycles are exactly the ones counted now, so it is not superseded."""
+    return Certificate.query.filter_by(scope_key=key, state=VALID).one_or_none()
 
 
 def _issue(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, kind: str, project_id=None,
            period=None, combined: bool = False, thresholds, now: datetime, tz: str) -> Certificate:
     cycle_ids = {c.id for line in lines for c in line.cycles}
-    found = _same_valid(volunteer.id, issuer.id, kind, project_id, period, cycle_ids)
+    key = scope_key(volunteer.id, issuer.id, kind, project_id, period, cycle_ids)
+    found = _valid_with(key)
     if found is not None:
         return found
     content = _content(volunteer, issuer, lines, kind=kind, period=period, combined=combined, thresholds=thresholds,
@@ -171,10 +176,13 @@ def _issue(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, kin
         cert = Certificate(number=new_number(), kind=kind, volunteer_id=volunteer.id, issuer_org_id=issuer.id,
                            project_id=project_id, period_start=period[0] if period else None,
                            period_end=period[1] if period else None, cycle_count=len(cycle_ids),
-                           total_hours=Decimal(content["total_hours"]), state=VALID, issued_at=now,
+                           total_hours=Decimal(content["total_hours"]), scope_key=key, state=VALID, issued_at=now,
                            content_json=json.dumps(content, ensure_ascii=False))
         if insert_unique(cert):
             break
+        found = _valid_with(key)  # a simultaneous ask issued it first (or, once in 2^80, the number was taken)
+        if found is not None:
+            return found
     else:  # pragma: no cover - 80 random bits do not collide five times
         raise RuleViolation("number_taken", "证书编号生成失败，请重试。", 503)
     db.session.add_all(CertificateCycle(certificate_id=cert.id, cycle_id=i) for i in sorted(cycle_ids))

@@ -33,6 +33,9 @@ class Certificate(db.Model):
     __tablename__ = "certificate"
     __table_args__ = (
         db.Index("ix_certificate_volunteer_id_kind", "volunteer_id", "kind"),
+        # one valid certificate per scope: two asks at once cannot issue the same certificate twice
+        db.Index("uq_certificate_valid_scope", "scope_key", unique=True, sqlite_where=db.text("state = 'valid'"),
+                 postgresql_where=db.text("state = 'valid'")),
         db.CheckConstraint("kind IN ('project', 'period')", name="kind"),
         db.CheckConstraint("state IN ('valid', 'revoked')", name="state"),
     )
@@ -49,6 +52,8 @@ class Certificate(db.Model):
     cycle_count = db.Column(db.Integer, nullable=False)
     total_hours = db.Column(db.Numeric(10, 2), nullable=False)
     content_json = db.Column(db.Text, nullable=False)
+    # what it certifies as one value (``certificates.scope_key``); empty only on duplicates issued before the index
+    scope_key = db.Column(db.String(64))
     state = db.Column(db.String(10), nullable=False, default=VALID)
     issued_at = db.Column(db.DateTime, nullable=False)
     revoked_at = db.Column(db.DateTime)

@@ -250,3 +250,30 @@ def test_certificate_files_live_in_the_media_store_and_are_served_from_it(lite_c
     assert client.get(f"/m/me/certificates/{cert_id}.pdf").data == first.data
     local = LocalStorage(settings(handle.app).app.media_dir)
     assert not any(local.exists(path) for path in stored)  # nothing written beside the store
+
+
+def test_simultaneous_asks_for_one_certificate_issue_it_once_on_postgres(pg_city):
+    """Eight 证书打印 of the same project at the same moment, through real concurrent requests: one certificate;
+    every ask lands on it (the losers are handed the winner's)."""
+    import threading
+
+    handle, ids = pg_city
+    clients = [sign_in(handle.client(), "o-vol") for _ in range(8)]
+    tokens = [token_of(c, "/m/me/activities?tab=done") for c in clients]
+    barrier = threading.Barrier(len(clients))
+    landed: list[str] = []
+
+    def ask(client, token):
+        barrier.wait(30)
+        answer = client.post(f"/m/me/activities/{ids['single']}/certificate", data={"csrf_token": token})
+        landed.append(answer.headers.get("Location", str(answer.status_code)))
+
+    threads = [threading.Thread(target=ask, args=pair) for pair in zip(clients, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    with handle.app.app_context():
+        issued = Certificate.query.all()
+        assert len(issued) == 1, [c.number for c in issued]
+    assert landed == [f"/m/me/certificates/{issued[0].id}"] * len(clients), landed
