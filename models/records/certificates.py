@@ -29,6 +29,8 @@ from .. import permissions
 from ..attendance.tables import COUNTED, RECORDED, TWO, Cycle
 from ..base import RuleViolation, db, get_or_refuse, insert_unique, won
 from ..identity import ID_TYPES
+from ..integrity import audit_log
+from ..integrity.tables import A_CERTIFICATE_PRINTED
 from ..organization import Organization
 from ..personal_data import mask_name, mask_phone
 from ..project import Project, local_now
@@ -190,14 +192,42 @@ def _issue(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, kin
     return cert
 
 
-def issue_for_project(volunteer: Volunteer, project_id: int, *, thresholds, now: datetime, tz: str) -> Certificate:
-    """证书打印 (我的活动): the certificate of one project, issued by the org that published and recorded it."""
-    project = get_or_refuse(Project, project_id, "project_not_found", "项目不存在。")
+def _project_certificate(volunteer: Volunteer, project: Project, *, thresholds, now: datetime,
+                         tz: str) -> Certificate:
     lines = _lines(counted_cycles(volunteer.id, project_id=project.id))
     if not lines:
         raise RuleViolation("no_hours", "该项目还没有可以证明的服务时长（时长记录后即可开具）。", 409)
     return _issue(volunteer, project.org, lines, kind=PROJECT, project_id=project.id, thresholds=thresholds,
                   now=now, tz=tz)
+
+
+def issue_for_project(volunteer: Volunteer, project_id: int, *, thresholds, now: datetime, tz: str) -> Certificate:
+    """证书打印 (我的活动): the certificate of one project, issued by the org that published and recorded it."""
+    project = get_or_refuse(Project, project_id, "project_not_found", "项目不存在。")
+    return _project_certificate(volunteer, project, thresholds=thresholds, now=now, tz=tz)
+
+
+def print_for_member(actor: Volunteer, project_id: int, volunteer_id: int, *, thresholds, now: datetime, tz: str,
+                     origin: audit_log.Origin | None = None) -> Certificate:
+    """证书打印 on 参与成员 (manual part 2 §16, 图2-47): an admin of the project's org (or above) prints a
+    participant's certificate of the project — the same certificate the volunteer gets (issued by the project's
+    org, once for the same hours) — and the act is audited (``AdminAction``, with the certificate's number)."""
+    project = get_or_refuse(Project, project_id, "project_not_found", "项目不存在。")
+    permissions.require(actor, "print_certificate", project.org, now=now,
+                        message="只有项目所属组织及其上级组织的管理员可以打印证书。")
+    volunteer = get_or_refuse(Volunteer, volunteer_id, "volunteer_not_found", "志愿者不存在。")
+    cert = _project_certificate(volunteer, project, thresholds=thresholds, now=now, tz=tz)
+    audit_log.record(A_CERTIFICATE_PRINTED, now=now, actor_id=actor.id, project=project, volunteer_id=volunteer.id,
+                     hours=cert.total_hours, origin=origin, detail=f"证书编号 {cert.number}")
+    return cert
+
+
+def for_admin(actor: Volunteer, certificate_id: int, *, now: datetime) -> Certificate:
+    """A certificate an admin may open and print: issued in the name of the admin's org or one below."""
+    cert = get_or_refuse(Certificate, certificate_id, "certificate_not_found", "证书不存在。")
+    permissions.require(actor, "print_certificate", db.session.get(Organization, cert.issuer_org_id), now=now,
+                        message="只有出具证书的组织及其上级组织的管理员可以查看该证书。")
+    return cert
 
 
 def issue_for_period(volunteer: Volunteer, start: date, end: date, *, mode: str, thresholds, now: datetime,

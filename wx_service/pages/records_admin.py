@@ -1,5 +1,5 @@
-"""Org admins' side of the record: 培训/表彰奖励/评价 for a member, the member's 统一编号 (city admins), revoking a
-certificate issued in the org's name, and the export to 全国志愿服务信息系统 (a kind of the one export mechanism:
+"""Org admins' side of the record: 培训/表彰奖励/评价 for a member, the member's 统一编号 (city admins), 证书打印 for a
+participant of a project (参与成员), revoking a certificate issued in the org's name, and the export to 全国志愿服务信息系统 (a kind of the one export mechanism:
 a job with progress, audited by its ``Export`` row)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import g, redirect, render_template, request, url_for
 
 from jobs.exports import run_export
-from models import RuleViolation
+from models import RuleViolation, db
 from models import exports as ex
 from models import membership as ms
 from models.records import certificates as certs
@@ -17,9 +17,11 @@ from models.records.tables import ENTRY_KINDS, STATE_LABELS
 from .. import clock
 from ..config import settings
 from . import bp
+from .certificates import send_certificate, verify_url
 from .fields import Choice, Date, Form, Text, parse
 from .forms import act, attempt
 from .guards import org_admin_required as admin_required
+from .punch_context import origin
 
 ENTRY_FORM = Form({
     "kind": Choice("记录类别", required=True, options=ENTRY_KINDS, message="请选择记录类别。"),
@@ -77,6 +79,33 @@ def admin_certificates():
     return render_template("records/admin_certificates.html", number=number, cert=cert,
                            status=certs.status_of(cert) if cert else None, labels=STATE_LABELS,
                            asked=bool(number)), (404 if number and cert is None else 200)
+
+
+# ------------------------------------------------------------------------------ 证书打印 (参与成员)
+@bp.post("/admin/signups/<int:project_id>/volunteers/<int:volunteer_id>/certificate")
+@admin_required
+def admin_print_certificate(project_id, volunteer_id):
+    """证书打印 on 参与成员: the participant's certificate of this project, issued by the project's org, audited."""
+    conf = settings()
+    cert = certs.print_for_member(g.volunteer, project_id, volunteer_id, thresholds=conf.records.star_hours,
+                                  now=clock.now(), tz=conf.app.timezone, origin=origin())
+    db.session.commit()
+    return redirect(url_for("pages.admin_certificate", certificate_id=cert.id, project=project_id))
+
+
+@bp.get("/admin/certificates/<int:certificate_id>")
+@admin_required
+def admin_certificate(certificate_id):
+    cert = certs.for_admin(g.volunteer, certificate_id, now=clock.now())
+    return render_template("records/admin_certificate.html", cert=cert, content=cert.content,
+                           status=certs.status_of(cert), labels=STATE_LABELS, verify=verify_url(cert.number),
+                           project_id=request.args.get("project", type=int))
+
+
+@bp.get("/admin/certificates/<int:certificate_id>.<any(pdf, png):extension>")
+@admin_required
+def admin_certificate_file(certificate_id, extension):
+    return send_certificate(certs.for_admin(g.volunteer, certificate_id, now=clock.now()), extension)
 
 
 # ------------------------------------------------------------------------------ 全国系统数据导出

@@ -40,13 +40,15 @@ def _city(handle):
     with app.app_context():
         made = served(account="demo", openid="o-vol")
         made["orgs"]["street"].contact_name, made["orgs"]["street"].contact_phone = "顾丽华", "0513-85512345"
-        for key, openid in (("root", "o-root"), ("street", "o-street"), ("sibling_street", "o-sibling")):
+        for key, openid in (("root", "o-root"), ("street", "o-street"), ("sibling_street", "o-sibling"),
+                            ("district", "o-district")):
             db.session.add(Binding(account="demo", openid=openid, volunteer_id=made["admins"][key].id))
         db.session.commit()
         ids = {"volunteer": made["volunteer"].id, "name": made["volunteer"].name,
                "id_number": made["volunteer"].id_number, "single": made["single"].id, "double": made["double"].id,
                "double_cycle": made["cycles"]["double"].id, "neighbour": made["neighbour"].id,
-               "street": made["orgs"]["street"].id, "district_admin": made["admins"]["district"].id}
+               "street": made["orgs"]["street"].id, "district_admin": made["admins"]["district"].id,
+               "street_admin": made["admins"]["street"].id}
     handle.drain_jobs()
     app.config["CLOCK_NOW"] = LATER
     yield handle, ids
@@ -277,3 +279,67 @@ def test_simultaneous_asks_for_one_certificate_issue_it_once_on_postgres(pg_city
         issued = Certificate.query.all()
         assert len(issued) == 1, [c.number for c in issued]
     assert landed == [f"/m/me/certificates/{issued[0].id}"] * len(clients), landed
+
+
+def test_admin_prints_a_participants_certificate_on_the_members_page(pg_city):
+    """证书打印 on 参与成员 (图2-47): the street station's admin prints the volunteer's certificate of its project — the
+    one the volunteer gets, issued by the project's org — opens its PNG and PDF; it is audited; other orgs cannot."""
+    from models.integrity.tables import AdminAction
+
+    handle, ids = pg_city
+    admin = sign_in(handle.client(), "o-street")
+    members = f"/m/admin/signups/{ids['single']}?tab=accepted"
+    page = admin.get(members).get_data(as_text=True)
+    assert page.count("证书打印") == 2  # the volunteer and the neighbour
+    profile = admin.get(f"/m/admin/signups/{ids['single']}/volunteers/{ids['volunteer']}").get_data(as_text=True)
+    assert "证书打印" in profile
+    token = token_of(admin, members)
+    printing = f"/m/admin/signups/{ids['single']}/volunteers/{ids['volunteer']}/certificate"
+    answer = admin.post(printing, data={"csrf_token": token}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert answer.status_code == 302
+    with handle.app.app_context():
+        cert = Certificate.query.one()
+        cert_id, number = cert.id, cert.number
+        assert (cert.issuer_org_id, cert.volunteer_id, cert.project_id) == (ids["street"], ids["volunteer"], ids["single"])
+    assert answer.headers["Location"] == f"/m/admin/certificates/{cert_id}?project={ids['single']}"
+    html = admin.get(answer.headers["Location"]).get_data(as_text=True)
+    assert number in html and "有效" in html and "4.00 小时" in html and "返回参与成员" in html
+    pdf = admin.get(f"/m/admin/certificates/{cert_id}.pdf")
+    text = "".join(extract_text(io.BytesIO(pdf.data)).split())
+    assert pdf.mimetype == "application/pdf" and ids["name"] in text and f"证书编号：{number}" in text
+    assert "出具单位：和平桥街道志愿服务支队" in text
+    assert admin.get(f"/m/admin/certificates/{cert_id}.png").mimetype == "image/png"
+    # the volunteer's own 证书打印 gives the same certificate back
+    volunteer = sign_in(handle.client(), "o-vol")
+    mine = volunteer.post(f"/m/me/activities/{ids['single']}/certificate",
+                          data={"csrf_token": token_of(volunteer, "/m/me/activities?tab=done")})
+    assert mine.headers["Location"] == f"/m/me/certificates/{cert_id}"
+    # printing again: the same certificate, and a second audited act
+    assert admin.post(printing, data={"csrf_token": token}).headers["Location"].startswith(
+        f"/m/admin/certificates/{cert_id}")
+    with handle.app.app_context():
+        acts = AdminAction.query.filter_by(action="certificate_printed").order_by(AdminAction.id).all()
+        assert [(a.actor_id, a.volunteer_id, a.project_id, a.org_id, a.hours, a.channel) for a in acts] == [
+            (ids["street_admin"], ids["volunteer"], ids["single"], ids["street"], Decimal("4.00"), "page")] * 2
+        assert acts[0].ip == "10.1.2.3" and number in acts[0].detail
+    # the district above sees it in its audit log and may print too; a sibling street may do neither
+    district = sign_in(handle.client(), "o-district")
+    assert "证书打印" in district.get("/m/admin/audit").get_data(as_text=True)
+    assert district.get(f"/m/admin/certificates/{cert_id}").status_code == 200
+    sibling = sign_in(handle.client(), "o-sibling")
+    refused = sibling.post(printing, data={"csrf_token": token_of(sibling, f"/m/admin/certificates?number={number}")})
+    assert refused.status_code == 403 and "只有项目所属组织及其上级组织的管理员可以打印证书" in refused.get_data(as_text=True)
+    assert sibling.get(f"/m/admin/certificates/{cert_id}").status_code == 403
+    assert sibling.get(f"/m/admin/certificates/{cert_id}.pdf").status_code == 403
+    assert volunteer.get(f"/m/admin/certificates/{cert_id}").status_code == 403  # not an admin
+    # no counted hours: a clear refusal, nothing issued
+    nothing = admin.post(f"/m/admin/signups/{ids['double']}/volunteers/{ids['neighbour']}/certificate",
+                         data={"csrf_token": token})
+    assert nothing.status_code == 403  # the 双签 project is the district's: the street may not print it
+    district_token = token_of(district, f"/m/admin/signups/{ids['double']}?tab=accepted")
+    nothing = district.post(f"/m/admin/signups/{ids['double']}/volunteers/{ids['neighbour']}/certificate",
+                            data={"csrf_token": district_token})
+    assert nothing.status_code == 409 and "没有可以证明的服务时长" in nothing.get_data(as_text=True)
+    with handle.app.app_context():
+        assert Certificate.query.count() == 1
+        assert AdminAction.query.filter_by(action="certificate_printed").count() == 2
