@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
-from models import RuleViolation, db, positions, regions
+from models import db, regions
 from models.practice import needs, orders, places, plans, stats, telling
 from models.practice.tables import CATEGORIES
 
@@ -19,7 +19,7 @@ from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
 from .fields import Bool, Choice, Form, Int, Text, parse
-from .forms import as_id, attempt, page_arg
+from .forms import as_id, attempt, page_arg, position_arg
 from .json_body import TEXT, json_fields
 
 NEED_FORM = Form({
@@ -54,16 +54,6 @@ def _viewer():
     return g.viewer
 
 
-def _position():
-    lat, lng = request.args.get("lat", "").strip(), request.args.get("lng", "").strip()
-    if not lat or not lng:
-        return None
-    try:
-        return positions.parse(lat, lng)
-    except RuleViolation:
-        return None
-
-
 # ----------------------------------------------------------------------------- 文明实践 entry, 微主页
 @bp.get("/practice")
 @person_required
@@ -88,7 +78,7 @@ def practice_centre(place_id):
 @person_required
 def practice_places():
     region = request.args.get("region", "").strip()
-    position = _position()
+    position = position_arg()
     return render_template("practice/places.html", rows=places.near(position, region=region or None),
                            region=region if region in regions.DISTRICTS else "", districts=regions.DISTRICTS,
                            located=position is not None, pick=request.args.get("pick") == "need")
