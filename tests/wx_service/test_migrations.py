@@ -117,7 +117,7 @@ def test_media_items_take_over_the_rows_state_and_give_it_back(empty_database):
 
 
 # ------------------------------------- 4b1e7c2d9a60 + 7c3f9a1d5e42: certificate scope keys, national exports moved
-BEFORE_RECORDS, RECORDS = "13305eb3eeb0", "7c3f9a1d5e42"
+BEFORE_RECORDS, RECORDS = "7c1e2d9a4b60", "7c3f9a1d5e42"
 CERT_COLUMNS = ("id, number, kind, volunteer_id, issuer_org_id, project_id, period_start, period_end, cycle_count, "
                 "total_hours, content_json, state, issued_at")
 OLD_CERTS = [  # two valid duplicates of one scope (the race), a revoked one of it, a period certificate

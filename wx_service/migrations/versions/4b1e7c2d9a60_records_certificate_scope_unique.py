@@ -7,7 +7,7 @@ before the index, the first keeps it and the later ones stay without (they remai
 asking again hands out the first).
 
 Revision ID: 4b1e7c2d9a60
-Revises: 13305eb3eeb0
+Revises: 7c1e2d9a4b60
 Create Date: 2026-12-01 16:40:00
 
 """
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '4b1e7c2d9a60'
-down_revision = '13305eb3eeb0'
+down_revision = '7c1e2d9a4b60'
 branch_labels = None
 depends_on = None
 
