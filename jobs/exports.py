@@ -2,9 +2,9 @@
 
 CSV is written with the csv module straight to the file (a kind of several sheets: straight into the members of a
 ZIP, one CSV per sheet); XLSX with openpyxl's write-only workbook, a sheet each, which streams rows to a temporary
-file: either way one batch is in memory.  The file is written
-under a temporary name and renamed when complete, so a download never sees half a file; a second
-run of the same export (a retry) writes the file again from the start.
+file: either way one batch is in memory.  The file is written to a local temporary file and put in
+the media store (``jobs.storage``: a shared directory or a bucket) when complete, so a download on any
+host finds it and never sees half a file; a second run of the same export (a retry) writes it again.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ import csv
 import io
 import logging
 import os
-import secrets
+import tempfile
 import zipfile
 
 from openpyxl import Workbook
 
-from jobs import job, settings
+from jobs import job
+from jobs.storage import storage
 from models import clock, db
 from models import exports as ex
 from models.records import national as _national  # noqa: F401  (registers the national record's kind)
@@ -28,7 +29,16 @@ log = logging.getLogger(__name__)
 
 
 def export_path(export) -> str:
-    return os.path.join(settings().app.media_dir, "exports", f"{export.id}.{ex.extension(export)}")
+    """Where the export's file lives in the media store (``jobs.storage``), so any host serves it."""
+    return f"exports/{export.id}.{ex.extension(export)}"
+
+
+CONTENT_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                 "zip": "application/zip"}
+
+
+def content_type(export) -> str:
+    return CONTENT_TYPES[ex.extension(export)]
 
 
 class _CsvWriter:
@@ -109,8 +119,8 @@ def run_export(export_id: int) -> int | None:
     export = db.session.get(ex.Export, export_id)
     kind = ex.KINDS[export.kind]
     target = export_path(export)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    temp = f"{target}.{secrets.token_hex(6)}.part"
+    handle, temp = tempfile.mkstemp(prefix=f"export-{export_id}-", suffix=".part")
+    os.close(handle)
     try:
         export.rows_total = kind.count(export)
         db.session.commit()
@@ -124,18 +134,18 @@ def run_export(export_id: int) -> int | None:
                 db.session.execute(db.update(ex.Export).where(ex.Export.id == export_id).values(rows_done=done))
                 db.session.commit()
         writer.close()
-        os.replace(temp, target)
+        storage().put_file(target, temp, content_type(export))
         db.session.execute(db.update(ex.Export).where(ex.Export.id == export_id).values(
-            state=ex.DONE, rows_done=done, path=os.path.relpath(target, settings().app.media_dir),
-            finished_at=clock.now()))
+            state=ex.DONE, rows_done=done, path=target, finished_at=clock.now()))
         db.session.commit()
         return done
     except Exception as exc:
         db.session.rollback()
-        if os.path.exists(temp):
-            os.remove(temp)
         db.session.execute(db.update(ex.Export).where(ex.Export.id == export_id).values(
             state=ex.FAILED, error=exc.__class__.__name__[:200], finished_at=clock.now()))
         db.session.commit()
         log.exception("export %s failed", export_id)
         raise
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)

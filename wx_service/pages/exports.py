@@ -7,21 +7,19 @@ download is counted on the export row (the audit).
 
 from __future__ import annotations
 
-import os
+from flask import g, jsonify, redirect, render_template, request, url_for
 
-from flask import g, jsonify, redirect, render_template, request, send_file, url_for
-
-from jobs.exports import run_export
+from jobs.exports import content_type, run_export
 from models import RuleViolation, db
 from models import exports as ex
 from models.stats import exports as stats_exports
 from models.stats import reads
 
 from .. import clock
-from ..config import settings
 from . import bp
 from .forms import as_id
 from .guards import org_admin_required
+from .media_files import send_stored
 
 
 def _form_params(org_id: int) -> dict:
@@ -73,4 +71,4 @@ def admin_export_download(export_id):
     ex.record_download(export, clock.now())
     db.session.commit()
     name = f"{export.title}_{export.created_at:%Y%m%d%H%M}.{ex.extension(export)}"
-    return send_file(os.path.join(settings().app.media_dir, export.path), as_attachment=True, download_name=name)
+    return send_stored(export.path, content_type(export), as_attachment=True, download_name=name)
