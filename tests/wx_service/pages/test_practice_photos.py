@@ -207,7 +207,10 @@ def test_the_centres_gallery_newest_first_a_page_at_a_time(city):
 
     resident = client_for(handle, "o-resident")
     home = resident.get(f"/m/practice/centres/{centre}?account=demo")
-    assert len(images(home)) == gallery.ON_HOME and "更多风采" in text(home)
+    assert len(images(home)) == gallery.ON_HOME and "全部风采" in text(home)
+    empty = text(resident.get(f"/m/practice/centres/{ids['places']['other_centre']}?account=demo"))
+    assert "全部风采" in empty  # its own three photos only
+    assert len(IMG.findall(empty)) == 3
     first = resident.get(f"/m/practice/centres/{centre}/gallery?account=demo")
     second = resident.get(f"/m/practice/centres/{centre}/gallery?page=2&account=demo")
     assert first.status_code == second.status_code == 200
