@@ -228,6 +228,12 @@ def text_of(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _web_link(url) -> str | None:
+    """The article's 原文 address if it is a web address (a ``javascript:`` link never reaches a page)."""
+    url = (url or "").strip() if isinstance(url, str) else ""
+    return url if url.startswith(("https://", "http://")) and len(url) <= 500 else None
+
+
 def import_published(actor: Volunteer, items: list[dict], category: str, *, now: datetime) -> int:
     """Import the account's published articles (``freepublish/batchget`` items); each once.
 
@@ -250,7 +256,7 @@ def import_published(actor: Volunteer, items: list[dict], category: str, *, now:
                               cover=None, pictures=[], body=body[:LIMITS["body"][1]], state=PUBLISHED,
                               created_at=now, published_at=now, reviewed_by_id=actor.id, reviewed_at=now,
                               wechat_key=f"{item.get('article_id')}:{index}"[:100],
-                              wechat_url=(news.get("url") or "")[:500] or None)
+                              wechat_url=_web_link(news.get("url")))
             if insert_unique(article):
                 added += 1
     return added

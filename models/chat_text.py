@@ -22,8 +22,9 @@ from urllib.parse import quote
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*):/+")
-# host names: labels joined by dots, ending in letters (a TLD); numbers such as 3.5 are left alone
-_HOST = re.compile(r"(?i)\b(?:[a-z0-9-]+\.)+[a-z]{2,}\b")
+# host names: labels joined by dots, ending in a TLD of letters — Latin, Chinese (.中国) or punycode
+# (.xn--fiqs8s); numbers such as 3.5 are left alone
+_HOST = re.compile(r"(?i)(?:[\w-]+\.)+(?:xn--[a-z0-9-]+|[^\W\d_]{2,})")
 
 
 class ChatText(str):

@@ -34,6 +34,9 @@ RESERVED, HANDED, CANCELLED = "reserved", "handed", "cancelled"
 STATE_LABELS = {RESERVED: "待领取", HANDED: "已领取", CANCELLED: "已取消"}
 QR_PREFIX = "JHZY-P1:"
 CODE_DIGITS = 8
+#: wrong pickup numbers one admin may type in a day (see ``find_by_code``)
+WRONG_CODES_PER_DAY = 20
+WRONG_CODES_TTL = 24 * 3600
 LIMITS = {"name": 40, "place": 100, "description": 500}
 
 
@@ -255,14 +258,25 @@ def is_pickup_code(scanned: str) -> bool:
     return (scanned or "").strip().startswith(QR_PREFIX)
 
 
-def find_by_code(code: str) -> Redemption:
-    """The redemption a typed short number names (blanks ignored)."""
+def find_by_code(actor: Volunteer, code: str, *, store, now: datetime) -> Redemption:
+    """The redemption a typed short number names (blanks ignored), if ``actor`` may hand it over.
+
+    Typing numbers is the one way to reach a redemption without its QR code, so wrong numbers are
+    rationed per admin and day (``WRONG_CODES_PER_DAY``): a try is spent before the number is looked
+    up, so numbers typed in parallel cannot all pass a count read earlier, and given back when the
+    number was right.  Trying a day's budget of the 10⁸ numbers finds nothing worth the effort.
+    """
     code = "".join((code or "").split())
     if not (code.isascii() and code.isdigit() and len(code) == CODE_DIGITS):
         raise RuleViolation("code_invalid", f"请输入{CODE_DIGITS}位数字的兑换码。")
+    budget = f"pickup_wrong:{actor.id}"
+    if store.incr(budget, WRONG_CODES_TTL) > WRONG_CODES_PER_DAY:
+        raise RuleViolation("code_tries_used_up", "今天输错的兑换码太多，请改用扫码核销，或明天再输入。", 429)
     found = Redemption.query.filter_by(code=code).one_or_none()
     if found is None:
         raise RuleViolation("code_unknown", "没有这个兑换码，请核对后重新输入。", 404)
+    require_gift_admin(actor, found.gift, now=now)
+    store.incr(budget, WRONG_CODES_TTL, -1)
     return found
 
 

@@ -43,6 +43,10 @@ def test_a_typed_link_reads_the_same_and_links_nowhere():
     assert shown.startswith("＜a href=\"http：//jtzy-butie．cn/lq\"＞点此领取志愿补贴＜/a＞")
     assert neutralise("活动3.5小时，地点：濠河风景区") == "活动3.5小时，地点：濠河风景区"
     assert neutralise("第一行\n第二行\x00\x1b") == "第一行\n第二行  "
+    # host names outside Latin TLDs: a Chinese TLD, a punycode one, a Chinese label
+    for host in ("志愿补贴.中国", "jtzy.xn--fiqs8s", "江海志愿.cn", "butie.公司"):
+        assert "." not in neutralise(f"领取请访问 {host}/lq"), host
+    assert neutralise("时长2.5小时，已发放0.5积分") == "时长2.5小时，已发放0.5积分"
 
 
 def test_compose_neutralises_values_and_keeps_the_service_links():

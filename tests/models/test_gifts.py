@@ -7,12 +7,17 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from flask import current_app
 
 from models import RuleViolation, db
 from models import gifts as gift_rules
 from models import points as ledger
 from tests.support.gifts import gift_values, give_points
 from tests.support.orgs import NOW, build_tree, make_volunteer
+
+
+def store():
+    return current_app.extensions["wx_store"]
 
 
 @pytest.fixture
@@ -98,7 +103,11 @@ def test_only_the_offering_org_and_above_hand_over_and_only_once(shop):
     with pytest.raises(RuleViolation) as sibling:
         gift_rules.hand_over(admins["sibling_district"], made.id, now=NOW)
     assert sibling.value.status == 403
-    assert gift_rules.find_by_code(f" {made.code[:4]} {made.code[4:]} ").id == made.id
+    with pytest.raises(RuleViolation) as elsewhere:  # typed at another org's desk: not theirs to hand over
+        gift_rules.find_by_code(admins["sibling_district"], made.code, store=store(), now=NOW)
+    assert elsewhere.value.status == 403
+    assert gift_rules.find_by_code(admins["district"], f" {made.code[:4]} {made.code[4:]} ", store=store(),
+                                   now=NOW).id == made.id
     assert gift_rules.find_by_scan(made.qr_payload).id == made.id
     gift_rules.hand_over(admins["root"], made.id, now=NOW)
     with pytest.raises(RuleViolation) as again:
@@ -113,8 +122,29 @@ def test_only_the_offering_org_and_above_hand_over_and_only_once(shop):
 @pytest.mark.parametrize("code", ["", "1234", "abcdefgh", "１２３４５６７８", "123456789"])
 def test_a_typed_code_that_is_not_eight_digits_is_refused_in_chinese(shop, code):
     with pytest.raises(RuleViolation) as refused:
-        gift_rules.find_by_code(code)
+        gift_rules.find_by_code(shop[0]["district"], code, store=store(), now=NOW)
     assert refused.value.code == "code_invalid" and "8位数字" in refused.value.message
+
+
+def test_wrong_numbers_are_rationed_per_admin_and_right_ones_cost_nothing(shop):
+    admins, gift, volunteer = shop
+    made = gift_rules.redeem(volunteer, gift.id, now=NOW)
+    db.session.commit()
+    wrong = "0" * 8 if made.code != "0" * 8 else "1" * 8
+    for _ in range(gift_rules.WRONG_CODES_PER_DAY - 1):
+        with pytest.raises(RuleViolation) as unknown:
+            gift_rules.find_by_code(admins["district"], wrong, store=store(), now=NOW)
+        assert unknown.value.code == "code_unknown"
+    for _ in range(3):  # right numbers give their try back
+        assert gift_rules.find_by_code(admins["district"], made.code, store=store(), now=NOW).id == made.id
+    with pytest.raises(RuleViolation):
+        gift_rules.find_by_code(admins["district"], wrong, store=store(), now=NOW)
+    with pytest.raises(RuleViolation) as used_up:  # the day's wrong numbers are spent: even a right one waits
+        gift_rules.find_by_code(admins["district"], made.code, store=store(), now=NOW)
+    assert used_up.value.code == "code_tries_used_up" and used_up.value.status == 429
+    assert "扫码核销" in used_up.value.message
+    # another admin has a budget of their own
+    assert gift_rules.find_by_code(admins["root"], made.code, store=store(), now=NOW).id == made.id
 
 
 def test_offering_checks_each_value(shop):

@@ -8,7 +8,7 @@ import re
 import threading
 from decimal import Decimal
 
-from models import db
+from models import Binding, db
 from models import gifts as gift_rules
 from models import points as ledger
 from tests.support.gifts import gift_values, give_points
@@ -92,5 +92,33 @@ def test_flash_of_the_losers_says_why(app_pg):
         token = csrf_token(client, f"/m/gifts/{gift}?account=demo")
         page = client.post(f"/m/gifts/{gift}/redeem?account=demo", data={"csrf_token": token}, follow_redirects=True)
         assert re.search("当前可用积分不足", page.get_data(as_text=True))
+    finally:
+        handle.app.config.pop("CLOCK_NOW", None)
+
+
+def test_wrong_pickup_numbers_typed_at_once_are_rationed(app_pg):
+    """40 wrong numbers typed in parallel by one admin: the day's 20 are looked up, the rest refused unchecked."""
+    handle = app_pg
+    handle.app.config["CLOCK_NOW"] = NOW
+    try:
+        with handle.app.app_context():
+            _orgs, admins = build_tree()
+            db.session.add(Binding(account="demo", openid="o-desk", volunteer_id=admins["district"].id))
+            db.session.commit()
+        admin = sign_in(handle.client(), "o-desk")
+        barrier = threading.Barrier(40)
+        statuses: list[int] = []
+
+        def guess(n):
+            barrier.wait(30)
+            statuses.append(admin.get(f"/m/admin/pickup?account=demo&pickup={10_000_000 + n * 7919}").status_code)
+
+        threads = [threading.Thread(target=guess, args=(n,)) for n in range(40)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert sorted(set(statuses)) == [404, 429] and len(statuses) == 40
+        assert statuses.count(404) == gift_rules.WRONG_CODES_PER_DAY
     finally:
         handle.app.config.pop("CLOCK_NOW", None)

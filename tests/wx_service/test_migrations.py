@@ -117,7 +117,7 @@ def test_media_items_take_over_the_rows_state_and_give_it_back(empty_database):
 
 
 # ------------------------------------------------------------------ b7c41d2e9a60: 结项 photos onto media items
-BEFORE_PHOTOS, PHOTOS = "13305eb3eeb0", "b7c41d2e9a60"
+BEFORE_PHOTOS, PHOTOS = "7c1e2d9a4b60", "b7c41d2e9a60"
 CLOSURE_COLUMNS = "id, project_id, account, media_id, state, path, content_type, attempts, error"
 OLD_CLOSURE_PHOTOS = [
     (1, 40, "demo", "c1", "stored", "closures/40/1.jpg", "image/jpeg", 1, None),

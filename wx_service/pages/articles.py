@@ -4,21 +4,20 @@ articles (``freepublish/batchget`` through the API client).  Rules: ``models.art
 
 from __future__ import annotations
 
-import os
-
-from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from wechatpy.exceptions import WeChatClientException
 
+from jobs.storage import storage
 from models import RuleViolation
 from models import articles as art
 from models.organization import is_active_admin
 
 from .. import clock
-from ..config import settings
 from ..uploads import store_image
 from . import bp
 from .forms import act, attempt, page_arg
 from .guards import org_admin_required, volunteer_required
+from .media_files import send_stored
 
 PICTURE_MAX_BYTES = 5 * 1024 * 1024
 BODY_SIDE = 1200
@@ -57,7 +56,7 @@ def article_cover(article_id: int):
     found = _readable_or_404(article_id)
     if not found.cover:
         abort(404)
-    return send_file(os.path.join(settings().app.media_dir, found.cover), mimetype="image/jpeg", max_age=3600)
+    return send_stored(found.cover, "image/jpeg", max_age=3600)
 
 
 @bp.get("/articles/<int:article_id>/pictures/<int:index>")
@@ -66,7 +65,7 @@ def article_picture(article_id: int, index: int):
     found = _readable_or_404(article_id)
     if index >= len(found.pictures or []):
         abort(404)
-    return send_file(os.path.join(settings().app.media_dir, found.pictures[index]), mimetype="image/jpeg", max_age=3600)
+    return send_stored(found.pictures[index], "image/jpeg", max_age=3600)
 
 
 # ------------------------------------------------------------------------------ writing and review
@@ -94,10 +93,7 @@ def _store_pictures() -> tuple[str | None, list[str]]:
 
 def _remove(paths) -> None:
     for path in paths:
-        try:
-            os.remove(os.path.join(settings().app.media_dir, path))
-        except OSError:
-            pass
+        storage().delete(path)
 
 
 @bp.route("/admin/articles/new", methods=["GET", "POST"])

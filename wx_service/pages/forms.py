@@ -7,7 +7,7 @@ from urllib.parse import unquote, urlsplit
 
 from flask import flash, redirect, request
 
-from models import RuleViolation, db
+from models import RuleViolation, db, positions
 
 from ..errors import MAX_ID
 
@@ -70,6 +70,17 @@ def page_arg() -> int:
     if not (raw.isascii() and raw.isdigit()):
         return 1
     return MAX_PAGE if len(raw) > len(str(MAX_PAGE)) else min(max(int(raw), 1), MAX_PAGE)
+
+
+def position_arg():
+    """The user's gcj02 position from ``lat``/``lng`` (the page asks wx.getLocation), or None."""
+    lat, lng = request.args.get("lat", "").strip(), request.args.get("lng", "").strip()
+    if not lat or not lng:
+        return None
+    try:
+        return positions.parse(lat, lng)
+    except RuleViolation:
+        return None
 
 
 # Control characters and whitespace, which browsers strip or fold ("/\t/evil" is "//evil" to them).

@@ -4,7 +4,6 @@ number), and cancelling an unclaimed redemption.  Every rule is in ``models.gift
 from __future__ import annotations
 
 import io
-import os
 
 from flask import abort, flash, g, redirect, render_template, send_file, url_for
 
@@ -18,6 +17,7 @@ from . import bp
 from .forms import act, attempt, page_arg
 from .guards import volunteer_required
 from .me import qr_png
+from .media_files import send_stored
 
 
 def _gift_or_404(gift_id: int):
@@ -50,7 +50,7 @@ def gift_picture(gift_id: int):
     gift = _gift_or_404(gift_id)
     if not gift.picture:
         abort(404)
-    return send_file(os.path.join(settings().app.media_dir, gift.picture), mimetype="image/jpeg", max_age=3600)
+    return send_stored(gift.picture, "image/jpeg", max_age=3600)
 
 
 @bp.post("/gifts/<int:gift_id>/redeem")

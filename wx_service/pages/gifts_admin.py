@@ -3,10 +3,9 @@ code typed (or scanned in chat, ``handlers.pickup``) and handed over once.  Rule
 
 from __future__ import annotations
 
-import os
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 
-from flask import flash, g, redirect, render_template, request, url_for
-
+from jobs.storage import storage
 from models import RuleViolation
 from models import gifts as gift_rules
 
@@ -56,7 +55,7 @@ def admin_gift_new():
             return gift_rules.offer_gift(g.volunteer, values, now=clock.now(), tz=settings().app.timezone)
         except RuleViolation:
             if values.get("picture"):  # a refused gift keeps nothing, its picture neither
-                os.remove(os.path.join(settings().app.media_dir, values["picture"]))
+                storage().delete(values["picture"])
             raise
 
     gift, refused = attempt(offer)
@@ -81,8 +80,8 @@ def admin_pickup():
     redemption, error = None, None
     if code:
         try:
-            redemption = gift_rules.find_by_code(code)
-            gift_rules.require_gift_admin(g.volunteer, redemption.gift, now=clock.now())
+            redemption = gift_rules.find_by_code(g.volunteer, code, store=current_app.extensions["wx_store"],
+                                                 now=clock.now())
         except RuleViolation as exc:
             redemption, error = None, exc
     status = error.status if error is not None else 200

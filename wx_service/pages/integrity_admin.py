@@ -4,10 +4,9 @@ smartphones), and the audit of admin actions on hours for a level-1/2 admin's su
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
-from flask import abort, current_app, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from models import Organization, RuleViolation, Volunteer, db, volunteer_qr
@@ -15,13 +14,13 @@ from models import project as pr
 from models.integrity import audit_log, codes, desk, noshows
 
 from .. import clock
-from ..config import settings
 from . import bp
 from .attendance import _position, rules
 from .forms import act, as_id
 from .guards import org_admin_required, volunteer_required
 from .json_body import TEXT, json_fields
 from .me import qr_png_response
+from .media_files import send_stored
 from .punch_context import ONSITE, PERSONAL, key, origin
 
 DESK_SALT, DESK_MAX_AGE = "desk-scan", 300  # a scanned card's confirmation stays valid 5 minutes
@@ -134,7 +133,7 @@ def admin_desk_avatar(project_id, volunteer_id):
     desk.found_one(g.volunteer, project_id, volunteer, now=clock.now(), tz=rules().tz)
     if not volunteer.avatar_path:
         return redirect(url_for("static", filename="avatar.svg"))
-    return send_file(os.path.join(settings().app.media_dir, volunteer.avatar_path), mimetype="image/jpeg")
+    return send_stored(volunteer.avatar_path, "image/jpeg")
 
 
 @bp.post("/api/admin/desk/<int:project_id>/scan")

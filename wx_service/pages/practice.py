@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
-from models import RuleViolation, db, positions, regions
+from models import db, regions
 from models.practice import gallery, needs, orders, place_photos, places, plans, stats, telling
 from models.practice.tables import CATEGORIES
 
@@ -20,7 +20,7 @@ from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
 from .fields import Bool, Choice, Form, Int, Text, parse
-from .forms import as_id, attempt, page_arg
+from .forms import as_id, attempt, page_arg, position_arg
 from .json_body import TEXT, json_fields
 from .media_files import send_media
 
@@ -54,16 +54,6 @@ RATING_FORM = Form({
 def _viewer():
     g.viewer = bound_volunteer(g.account, g.openid)
     return g.viewer
-
-
-def _position():
-    lat, lng = request.args.get("lat", "").strip(), request.args.get("lng", "").strip()
-    if not lat or not lng:
-        return None
-    try:
-        return positions.parse(lat, lng)
-    except RuleViolation:
-        return None
 
 
 # ----------------------------------------------------------------------------- 文明实践 entry, 微主页
@@ -106,7 +96,7 @@ def practice_photo(kind, photo_id, size):
 @person_required
 def practice_places():
     region = request.args.get("region", "").strip()
-    position = _position()
+    position = position_arg()
     return render_template("practice/places.html", rows=places.near(position, region=region or None),
                            region=region if region in regions.DISTRICTS else "", districts=regions.DISTRICTS,
                            located=position is not None, pick=request.args.get("pick") == "need")

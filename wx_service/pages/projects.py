@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g, render_template, request, url_for
 
-from models import RuleViolation, organization, personal_data, positions, project_rules
+from models import organization, personal_data, positions, project_rules
 from models import project as pr
 from models import signup as su
 from models.practice import projects as practice_projects
@@ -13,20 +13,8 @@ from .. import clock
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
-from .forms import act, as_id, page_arg
+from .forms import act, as_id, page_arg, position_arg
 from .guards import volunteer_required
-
-
-def position_arg():
-    """The user's gcj02 position from ``lat``/``lng`` (the page asks wx.getLocation), or None."""
-    lat, lng = request.args.get("lat", "").strip(), request.args.get("lng", "").strip()
-    if not lat or not lng:
-        return None
-    try:
-        return positions.parse(lat, lng)
-    except RuleViolation:
-        return None
-
 
 FILTER_CHOICES = {"regions": organization.REGIONS, "categories": pr.CATEGORIES, "phases": pr.PHASE_LABELS,
                   "sorts": {"newest": "最新发布", "soonest": "即将开始", "nearest": "离我最近"}}

@@ -110,18 +110,24 @@ def test_importing_the_accounts_published_articles_once(city):
     appid = city.config["accounts"]["demo"]["app_id"]
     city.sandbox.publish_articles(appid, [
         {"title": "志愿服务条例解读", "author": "江海志愿", "content": "<p>第一条</p><p>为了发展志愿服务事业</p>"},
-        {"title": "已删除的一篇", "is_deleted": True}])
+        {"title": "已删除的一篇", "is_deleted": True},
+        {"title": "带脚本链接的一篇", "digest": "原文链接不是网址", "url": "javascript:alert(document.cookie)"}])
     city.sandbox.publish_articles(appid, [{"title": "如何成为志愿者", "digest": "注册、绑定、报名"}])
     reviewer = sign_in(city.client(), "o-district")
     token = csrf_token(reviewer, "/m/admin/articles/new?account=demo")
     first = reviewer.post("/m/admin/articles/import?account=demo", data={"csrf_token": token, "category": "guide"},
                           follow_redirects=True)
-    assert "已导入 2 篇" in text(first)
+    assert "已导入 3 篇" in text(first)
     again = reviewer.post("/m/admin/articles/import?account=demo", data={"csrf_token": token, "category": "guide"},
                           follow_redirects=True)
     assert "没有新的公众号文章" in text(again)
     listing = text(reviewer.get("/m/articles?category=guide&account=demo"))
     assert "志愿服务条例解读" in listing and "如何成为志愿者" in listing and "已删除" not in listing
+    with city.app.app_context():
+        scripted = art.Article.query.filter_by(title="带脚本链接的一篇").one()
+        assert scripted.wechat_url is None
+        page = text(reviewer.get(f"/m/articles/{scripted.id}?account=demo"))
+    assert "javascript:" not in page and "阅读公众号原文" not in page
     calls = city.sandbox.calls_to("cgi-bin/freepublish/batchget")
     assert calls and calls[0]["body"] == {"offset": 0, "count": 20, "no_content": 0}
     street = sign_in(city.client(), "o-street")
@@ -136,7 +142,7 @@ def test_the_sandbox_refuses_what_wechat_refuses(city):
 
     with city.app.app_context():
         client = city.app.extensions["wechat"].client("demo")
-        for body in ({"offset": 0, "count": 21}, {"offset": 0, "count": 0}, {"offset": -1, "count": 5}, {}):
+        for body in ({"offset": 0, "count": 21}, {"offset": 0, "count": 0}, {"offset": -1, "count": 5}, {"count": 5}, {}):
             with pytest.raises(WeChatClientException) as refused:
                 client.post("freepublish/batchget", data=body)
             assert refused.value.errcode == 47003

@@ -261,3 +261,22 @@ def test_hours_export_and_a_refused_request(pg_city, app):
     body = root.get(f"/m/admin/exports/{export_id}/download?account=demo").data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
     assert len(rows) == 2 and rows[1][0] == "四月滨江环保活动" and rows[1][7] == "1.5"
+
+
+def test_the_monthly_target_is_the_configured_one_after_a_rebuild(pg_city, app, monkeypatch):
+    """[stats] monthly_target_hours = 1: 张亚林's 1.5 h in April now reaches it, on the page and in 异常数据."""
+    from models.stats import recount
+    from tests.support.settings import override
+
+    override(app.app, monkeypatch, "stats", monthly_target_hours=1)
+    with app.app.app_context():
+        recount.rebuild()
+        db.session.commit()
+        root = db.session.get(Organization, pg_city["ids"]["root"])
+        april = reads.activity_stats(root, "2026-04", "2026-04")[0]
+        assert (april.active, april.met) == (1, 1)
+    client = sign_in(app.client(), "o_stats_root")
+    page = client.get("/m/admin/stats?account=demo&first=2026-04&last=2026-04").get_data(as_text=True)
+    assert "至少有一个月服务满 1 小时" in page
+    below = client.get("/m/admin/stats/anomalies?account=demo&kind=below_target&first=2026-04&last=2026-04")
+    assert "张亚林" not in below.get_data(as_text=True)

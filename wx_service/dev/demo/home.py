@@ -7,12 +7,13 @@ gifts, the volunteer gets points to spend, and the station writes two articles (
 
 from __future__ import annotations
 
-import os
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 from PIL import Image
 
+from jobs.storage import storage
 from models import PointEntry, articles, db, gifts, points
 
 from ... import clock
@@ -33,9 +34,9 @@ ARTICLES = [
 
 
 def _cover(name: str, colour) -> str:
-    folder = os.path.join(settings().app.media_dir, "articles")
-    os.makedirs(folder, exist_ok=True)
-    Image.new("RGB", articles.COVER_SIZE, colour).save(os.path.join(folder, name), "JPEG")
+    encoded = io.BytesIO()
+    Image.new("RGB", articles.COVER_SIZE, colour).save(encoded, "JPEG")
+    storage().put(f"articles/{name}", encoded.getvalue(), "image/jpeg")
     return f"articles/{name}"
 
 

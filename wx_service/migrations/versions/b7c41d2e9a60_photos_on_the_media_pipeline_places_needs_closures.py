@@ -1,7 +1,7 @@
 """photos on the media pipeline: 场所图片 (practice_place_photo), a need's photo, 结项 photos as media items
 
 Revision ID: b7c41d2e9a60
-Revises: 13305eb3eeb0
+Revises: 7c1e2d9a4b60
 Create Date: 2026-12-01 16:50:00.000000
 
 ``project_closure_photo`` kept its own download state (account, media id, state, path …, fetched by a job
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7c41d2e9a60'
-down_revision = '13305eb3eeb0'
+down_revision = '7c1e2d9a4b60'
 branch_labels = None
 depends_on = None
 
