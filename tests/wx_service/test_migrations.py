@@ -179,3 +179,61 @@ def test_certificates_get_their_scope_and_national_exports_move_onto_data_export
                 OLD_EXPORTS[0], (6, 7, 1, False, "failed", 3, 40, None, "系统升级，请重新导出。", T1, None, None)]
             assert _rows(conn, "data_export", "id") == []
             assert "scope_key" not in {c["name"] for c in sa.inspect(conn).get_columns("certificate")}
+
+
+# ------------------------------------------------------------------ b7c41d2e9a60: 结项 photos onto media items
+BEFORE_PHOTOS, PHOTOS = "7c3f9a1d5e42", "b7c41d2e9a60"
+CLOSURE_COLUMNS = "id, project_id, account, media_id, state, path, content_type, attempts, error"
+OLD_CLOSURE_PHOTOS = [
+    (1, 40, "demo", "c1", "stored", "closures/40/1.jpg", "image/jpeg", 1, None),
+    (2, 40, "demo", "c2", "failed", None, None, 5, "errcode 40007"),
+    (3, 41, "demo", "c3", "pending", None, None, 2, "ConnectionError"),
+    (4, 40, "demo", "c1", "stored", "closures/40/1.jpg", "image/jpeg", 1, None),  # c1 sent twice: one photo
+]
+
+
+def _seed(conn):
+    conn.execute(sa.text("SET session_replication_role = replica" if conn.dialect.name == "postgresql"
+                         else "PRAGMA foreign_keys = OFF"))
+
+
+def test_closure_photos_become_media_items_and_come_back(empty_database):
+    from flask import Flask
+    from flask_migrate import Migrate, downgrade, upgrade
+
+    from wx_service import MIGRATIONS_DIR
+
+    app = Flask("migrations_under_test")
+    app.config["SQLALCHEMY_DATABASE_URI"] = empty_database
+    db.init_app(app)
+    Migrate(app, db, directory=MIGRATIONS_DIR)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision=BEFORE_PHOTOS)
+        with db.engine.begin() as conn:
+            _seed(conn)  # the projects themselves are left out
+            for project_id in (40, 41):
+                conn.execute(sa.text("INSERT INTO project_closure (project_id, summary, closed_at) VALUES "
+                                     "(:p, '小结', :t)"), {"p": project_id, "t": T0})
+            for row in OLD_CLOSURE_PHOTOS:
+                conn.execute(sa.text(f"INSERT INTO project_closure_photo ({CLOSURE_COLUMNS}) VALUES "
+                                     "(:a, :b, :c, :d, :e, :f, :g, :h, :i)"), dict(zip("abcdefghi", row, strict=True)))
+
+        upgrade(directory=MIGRATIONS_DIR, revision=PHOTOS)
+        with db.engine.connect() as conn:
+            items = {row[1]: row for row in _rows(conn, "media_item", "id, media_id, kind, purpose, state, reason, "
+                                                                      "tries, path, content_type, created_at, "
+                                                                      "stored_at, failed_at")}
+            assert {m: row[2:] for m, row in items.items()} == {
+                "c1": ("image", "closure_photo", "stored", None, 1, "closures/40/1.jpg", "image/jpeg", T0, T0, None),
+                "c2": ("image", "closure_photo", "failed", "errcode 40007", 5, None, None, T0, None, T0),
+                "c3": ("image", "closure_photo", "pending", "ConnectionError", 2, None, None, T0, None, None)}
+            assert _rows(conn, "project_closure_photo", "id, project_id, media_item_id") == [
+                (1, 40, items["c1"][0]), (2, 40, items["c2"][0]), (3, 41, items["c3"][0])]
+            assert {"practice_place_photo"} <= set(sa.inspect(conn).get_table_names())
+            assert "photo_item_id" in {c["name"] for c in sa.inspect(conn).get_columns("practice_need")}
+
+        downgrade(directory=MIGRATIONS_DIR, revision=BEFORE_PHOTOS)
+        with db.engine.connect() as conn:
+            assert _rows(conn, "project_closure_photo", CLOSURE_COLUMNS) == OLD_CLOSURE_PHOTOS[:3]
+            assert _rows(conn, "media_item", "id") == []
+            assert "practice_place_photo" not in sa.inspect(conn).get_table_names()
