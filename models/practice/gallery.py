@@ -1,11 +1,12 @@
 """风采 of a 文明实践 centre (part 4 §三.4, 图4-26: 新闻、风采、平台、随手拍、阵地、视频): the photos its places and
 their activities have published, newest first, paged.
 
-Three kinds of photo, all items of the one media pipeline and shown only once stored:
+Two kinds of photo, both items of the one media pipeline and shown only once stored:
 - ``place``: 场所图片 of the centre and every place below it (set by their admins);
-- ``snap``: 随手拍 photos of 文明实践 activities held there, once the project's admins approved them (审照);
-- ``closure``: the activity photos of those activities' 结项 (活动风采（结项）, published by the org's admins).
-One UNION over the three, ordered by when each was published, so a page is one query whatever the mix.
+- ``snap``: 随手拍 photos of 文明实践 activities held there, once the project's admins approved them (审照).
+One UNION over both, ordered by when each was published, so a page is one query whatever the mix.
+结项 photos are not among them: the manual (part 2 §三.19) publishes 活动风采（结项） only after the platform's
+editors reviewed it, and that review is not built; they show to the project's admins on its 结项 page.
 """
 
 from __future__ import annotations
@@ -17,15 +18,14 @@ from sqlalchemy import String, literal, select
 
 from .. import media
 from ..base import db
-from ..closure import ClosurePhoto, ProjectClosure
 from ..photos import APPROVED, ProjectPhoto
 from ..project import APPROVED as PROJECT_APPROVED
 from ..project import Project
 from .tables import Place, PlacePhoto, PracticeProject
 
-PLACE, SNAP, CLOSURE = "place", "snap", "closure"
-KINDS = (PLACE, SNAP, CLOSURE)
-KIND_LABELS = {PLACE: "阵地风貌", SNAP: "随手拍", CLOSURE: "活动风采"}
+PLACE, SNAP = "place", "snap"
+KINDS = (PLACE, SNAP)
+KIND_LABELS = {PLACE: "阵地风貌", SNAP: "随手拍"}
 PER_PAGE = 12
 ON_HOME = 6  # the newest shown on the 微主页
 
@@ -71,10 +71,7 @@ def _sources(within: Place | None):
         places = places.where(Place.path.like(within.path + "%"))
     snaps = select(literal(SNAP, String), ProjectPhoto.id, ProjectPhoto.created_at).where(
         ProjectPhoto.state == APPROVED, ProjectPhoto.project_id.in_(_practice_projects(within)))
-    closures = select(literal(CLOSURE, String), ClosurePhoto.id, ProjectClosure.closed_at).join(
-        ProjectClosure, ProjectClosure.project_id == ClosurePhoto.project_id).where(
-        ClosurePhoto.media_item_id.in_(_stored()), ClosurePhoto.project_id.in_(_practice_projects(within)))
-    return places.union_all(snaps, closures).subquery()
+    return places.union_all(snaps).subquery()
 
 
 def of_centre(centre: Place | None, *, page: int = 1, per_page: int = PER_PAGE) -> GalleryPage:
@@ -96,10 +93,6 @@ def _shots(found) -> list[Shot]:
     for photo in ProjectPhoto.query.filter(ProjectPhoto.id.in_(ids[SNAP])) if ids[SNAP] else ():
         loaded[SNAP, photo.id] = Shot(SNAP, photo.id, photo.item, photo.project.name, photo.created_at,
                                       project_id=photo.project_id)
-    for photo in ClosurePhoto.query.filter(ClosurePhoto.id.in_(ids[CLOSURE])) if ids[CLOSURE] else ():
-        project = db.session.get(Project, photo.project_id)
-        loaded[CLOSURE, photo.id] = Shot(CLOSURE, photo.id, photo.item, project.name, photo.closure.closed_at,
-                                         project_id=photo.project_id)
     return [loaded[kind, i] for kind, i in found if (kind, i) in loaded]
 
 
@@ -110,5 +103,5 @@ def public_item(kind: str, photo_id: int) -> media.MediaItem | None:
     rows = _sources(None)
     if db.session.execute(select(rows.c.id).where(rows.c.kind == kind, rows.c.id == photo_id)).first() is None:
         return None
-    model = {PLACE: PlacePhoto, SNAP: ProjectPhoto, CLOSURE: ClosurePhoto}[kind]
+    model = {PLACE: PlacePhoto, SNAP: ProjectPhoto}[kind]
     return db.session.get(model, photo_id).item

@@ -84,7 +84,7 @@ def practice_gallery(place_id):
     return render_template("practice/gallery.html", centre=centre, shots=gallery.of_centre(centre, page=page_arg()))
 
 
-@bp.get("/practice/photos/<any(place, snap, closure):kind>/<int:photo_id>/<any(file, thumb):size>")
+@bp.get("/practice/photos/<any(place, snap):kind>/<int:photo_id>/<any(file, thumb):size>")
 @person_required
 def practice_photo(kind, photo_id, size):
     """A photo that stands in a 风采 (a place's, an approved 随手拍, a 结项's): anyone may see it."""
