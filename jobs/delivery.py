@@ -144,10 +144,15 @@ def _deliver_batch(ids: list[int], senders: ThreadPoolExecutor):
     if not rows:
         db.session.rollback()
         return
-    contacts = outbox.contacts_of_many(row.volunteer_id for row in rows)
+    contacts = outbox.contacts_of_many(row.volunteer_id for row in rows if row.volunteer_id is not None)
+    followers = outbox.contacts_of_followers((row.account, row.openid) for row in rows if row.volunteer_id is None)
     templates = {name: account.templates for name, account in settings.accounts.items()}
     now = clock.now()
-    routed = [(row, outbox.choose_route(row.kind, contacts.get(row.volunteer_id, []), settings.main_account.name,
+
+    def contacts_for(row):
+        return contacts.get(row.volunteer_id, []) if row.volunteer_id is not None else followers[(row.account, row.openid)]
+
+    routed = [(row, outbox.choose_route(row.kind, contacts_for(row), settings.main_account.name,
                                         templates, now)) for row in rows]
     db.session.rollback()  # end the read transaction: claims and results are short transactions of their own
 
@@ -202,7 +207,7 @@ def _send_claimed(settings, senders: ThreadPoolExecutor, claimed: list):
 def _message(settings, row, route) -> tuple[str, dict]:
     """The API endpoint and body that deliver ``row`` along ``route``."""
     data = dict(row.data or {})
-    url = _message_url(settings, row.id, route.account)
+    url = _message_url(settings, row, route.account)
     if route.channel == outbox.TEMPLATE:
         return "message/template/send", {
             "touser": route.openid, "template_id": route.template_id, "url": url,
@@ -264,10 +269,15 @@ def _failed(notification_id: int, route, errcode, error: str, extra: dict) -> st
     return "deferred"
 
 
-def _message_url(settings, notification_id: int, account: str | None) -> str:
-    """Messages open the inbox entry (marking it read), which goes on to the notification's link."""
+def _message_url(settings, row, account: str | None) -> str:
+    """Messages open the inbox entry (marking it read), which goes on to the notification's link; a
+    follower without a volunteer account has no inbox and goes to the link itself."""
     base = settings.app.base_url.rstrip("/")
-    return f"{base}/m/me/inbox/{notification_id}?account={account}&go=1"
+    if row.volunteer_id is None and row.link:
+        if row.link.startswith(("http://", "https://")):
+            return row.link
+        return f"{base}{row.link}{'&' if '?' in row.link else '?'}account={account}"
+    return f"{base}/m/me/inbox/{row.id}?account={account}&go=1"
 
 
 def custom_text(kind: str, data: dict, url: str) -> str:

@@ -1,36 +1,55 @@
 """数据导出: write an export's rows to a CSV or XLSX file a batch at a time, recording progress.
 
-CSV is written with the csv module straight to the file; XLSX with openpyxl's write-only workbook,
-which streams rows to a temporary file: either way one batch is in memory.  The file is written
-under a temporary name and renamed when complete, so a download never sees half a file; a second
-run of the same export (a retry) writes the file again from the start.
+CSV is written with the csv module straight to the file (a kind of several sheets: straight into the members of a
+ZIP, one CSV per sheet); XLSX with openpyxl's write-only workbook, a sheet each, which streams rows to a temporary
+file: either way one batch is in memory.  The file is written to a local temporary file and put in
+the media store (``jobs.storage``: a shared directory or a bucket) when complete, so a download on any
+host finds it and never sees half a file; a second run of the same export (a retry) writes it again.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import os
-import secrets
+import tempfile
+import zipfile
 
 from openpyxl import Workbook
 
-from jobs import job, settings
+from jobs import job
+from jobs.storage import storage
 from models import clock, db
 from models import exports as ex
+from models.records import national as _national  # noqa: F401  (registers the national record's kind)
 from models.stats import exports as _stats_exports  # noqa: F401  (registers the members and hours kinds)
 
 log = logging.getLogger(__name__)
 
 
 def export_path(export) -> str:
-    return os.path.join(settings().app.media_dir, "exports", f"{export.id}.{export.fmt}")
+    """Where the export's file lives in the media store (``jobs.storage``), so any host serves it."""
+    return f"exports/{export.id}.{ex.extension(export)}"
+
+
+CONTENT_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                 "zip": "application/zip"}
+
+
+def content_type(export) -> str:
+    return CONTENT_TYPES[ex.extension(export)]
 
 
 class _CsvWriter:
+    """One sheet: one CSV file."""
+
     def __init__(self, path):
         self.fh = open(path, "w", newline="", encoding="utf-8-sig")  # the BOM makes Excel read UTF-8
         self.writer = csv.writer(self.fh)
+
+    def sheet(self, title, header):
+        self.writer.writerow(header)
 
     def rows(self, rows):
         self.writer.writerows(rows)
@@ -39,21 +58,55 @@ class _CsvWriter:
         self.fh.close()
 
 
+class _CsvZipWriter:
+    """Several sheets: a ZIP of one CSV per sheet, each streamed into its member (one member open at a time)."""
+
+    def __init__(self, path):
+        self.archive = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED)
+        self.fh = None
+
+    def sheet(self, title, header):
+        self._end_sheet()
+        self.fh = io.TextIOWrapper(self.archive.open(f"{title}.csv", "w"), encoding="utf-8-sig", newline="")
+        self.writer = csv.writer(self.fh)
+        self.writer.writerow(header)
+
+    def rows(self, rows):
+        self.writer.writerows(rows)
+
+    def _end_sheet(self):
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+
+    def close(self):
+        self._end_sheet()
+        self.archive.close()
+
+
 class _XlsxWriter:
+    """A workbook with a sheet each."""
+
     def __init__(self, path):
         self.path = path
         self.book = Workbook(write_only=True)
-        self.sheet = self.book.create_sheet("导出")
+
+    def sheet(self, title, header):
+        self.current = self.book.create_sheet(title[:31])  # Excel's limit for a sheet's name
+        self.current.append(header)
 
     def rows(self, rows):
         for row in rows:
-            self.sheet.append(row)
+            self.current.append(row)
 
     def close(self):
         self.book.save(self.path)
 
 
-WRITERS = {"csv": _CsvWriter, "xlsx": _XlsxWriter}
+def _writer(export, kind, path):
+    if export.fmt == "xlsx":
+        return _XlsxWriter(path)
+    return _CsvZipWriter(path) if len(kind.sheets) > 1 else _CsvWriter(path)
 
 
 @job(retry=(2, [30, 300]))
@@ -66,32 +119,33 @@ def run_export(export_id: int) -> int | None:
     export = db.session.get(ex.Export, export_id)
     kind = ex.KINDS[export.kind]
     target = export_path(export)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    temp = f"{target}.{secrets.token_hex(6)}.part"
+    handle, temp = tempfile.mkstemp(prefix=f"export-{export_id}-", suffix=".part")
+    os.close(handle)
     try:
         export.rows_total = kind.count(export)
         db.session.commit()
-        writer = WRITERS[export.fmt](temp)
-        writer.rows([kind.header])
+        writer = _writer(export, kind, temp)
         done = 0
-        for batch in kind.batches(export, ex.BATCH):
-            writer.rows([ex.neutralise(v) for v in row] for row in batch)
-            done += len(batch)
-            db.session.execute(db.update(ex.Export).where(ex.Export.id == export_id).values(rows_done=done))
-            db.session.commit()
+        for sheet in kind.sheets:
+            writer.sheet(sheet.title, sheet.header)
+            for batch in sheet.batches(export, ex.BATCH):
+                writer.rows([ex.neutralise(v) for v in row] for row in batch)
+                done += len(batch)
+                db.session.execute(db.update(ex.Export).where(ex.Export.id == export_id).values(rows_done=done))
+                db.session.commit()
         writer.close()
-        os.replace(temp, target)
+        storage().put_file(target, temp, content_type(export))
         db.session.execute(db.update(ex.Export).where(ex.Export.id == export_id).values(
-            state=ex.DONE, rows_done=done, path=os.path.relpath(target, settings().app.media_dir),
-            finished_at=clock.now()))
+            state=ex.DONE, rows_done=done, path=target, finished_at=clock.now()))
         db.session.commit()
         return done
     except Exception as exc:
         db.session.rollback()
-        if os.path.exists(temp):
-            os.remove(temp)
         db.session.execute(db.update(ex.Export).where(ex.Export.id == export_id).values(
             state=ex.FAILED, error=exc.__class__.__name__[:200], finished_at=clock.now()))
         db.session.commit()
         log.exception("export %s failed", export_id)
         raise
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)

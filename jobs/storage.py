@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 
 from flask import current_app
@@ -52,6 +53,19 @@ class LocalStorage:
         with open(temp, "wb") as fh:
             fh.write(data)
         os.replace(temp, target)
+
+    def put_file(self, path: str, source: str, content_type: str) -> None:
+        """Store the local file ``source`` (a large export), copied in chunks and renamed into place."""
+        target = self._path(path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        temp = f"{os.path.dirname(target)}/.{os.path.basename(target)}.{secrets.token_hex(6)}.part"
+        shutil.copyfile(source, temp)
+        os.replace(temp, target)
+
+    def local_path(self, path: str) -> str | None:
+        """Where the file lies on this host's disk, for sending it without reading it into memory."""
+        full = self._path(path)
+        return full if os.path.isfile(full) else None
 
     def get(self, path: str) -> bytes:
         try:
@@ -107,6 +121,13 @@ class S3Storage:
 
     def put(self, path: str, data: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(path), Body=data, ContentType=content_type)
+
+    def put_file(self, path: str, source: str, content_type: str) -> None:
+        """Store the local file ``source`` (a large export), uploaded in parts by boto3."""
+        self.client.upload_file(source, self.bucket, self._key(path), ExtraArgs={"ContentType": content_type})
+
+    def local_path(self, path: str) -> str | None:
+        return None
 
     def get(self, path: str) -> bytes:
         try:

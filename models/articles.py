@@ -46,7 +46,7 @@ class Article(db.Model):
     category = db.Column(db.String(10), nullable=False)
     title = db.Column(db.String(64), nullable=False)
     source = db.Column(db.String(60), nullable=False)  # 来源: the author's org by default
-    cover = db.Column(db.String(200))  # a stored 600×420 picture under media_dir
+    cover = db.Column(db.String(200))  # a 600×420 picture: its path in the media store
     pictures = db.Column(db.JSON, nullable=False, default=list)  # stored pictures of the body, in order
     body = db.Column(db.Text, nullable=False)
     state = db.Column(db.String(10), nullable=False, default=PENDING)

@@ -3,7 +3,7 @@
 Manual part 2 §三.19: "双签项目必须结项，否则视为无效（不影响参与志愿者的服务数据）"; "结项必须至少一张活动现场图和
 不少于20个汉字".  A closed 双签 project with a check-in counts in the org's 双签项目 and 活动次数
 (``stats.rollup.project_counted``); its volunteers' hours count either way.  The photos come from the
-JS-SDK (``wx.uploadImage``) and are fetched by ``jobs.closure.download_closure_photos``.
+JS-SDK (``wx.uploadImage``) as items of the one media pipeline (``models.media``, purpose ``closure_photo``).
 The admins of the project's org are reminded the day before the end and 1 and 7 days after it.
 """
 
@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from .base import RuleViolation, db, insert_unique, won
+from . import media
+from .base import RuleViolation, db, insert_unique
 from .notification import notify_many
 from .organization import OrgAdmin
 from .project import APPROVED, DOUBLE, SINGLE, Project, get_project, require_project
@@ -22,7 +23,7 @@ from .stats import rollup
 
 SUMMARY_MIN_HAN, SUMMARY_MAX = 20, 2000
 MAX_PHOTOS = 9
-PHOTO_PENDING, PHOTO_STORED, PHOTO_FAILED = "pending", "stored", "failed"
+PHOTO = media.purpose("closure_photo")  # the activity photos of a closure (JS-SDK wx.uploadImage)
 #: When the admins are told: before the end, and after it while the project is still not closed.
 REMIND_BEFORE, REMIND_AFTER = timedelta(days=1), (timedelta(days=1), timedelta(days=7))
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -40,20 +41,23 @@ class ProjectClosure(db.Model):
 
 
 class ClosurePhoto(db.Model):
-    """An activity photo of a closure, fetched from WeChat by a job."""
+    """An activity photo of a closure: its media item (fetched, checked and stored by the media job)."""
 
     __tablename__ = "project_closure_photo"
+    __table_args__ = (db.UniqueConstraint("project_id", "media_item_id"),)
 
     id = db.Column(db.Integer, primary_key=True)
     project_id = db.Column(db.Integer, db.ForeignKey("project_closure.project_id", ondelete="CASCADE"),
                            nullable=False, index=True)
-    account = db.Column(db.String(64), nullable=False)
-    media_id = db.Column(db.String(200), nullable=False)
-    state = db.Column(db.String(10), nullable=False, default=PHOTO_PENDING)
-    path = db.Column(db.String(200))
-    content_type = db.Column(db.String(50))
-    attempts = db.Column(db.Integer, nullable=False, default=0)
-    error = db.Column(db.String(200))
+    media_item_id = db.Column(db.Integer, db.ForeignKey("media_item.id", ondelete="RESTRICT"), nullable=False,
+                              index=True)
+
+    closure = db.relationship(ProjectClosure)
+    item = db.relationship(media.MediaItem, lazy="joined")
+
+    @property
+    def state(self) -> str:
+        return self.item.state
 
 
 def han_count(text: str) -> int:
@@ -79,12 +83,13 @@ def close_project(actor, project_id: int, summary: str, media_ids: list[str], *,
     """发布小结: once per project; a 双签 project with a check-in starts counting in the statistics."""
     project = get_project(project_id)
     require_project(actor, project, "close_project", now=now)
-    media_ids = [m.strip()[:200] for m in media_ids if m and m.strip()]
+    media_ids = media.clean_ids(media_ids, code="closure_photo", least=0, most=MAX_PHOTOS)
     summary = check_closure(project, summary, media_ids, now=now)
     closure = ProjectClosure(project_id=project.id, summary=summary, closed_by_id=actor.id, closed_at=now)
     if not insert_unique(closure):
         raise RuleViolation("already_closed", "该项目已结项。", 409)
-    db.session.add_all(ClosurePhoto(project_id=project.id, account=account, media_id=m) for m in media_ids)
+    db.session.add_all(ClosurePhoto(project_id=project.id, media_item_id=item.id)
+                       for item in media.receive_many(account, media_ids, PHOTO, now=now))
     checked_in = db.session.scalar(select(Project.first_checkin_at).where(Project.id == project.id))
     if project.checkin_mode == DOUBLE and checked_in is not None:  # read again: it is set by a bare UPDATE
         rollup.project_counted(project)
@@ -107,25 +112,10 @@ def photos_of(project_id: int) -> list[ClosurePhoto]:
     return ClosurePhoto.query.filter_by(project_id=project_id).order_by(ClosurePhoto.id).all()
 
 
-def pending_photo_ids(project_id: int) -> list[int]:
-    return list(db.session.scalars(select(ClosurePhoto.id).where(ClosurePhoto.project_id == project_id,
-                                                                 ClosurePhoto.state == PHOTO_PENDING)))
-
-
-def photo_stored(photo_id: int, path: str, content_type: str) -> bool:
-    return won(update(ClosurePhoto).where(ClosurePhoto.id == photo_id, ClosurePhoto.state == PHOTO_PENDING)
-               .values(state=PHOTO_STORED, path=path, content_type=content_type))
-
-
-def photo_failed(photo_id: int, error: str, *, permanent: bool, max_attempts: int = 5) -> str:
+def photo_of(project_id: int, photo_id: int) -> ClosurePhoto | None:
+    """One photo of the project's closure (None when it belongs to another project)."""
     photo = db.session.get(ClosurePhoto, photo_id)
-    if photo is None or photo.state != PHOTO_PENDING:
-        return photo.state if photo else PHOTO_FAILED
-    photo.attempts += 1
-    photo.error = error[:200]
-    if permanent or photo.attempts >= max_attempts:
-        photo.state = PHOTO_FAILED
-    return photo.state
+    return photo if photo is not None and photo.project_id == project_id else None
 
 
 # ------------------------------------------------------------------------------ reminders

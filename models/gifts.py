@@ -54,7 +54,7 @@ class Gift(db.Model):
     org_id = db.Column(db.Integer, db.ForeignKey("organization.id", ondelete="CASCADE"), nullable=False)
     name = db.Column(db.String(40), nullable=False)
     description = db.Column(db.String(500), nullable=False, default="")
-    picture = db.Column(db.String(200))  # a stored image's name under media_dir
+    picture = db.Column(db.String(200))  # its path in the media store (jobs.storage)
     cost = db.Column(db.Numeric(8, 2), nullable=False)
     stock = db.Column(db.Integer, nullable=False)
     valid_from = db.Column(db.Date, nullable=False)

@@ -1,5 +1,9 @@
 """消息通知: the outbox of notifications to volunteers, and the rules of their delivery.
 
+Most are addressed to a volunteer (their bindings say where to send).  A resident who submitted a
+need or an order without a volunteer account is addressed by the (account, openid) OAuth gave them
+(:func:`notify_follower`): no 消息中心 for them, only the template message when they follow.
+
 A notification is a row written in the same transaction as the change that caused it
 (:func:`notify`, :func:`notify_many`).  They do not commit; they note the new ids for after the
 commit (``after_commit(PENDING_DELIVERY, …)``) and ``jobs.delivery.submit_committed`` enqueues the
@@ -51,10 +55,13 @@ class Notification(db.Model):
                            name="state"),
         db.Index("ix_notification_state_created_at", "state", "created_at"),
         db.Index("ix_notification_volunteer_id_created_at", "volunteer_id", "created_at"),
+        db.CheckConstraint("volunteer_id IS NOT NULL OR (account IS NOT NULL AND openid IS NOT NULL)",
+                           name="addressed"),
     )
 
     id = db.Column(db.Integer, primary_key=True)
-    volunteer_id = db.Column(db.Integer, db.ForeignKey("volunteer.id", ondelete="CASCADE"), nullable=False)
+    volunteer_id = db.Column(db.Integer, db.ForeignKey("volunteer.id", ondelete="CASCADE"))  # NULL: a follower's
+    openid = db.Column(db.String(64))  # with ``account``: the follower a row without a volunteer is addressed to
     kind = db.Column(db.String(40), nullable=False)
     data = db.Column(db.JSON, nullable=False, default=dict)
     link = db.Column(db.String(500))
@@ -110,9 +117,9 @@ class Notification(db.Model):
 
     @classmethod
     def pending_of(cls, notification_ids: list[int]) -> list:
-        """(id, volunteer_id, kind, key, data) of those of ``notification_ids`` still pending, by id."""
+        """(id, volunteer_id, account, openid, kind, key, data, link) of ``notification_ids`` still pending."""
         t = cls.__table__
-        query = (select(t.c.id, t.c.volunteer_id, t.c.kind, t.c.key, t.c.data)
+        query = (select(t.c.id, t.c.volunteer_id, t.c.account, t.c.openid, t.c.kind, t.c.key, t.c.data, t.c.link)
                  .where(t.c.id.in_(notification_ids), t.c.state == PENDING).order_by(t.c.id))
         return list(db.session.execute(query))
 
@@ -281,6 +288,16 @@ def notify(volunteer_id: int, kind: str, data: dict, *, link: str | None, cause:
     return Notification.query.filter_by(key=key).one()
 
 
+def notify_follower(account: str, openid: str, kind: str, data: dict, *, link: str | None, cause: str,
+                    key: str) -> None:
+    """Write a notification to the follower ``openid`` of ``account``, who has no volunteer account
+    (idempotent by ``key`` like :func:`notify`).  Delivered as a template message when they follow."""
+    _check(kind, link, key)
+    row = {**_row(0, kind, data, link, cause, key, clock.now()), "volunteer_id": None, "account": account,
+           "openid": openid}
+    _note_for_delivery(_insert_ignoring_duplicates([row]))
+
+
 def notify_many(volunteer_ids, kind: str, data: dict, link: str | None, cause: str, key_prefix: str) -> list[int]:
     """Fan-out: one notification per volunteer, keyed ``{key_prefix}:{volunteer_id}``, written in bulk.
 
@@ -340,6 +357,26 @@ def contacts_of_many(volunteer_ids) -> dict[int, list[Contact]]:
             may = bool(row.following) or row.unsubscribed_at is None
             contact = Contact(row.account, row.openid, may, row.last_seen_at)
         contacts.setdefault(row.volunteer_id, []).append(contact)
+    return contacts
+
+
+def contacts_of_followers(pairs) -> dict[tuple[str, str], list[Contact]]:
+    """(account, openid) → the follower's one contact, for rows addressed to a follower; one query.
+
+    One we never saw leave may receive (as a volunteer's binding without a follower row): WeChat itself
+    refuses a template message to someone not following (43004), which the delivery records."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return {}
+    f = Follower.__table__
+    known = {(r.account, r.openid): r for r in db.session.execute(
+        select(f.c.account, f.c.openid, f.c.following, f.c.unsubscribed_at, f.c.last_seen_at)
+        .where(or_(*[(f.c.account == a) & (f.c.openid == o) for a, o in wanted])))}
+    contacts = {}
+    for account, openid in wanted:
+        row = known.get((account, openid))
+        may = row is None or bool(row.following) or row.unsubscribed_at is None
+        contacts[(account, openid)] = [Contact(account, openid, may, row.last_seen_at if row else None)]
     return contacts
 
 

@@ -33,6 +33,7 @@ SELF_AND_BELOW = frozenset({
     "view_stats",         # 志愿活动统计, 成员服务概况, 异常数据, exports of members and hours
     "close_project",      # 结项: publish a finished project's summary and photos
     "revoke_certificate",  # 撤销 a 志愿服务记录证明 issued in the name of this org or one below
+    "print_certificate",  # 证书打印 on 参与成员: a participant's certificate of a project of this org or one below
     "manage_gifts",       # 礼遇坊: offer / withdraw gifts, hand redeemed ones over
 })
 BELOW_ONLY = frozenset({

@@ -83,6 +83,7 @@ class Project(db.Model):
     __tablename__ = "project"
     __table_args__ = (
         db.Index("ix_project_status_starts_at", "status", "starts_at"),
+        db.Index("ix_project_status_ends_at", "status", "ends_at"),
         db.Index("ix_project_org_id_status", "org_id", "status"),
         db.CheckConstraint("accepted_count >= 0", name="accepted_count"),
     )

@@ -23,6 +23,7 @@ from jobs import storage as media_storage
 from jobs.queue import InProcessBackend, RQBackend
 from models import clock as model_clock
 from models import db, personal_data
+from models.stats import tables as stats_tables
 
 from . import clock
 from . import config as config_module
@@ -108,19 +109,23 @@ def create_app(config=None) -> Flask:
 
 
 def _use_personal_data_keys(app: Flask, settings) -> None:
-    """The models take the data keys, never the app: each app context of this app makes its keys
-    the active ones (``personal_data.use``), and leaving it gives back those of the context below."""
+    """The models take the data keys (and the monthly 时长达标 target), never the app: each app context of
+    this app makes its own the active ones (``personal_data.use``), and leaving it gives back those of the
+    context below."""
     keys = personal_data.keys_from(settings.security.data_key, settings.app.secret_key)
     app.extensions["wx_personal_data"] = keys
 
     @appcontext_pushed.connect_via(app)
     def _use(sender, **_extra):
         personal_data.use(keys)
+        stats_tables.use_monthly_target(config_module.settings(sender).stats.monthly_target_hours)
 
 
 @appcontext_popped.connect
 def _restore_personal_data_keys(sender, **_extra):
     personal_data.use(current_app.extensions.get("wx_personal_data") if has_app_context() else None)
+    stats_tables.use_monthly_target(config_module.settings().stats.monthly_target_hours if has_app_context()
+                                    else stats_tables.DEFAULT_MONTHLY_TARGET)
 
 
 def _security_headers(response):

@@ -154,6 +154,12 @@ class RecordSettings:
 
 
 @dataclass(frozen=True)
+class StatsSettings:
+    # 时长达标: counted hours a member needs in a month; after a change, `flask stats rebuild` recounts the roll-ups
+    monthly_target_hours: int | float = 2
+
+
+@dataclass(frozen=True)
 class Account:
     """One official account (公众号): its credentials, API endpoints and template ids."""
 
@@ -178,7 +184,7 @@ SECTIONS: dict[str, type] = {
     "app": AppSettings, "database": DatabaseSettings, "redis": RedisSettings, "security": SecuritySettings,
     "sms": SmsSettings, "notifications": NotificationSettings, "sandbox": SandboxSettings,
     "attendance": AttendanceSettings, "projects": ProjectSettings,
-    "media": MediaSettings, "metrics": MetricsSettings, "records": RecordSettings,
+    "media": MediaSettings, "metrics": MetricsSettings, "records": RecordSettings, "stats": StatsSettings,
 }
 
 
@@ -202,6 +208,7 @@ class Settings:
     media: MediaSettings
     metrics: MetricsSettings
     records: RecordSettings
+    stats: StatsSettings
     accounts: Mapping[str, Account]
     source: str
 

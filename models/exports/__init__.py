@@ -1,4 +1,4 @@
-"""数据导出: one mechanism for every export of the platform (成员, 时长; others register their own kinds).
+"""数据导出: one mechanism for every export of the platform (成员, 时长, 全国系统数据; others register their own kinds).
 
 An ``Export`` row is the request and its audit at once: who asked, for what (kind, org, filters), when,
 whether ID numbers were whole, how far the job got and when it was downloaded.  A kind registers its
@@ -72,15 +72,28 @@ class Export(db.Model):
 
 
 @dataclass(frozen=True)
+class Sheet:
+    """One table of an export: its title (the XLSX sheet, or the CSV file's name in the ZIP), header and rows."""
+
+    title: str
+    header: tuple[str, ...]
+    batches: Callable[[Export, int], Iterator[list[tuple]]]
+
+
+@dataclass(frozen=True)
 class ExportKind:
-    """A kind of export: its title, header, how many rows, and the rows a batch at a time."""
+    """A kind of export: its title, its sheets (most kinds have one), how many rows in all, who may ask.
+
+    A kind of several sheets is written as one XLSX workbook with a sheet each, or as a ZIP of one CSV per sheet.
+    ``listed``: offered on 数据导出; a kind with a page of its own (the national record's) is not.
+    """
 
     name: str
     title: str
-    header: tuple[str, ...]
+    sheets: tuple[Sheet, ...]
     count: Callable[[Export], int]
-    batches: Callable[[Export, int], Iterator[list[tuple]]]
     may_request: Callable[[object, dict, datetime], object]  # (actor, params, now) → the org; raises
+    listed: bool = True
 
 
 KINDS: dict[str, ExportKind] = {}
@@ -89,6 +102,15 @@ KINDS: dict[str, ExportKind] = {}
 def register(kind: ExportKind) -> ExportKind:
     KINDS[kind.name] = kind
     return kind
+
+
+def listed_kinds() -> dict[str, ExportKind]:
+    return {name: kind for name, kind in KINDS.items() if kind.listed}
+
+
+def extension(export: Export) -> str:
+    """The file's extension: the format's, or ``zip`` for the CSV files of a kind of several sheets."""
+    return "zip" if export.fmt == "csv" and len(KINDS[export.kind].sheets) > 1 else export.fmt
 
 
 def neutralise(value):
@@ -101,21 +123,34 @@ def neutralise(value):
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def may_see_whole_ids(actor) -> bool:
-    """ID numbers are whole in an export only for admins of an approved 市 or 区县 level org."""
+def forget(values) -> None:
+    """A written batch leaves the session (which would otherwise keep every row read): memory stays flat.
+    ``values`` may mix rows (mapped objects) with plain column values, which are passed over."""
+    for value in values:
+        if isinstance(value, db.Model) and value in db.session:
+            db.session.expunge(value)
+
+
+def may_see_whole_ids(actor, level: int = WHOLE_ID_LEVEL) -> bool:
+    """ID numbers are whole in an export only for admins of an approved org at ``level`` or above (市, 区县)."""
     own = admin_org_of(actor.id)
-    return own is not None and own.status == ACTIVE and own.level <= WHOLE_ID_LEVEL
+    return own is not None and own.status == ACTIVE and own.level <= level
 
 
-def request_export(actor, kind: str, params: dict, fmt: str, *, now: datetime) -> Export:
-    """导出: checks the kind's permission and writes the row (the caller submits ``jobs.exports.run_export``)."""
+def request_export(actor, kind: str, params: dict, fmt: str, *, now: datetime,
+                   whole_id_level: int = WHOLE_ID_LEVEL) -> Export:
+    """导出: checks the kind's permission and writes the row (the caller submits ``jobs.exports.run_export``).
+
+    ``whole_id_level``: the lowest org level whose admins get whole ID numbers (the national record's page passes
+    its configured ``[records] id_number_max_level``)."""
     if kind not in KINDS:
         raise RuleViolation("export_kind", "未知的导出类型。", 404)
     if fmt not in FORMATS:
         raise RuleViolation("export_format", "请选择导出格式（CSV 或 Excel）。")
     org = KINDS[kind].may_request(actor, params, now)
-    export = Export(kind=kind, fmt=fmt, org_id=org.id, params=params, whole_ids=may_see_whole_ids(actor),
-                    requested_by_id=actor.id, state=QUEUED, created_at=now)
+    export = Export(kind=kind, fmt=fmt, org_id=org.id, params=params,
+                    whole_ids=may_see_whole_ids(actor, whole_id_level), requested_by_id=actor.id, state=QUEUED,
+                    created_at=now)
     db.session.add(export)
     db.session.flush()
     return export
@@ -129,9 +164,11 @@ def get_export(actor, export_id) -> Export:
     return export
 
 
-def exports_of(actor, limit: int = 20) -> list[Export]:
-    return (Export.query.filter_by(requested_by_id=actor.id).order_by(Export.created_at.desc(), Export.id.desc())
-            .limit(limit).all())
+def exports_of(actor, limit: int = 20, *, kind: str | None = None) -> list[Export]:
+    query = Export.query.filter_by(requested_by_id=actor.id)
+    if kind is not None:
+        query = query.filter_by(kind=kind)
+    return query.order_by(Export.created_at.desc(), Export.id.desc()).limit(limit).all()
 
 
 def start(export_id: int, now: datetime) -> bool:

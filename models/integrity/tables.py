@@ -1,4 +1,5 @@
-"""Tables of integrity: location flags on punches and the audit log of admin actions on hours."""
+"""Tables of integrity: location flags on punches and the audit log of admin actions on hours (and on the
+certificates that attest them)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ FLAG_LABELS = {FLAG_SPEED: "移动速度异常", FLAG_SAME_SPOT: "坐标完全�
 # ------------------------------------------------------------------------------ admin actions
 A_MAKEUP_APPROVED, A_OBJECTION_UPHELD, A_SCAN_ASSIST, A_DESK_PUNCH, A_REMOVAL, A_RESTORE = (
     "makeup_approved", "objection_upheld", "scan_assist", "desk_punch", "removal", "restore")
+A_CERTIFICATE_PRINTED = "certificate_printed"  # an admin printed a participant's 志愿服务记录证明
 ACTION_LABELS = {A_MAKEUP_APPROVED: "补签审核通过", A_OBJECTION_UPHELD: "异议成立（取消时长）",
                  A_SCAN_ASSIST: "扫码辅助签到", A_DESK_PUNCH: "服务台代打卡", A_REMOVAL: "清除（无签到活动/无时长报名）",
-                 A_RESTORE: "恢复清除"}
+                 A_RESTORE: "恢复清除", A_CERTIFICATE_PRINTED: "证书打印"}
 
 
 class PunchFlag(db.Model):
@@ -39,7 +41,8 @@ class PunchFlag(db.Model):
 
 
 class AdminAction(db.Model):
-    """审计: one admin action that created or cancelled hours — who, when, from where, on whom."""
+    """审计: one admin action that created or cancelled hours, or printed a certificate of them — who, when, from
+    where, on whom."""
 
     __tablename__ = "admin_action"
     __table_args__ = (db.Index("ix_admin_action_org_id_at", "org_id", "at"),

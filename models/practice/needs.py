@@ -6,7 +6,9 @@ classify it (共性/个性, 实践类别), 处理 it (what was done, optionally 
        └──上报──▶ reported (at the parent) ──处理──▶ handled
                      └──上报──▶ reported (one more level up)
 
-The phone is verified by an SMS code (``models.sms_code``, purpose ``need``) and stored encrypted.
+The phone is verified by an SMS code (``models.sms_code``, purpose ``need``) and stored encrypted.  The
+optional photo is a ``wx.uploadImage`` serverId received by the one media pipeline (purpose
+``practice_need_photo``); whoever may view the need sees it.
 Every move is a conditional ``UPDATE … WHERE state IN (open) AND place_id = …`` whose row count decides,
 so two admins acting at once cannot both win.  Nothing here commits.
 """
@@ -17,11 +19,20 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 
-from .. import identity, regions, sms_code
+from .. import identity, media, regions, sms_code
 from ..base import RuleViolation, db
 from ..project import Project
 from . import places, telling
-from .tables import CATEGORIES, NEED_HANDLED, NEED_KINDS, NEED_OPEN, NEED_PENDING, NEED_REPORTED, Need
+from .tables import (
+    CATEGORIES,
+    NEED_HANDLED,
+    NEED_KINDS,
+    NEED_OPEN,
+    NEED_PENDING,
+    NEED_PHOTO,
+    NEED_REPORTED,
+    Need,
+)
 
 MAX_OPEN_PER_SUBMITTER = 5  # needs waiting at once per WeChat user (a volunteer's 代录 not counted)
 LIMITS = {"title": (2, 50), "name": (1, 20), "content": (2, 1000), "note": (2, 500)}
@@ -70,10 +81,12 @@ def request_code(phone: str, client_ip: str, now, *, store, daily_cap: int) -> t
     return phone, sms_code.issue(phone, "need", client_ip, now, store=store, daily_cap=daily_cap)
 
 
-def submit(account: str, openid: str, form: NeedForm, *, recorder=None, now) -> Need:
-    """需求提交: check every field, spend the SMS code, store the need at the chosen place."""
+def submit(account: str, openid: str, form: NeedForm, *, photo_ids=(), recorder=None, now) -> Need:
+    """需求提交: check every field, spend the SMS code, store the need at the chosen place (with its photo,
+    ``photo_ids``: none or one serverId of ``account``)."""
     place = places.get_place(form.place_id)
     title, name, content = text_of(form.title, "title"), text_of(form.name, "name"), text_of(form.content, "content")
+    photo_ids = media.clean_ids(photo_ids, code="need_photo", least=0, most=1)
     phone = identity.check_phone(form.phone)
     if form.region not in regions.DISTRICTS:
         raise RuleViolation("need_region_invalid", "请选择所在地区。")
@@ -89,6 +102,8 @@ def submit(account: str, openid: str, form: NeedForm, *, recorder=None, now) -> 
                 region=form.region, content=content, state=NEED_PENDING, created_at=now,
                 recorded_by_id=recorder.id if form.on_behalf else None)
     need.set_phone(phone)
+    if photo_ids:
+        need.photo = media.receive(account, photo_ids[0], NEED_PHOTO, now=now)
     db.session.add(need)
     db.session.flush()
     telling.log("need", need.id, "submitted", place_id=place.id, actor_id=need.recorded_by_id,
@@ -191,8 +206,6 @@ def of_submitter(account: str, openid: str, volunteer=None) -> list[Need]:
 def may_view(need: Need, account, openid, volunteer) -> bool:
     return (need.is_submitter(account, openid) or (volunteer is not None and need.recorded_by_id == volunteer.id)
             or (volunteer is not None and places.can_manage(volunteer, need.place)))
-
-
 
 
 

@@ -10,7 +10,7 @@ org, whose admins are the place's admins.  The rules that change these rows stan
 
 from __future__ import annotations
 
-from .. import personal_data
+from .. import media, personal_data
 from ..base import db, utcnow
 from ..organization import Organization
 from ..volunteer import Volunteer
@@ -33,6 +33,9 @@ ORDER_PENDING, ORDER_REPORTED, ORDER_DISPATCHED, ORDER_ACCEPTED, ORDER_RATING, O
 ORDER_STATE_LABELS = {ORDER_PENDING: "待处理", ORDER_REPORTED: "已上报，待上级处理", ORDER_DISPATCHED: "已派单",
                       ORDER_ACCEPTED: "已接单", ORDER_RATING: "待评价", ORDER_RATED: "已评价"}
 ORDER_OPEN = (ORDER_PENDING, ORDER_REPORTED)
+
+PLACE_PHOTO = media.purpose("place_photo")  # 场所图片: 3–6, one of them the outside view (JS-SDK wx.uploadImage)
+NEED_PHOTO = media.purpose("practice_need_photo")  # the optional photo of a 群众需求单
 
 
 class Place(db.Model):
@@ -71,6 +74,31 @@ class Place(db.Model):
     @property
     def has_point(self) -> bool:
         return self.latitude is not None and self.longitude is not None
+
+
+class PlacePhoto(db.Model):
+    """场所图片 (part 4 §二.2(3)): one photo of a place, its media item; ``outside`` marks the 外部全景图."""
+
+    __tablename__ = "practice_place_photo"
+    __table_args__ = (
+        db.UniqueConstraint("place_id", "media_item_id"),
+        db.Index("ix_practice_place_photo_place_id_created_at", "place_id", "created_at"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    place_id = db.Column(db.Integer, db.ForeignKey("practice_place.id", ondelete="CASCADE"), nullable=False)
+    media_item_id = db.Column(db.Integer, db.ForeignKey("media_item.id", ondelete="RESTRICT"), nullable=False,
+                              index=True)
+    outside = db.Column(db.Boolean, nullable=False, default=False)
+    added_by_id = db.Column(db.Integer, db.ForeignKey("volunteer.id", ondelete="SET NULL"))
+    created_at = db.Column(db.DateTime, nullable=False)
+
+    place = db.relationship(Place)
+    item = db.relationship(media.MediaItem, lazy="joined")
+
+    @property
+    def state(self) -> str:
+        return self.item.state
 
 
 class PracticeProject(db.Model):
@@ -133,10 +161,12 @@ class Need(_Contact, db.Model):
     handled_by_id = db.Column(db.Integer, db.ForeignKey("volunteer.id", ondelete="SET NULL"))
     handled_at = db.Column(db.DateTime)
     project_id = db.Column(db.Integer, db.ForeignKey("project.id", ondelete="SET NULL"))  # the project serving it
+    photo_item_id = db.Column(db.Integer, db.ForeignKey("media_item.id", ondelete="SET NULL"))  # NEED_PHOTO
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     place = db.relationship(Place, foreign_keys=[place_id])
     recorder = db.relationship(Volunteer, foreign_keys=[recorded_by_id])
+    photo = db.relationship(media.MediaItem)
 
     @property
     def state_label(self) -> str:

@@ -7,12 +7,11 @@ evaluations (志愿服务条例 art. 19), and the national record (统一编号,
 from .tables import (
     Certificate,
     CertificateCycle,
-    NationalExport,
     NationalNumber,
     RecordAudit,
     RecordEntry,
     StarLevel,
 )
 
-__all__ = ["Certificate", "CertificateCycle", "NationalExport", "NationalNumber", "RecordAudit", "RecordEntry",
+__all__ = ["Certificate", "CertificateCycle", "NationalNumber", "RecordAudit", "RecordEntry",
            "StarLevel"]

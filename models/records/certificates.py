@@ -9,11 +9,13 @@
 
 Only counted hours (公示中 and 已确认) appear; a line still in publicity says so.  Hours cancelled by an upheld
 objection never appear; a certificate that counted a cycle later cancelled reads as superseded (``status_of``).
+The same hours give the same certificate, settled by a unique index (``scope_key``), also for two asks at once.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import secrets
@@ -27,6 +29,8 @@ from .. import permissions
 from ..attendance.tables import COUNTED, RECORDED, TWO, Cycle
 from ..base import RuleViolation, db, get_or_refuse, insert_unique, won
 from ..identity import ID_TYPES
+from ..integrity import audit_log
+from ..integrity.tables import A_CERTIFICATE_PRINTED
 from ..organization import Organization
 from ..personal_data import mask_name, mask_phone
 from ..project import Project, local_now
@@ -145,24 +149,27 @@ def _content(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, k
     return out
 
 
-def _same_valid(volunteer_id: int, issuer_id: int, kind: str, project_id, period, cycle_ids: set[int]):
-    """A certificate of the same scope still valid that counted exactly these cycles: asking again gives it back."""
-    query = Certificate.query.filter_by(volunteer_id=volunteer_id, issuer_org_id=issuer_id, kind=kind, state=VALID,
-                                        project_id=project_id)
-    if period:
-        query = query.filter_by(period_start=period[0], period_end=period[1])
-    for cert in query.order_by(Certificate.id.desc()).limit(5):
-        linked = set(db.session.scalars(select(CertificateCycle.cycle_id)
-                                        .where(CertificateCycle.certificate_id == cert.id)))
-        if linked == cycle_ids and status_of(cert) == VALID:
-            return cert
-    return None
+def scope_key(volunteer_id: int, issuer_id: int, kind: str, project_id: int | None, period,
+              cycle_ids: set[int]) -> str:
+    """What a certificate certifies, as one value: whose hours, issued by whom, for which project or period, and
+    exactly which cycles.  Unique among valid certificates (a partial unique index): asking again for the same
+    hours gives the same certificate back, and two asks at once cannot both issue one."""
+    span = f"{period[0].isoformat()}~{period[1].isoformat()}" if period else ""
+    text = "|".join((kind, str(volunteer_id), str(issuer_id), str(project_id or ""), span,
+                     ",".join(str(i) for i in sorted(cycle_ids))))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _valid_with(key: str) -> Certificate | None:
+    """The valid certificate of this scope.  Its cycles are exactly the ones counted now, so it is not superseded."""
+    return Certificate.query.filter_by(scope_key=key, state=VALID).one_or_none()
 
 
 def _issue(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, kind: str, project_id=None,
            period=None, combined: bool = False, thresholds, now: datetime, tz: str) -> Certificate:
     cycle_ids = {c.id for line in lines for c in line.cycles}
-    found = _same_valid(volunteer.id, issuer.id, kind, project_id, period, cycle_ids)
+    key = scope_key(volunteer.id, issuer.id, kind, project_id, period, cycle_ids)
+    found = _valid_with(key)
     if found is not None:
         return found
     content = _content(volunteer, issuer, lines, kind=kind, period=period, combined=combined, thresholds=thresholds,
@@ -171,10 +178,13 @@ def _issue(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, kin
         cert = Certificate(number=new_number(), kind=kind, volunteer_id=volunteer.id, issuer_org_id=issuer.id,
                            project_id=project_id, period_start=period[0] if period else None,
                            period_end=period[1] if period else None, cycle_count=len(cycle_ids),
-                           total_hours=Decimal(content["total_hours"]), state=VALID, issued_at=now,
+                           total_hours=Decimal(content["total_hours"]), scope_key=key, state=VALID, issued_at=now,
                            content_json=json.dumps(content, ensure_ascii=False))
         if insert_unique(cert):
             break
+        found = _valid_with(key)  # a simultaneous ask issued it first (or, once in 2^80, the number was taken)
+        if found is not None:
+            return found
     else:  # pragma: no cover - 80 random bits do not collide five times
         raise RuleViolation("number_taken", "证书编号生成失败，请重试。", 503)
     db.session.add_all(CertificateCycle(certificate_id=cert.id, cycle_id=i) for i in sorted(cycle_ids))
@@ -182,14 +192,42 @@ def _issue(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, kin
     return cert
 
 
-def issue_for_project(volunteer: Volunteer, project_id: int, *, thresholds, now: datetime, tz: str) -> Certificate:
-    """证书打印 (我的活动): the certificate of one project, issued by the org that published and recorded it."""
-    project = get_or_refuse(Project, project_id, "project_not_found", "项目不存在。")
+def _project_certificate(volunteer: Volunteer, project: Project, *, thresholds, now: datetime,
+                         tz: str) -> Certificate:
     lines = _lines(counted_cycles(volunteer.id, project_id=project.id))
     if not lines:
         raise RuleViolation("no_hours", "该项目还没有可以证明的服务时长（时长记录后即可开具）。", 409)
     return _issue(volunteer, project.org, lines, kind=PROJECT, project_id=project.id, thresholds=thresholds,
                   now=now, tz=tz)
+
+
+def issue_for_project(volunteer: Volunteer, project_id: int, *, thresholds, now: datetime, tz: str) -> Certificate:
+    """证书打印 (我的活动): the certificate of one project, issued by the org that published and recorded it."""
+    project = get_or_refuse(Project, project_id, "project_not_found", "项目不存在。")
+    return _project_certificate(volunteer, project, thresholds=thresholds, now=now, tz=tz)
+
+
+def print_for_member(actor: Volunteer, project_id: int, volunteer_id: int, *, thresholds, now: datetime, tz: str,
+                     origin: audit_log.Origin | None = None) -> Certificate:
+    """证书打印 on 参与成员 (manual part 2 §16, 图2-47): an admin of the project's org (or above) prints a
+    participant's certificate of the project — the same certificate the volunteer gets (issued by the project's
+    org, once for the same hours) — and the act is audited (``AdminAction``, with the certificate's number)."""
+    project = get_or_refuse(Project, project_id, "project_not_found", "项目不存在。")
+    permissions.require(actor, "print_certificate", project.org, now=now,
+                        message="只有项目所属组织及其上级组织的管理员可以打印证书。")
+    volunteer = get_or_refuse(Volunteer, volunteer_id, "volunteer_not_found", "志愿者不存在。")
+    cert = _project_certificate(volunteer, project, thresholds=thresholds, now=now, tz=tz)
+    audit_log.record(A_CERTIFICATE_PRINTED, now=now, actor_id=actor.id, project=project, volunteer_id=volunteer.id,
+                     hours=cert.total_hours, origin=origin, detail=f"证书编号 {cert.number}")
+    return cert
+
+
+def for_admin(actor: Volunteer, certificate_id: int, *, now: datetime) -> Certificate:
+    """A certificate an admin may open and print: issued in the name of the admin's org or one below."""
+    cert = get_or_refuse(Certificate, certificate_id, "certificate_not_found", "证书不存在。")
+    permissions.require(actor, "print_certificate", db.session.get(Organization, cert.issuer_org_id), now=now,
+                        message="只有出具证书的组织及其上级组织的管理员可以查看该证书。")
+    return cert
 
 
 def issue_for_period(volunteer: Volunteer, start: date, end: date, *, mode: str, thresholds, now: datetime,

@@ -1,5 +1,5 @@
 """Tables of the record: certificates and the cycles each one counted, star levels reached, record entries
-(培训, 表彰奖励, 评价), volunteers' national 统一编号, and the national export jobs.
+(培训, 表彰奖励, 评价), volunteers' national 统一编号, and the audit of the record's admin acts.
 
 A certificate keeps the facts as issued (``content``, JSON, with the ID number already masked: no personal data
 in the clear), and links every cycle it counted: when one of them stops counting (an upheld objection cancels
@@ -22,10 +22,6 @@ STATE_LABELS = {VALID: "有效", REVOKED: "已撤销", SUPERSEDED: "已被更新
 TRAINING, AWARD, EVALUATION = "training", "award", "evaluation"
 ENTRY_KINDS = {TRAINING: "培训", AWARD: "表彰奖励", EVALUATION: "评价"}
 
-# national export jobs
-E_QUEUED, E_RUNNING, E_DONE, E_FAILED = "queued", "running", "done", "failed"
-EXPORT_STATES = {E_QUEUED: "排队中", E_RUNNING: "导出中", E_DONE: "已完成", E_FAILED: "失败"}
-
 
 class Certificate(db.Model):
     """志愿服务记录证明: one issue, in the name of the org that recorded the hours (谁记录谁证明)."""
@@ -33,6 +29,9 @@ class Certificate(db.Model):
     __tablename__ = "certificate"
     __table_args__ = (
         db.Index("ix_certificate_volunteer_id_kind", "volunteer_id", "kind"),
+        # one valid certificate per scope: two asks at once cannot issue the same certificate twice
+        db.Index("uq_certificate_valid_scope", "scope_key", unique=True, sqlite_where=db.text("state = 'valid'"),
+                 postgresql_where=db.text("state = 'valid'")),
         db.CheckConstraint("kind IN ('project', 'period')", name="kind"),
         db.CheckConstraint("state IN ('valid', 'revoked')", name="state"),
     )
@@ -49,6 +48,8 @@ class Certificate(db.Model):
     cycle_count = db.Column(db.Integer, nullable=False)
     total_hours = db.Column(db.Numeric(10, 2), nullable=False)
     content_json = db.Column(db.Text, nullable=False)
+    # what it certifies as one value (``certificates.scope_key``); empty only on duplicates issued before the index
+    scope_key = db.Column(db.String(64))
     state = db.Column(db.String(10), nullable=False, default=VALID)
     issued_at = db.Column(db.DateTime, nullable=False)
     revoked_at = db.Column(db.DateTime)
@@ -124,37 +125,9 @@ class NationalNumber(db.Model):
     recorded_by_id = db.Column(db.Integer, db.ForeignKey("volunteer.id", ondelete="SET NULL"))
 
 
-class NationalExport(db.Model):
-    """One export to the national data standard: asked by a city admin, written by a job, with its progress."""
-
-    __tablename__ = "national_export"
-    __table_args__ = (db.CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),)
-
-    id = db.Column(db.Integer, primary_key=True)
-    requested_by_id = db.Column(db.Integer, db.ForeignKey("volunteer.id", ondelete="SET NULL"), index=True)
-    org_id = db.Column(db.Integer, db.ForeignKey("organization.id", ondelete="CASCADE"), nullable=False)
-    with_id_numbers = db.Column(db.Boolean, nullable=False, default=False)
-    state = db.Column(db.String(10), nullable=False, default=E_QUEUED)
-    done_rows = db.Column(db.Integer, nullable=False, default=0)
-    total_rows = db.Column(db.Integer, nullable=False, default=0)
-    path = db.Column(db.String(200))  # under the media dir
-    error = db.Column(db.String(200))
-    requested_at = db.Column(db.DateTime, nullable=False)
-    finished_at = db.Column(db.DateTime)
-    downloaded_at = db.Column(db.DateTime)
-
-    @property
-    def state_label(self) -> str:
-        return EXPORT_STATES[self.state]
-
-    @property
-    def percent(self) -> int:
-        return 100 if self.state == E_DONE else int(100 * self.done_rows / self.total_rows) if self.total_rows else 0
-
-
 class RecordAudit(db.Model):
-    """Who did what to the record outside the hours: exports asked and downloaded (ID numbers whole or not),
-    certificates revoked, 统一编号 set (志愿服务条例 art. 20: every whole view and export is audited)."""
+    """Who did what to the record outside the hours: certificates revoked, 统一编号 set.  The national export is
+    audited by its ``Export`` row (``models.exports``: who, when, ID numbers whole or not, downloads)."""
 
     __tablename__ = "record_audit"
 

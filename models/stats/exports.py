@@ -14,7 +14,7 @@ from sqlalchemy import select
 from .. import permissions
 from ..attendance.tables import COUNTED, CYCLE_LABELS, Cycle
 from ..base import db
-from ..exports import Export, ExportKind, register
+from ..exports import Export, ExportKind, Sheet, forget, register
 from ..organization import Organization, get_org, subtree_of
 from ..project import DEFAULT_TZ, Project, local_now
 from ..volunteer import Volunteer
@@ -33,13 +33,6 @@ def _hours_params(actor, params, now):
     org = _requested_org(actor, params, now)
     month_range(params.get("first"), params.get("last"), local_now(now, DEFAULT_TZ).date())
     return org
-
-
-def _forget(objects) -> None:
-    """The batch leaves the session (which would otherwise keep every row read): memory stays flat."""
-    for obj in objects:
-        if obj in db.session:
-            db.session.expunge(obj)
 
 
 def _id_number(volunteer: Volunteer, export: Export) -> str:
@@ -72,12 +65,13 @@ def _member_batches(export: Export, size: int):
                 float(r.year[0]), r.year[1])
                for v, r in zip(volunteers, member_rows(volunteers, today=today), strict=True)]
         last_id = volunteers[-1].id
-        _forget(volunteers)
+        forget(volunteers)
 
 
 MEMBERS = register(ExportKind(
-    "members", "成员数据", ("姓名", "志愿号", "身份证号", "性别", "手机号", "注册日期", "总时长", "总次数", "年度时长", "年度次数"),
-    _count_members, _member_batches, _requested_org))
+    "members", "成员数据", (Sheet("成员数据", ("姓名", "志愿号", "身份证号", "性别", "手机号", "注册日期", "总时长", "总次数",
+                                       "年度时长", "年度次数"), _member_batches),),
+    _count_members, _requested_org))
 
 
 # ----------------------------------------------------------------------------------- hours
@@ -109,9 +103,10 @@ def _hours_batches(export: Export, size: int):
                 float(money(c.hours)), "单签" if c.mode == "single" else "双签", CYCLE_LABELS[c.state])
                for c, p, v in rows]
         last_id = rows[-1][0].id
-        _forget({obj for row in rows for obj in row})
+        forget(obj for row in rows for obj in row)
 
 
 HOURS = register(ExportKind(
-    "hours", "时长数据", ("项目名称", "姓名", "志愿号", "身份证号", "日期", "签到", "签退", "时长", "计时方式", "状态"),
-    _count_hours, _hours_batches, _hours_params))
+    "hours", "时长数据", (Sheet("时长数据", ("项目名称", "姓名", "志愿号", "身份证号", "日期", "签到", "签退", "时长", "计时方式",
+                                     "状态"), _hours_batches),),
+    _count_hours, _hours_params))

@@ -20,7 +20,7 @@ from ..project import Project
 from ..volunteer import Volunteer
 from .periods import ALL, month_key, months_between, quarter_months, year_key
 from .rollup import APPROVED_MEMBER, MEMBERSHIP
-from .tables import ACTIVE_CHAIN, MONTHLY_TARGET_HOURS, OrgChain, OrgPeriod, VolunteerPeriod, money
+from .tables import ACTIVE_CHAIN, OrgChain, OrgPeriod, VolunteerPeriod, money, monthly_target
 
 PER_PAGE = 20
 MAX_MONTHS = 60
@@ -235,7 +235,7 @@ def anomalies(org: Organization, kind: str, *, first: str, last: str, page: int 
         else:
             had = had.where(VolunteerPeriod.period.in_(months))
             if kind == "below_target":
-                had = had.where(VolunteerPeriod.hours >= MONTHLY_TARGET_HOURS)
+                had = had.where(VolunteerPeriod.hours >= monthly_target())
         query = (select(Organization, Volunteer).join(MEMBERSHIP, MEMBERSHIP.c.org_id == Organization.id)
                  .join(Volunteer, Volunteer.id == MEMBERSHIP.c.volunteer_id)
                  .where(subtree_of(org), MEMBERSHIP.c.state == APPROVED_MEMBER, ~had.exists())

@@ -3,7 +3,7 @@
 ``recount()`` is the reference the roll-up test compares with after random sequences of changes;
 ``rollup_snapshot()`` reads the roll-ups in the same shape; ``rebuild()`` replaces the roll-ups with
 the recount (``flask --app wx_service stats rebuild``: after an import, a change of
-``MONTHLY_TARGET_HOURS``, or to repair).  ``recount_followers()`` refreshes 关注人数, which follows
+``[stats] monthly_target_hours``, or to repair).  ``recount_followers()`` refreshes 关注人数, which follows
 WeChat's follow events and is recounted by a periodic job rather than on the callback's hot path.
 """
 
@@ -26,12 +26,12 @@ from .rollup import APPROVED_MEMBER, MEMBERSHIP, ancestors, bump_orgs
 from .tables import (
     ACTIVE_CHAIN,
     MET_CHAIN,
-    MONTHLY_TARGET_HOURS,
     ORG_COUNTERS,
     OrgChain,
     OrgPeriod,
     VolunteerPeriod,
     money,
+    monthly_target,
 )
 
 
@@ -81,10 +81,11 @@ def recount(tz: str = DEFAULT_TZ) -> dict:
             org[(project.org_id, period)]["own_projects"] += 1
     registered = dict(db.session.execute(select(Volunteer.id, Volunteer.created_at)).all())
     chain = defaultdict(int)
+    target = monthly_target()
     for volunteer_id, closure in _closures().items():
         mine = months.get(volunteer_id, {})
         active = chain_links(m for m, (_h, c) in mine.items() if c > 0)
-        met = chain_links(m for m, (h, c) in mine.items() if c > 0 and h >= MONTHLY_TARGET_HOURS)
+        met = chain_links(m for m, (h, c) in mine.items() if c > 0 and h >= target)
         for org_id in closure:
             org[(org_id, ALL)]["members"] += 1
             org[(org_id, ALL)]["effective"] += int(bool(mine))

@@ -25,7 +25,7 @@ from ..base import db
 from ..organization import Organization
 from ..project import DEFAULT_TZ, SINGLE, local_now
 from .periods import ALL, chain_links, is_month, keys_of
-from .tables import ACTIVE_CHAIN, MET_CHAIN, MONTHLY_TARGET_HOURS, OrgChain, OrgPeriod, VolunteerPeriod, money
+from .tables import ACTIVE_CHAIN, MET_CHAIN, OrgChain, OrgPeriod, VolunteerPeriod, money, monthly_target
 
 MEMBERSHIP = table("membership", column("volunteer_id"), column("org_id"), column("state"))
 APPROVED_MEMBER = "approved"  # models.membership.APPROVED
@@ -107,7 +107,8 @@ class _Months:
     def links(self, kind: str) -> list[tuple[str, str]]:
         if kind == ACTIVE_CHAIN:
             return chain_links(m for m, (_h, c) in self.months.items() if c > 0)
-        return chain_links(m for m, (h, c) in self.months.items() if c > 0 and h >= MONTHLY_TARGET_HOURS)
+        target = monthly_target()
+        return chain_links(m for m, (h, c) in self.months.items() if c > 0 and h >= target)
 
 
 def _lock_volunteer(volunteer_id: int, periods, cycles: int = 0, hours: Decimal = Decimal(0)) -> None:

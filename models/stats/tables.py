@@ -11,14 +11,27 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from decimal import Decimal
 
 from ..base import db
 
 ACTIVE_CHAIN, MET_CHAIN = "active", "met"
 
-#: 时长达标: a member reaches the target in a month with at least this many counted hours.
-MONTHLY_TARGET_HOURS = Decimal(2)
+#: 时长达标: a member reaches the target in a month with at least this many counted hours (``[stats]
+#: monthly_target_hours``; ``create_app`` makes its app's the active one in each of its app contexts, as it does
+#: the personal data keys, so the rules that roll up need no app).
+DEFAULT_MONTHLY_TARGET = Decimal(2)
+_monthly_target: ContextVar[Decimal] = ContextVar("monthly_target_hours", default=DEFAULT_MONTHLY_TARGET)
+
+
+def use_monthly_target(hours) -> None:
+    _monthly_target.set(Decimal(str(hours)))
+
+
+def monthly_target() -> Decimal:
+    return _monthly_target.get()
+
 
 ORG_COUNTERS = ("participations", "hours_single", "hours_double", "projects_single", "projects_double",
                 "own_projects", "joined", "members", "effective")

@@ -103,7 +103,7 @@ def test_makeup_with_a_photo_then_approved(city, browser):
         form.locator("button[type=submit]").click()  # no photo yet: refused on the page
         page.locator("#photo-tip", has_text="请上传活动现场照片").wait_for()
         page.click("#choose-photo")
-        page.locator("#photo-state", has_text="已上传").wait_for()
+        page.locator("#photo-count b", has_text="1").wait_for()
         screenshot(page, "attendance-makeup-form")
         form.locator("button[type=submit]").click()
         page.locator(".flash", has_text="补签申请已提交").wait_for()

@@ -10,6 +10,7 @@ import json
 
 from models import db
 from tests.browser.conftest import screenshot
+from tests.browser.test_attendance_e2e import at
 from tests.browser.test_wishes_e2e import person
 from tests.support.help import build_help
 from tests.support.orgs import build_tree
@@ -78,4 +79,41 @@ def test_the_checkin_page_says_so_when_wechat_never_answers(phone, browser):
         page.locator("#punch-result.error", has_text="微信功能长时间没有准备好").wait_for()
         assert _calls(page, "getLocation") == 0
     finally:
+        ctx.close()
+
+
+def test_a_tap_made_before_the_jssdk_is_ready_runs_once_it_is(phone, browser):
+    """签到 tapped while wx.config is still out (a slow network): the page says it will go on, and does —
+    one punch, however many taps."""
+    handle = phone.app
+    with handle.app.app_context():
+        _orgs, admins = build_tree()
+        project = project_rules.publish_project(admins["district"], typed(fields(
+            start_date=TODAY.isoformat(), end_date=(TODAY + timedelta(days=1)).isoformat(),
+            signup_end=(TODAY + timedelta(days=1)).isoformat(), needs_review="0")), now=NOW)
+        early = make_volunteer("顾早到", account="demo", openid="o-e2e-early")
+        su.sign_up(early, project.id, now=NOW)
+        db.session.commit()
+        project_id = project.id
+    handle.app.config["CLOCK_NOW"] = at(9, 10)
+    ctx, page = person(browser, handle, "o-e2e-early")
+    held = []
+    try:
+        ctx.add_init_script("window.__wxStandin = {location: {latitude: 32.0101, longitude: 120.8600, accuracy: 15}};")
+        page.route("**/sandbox/phone/api/jssdk-verify", lambda route: held.append(route))  # wx.config waits until we let it go
+        page.goto(handle.base_url + f"/m/checkin/{project_id}?account=demo")
+        page.locator("#punch-button").wait_for()
+        for _ in range(3):
+            page.click("#punch-button")
+        page.locator("#punch-result", has_text="准备好后会自动继续").wait_for()
+        assert _calls(page, "getLocation") == 0
+        assert held, "wx.config asked the sandbox"
+        for route in held:
+            route.continue_()
+        page.locator(".flash", has_text="签到成功").wait_for(timeout=30000)
+        with handle.app.app_context():
+            from models.attendance.tables import Punch
+            assert Punch.query.count() == 1
+    finally:
+        handle.app.config.pop("CLOCK_NOW", None)
         ctx.close()

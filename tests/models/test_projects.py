@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from models import Notification, RuleViolation, Volunteer, db, project_rules
 from models import project as pr
@@ -414,3 +415,17 @@ def test_signed_up_volunteers_are_told_of_revoke_and_delete(city):
     db.session.commit()
     assert [(v, d["reason"]) for v, d in told("project_deleted")] == [(v, "项目已取消") for v in live]
     assert all(n.link is None for n in Notification.query.filter_by(kind="project_deleted"))
+
+
+def test_queries_by_end_date_use_the_status_ends_at_index_on_postgresql(app_pg):
+    """结项 reminders, no-shows and clean-up select approved projects by their end: an index serves them."""
+    from sqlalchemy import text
+
+    with app_pg.app.app_context():
+        sql = (select(pr.Project.id).where(pr.Project.status == pr.APPROVED, pr.Project.ends_at > NOW,
+                                           pr.Project.ends_at <= NOW + timedelta(days=1))
+               .compile(db.engine, compile_kwargs={"literal_binds": True}))
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(r[0] for r in db.session.execute(text(f"EXPLAIN {sql}")))
+        db.session.rollback()
+    assert "ix_project_status_ends_at" in plan, plan

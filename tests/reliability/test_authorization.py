@@ -22,7 +22,8 @@ ADMIN_OF = {"self": "street", "parent": "district", "grandparent": "root", "sibl
             "child": "community"}
 
 PROJECT_ACTIONS = ("edit_project", "delete_project", "review_signups", "invite_volunteers", "locate_project",
-                   "scan_assist", "review_makeups", "handle_objections", "review_project", "revoke_project")
+                   "scan_assist", "review_makeups", "handle_objections", "review_project", "revoke_project",
+                   "print_certificate")
 ORG_ADMINS = {"self", "parent", "grandparent"}
 EXPECTED = {
     **{a: ORG_ADMINS for a in PROJECT_ACTIONS if a in permissions.SELF_AND_BELOW},

@@ -96,6 +96,7 @@ class AppHandle:
         from wx_service.wechat.api import WeChatClients
 
         self.drain_jobs()
+        self.app.config.pop("CLOCK_NOW", None)  # a test that stopped the clock does not stop the next one's
         with self.app.app_context():
             tables = [t.name for t in reversed(db.metadata.sorted_tables)]
             if db.engine.dialect.name == "postgresql":

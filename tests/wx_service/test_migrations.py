@@ -114,3 +114,126 @@ def test_media_items_take_over_the_rows_state_and_give_it_back(empty_database):
             assert _rows(conn, "makeup_request", MAKEUP_COLUMNS) == [OLD_MAKEUP]
             assert _rows(conn, "help_voice_note", VOICE_COLUMNS) == [OLD_VOICE]
             assert "media_item" not in sa.inspect(conn).get_table_names()
+
+
+# ------------------------------------- 4b1e7c2d9a60 + 7c3f9a1d5e42: certificate scope keys, national exports moved
+BEFORE_RECORDS, RECORDS = "7c1e2d9a4b60", "7c3f9a1d5e42"
+CERT_COLUMNS = ("id, number, kind, volunteer_id, issuer_org_id, project_id, period_start, period_end, cycle_count, "
+                "total_hours, content_json, state, issued_at")
+OLD_CERTS = [  # two valid duplicates of one scope (the race), a revoked one of it, a period certificate
+    (1, "AAAA-AAAA-AAAA-AAAA", "project", 7, 3, 9, None, None, 2, 4, "{}", "valid", T0),
+    (2, "BBBB-BBBB-BBBB-BBBB", "project", 7, 3, 9, None, None, 2, 4, "{}", "valid", T0),
+    (3, "CCCC-CCCC-CCCC-CCCC", "project", 7, 3, 9, None, None, 2, 4, "{}", "revoked", T0),
+    (4, "DDDD-DDDD-DDDD-DDDD", "period", 7, 1, None, "2026-01-01", "2026-11-30", 1, 2, "{}", "valid", T1),
+]
+OLD_CERT_CYCLES = [(1, 20), (1, 21), (2, 21), (2, 20), (3, 20), (3, 21), (4, 20)]
+EXPORT_COLUMNS = ("id, requested_by_id, org_id, with_id_numbers, state, done_rows, total_rows, path, error, "
+                  "requested_at, finished_at, downloaded_at")
+OLD_EXPORTS = [(5, 7, 1, True, "done", 40, 40, "exports/national-5-ab.zip", None, T0, T1, T1),
+               (6, 7, 1, False, "running", 3, 40, None, None, T1, None, None)]
+
+
+def test_certificates_get_their_scope_and_national_exports_move_onto_data_export(empty_database):
+    from flask import Flask
+    from flask_migrate import Migrate, downgrade, upgrade
+
+    from models.records.certificates import scope_key
+    from wx_service import MIGRATIONS_DIR
+
+    app = Flask("migrations_under_test")
+    app.config["SQLALCHEMY_DATABASE_URI"] = empty_database
+    db.init_app(app)
+    Migrate(app, db, directory=MIGRATIONS_DIR)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision=BEFORE_RECORDS)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("SET session_replication_role = replica" if conn.dialect.name == "postgresql"
+                                 else "PRAGMA foreign_keys = OFF"))
+            for row in OLD_CERTS:
+                conn.execute(sa.text(f"INSERT INTO certificate ({CERT_COLUMNS}) VALUES "
+                                     "(:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l, :m)"), dict(zip("abcdefghijklm", row, strict=True)))
+            for certificate_id, cycle_id in OLD_CERT_CYCLES:
+                conn.execute(sa.text("INSERT INTO certificate_cycle (certificate_id, cycle_id) VALUES (:c, :y)"),
+                             {"c": certificate_id, "y": cycle_id})
+            for row in OLD_EXPORTS:
+                conn.execute(sa.text(f"INSERT INTO national_export ({EXPORT_COLUMNS}) VALUES "
+                                     "(:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l)"), dict(zip("abcdefghijkl", row, strict=True)))
+
+        upgrade(directory=MIGRATIONS_DIR, revision=RECORDS)
+        project_scope = scope_key(7, 3, "project", 9, None, {20, 21})
+        period_scope = scope_key(7, 1, "period", None, (date(2026, 1, 1), date(2026, 11, 30)), {20})
+        with db.engine.begin() as conn:
+            assert _rows(conn, "certificate", "id, scope_key") == [
+                (1, project_scope), (2, None), (3, project_scope), (4, period_scope)]  # the later duplicate: none
+            with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():  # a second valid one of the scope
+                conn.execute(sa.text("UPDATE certificate SET scope_key = :k WHERE id = 2"), {"k": project_scope})
+            assert _rows(conn, "data_export", "kind, fmt, org_id, whole_ids, requested_by_id, state, rows_total, "
+                                              "rows_done, path, error, created_at, downloaded_at, downloads") == [
+                ("national", "csv", 1, True, 7, "done", 40, 40, "exports/national-5-ab.zip", None, T0, T1, 1),
+                ("national", "csv", 1, False, 7, "failed", 40, 3, None, "系统升级，请重新导出。", T1, None, 0)]
+            assert "national_export" not in sa.inspect(conn).get_table_names()
+
+        downgrade(directory=MIGRATIONS_DIR, revision=BEFORE_RECORDS)
+        with db.engine.connect() as conn:
+            assert _rows(conn, "national_export", EXPORT_COLUMNS) == [
+                OLD_EXPORTS[0], (6, 7, 1, False, "failed", 3, 40, None, "系统升级，请重新导出。", T1, None, None)]
+            assert _rows(conn, "data_export", "id") == []
+            assert "scope_key" not in {c["name"] for c in sa.inspect(conn).get_columns("certificate")}
+
+
+# ------------------------------------------------------------------ b7c41d2e9a60: 结项 photos onto media items
+BEFORE_PHOTOS, PHOTOS = "7c3f9a1d5e42", "b7c41d2e9a60"
+CLOSURE_COLUMNS = "id, project_id, account, media_id, state, path, content_type, attempts, error"
+OLD_CLOSURE_PHOTOS = [
+    (1, 40, "demo", "c1", "stored", "closures/40/1.jpg", "image/jpeg", 1, None),
+    (2, 40, "demo", "c2", "failed", None, None, 5, "errcode 40007"),
+    (3, 41, "demo", "c3", "pending", None, None, 2, "ConnectionError"),
+    (4, 40, "demo", "c1", "stored", "closures/40/1.jpg", "image/jpeg", 1, None),  # c1 sent twice: one photo
+]
+
+
+def _seed(conn):
+    conn.execute(sa.text("SET session_replication_role = replica" if conn.dialect.name == "postgresql"
+                         else "PRAGMA foreign_keys = OFF"))
+
+
+def test_closure_photos_become_media_items_and_come_back(empty_database):
+    from flask import Flask
+    from flask_migrate import Migrate, downgrade, upgrade
+
+    from wx_service import MIGRATIONS_DIR
+
+    app = Flask("migrations_under_test")
+    app.config["SQLALCHEMY_DATABASE_URI"] = empty_database
+    db.init_app(app)
+    Migrate(app, db, directory=MIGRATIONS_DIR)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision=BEFORE_PHOTOS)
+        with db.engine.begin() as conn:
+            _seed(conn)  # the projects themselves are left out
+            for project_id in (40, 41):
+                conn.execute(sa.text("INSERT INTO project_closure (project_id, summary, closed_at) VALUES "
+                                     "(:p, '小结', :t)"), {"p": project_id, "t": T0})
+            for row in OLD_CLOSURE_PHOTOS:
+                conn.execute(sa.text(f"INSERT INTO project_closure_photo ({CLOSURE_COLUMNS}) VALUES "
+                                     "(:a, :b, :c, :d, :e, :f, :g, :h, :i)"), dict(zip("abcdefghi", row, strict=True)))
+
+        upgrade(directory=MIGRATIONS_DIR, revision=PHOTOS)
+        with db.engine.connect() as conn:
+            items = {row[1]: row for row in _rows(conn, "media_item", "id, media_id, kind, purpose, state, reason, "
+                                                                      "tries, path, content_type, created_at, "
+                                                                      "stored_at, failed_at")}
+            assert {m: row[2:] for m, row in items.items()} == {
+                "c1": ("image", "closure_photo", "stored", None, 1, "closures/40/1.jpg", "image/jpeg", T0, T0, None),
+                "c2": ("image", "closure_photo", "failed", "errcode 40007", 5, None, None, T0, None, T0),
+                "c3": ("image", "closure_photo", "pending", "ConnectionError", 2, None, None, T0, None, None)}
+            assert _rows(conn, "project_closure_photo", "id, project_id, media_item_id") == [
+                (1, 40, items["c1"][0]), (2, 40, items["c2"][0]), (3, 41, items["c3"][0])]
+            assert {"practice_place_photo"} <= set(sa.inspect(conn).get_table_names())
+            assert "photo_item_id" in {c["name"] for c in sa.inspect(conn).get_columns("practice_need")}
+
+        downgrade(directory=MIGRATIONS_DIR, revision=BEFORE_PHOTOS)
+        with db.engine.connect() as conn:
+            assert _rows(conn, "project_closure_photo", CLOSURE_COLUMNS) == OLD_CLOSURE_PHOTOS[:3]
+            assert _rows(conn, "media_item", "id") == []
+            assert "practice_place_photo" not in sa.inspect(conn).get_table_names()

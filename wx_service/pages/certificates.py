@@ -2,17 +2,16 @@
 long-press-save, the PDF), the public verification page, and 我的志愿档案 (星级, 培训、表彰奖励、评价).
 
 Thin: read the form, call ``models.records``, commit, render.  The files of a certificate are drawn once and kept
-under the media dir (``certificates/``): a certificate's facts never change after issue; its standing (valid,
-superseded, revoked) is read fresh on every page.
+in the media store (``jobs.storage``, under ``certificates/``), served like every stored file
+(``media_files.send_stored``): a certificate's facts never change after issue; its standing (valid, superseded,
+revoked) is read fresh on every page.
 """
 
 from __future__ import annotations
 
-import io
-import os
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 
-from flask import current_app, flash, g, redirect, render_template, request, send_file, url_for
-
+from jobs.storage import storage
 from models import RuleViolation, db
 from models.records import certificates as certs
 from models.records import entries, stars
@@ -24,6 +23,7 @@ from ..records import files
 from . import bp
 from .fields import Date, Form, parse
 from .guards import volunteer_required
+from .media_files import send_stored
 
 PERIOD_FORM = Form({"start": Date("开始日期", required=True), "end": Date("结束日期", required=True)})
 
@@ -88,31 +88,30 @@ def my_certificate(certificate_id):
                            labels=STATE_LABELS, rows=files.rows(cert.content), verify=verify_url(cert.number))
 
 
-def _file(cert, extension: str) -> str:
-    """The certificate's PDF or PNG under the media dir, drawn on the first ask (an atomic rename: two asks at
-    once draw it twice and keep one)."""
-    relative = os.path.join("certificates", f"{cert.id}-{cert.number}.{extension}")
-    path = os.path.join(settings().app.media_dir, relative)
-    if not os.path.exists(path):
+FILE_TYPES = {"pdf": "application/pdf", "png": "image/png"}
+
+
+def stored_path(cert, extension: str) -> str:
+    """The certificate's PDF or PNG in the media store (``certificates/{id}-{number}.{ext}``), drawn on the first
+    ask: its facts never change after issue, so two asks at once draw the same bytes and either write is right."""
+    path = f"certificates/{cert.id}-{cert.number}.{extension}"
+    store = storage()
+    if not store.exists(path):
         draw = files.pdf_bytes if extension == "pdf" else files.png_bytes
-        data = draw(cert.content, cert.number, verify_url(cert.number), _font())
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        part = f"{path}.{os.getpid()}.part"
-        with open(part, "wb") as handle:
-            handle.write(data)
-        os.replace(part, path)
+        store.put(path, draw(cert.content, cert.number, verify_url(cert.number), _font()), FILE_TYPES[extension])
     return path
+
+
+def send_certificate(cert, extension: str):
+    """The file, through the one way stored files are served (bytes, or a signed redirect of an object store)."""
+    return send_stored(stored_path(cert, extension), FILE_TYPES[extension], as_attachment=extension == "pdf",
+                       download_name=f"志愿服务记录证明-{cert.number}.{extension}")
 
 
 @bp.get("/me/certificates/<int:certificate_id>.<any(pdf, png):extension>")
 @volunteer_required
 def my_certificate_file(certificate_id, extension):
-    cert = certs.mine(g.volunteer.id, certificate_id)
-    name = f"志愿服务记录证明-{cert.number}.{extension}"
-    with open(_file(cert, extension), "rb") as handle:
-        data = handle.read()
-    return send_file(io.BytesIO(data), mimetype="application/pdf" if extension == "pdf" else "image/png",
-                     download_name=name, as_attachment=extension == "pdf")
+    return send_certificate(certs.mine(g.volunteer.id, certificate_id), extension)
 
 
 # ------------------------------------------------------------------------------ verifying

@@ -13,6 +13,7 @@ from flask import current_app, flash, g, jsonify, redirect, render_template, req
 from models import RuleViolation, db
 from models import help_request as hr
 from models import help_seeker as hs
+from models.organization import is_active_admin
 
 from .. import clock
 from ..config import settings
@@ -28,12 +29,19 @@ JSAPI = ["startRecord", "stopRecord", "uploadVoice", "onVoiceRecordEnd"]
 
 
 # ------------------------------------------------------------------------------ the seeker
+def _bind_page(error):
+    """The bind form; a volunteer who opens it sees their own links (结对人管理 only if they are an admin)."""
+    volunteer = bound_volunteer(g.account, g.openid)
+    return render_template("help/bind.html", error=error, volunteer=volunteer,
+                           admin=volunteer is not None and is_active_admin(volunteer.id))
+
+
 @bp.get("/help")
 @person_required
 def help_home():
     seeker = hs.seeker_for(g.account, g.openid)
     if seeker is None:
-        return render_template("help/bind.html", error=None, volunteer=bound_volunteer(g.account, g.openid))
+        return _bind_page(None), 200
     return render_template("help/button.html", seeker=seeker, jsapi_list=JSAPI,
                            status=status_of(seeker))
 
@@ -45,8 +53,7 @@ def help_bind():
                                               request.form.get("phone", ""), now=clock.now(),
                                               store=current_app.extensions["wx_store"]))
     if error:
-        return render_template("help/bind.html", error=error,
-                               volunteer=bound_volunteer(g.account, g.openid)), error.status
+        return _bind_page(error), error.status
     return redirect(url_for("pages.help_home", account=g.account))
 
 

@@ -1,16 +1,17 @@
-"""新时代文明实践 for residents (manual part 4 §三.2–4): the 文明实践 entry and each centre's 微主页,
-places near the person, 需求征集 (with an SMS-verified phone), 活动安排 and 群众点单, 我的需求 / 我的点单
-and 群众评单.  No volunteer account is needed: OAuth's openid identifies the person.
+"""新时代文明实践 for residents (manual part 4 §三.2–4): the 文明实践 entry and each centre's 微主页 with its
+风采, places near the person (with their 场所图片), 需求征集 (with an SMS-verified phone and an optional photo),
+活动安排 and 群众点单, 我的需求 / 我的点单 and 群众评单.  No volunteer account is needed: OAuth's openid
+identifies the person.
 
 Thin: the rules are in ``models.practice``; the forms' strings are typed here by their field specs.
 """
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
 from models import db, regions
-from models.practice import needs, orders, places, plans, stats, telling
+from models.practice import gallery, needs, orders, place_photos, places, plans, stats, telling
 from models.practice.tables import CATEGORIES
 
 from .. import clock, sms
@@ -21,6 +22,7 @@ from . import bp
 from .fields import Bool, Choice, Form, Int, Text, parse
 from .forms import as_id, attempt, page_arg, position_arg
 from .json_body import TEXT, json_fields
+from .media_files import send_media
 
 NEED_FORM = Form({
     "place_id": Int(needs.LABELS["place"], "need_place_invalid", "请选择实践阵地。", required=True, ask="请选择{label}。",
@@ -70,7 +72,23 @@ def practice_centre(place_id):
     now, today = clock.now(), clock.today()
     return render_template("practice/centre.html", centre=centre, places=places.children(centre),
                            news=stats.recent_activities(centre, now=now),
+                           shots=gallery.of_centre(centre, per_page=gallery.ON_HOME),
                            plans=plans.open_for_orders(today, place=centre, per_page=6).items, now=now)
+
+
+@bp.get("/practice/centres/<int:place_id>/gallery")
+@person_required
+def practice_gallery(place_id):
+    """风采: the photos a centre's places and activities published, newest first, a page at a time."""
+    centre = places.get_place(place_id)
+    return render_template("practice/gallery.html", centre=centre, shots=gallery.of_centre(centre, page=page_arg()))
+
+
+@bp.get("/practice/photos/<any(place, snap):kind>/<int:photo_id>/<any(file, thumb):size>")
+@person_required
+def practice_photo(kind, photo_id, size):
+    """A photo that stands in a 风采 (a place's, an approved 随手拍, a 结项's): anyone may see it."""
+    return send_media(gallery.public_item(kind, photo_id), thumbnail=size == "thumb", max_age=3600)
 
 
 # ----------------------------------------------------------------------------- places
@@ -90,6 +108,7 @@ def practice_place(place_id):
     place = places.get_place(place_id)
     viewer = _viewer()
     return render_template("practice/place.html", place=place, children=places.children(place),
+                           photos=place_photos.shown(place.id),
                            plans=plans.open_for_orders(clock.today(), place=place, per_page=20).items,
                            manager=places.can_manage(viewer, place))
 
@@ -120,16 +139,18 @@ def practice_need_new():
     if request.method == "POST":
         def run():
             typed = parse(NEED_FORM, request.form)
-            return needs.submit(g.account, g.openid, needs.NeedForm(**typed), recorder=viewer, now=clock.now())
+            return needs.submit(g.account, g.openid, needs.NeedForm(**typed),
+                                photo_ids=request.form.getlist("server_ids"), recorder=viewer, now=clock.now())
 
         need, error = attempt(run)
         if not error:
             flash("需求已提交，实践阵地会尽快处理，处理进展请在“我的需求”查看。", "success")
             return redirect(url_for("pages.practice_need", need_id=need.id, account=g.account))
         return render_template("practice/need_new.html", form=request.form, error=error, places=choices,
-                               chosen=chosen, districts=regions.DISTRICTS, viewer=viewer), error.status
+                               chosen=chosen, districts=regions.DISTRICTS, viewer=viewer,
+                               jsapi_list=["chooseImage", "uploadImage"]), error.status
     return render_template("practice/need_new.html", form={}, error=None, places=choices, chosen=chosen,
-                           districts=regions.DISTRICTS, viewer=viewer)
+                           districts=regions.DISTRICTS, viewer=viewer, jsapi_list=["chooseImage", "uploadImage"])
 
 
 @bp.get("/practice/needs/mine")
@@ -145,6 +166,16 @@ def practice_need(need_id):
     if not needs.may_view(need, g.account, g.openid, _viewer()):
         return render_template("error.html", message="只有提交人和实践阵地管理员可以查看该需求。", status=403), 403
     return render_template("practice/need.html", need=need, history=telling.history("need", need.id))
+
+
+@bp.get("/practice/needs/<int:need_id>/photo/<any(file, thumb):size>")
+@person_required
+def practice_need_photo(need_id, size):
+    """The need's photo, for whoever may view the need (its submitter, its recorder, the place's admins)."""
+    need = needs.get_need(need_id)
+    if not needs.may_view(need, g.account, g.openid, _viewer()):
+        abort(404)
+    return send_media(need.photo, thumbnail=size == "thumb", max_age=3600)
 
 
 # ----------------------------------------------------------------------------- 活动安排, 群众点单

@@ -1,4 +1,4 @@
-"""文明实践管理 for place admins (manual part 4 §二): 场所简介 and 阵地管理制度, the need queue (classify,
+"""文明实践管理 for place admins (manual part 4 §二): 场所简介, 阵地管理制度 and 场所图片, the need queue (classify,
 处理, 上报), 活动计划 (中心制单), the order queue (上报, 派单, 发起评单), 志愿接单 for the team the order went
 to, the city admins' yearly targets, and 场所数据统计 with its Excel export and bar chart.
 
@@ -13,7 +13,7 @@ import re
 from flask import flash, g, redirect, render_template, request, url_for
 
 from models import RuleViolation, regions
-from models.practice import needs, orders, places, plans, stats, targets, telling
+from models.practice import needs, orders, place_photos, places, plans, stats, targets, telling
 from models.practice.tables import CATEGORIES, NEED_KINDS
 
 from .. import clock
@@ -121,6 +121,28 @@ def admin_practice_place_edit(place_id):
         form = {k: getattr(place, k) if getattr(place, k) is not None else "" for k in places.EDITABLE}
     return render_template("practice/admin_place.html", place=place, parent=place.parent, form=form, error=error,
                            orgs=[], districts=regions.DISTRICTS), (error.status if error else 200)
+
+
+@bp.route("/admin/practice/places/<int:place_id>/photos", methods=["GET", "POST"])
+@practice_admin_required
+def admin_practice_place_photos(place_id):
+    """场所图片: keep, replace and add the place's photos (JS-SDK serverIds, the one media pipeline)."""
+    place = places.get_place(place_id)
+    if not places.can_manage(g.volunteer, place):
+        return render_template("error.html", message="您不是该实践阵地的管理员。", status=403), 403
+    error = None
+    if request.method == "POST":
+        f = request.form
+        _done, error = attempt(lambda: place_photos.set_photos(
+            g.volunteer, place.id, g.account, keep=[i for i in map(as_id, f.getlist("keep")) if i],
+            outside=f.getlist("outside"), inside=f.getlist("inside"), now=clock.now()))
+        if not error:
+            flash("场所图片已保存，上传的图片保存后即在场所页展示。", "success")
+            return redirect(_back("pages.admin_practice_place_photos", place_id=place.id))
+    return render_template("practice/admin_place_photos.html", place=place, photos=place_photos.of_place(place.id),
+                           form=request.form, kept=request.form.getlist("keep") if error else [], error=error,
+                           least=place_photos.LEAST, most=place_photos.MOST,
+                           jsapi_list=["chooseImage", "uploadImage"]), (error.status if error else 200)
 
 
 # ----------------------------------------------------------------------------- needs

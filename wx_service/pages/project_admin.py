@@ -259,7 +259,8 @@ def admin_signups_of(project_id):
     return render_template("projects/signups.html", p=project, tab=tab, signups=signups,
                            no_shows=noshows.for_volunteers([s.volunteer_id for s in signups], now),
                            counts=su.counts(project), now=now,
-                           can_invite=pr.can_manage_project(g.volunteer, project, "invite_volunteers", now=now))
+                           can_invite=pr.can_manage_project(g.volunteer, project, "invite_volunteers", now=now),
+                           can_print=pr.can_manage_project(g.volunteer, project, "print_certificate", now=now))
 
 
 @bp.post("/admin/signups/<int:project_id>")
@@ -288,7 +289,8 @@ def admin_signup_volunteer(project_id, volunteer_id):
         raise RuleViolation("signup_not_found", "该志愿者没有报名本项目。", 404)
     return render_template("projects/signup_volunteer.html", p=project, s=signup, person=signup.volunteer,
                            summary=su.volunteer_summary(volunteer_id, now=clock.now(), tz=settings().app.timezone),
-                           no_shows=noshows.for_volunteer(volunteer_id, clock.now()))
+                           no_shows=noshows.for_volunteer(volunteer_id, clock.now()),
+                           can_print=pr.can_manage_project(g.volunteer, project, "print_certificate", now=clock.now()))
 
 
 # ------------------------------------------------------------------------------- 邀请/招募

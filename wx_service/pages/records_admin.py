@@ -1,25 +1,27 @@
-"""Org admins' side of the record: 培训/表彰奖励/评价 for a member, the member's 统一编号 (city admins), revoking a
-certificate issued in the org's name, and the export to 全国志愿服务信息系统 (a job with progress, audited)."""
+"""Org admins' side of the record: 培训/表彰奖励/评价 for a member, the member's 统一编号 (city admins), 证书打印 for a
+participant of a project (参与成员), revoking a certificate issued in the org's name, and the export to 全国志愿服务信息系统 (a kind of the one export mechanism:
+a job with progress, audited by its ``Export`` row)."""
 
 from __future__ import annotations
 
-import os
+from flask import g, redirect, render_template, request, url_for
 
-from flask import g, jsonify, redirect, render_template, request, send_file, url_for
-
-from jobs.records import build_national_export
+from jobs.exports import run_export
 from models import RuleViolation, db
+from models import exports as ex
 from models import membership as ms
 from models.records import certificates as certs
 from models.records import entries, national
-from models.records.tables import E_DONE, ENTRY_KINDS, STATE_LABELS
+from models.records.tables import ENTRY_KINDS, STATE_LABELS
 
 from .. import clock
 from ..config import settings
 from . import bp
+from .certificates import send_certificate, verify_url
 from .fields import Choice, Date, Form, Text, parse
 from .forms import act, attempt
 from .guards import org_admin_required as admin_required
+from .punch_context import origin
 
 ENTRY_FORM = Form({
     "kind": Choice("记录类别", required=True, options=ENTRY_KINDS, message="请选择记录类别。"),
@@ -28,11 +30,6 @@ ENTRY_FORM = Form({
     "detail": Text("说明", high=entries.DETAIL_MAX, fold=True, message=f"说明不超过{entries.DETAIL_MAX}字。"),
     "day": Date("日期", required=True, message="请填写正确的日期。"),
 })
-
-
-def _export_limits() -> dict:
-    conf = settings().records
-    return {"export_max_level": conf.export_max_level, "id_number_max_level": conf.id_number_max_level}
 
 
 # ------------------------------------------------------------------------------ a member's record
@@ -84,38 +81,49 @@ def admin_certificates():
                            asked=bool(number)), (404 if number and cert is None else 200)
 
 
+# ------------------------------------------------------------------------------ 证书打印 (参与成员)
+@bp.post("/admin/signups/<int:project_id>/volunteers/<int:volunteer_id>/certificate")
+@admin_required
+def admin_print_certificate(project_id, volunteer_id):
+    """证书打印 on 参与成员: the participant's certificate of this project, issued by the project's org, audited."""
+    conf = settings()
+    cert = certs.print_for_member(g.volunteer, project_id, volunteer_id, thresholds=conf.records.star_hours,
+                                  now=clock.now(), tz=conf.app.timezone, origin=origin())
+    db.session.commit()
+    return redirect(url_for("pages.admin_certificate", certificate_id=cert.id, project=project_id))
+
+
+@bp.get("/admin/certificates/<int:certificate_id>")
+@admin_required
+def admin_certificate(certificate_id):
+    cert = certs.for_admin(g.volunteer, certificate_id, now=clock.now())
+    return render_template("records/admin_certificate.html", cert=cert, content=cert.content,
+                           status=certs.status_of(cert), labels=STATE_LABELS, verify=verify_url(cert.number),
+                           project_id=request.args.get("project", type=int))
+
+
+@bp.get("/admin/certificates/<int:certificate_id>.<any(pdf, png):extension>")
+@admin_required
+def admin_certificate_file(certificate_id, extension):
+    return send_certificate(certs.for_admin(g.volunteer, certificate_id, now=clock.now()), extension)
+
+
 # ------------------------------------------------------------------------------ 全国系统数据导出
 @bp.route("/admin/national", methods=["GET", "POST"])
 @admin_required
 def admin_national():
-    if national.may_export(g.volunteer, _export_limits()["export_max_level"]) is None:
+    """The national record's own page on the one export mechanism: progress and download are the shared ones."""
+    conf = settings().records
+    if national.may_export(g.volunteer, conf.export_max_level) is None:
         raise RuleViolation("forbidden", "只有市级组织管理员可以导出全国志愿服务信息系统数据。", 403)
     if request.method == "POST":
         def start():
-            export = national.request_export(g.volunteer, **_export_limits(), now=clock.now())
-            build_national_export.later(export.id)
+            export = national.request_export(g.volunteer, request.form.get("fmt", "csv"),
+                                             max_level=conf.export_max_level, whole_id_level=conf.id_number_max_level,
+                                             tz=settings().app.timezone, now=clock.now())
+            run_export.later(export.id)
             return export
 
         return act(start, "导出已开始，完成后可在本页下载。", url_for("pages.admin_national"))
-    return render_template("records/admin_national.html", exports=national.exports_of(g.volunteer),
-                           sheets=national.SHEETS, titles=national.SHEET_TITLES)
-
-
-@bp.get("/admin/national/<int:export_id>.json")
-@admin_required
-def admin_national_progress(export_id):
-    export = national.export_of(g.volunteer, export_id)
-    return jsonify({"state": export.state, "label": export.state_label, "done": export.done_rows,
-                    "total": export.total_rows, "percent": export.percent, "error": export.error})
-
-
-@bp.get("/admin/national/<int:export_id>/download")
-@admin_required
-def admin_national_download(export_id):
-    export = national.export_of(g.volunteer, export_id)
-    if export.state != E_DONE:
-        raise RuleViolation("export_not_ready", "导出尚未完成，请稍后。", 409)
-    national.note_download(g.volunteer, export, now=clock.now())
-    db.session.commit()
-    return send_file(os.path.join(settings().app.media_dir, export.path), mimetype="application/zip", as_attachment=True,
-                     download_name=f"全国志愿服务信息系统数据-{export.id}.zip")
+    return render_template("records/admin_national.html", exports=ex.exports_of(g.volunteer, kind=national.NAME),
+                           sheets=national.NATIONAL.sheets, formats=ex.FORMATS)

@@ -39,7 +39,7 @@ def admin_stats():
     months = months_between(first, last)
     chart = Markup(hours_chart(months, [(r.org.name, r.months) for r in rows], title=f"{org.name} 每月服务时长"))
     return render_template("stats/activity.html", org=org, rows=rows, first=first, last=last, chart=chart,
-                           target=reads.MONTHLY_TARGET_HOURS)
+                           target=reads.monthly_target())
 
 
 @bp.get("/admin/stats/members")

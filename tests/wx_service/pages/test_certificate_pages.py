@@ -14,6 +14,7 @@ import zxingcpp
 from pdfminer.high_level import extract_text
 from PIL import Image
 
+from jobs.storage import EXTENSION, LocalStorage
 from models import Binding, db
 from models import attendance as att
 from models.attendance import objection as att_objection
@@ -21,11 +22,14 @@ from models.attendance import punches as att_punches
 from models.personal_data import mask_phone
 from models.records import certificates as certs
 from models.records.tables import Certificate, RecordAudit, RecordEntry
+from tests.jobs.test_storage import s3_store
 from tests.support.orgs import NOW
 from tests.support.people import sign_in
 from tests.support.projects import TODAY
 from tests.support.records import at, served
+from tests.support.s3 import moto_s3  # noqa: F401  (fixture)
 from tests.support.settings import override
+from wx_service.config import settings
 
 LATER = at(12, 0, TODAY + timedelta(days=2))  # both projects are over
 STARS = (Decimal(100), Decimal(300), Decimal(600), Decimal(1000), Decimal(1500))
@@ -36,13 +40,15 @@ def _city(handle):
     with app.app_context():
         made = served(account="demo", openid="o-vol")
         made["orgs"]["street"].contact_name, made["orgs"]["street"].contact_phone = "顾丽华", "0513-85512345"
-        for key, openid in (("root", "o-root"), ("street", "o-street"), ("sibling_street", "o-sibling")):
+        for key, openid in (("root", "o-root"), ("street", "o-street"), ("sibling_street", "o-sibling"),
+                            ("district", "o-district")):
             db.session.add(Binding(account="demo", openid=openid, volunteer_id=made["admins"][key].id))
         db.session.commit()
         ids = {"volunteer": made["volunteer"].id, "name": made["volunteer"].name,
                "id_number": made["volunteer"].id_number, "single": made["single"].id, "double": made["double"].id,
                "double_cycle": made["cycles"]["double"].id, "neighbour": made["neighbour"].id,
-               "street": made["orgs"]["street"].id, "district_admin": made["admins"]["district"].id}
+               "street": made["orgs"]["street"].id, "district_admin": made["admins"]["district"].id,
+               "street_admin": made["admins"]["street"].id}
     handle.drain_jobs()
     app.config["CLOCK_NOW"] = LATER
     yield handle, ids
@@ -219,3 +225,121 @@ def test_national_number_only_by_city_admins(pg_city):
         assert certs.national_number_of(ids["volunteer"]) == "320600123456"
         assert RecordAudit.query.filter_by(action="national_number_set").count() == 1
     assert "320600123456" in sign_in(handle.client(), "o-vol").get("/m/me/record").get_data(as_text=True)
+
+
+@pytest.fixture
+def lite_city(app_lite):
+    yield from _city(app_lite)
+
+
+def test_certificate_files_live_in_the_media_store_and_are_served_from_it(lite_city, moto_s3, monkeypatch):  # noqa: F811
+    """The PDF and PNG go to the one media store (here an S3 bucket), not to a directory of their own; a second
+    ask serves the stored bytes (a PDF drawn again would differ: it carries its creation time)."""
+
+    handle, ids = lite_city
+    bucket = s3_store(moto_s3)
+    monkeypatch.setitem(handle.app.extensions, EXTENSION, bucket)
+    cert_id, number = issue(handle, ids)
+    client = sign_in(handle.client(), "o-vol")
+    first = client.get(f"/m/me/certificates/{cert_id}.pdf")
+    assert first.status_code == 200 and first.mimetype == "application/pdf"
+    assert first.headers["Content-Disposition"].startswith("attachment")
+    png = client.get(f"/m/me/certificates/{cert_id}.png")
+    assert png.status_code == 200 and png.mimetype == "image/png"
+    stored = sorted(bucket.paths())
+    assert stored == [f"certificates/{cert_id}-{number}.pdf", f"certificates/{cert_id}-{number}.png"]
+    assert bucket.get(stored[0]) == first.data and bucket.get(stored[1]) == png.data
+    assert client.get(f"/m/me/certificates/{cert_id}.pdf").data == first.data
+    local = LocalStorage(settings(handle.app).app.media_dir)
+    assert not any(local.exists(path) for path in stored)  # nothing written beside the store
+
+
+def test_simultaneous_asks_for_one_certificate_issue_it_once_on_postgres(pg_city):
+    """Eight 证书打印 of the same project at the same moment, through real concurrent requests: one certificate;
+    every ask lands on it (the losers are handed the winner's)."""
+    import threading
+
+    handle, ids = pg_city
+    clients = [sign_in(handle.client(), "o-vol") for _ in range(8)]
+    tokens = [token_of(c, "/m/me/activities?tab=done") for c in clients]
+    barrier = threading.Barrier(len(clients))
+    landed: list[str] = []
+
+    def ask(client, token):
+        barrier.wait(30)
+        answer = client.post(f"/m/me/activities/{ids['single']}/certificate", data={"csrf_token": token})
+        landed.append(answer.headers.get("Location", str(answer.status_code)))
+
+    threads = [threading.Thread(target=ask, args=pair) for pair in zip(clients, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    with handle.app.app_context():
+        issued = Certificate.query.all()
+        assert len(issued) == 1, [c.number for c in issued]
+    assert landed == [f"/m/me/certificates/{issued[0].id}"] * len(clients), landed
+
+
+def test_admin_prints_a_participants_certificate_on_the_members_page(pg_city):
+    """证书打印 on 参与成员 (图2-47): the street station's admin prints the volunteer's certificate of its project — the
+    one the volunteer gets, issued by the project's org — opens its PNG and PDF; it is audited; other orgs cannot."""
+    from models.integrity.tables import AdminAction
+
+    handle, ids = pg_city
+    admin = sign_in(handle.client(), "o-street")
+    members = f"/m/admin/signups/{ids['single']}?tab=accepted"
+    page = admin.get(members).get_data(as_text=True)
+    assert page.count("证书打印") == 2  # the volunteer and the neighbour
+    profile = admin.get(f"/m/admin/signups/{ids['single']}/volunteers/{ids['volunteer']}").get_data(as_text=True)
+    assert "证书打印" in profile
+    token = token_of(admin, members)
+    printing = f"/m/admin/signups/{ids['single']}/volunteers/{ids['volunteer']}/certificate"
+    answer = admin.post(printing, data={"csrf_token": token}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert answer.status_code == 302
+    with handle.app.app_context():
+        cert = Certificate.query.one()
+        cert_id, number = cert.id, cert.number
+        assert (cert.issuer_org_id, cert.volunteer_id, cert.project_id) == (ids["street"], ids["volunteer"], ids["single"])
+    assert answer.headers["Location"] == f"/m/admin/certificates/{cert_id}?project={ids['single']}"
+    html = admin.get(answer.headers["Location"]).get_data(as_text=True)
+    assert number in html and "有效" in html and "4.00 小时" in html and "返回参与成员" in html
+    pdf = admin.get(f"/m/admin/certificates/{cert_id}.pdf")
+    text = "".join(extract_text(io.BytesIO(pdf.data)).split())
+    assert pdf.mimetype == "application/pdf" and ids["name"] in text and f"证书编号：{number}" in text
+    assert "出具单位：和平桥街道志愿服务支队" in text
+    assert admin.get(f"/m/admin/certificates/{cert_id}.png").mimetype == "image/png"
+    # the volunteer's own 证书打印 gives the same certificate back
+    volunteer = sign_in(handle.client(), "o-vol")
+    mine = volunteer.post(f"/m/me/activities/{ids['single']}/certificate",
+                          data={"csrf_token": token_of(volunteer, "/m/me/activities?tab=done")})
+    assert mine.headers["Location"] == f"/m/me/certificates/{cert_id}"
+    # printing again: the same certificate, and a second audited act
+    assert admin.post(printing, data={"csrf_token": token}).headers["Location"].startswith(
+        f"/m/admin/certificates/{cert_id}")
+    with handle.app.app_context():
+        acts = AdminAction.query.filter_by(action="certificate_printed").order_by(AdminAction.id).all()
+        assert [(a.actor_id, a.volunteer_id, a.project_id, a.org_id, a.hours, a.channel) for a in acts] == [
+            (ids["street_admin"], ids["volunteer"], ids["single"], ids["street"], Decimal("4.00"), "page")] * 2
+        assert acts[0].ip == "10.1.2.3" and number in acts[0].detail
+    # the district above sees it in its audit log and may print too; a sibling street may do neither
+    district = sign_in(handle.client(), "o-district")
+    assert "证书打印" in district.get("/m/admin/audit").get_data(as_text=True)
+    assert district.get(f"/m/admin/certificates/{cert_id}").status_code == 200
+    sibling = sign_in(handle.client(), "o-sibling")
+    refused = sibling.post(printing, data={"csrf_token": token_of(sibling, f"/m/admin/certificates?number={number}")})
+    assert refused.status_code == 403 and "只有项目所属组织及其上级组织的管理员可以打印证书" in refused.get_data(as_text=True)
+    assert sibling.get(f"/m/admin/certificates/{cert_id}").status_code == 403
+    assert sibling.get(f"/m/admin/certificates/{cert_id}.pdf").status_code == 403
+    assert volunteer.get(f"/m/admin/certificates/{cert_id}").status_code == 403  # not an admin
+    # no counted hours: a clear refusal, nothing issued
+    nothing = admin.post(f"/m/admin/signups/{ids['double']}/volunteers/{ids['neighbour']}/certificate",
+                         data={"csrf_token": token})
+    assert nothing.status_code == 403  # the 双签 project is the district's: the street may not print it
+    district_token = token_of(district, f"/m/admin/signups/{ids['double']}?tab=accepted")
+    nothing = district.post(f"/m/admin/signups/{ids['double']}/volunteers/{ids['neighbour']}/certificate",
+                            data={"csrf_token": district_token})
+    assert nothing.status_code == 409 and "没有可以证明的服务时长" in nothing.get_data(as_text=True)
+    with handle.app.app_context():
+        assert Certificate.query.count() == 1
+        assert AdminAction.query.filter_by(action="certificate_printed").count() == 2

@@ -139,3 +139,17 @@ def test_admin_adds_a_seeker_and_the_parent_admin_approves(any_app):
     assert paired.status_code == 302
     with any_app.app.app_context():
         assert len(db.session.get(hs.HelpSeeker, new_id).volunteer_ids) == 1
+
+
+def test_a_volunteer_on_the_bind_page_sees_the_admin_link_only_if_an_admin(any_app):
+    """A volunteer who opens 一喊就来 without being a seeker gets their own links; 结对人管理 only for admins."""
+    from models import Binding
+
+    with any_app.app.app_context():
+        ids = build_help(1, seeker_openid=None)
+        db.session.add(Binding(account="demo", openid="o_street_admin", volunteer_id=ids["admins"]["street"]))
+        db.session.commit()
+    volunteer = sign_in(any_app.client(), "o_pair_0").get("/m/help?account=demo").get_data(as_text=True)
+    assert "我的结对求助" in volunteer and "结对人管理" not in volunteer
+    admin = sign_in(any_app.client(), "o_street_admin").get("/m/help?account=demo").get_data(as_text=True)
+    assert "我的结对求助" in admin and "结对人管理" in admin

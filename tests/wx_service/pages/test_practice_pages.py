@@ -109,6 +109,36 @@ def test_need_reported_then_handled_tells_the_submitter(city, monkeypatch):
     assert other.get(f"/m/practice/needs/{need_id}?account=demo").status_code == 403
 
 
+def test_a_resident_without_a_volunteer_account_gets_the_template_message_when_following(city, monkeypatch):
+    """No binding: told by template message as the follower OAuth named (no 消息中心); one who does not
+    follow gets nothing and nothing breaks."""
+    handle, ids = city
+    demo = handle.app.config["WX_SETTINGS"].accounts["demo"]
+    override(handle.app, monkeypatch, "accounts.demo", templates={**demo.templates, "practice_need_update": "TPL_NEED"})
+    handle.sandbox.follow(DEMO, "o-unbound-follower")
+    needs = {}
+    for openid, phone in (("o-unbound-follower", "13912345601"), ("o-passer-by", "13912345602")):
+        handle.app.config["CLOCK_NOW"] += timedelta(minutes=2)  # one SMS code a minute from one address
+        response = submit_need(handle, client_for(handle, openid), ids["places"]["station"], phone=phone)
+        assert response.status_code == 302, text(response)
+        needs[openid] = int(re.search(r"/m/practice/needs/(\d+)", response.location).group(1))
+    station = client_for(handle, "o-community")
+    for need_id in needs.values():
+        page = f"/m/admin/practice/needs/{need_id}?account=demo"
+        assert post(station, f"/m/admin/practice/needs/{need_id}/handle?account=demo", {"note": "已联系社区民警"},
+                    page).status_code == 302
+    assert handle.drain_jobs()
+    sent = handle.sandbox.templates_to("o-unbound-follower", DEMO)
+    assert [(s["template_id"], s["data"]["phrase2"]["value"]) for s in sent] == [("TPL_NEED", "已处理")]
+    assert f"/m/practice/needs/{needs['o-unbound-follower']}" in sent[0]["url"]
+    assert handle.sandbox.templates_to("o-passer-by", DEMO) == []
+    with handle.app.app_context():
+        rows = {r.openid: r for r in Notification.query.filter_by(kind="practice_need_update")}
+        assert set(rows) == {"o-unbound-follower", "o-passer-by"}
+        assert all(r.volunteer_id is None for r in rows.values())
+        assert rows["o-unbound-follower"].state == "sent" and rows["o-passer-by"].state != "pending"
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"title": ""}, "请填写需求标题"),
     ({"title": "短"}, "需求标题应为2至50个字"),

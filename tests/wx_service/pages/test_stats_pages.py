@@ -22,6 +22,7 @@ from models.stats import rankings, reads
 from tests.support.orgs import FIELDS, NOW, build_tree, make_volunteer
 from tests.support.people import bind, csrf_token, sign_in
 from tests.support.projects import fields, typed
+from tests.support.s3 import moto_s3  # noqa: F401  (fixture)
 
 SITE = Position(32.0100, 120.8600, 20)
 MARCH, APRIL = date(2026, 3, 2), date(2026, 4, 6)
@@ -249,3 +250,52 @@ def test_hours_export_and_a_refused_request(pg_city, app):
     body = root.get(f"/m/admin/exports/{export_id}/download?account=demo").data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
     assert len(rows) == 2 and rows[1][0] == "四月滨江环保活动" and rows[1][7] == "1.5"
+
+
+def test_the_monthly_target_is_the_configured_one_after_a_rebuild(pg_city, app, monkeypatch):
+    """[stats] monthly_target_hours = 1: 张亚林's 1.5 h in April now reaches it, on the page and in 异常数据."""
+    from models.stats import recount
+    from tests.support.settings import override
+
+    override(app.app, monkeypatch, "stats", monthly_target_hours=1)
+    with app.app.app_context():
+        recount.rebuild()
+        db.session.commit()
+        root = db.session.get(Organization, pg_city["ids"]["root"])
+        april = reads.activity_stats(root, "2026-04", "2026-04")[0]
+        assert (april.active, april.met) == (1, 1)
+    client = sign_in(app.client(), "o_stats_root")
+    page = client.get("/m/admin/stats?account=demo&first=2026-04&last=2026-04").get_data(as_text=True)
+    assert "至少有一个月服务满 1 小时" in page
+    below = client.get("/m/admin/stats/anomalies?account=demo&kind=below_target&first=2026-04&last=2026-04")
+    assert "张亚林" not in below.get_data(as_text=True)
+
+
+def test_an_export_file_lives_in_the_media_store(pg_city, app, moto_s3):  # noqa: F811
+    """Written by the worker into the bucket (any host serves the download), nothing left on the worker's disk."""
+    import os
+
+    from jobs import storage as media_storage
+    from tests.jobs.test_storage import s3_store
+
+    bucket, local = s3_store(moto_s3), app.app.extensions[media_storage.EXTENSION]
+    app.app.extensions[media_storage.EXTENSION] = bucket
+    media_dir = app.config["app"]["media_dir"]
+    on_disk = lambda: {(os.path.join(f, n), os.path.getmtime(os.path.join(f, n))) for f, _d, names  # noqa: E731
+                       in os.walk(media_dir)
+                       for n in names}
+    before = on_disk()
+    try:
+        root = sign_in(app.client(), "o_stats_root")
+        made = root.post("/m/admin/exports?account=demo", data={
+            "csrf_token": csrf_token(root, "/m/admin/exports?account=demo"), "kind": "members", "fmt": "xlsx",
+            "org": pg_city["ids"]["root"]})
+        run_jobs(app)
+        export_id = int(made.headers["Location"].rsplit("/", 1)[1].split("?")[0])
+        assert list(bucket.paths()) == [f"exports/{export_id}.xlsx"]
+        download = root.get(f"/m/admin/exports/{export_id}/download?account=demo")
+        assert download.status_code == 200 and download.data == bucket.get(f"exports/{export_id}.xlsx")
+        assert len(list(load_workbook(io.BytesIO(download.data)).active.rows)) == 1 + 5
+        assert on_disk() == before
+    finally:
+        app.app.extensions[media_storage.EXTENSION] = local
