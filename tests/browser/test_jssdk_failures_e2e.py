@@ -88,13 +88,8 @@ def test_a_tap_made_before_the_jssdk_is_ready_runs_once_it_is(phone, browser):
     handle = phone.app
     with handle.app.app_context():
         _orgs, admins = build_tree()
-        project = project_rules.publish_project(admins["district"], typed(fields(
-            start_date=TODAY.isoformat(), end_date=(TODAY + timedelta(days=1)).isoformat(),
-            signup_end=(TODAY + timedelta(days=1)).isoformat(), needs_review="0")), now=NOW)
-        early = make_volunteer("顾早到", account="demo", openid="o-e2e-early")
-        su.sign_up(early, project.id, now=NOW)
+        project_id = running_today(admins["district"], "顾早到", "o-e2e-early")[0].id
         db.session.commit()
-        project_id = project.id
     handle.app.config["CLOCK_NOW"] = at(9, 10)
     ctx, page = person(browser, handle, "o-e2e-early")
     held = []

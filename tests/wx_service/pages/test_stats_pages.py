@@ -290,7 +290,7 @@ def test_an_export_file_lives_in_the_media_store(pg_city, app, moto_s3):  # noqa
         made = root.post("/m/admin/exports?account=demo", data={
             "csrf_token": csrf_token(root, "/m/admin/exports?account=demo"), "kind": "members", "fmt": "xlsx",
             "org": pg_city["ids"]["root"]})
-        run_jobs(app)
+        app.run_jobs()
         export_id = int(made.headers["Location"].rsplit("/", 1)[1].split("?")[0])
         assert list(bucket.paths()) == [f"exports/{export_id}.xlsx"]
         download = root.get(f"/m/admin/exports/{export_id}/download?account=demo")
