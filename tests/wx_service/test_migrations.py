@@ -2,6 +2,7 @@
 moves data is run up and down over rows of the old shape."""
 
 import uuid
+from contextlib import contextmanager
 from datetime import date, datetime
 
 import psycopg
@@ -9,8 +10,11 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
+from flask_migrate import Migrate, downgrade, upgrade
 
 from models import db
+from wx_service import MIGRATIONS_DIR
 
 
 def test_migrations_match_the_models(any_app):
@@ -68,32 +72,50 @@ def _rows(connection, table: str, columns: str) -> list[tuple]:
             for row in connection.execute(sa.text(f"SELECT {columns} FROM {table} ORDER BY id"))]
 
 
-def test_media_items_take_over_the_rows_state_and_give_it_back(empty_database):
-    from flask import Flask
-    from flask_migrate import Migrate, downgrade, upgrade
-
-    from wx_service import MIGRATIONS_DIR
-
+@contextmanager
+def _migrating(database_url: str):
+    """A bare app on ``database_url`` that runs our migrations (``_up``, ``_down``), its context pushed."""
     app = Flask("migrations_under_test")
-    app.config["SQLALCHEMY_DATABASE_URI"] = empty_database
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS_DIR)
     with app.app_context():
-        upgrade(directory=MIGRATIONS_DIR, revision=BEFORE_MEDIA)
+        yield
+
+
+def _up(revision: str) -> None:
+    upgrade(directory=MIGRATIONS_DIR, revision=revision)
+
+
+def _down(revision: str) -> None:
+    downgrade(directory=MIGRATIONS_DIR, revision=revision)
+
+
+def _without_foreign_keys(connection) -> None:
+    """Old rows go in without the rows they point at: no foreign key checks on this connection."""
+    connection.execute(sa.text("SET session_replication_role = replica" if connection.dialect.name == "postgresql"
+                               else "PRAGMA foreign_keys = OFF"))
+
+
+def _insert(connection, table: str, columns: str, rows) -> None:
+    """Rows of the old shape, each a tuple in the order of ``columns``."""
+    for row in rows:
+        names = [f"v{i}" for i in range(len(row))]
+        connection.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + n for n in names)})"),
+                           dict(zip(names, row, strict=True)))
+
+
+def test_media_items_take_over_the_rows_state_and_give_it_back(empty_database):
+    with _migrating(empty_database):
+        _up(BEFORE_MEDIA)
         with db.engine.begin() as conn:
             # the wishes, projects and requests themselves are left out: no foreign key checks while seeding
-            conn.execute(sa.text("SET session_replication_role = replica" if conn.dialect.name == "postgresql"
-                                 else "PRAGMA foreign_keys = OFF"))
-            for row in OLD_WISH_PHOTOS:
-                conn.execute(sa.text(f"INSERT INTO wish_photo ({WISH_PHOTO_COLUMNS}) VALUES "
-                                     "(:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k)"), dict(zip("abcdefghijk", row, strict=True)))
-            conn.execute(sa.text(f"INSERT INTO makeup_request ({MAKEUP_COLUMNS}) VALUES "
-                                 "(:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l, :m, :n, :o)"),
-                         dict(zip("abcdefghijklmno", OLD_MAKEUP, strict=True)))
-            conn.execute(sa.text(f"INSERT INTO help_voice_note ({VOICE_COLUMNS}) VALUES "
-                                 "(:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l)"), dict(zip("abcdefghijkl", OLD_VOICE, strict=True)))
+            _without_foreign_keys(conn)
+            _insert(conn, "wish_photo", WISH_PHOTO_COLUMNS, OLD_WISH_PHOTOS)
+            _insert(conn, "makeup_request", MAKEUP_COLUMNS, [OLD_MAKEUP])
+            _insert(conn, "help_voice_note", VOICE_COLUMNS, [OLD_VOICE])
 
-        upgrade(directory=MIGRATIONS_DIR, revision=MEDIA)
+        _up(MEDIA)
         with db.engine.connect() as conn:
             items = {row[1]: row for row in _rows(conn, "media_item", "id, media_id, kind, purpose, state, reason, "
                                                                       "tries, path, content_type, seconds")}
@@ -108,7 +130,7 @@ def test_media_items_take_over_the_rows_state_and_give_it_back(empty_database):
             assert _rows(conn, "help_voice_note", "id, request_id, media_item_id, created_at") == [
                 (7, 3, items["v1"][0], T0)]
 
-        downgrade(directory=MIGRATIONS_DIR, revision=BEFORE_MEDIA)
+        _down(BEFORE_MEDIA)
         with db.engine.connect() as conn:
             assert _rows(conn, "wish_photo", WISH_PHOTO_COLUMNS) == OLD_WISH_PHOTOS
             assert _rows(conn, "makeup_request", MAKEUP_COLUMNS) == [OLD_MAKEUP]
@@ -134,32 +156,19 @@ OLD_EXPORTS = [(5, 7, 1, True, "done", 40, 40, "exports/national-5-ab.zip", None
 
 
 def test_certificates_get_their_scope_and_national_exports_move_onto_data_export(empty_database):
-    from flask import Flask
-    from flask_migrate import Migrate, downgrade, upgrade
-
     from models.records.certificates import scope_key
-    from wx_service import MIGRATIONS_DIR
 
-    app = Flask("migrations_under_test")
-    app.config["SQLALCHEMY_DATABASE_URI"] = empty_database
-    db.init_app(app)
-    Migrate(app, db, directory=MIGRATIONS_DIR)
-    with app.app_context():
-        upgrade(directory=MIGRATIONS_DIR, revision=BEFORE_RECORDS)
+    with _migrating(empty_database):
+        _up(BEFORE_RECORDS)
         with db.engine.begin() as conn:
-            conn.execute(sa.text("SET session_replication_role = replica" if conn.dialect.name == "postgresql"
-                                 else "PRAGMA foreign_keys = OFF"))
-            for row in OLD_CERTS:
-                conn.execute(sa.text(f"INSERT INTO certificate ({CERT_COLUMNS}) VALUES "
-                                     "(:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l, :m)"), dict(zip("abcdefghijklm", row, strict=True)))
+            _without_foreign_keys(conn)
+            _insert(conn, "certificate", CERT_COLUMNS, OLD_CERTS)
             for certificate_id, cycle_id in OLD_CERT_CYCLES:
                 conn.execute(sa.text("INSERT INTO certificate_cycle (certificate_id, cycle_id) VALUES (:c, :y)"),
                              {"c": certificate_id, "y": cycle_id})
-            for row in OLD_EXPORTS:
-                conn.execute(sa.text(f"INSERT INTO national_export ({EXPORT_COLUMNS}) VALUES "
-                                     "(:a, :b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l)"), dict(zip("abcdefghijkl", row, strict=True)))
+            _insert(conn, "national_export", EXPORT_COLUMNS, OLD_EXPORTS)
 
-        upgrade(directory=MIGRATIONS_DIR, revision=RECORDS)
+        _up(RECORDS)
         project_scope = scope_key(7, 3, "project", 9, None, {20, 21})
         period_scope = scope_key(7, 1, "period", None, (date(2026, 1, 1), date(2026, 11, 30)), {20})
         with db.engine.begin() as conn:
@@ -173,7 +182,7 @@ def test_certificates_get_their_scope_and_national_exports_move_onto_data_export
                 ("national", "csv", 1, False, 7, "failed", 40, 3, None, "系统升级，请重新导出。", T1, None, 0)]
             assert "national_export" not in sa.inspect(conn).get_table_names()
 
-        downgrade(directory=MIGRATIONS_DIR, revision=BEFORE_RECORDS)
+        _down(BEFORE_RECORDS)
         with db.engine.connect() as conn:
             assert _rows(conn, "national_export", EXPORT_COLUMNS) == [
                 OLD_EXPORTS[0], (6, 7, 1, False, "failed", 3, 40, None, "系统升级，请重新导出。", T1, None, None)]
@@ -192,33 +201,17 @@ OLD_CLOSURE_PHOTOS = [
 ]
 
 
-def _seed(conn):
-    conn.execute(sa.text("SET session_replication_role = replica" if conn.dialect.name == "postgresql"
-                         else "PRAGMA foreign_keys = OFF"))
-
-
 def test_closure_photos_become_media_items_and_come_back(empty_database):
-    from flask import Flask
-    from flask_migrate import Migrate, downgrade, upgrade
-
-    from wx_service import MIGRATIONS_DIR
-
-    app = Flask("migrations_under_test")
-    app.config["SQLALCHEMY_DATABASE_URI"] = empty_database
-    db.init_app(app)
-    Migrate(app, db, directory=MIGRATIONS_DIR)
-    with app.app_context():
-        upgrade(directory=MIGRATIONS_DIR, revision=BEFORE_PHOTOS)
+    with _migrating(empty_database):
+        _up(BEFORE_PHOTOS)
         with db.engine.begin() as conn:
-            _seed(conn)  # the projects themselves are left out
+            _without_foreign_keys(conn)  # the projects themselves are left out
             for project_id in (40, 41):
                 conn.execute(sa.text("INSERT INTO project_closure (project_id, summary, closed_at) VALUES "
                                      "(:p, '小结', :t)"), {"p": project_id, "t": T0})
-            for row in OLD_CLOSURE_PHOTOS:
-                conn.execute(sa.text(f"INSERT INTO project_closure_photo ({CLOSURE_COLUMNS}) VALUES "
-                                     "(:a, :b, :c, :d, :e, :f, :g, :h, :i)"), dict(zip("abcdefghi", row, strict=True)))
+            _insert(conn, "project_closure_photo", CLOSURE_COLUMNS, OLD_CLOSURE_PHOTOS)
 
-        upgrade(directory=MIGRATIONS_DIR, revision=PHOTOS)
+        _up(PHOTOS)
         with db.engine.connect() as conn:
             items = {row[1]: row for row in _rows(conn, "media_item", "id, media_id, kind, purpose, state, reason, "
                                                                       "tries, path, content_type, created_at, "
@@ -232,7 +225,7 @@ def test_closure_photos_become_media_items_and_come_back(empty_database):
             assert {"practice_place_photo"} <= set(sa.inspect(conn).get_table_names())
             assert "photo_item_id" in {c["name"] for c in sa.inspect(conn).get_columns("practice_need")}
 
-        downgrade(directory=MIGRATIONS_DIR, revision=BEFORE_PHOTOS)
+        _down(BEFORE_PHOTOS)
         with db.engine.connect() as conn:
             assert _rows(conn, "project_closure_photo", CLOSURE_COLUMNS) == OLD_CLOSURE_PHOTOS[:3]
             assert _rows(conn, "media_item", "id") == []
