@@ -73,14 +73,25 @@ def _rows(connection, table: str, columns: str) -> list[tuple]:
 
 
 @contextmanager
-def _migrating(database_url: str):
-    """A bare app on ``database_url`` that runs our migrations (``_up``, ``_down``), its context pushed."""
+def _migrating(database_url: str, start: str):
+    """A bare app on ``database_url`` migrated up to ``start``, its context pushed; ``_up``/``_down`` move on."""
     app = Flask("migrations_under_test")
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS_DIR)
     with app.app_context():
+        _up(start)
         yield
+
+
+@contextmanager
+def _old_rows():
+    """A connection for rows of the old shape, committed at the end; without foreign key checks, so that the
+    rows they point at can be left out."""
+    with db.engine.begin() as connection:
+        connection.execute(sa.text("SET session_replication_role = replica" if connection.dialect.name == "postgresql"
+                                   else "PRAGMA foreign_keys = OFF"))
+        yield connection
 
 
 def _up(revision: str) -> None:
@@ -89,12 +100,6 @@ def _up(revision: str) -> None:
 
 def _down(revision: str) -> None:
     downgrade(directory=MIGRATIONS_DIR, revision=revision)
-
-
-def _without_foreign_keys(connection) -> None:
-    """Old rows go in without the rows they point at: no foreign key checks on this connection."""
-    connection.execute(sa.text("SET session_replication_role = replica" if connection.dialect.name == "postgresql"
-                               else "PRAGMA foreign_keys = OFF"))
 
 
 def _insert(connection, table: str, columns: str, rows) -> None:
@@ -106,11 +111,9 @@ def _insert(connection, table: str, columns: str, rows) -> None:
 
 
 def test_media_items_take_over_the_rows_state_and_give_it_back(empty_database):
-    with _migrating(empty_database):
-        _up(BEFORE_MEDIA)
-        with db.engine.begin() as conn:
-            # the wishes, projects and requests themselves are left out: no foreign key checks while seeding
-            _without_foreign_keys(conn)
+    with _migrating(empty_database, BEFORE_MEDIA):
+        with _old_rows() as conn:
+            # the wishes, projects and requests themselves are left out
             _insert(conn, "wish_photo", WISH_PHOTO_COLUMNS, OLD_WISH_PHOTOS)
             _insert(conn, "makeup_request", MAKEUP_COLUMNS, [OLD_MAKEUP])
             _insert(conn, "help_voice_note", VOICE_COLUMNS, [OLD_VOICE])
@@ -158,10 +161,8 @@ OLD_EXPORTS = [(5, 7, 1, True, "done", 40, 40, "exports/national-5-ab.zip", None
 def test_certificates_get_their_scope_and_national_exports_move_onto_data_export(empty_database):
     from models.records.certificates import scope_key
 
-    with _migrating(empty_database):
-        _up(BEFORE_RECORDS)
-        with db.engine.begin() as conn:
-            _without_foreign_keys(conn)
+    with _migrating(empty_database, BEFORE_RECORDS):
+        with _old_rows() as conn:
             _insert(conn, "certificate", CERT_COLUMNS, OLD_CERTS)
             for certificate_id, cycle_id in OLD_CERT_CYCLES:
                 conn.execute(sa.text("INSERT INTO certificate_cycle (certificate_id, cycle_id) VALUES (:c, :y)"),
@@ -202,10 +203,8 @@ OLD_CLOSURE_PHOTOS = [
 
 
 def test_closure_photos_become_media_items_and_come_back(empty_database):
-    with _migrating(empty_database):
-        _up(BEFORE_PHOTOS)
-        with db.engine.begin() as conn:
-            _without_foreign_keys(conn)  # the projects themselves are left out
+    with _migrating(empty_database, BEFORE_PHOTOS):
+        with _old_rows() as conn:  # the projects themselves are left out
             for project_id in (40, 41):
                 conn.execute(sa.text("INSERT INTO project_closure (project_id, summary, closed_at) VALUES "
                                      "(:p, '小结', :t)"), {"p": project_id, "t": T0})
