@@ -140,7 +140,7 @@ def admin_practice_place_photos(place_id):
             flash("场所图片已保存，上传的图片保存后即在场所页展示。", "success")
             return redirect(_back("pages.admin_practice_place_photos", place_id=place.id))
     return render_template("practice/admin_place_photos.html", place=place, photos=place_photos.of_place(place.id),
-                           form=request.form, kept=request.form.getlist("keep") if error else [], error=error,
+                           form=request.form, kept=request.form.getlist("keep") if error else None, error=error,
                            least=place_photos.LEAST, most=place_photos.MOST,
                            jsapi_list=["chooseImage", "uploadImage"]), (error.status if error else 200)
 

@@ -93,6 +93,12 @@ def test_place_photos_set_by_the_admin_show_on_the_place_page(city):
     assert set_place_photos(handle, admin, station, [], [], keep=kept).status_code == 302  # one taken off
     assert len(images(resident.get(f"/m/practice/places/{station}?account=demo"))) == 3
     assert resident.get(shown[-1]).status_code == 404  # the photo taken off is no longer served
+    # all unticked is refused (no outside view left) and the form comes back as sent: nothing ticked, not all ticked again
+    refused = text(set_place_photos(handle, admin, station, [], [], keep=[]))
+    assert "请上传一张外部全景图" in refused and 'name="keep"' in refused
+    assert not re.search(r'name="keep" value="\d+" checked', refused)
+    assert len(re.findall(r'name="keep" value="\d+" checked', text(admin.get(
+        f"/m/admin/practice/places/{station}/photos?account=demo")))) == 3  # opened afresh: all kept
 
 
 def test_a_needs_photo_is_seen_by_who_may_view_the_need(city):
