@@ -67,8 +67,8 @@ def punch_offline(volunteer: Volunteer, project_id: int, action: str, position: 
     try:
         with db.session.begin_nested():
             cycle = punches.punch(volunteer, project_id, action, position, now=at, rules=rules, extras=extras)
-    except IntegrityError:  # the same punch sent twice at once: the other request recorded it
-        already = _existing(ref)
+    except (IntegrityError, RuleViolation):  # the same punch sent twice at once: the other request recorded it
+        already = _existing(ref)  # (its row, or the day's punch it made, stopped this one)
         if already is None:
             raise
         return already, True

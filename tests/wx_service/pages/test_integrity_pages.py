@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import pytest
 import zxingcpp
 from PIL import Image
 
@@ -153,3 +154,38 @@ def test_the_audit_page_is_for_level_one_and_two_admins(city):
     assert page.status_code == 200 and "扫码辅助签到" in html and "IP 127.0.0.1" in html and "各组织爽约情况" in html
     assert "时长操作审计" in admin.get("/m/me?account=demo").get_data(as_text=True)
     assert sign_in(handle.client(), "o-v0").get("/m/admin/audit?account=demo").status_code == 403
+
+
+@pytest.fixture
+def pg_city(app_pg):
+    yield from attendance_pages.city.__wrapped__(app_pg)
+
+
+def test_copies_of_one_offline_punch_sent_at_once_record_it_once(pg_city):
+    """A phone back online may send its queue twice at once (two tabs, a retry): one punch, the rest repeats
+    (on PostgreSQL, where requests write at once; SQLite takes one writer at a time)."""
+    import threading
+
+    handle, ids = pg_city
+    handle.app.config["CLOCK_NOW"] = at(10, 20)
+    v0 = sign_in(handle.client(), "o-v0")
+    url = f"/m/api/checkin/{ids['single']}/offline?account=demo"
+    token = token_of(v0, f"/m/checkin/{ids['single']}?account=demo")
+    recorded = (at(10, 5) - code_rules.EPOCH).total_seconds() * 1000
+    body = {"action": "single", "recorded_at": recorded, "ref": "page-ref-rush", "fix_age": 30, **SITE}
+    copies = 8
+    barrier, answers = threading.Barrier(copies), []
+
+    def send():
+        barrier.wait(30)
+        answers.append(v0.post(url, json=body, headers={"X-CSRFToken": token}))
+
+    threads = [threading.Thread(target=send) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(answers) == copies and {a.status_code for a in answers} == {200}, [a.get_json() for a in answers]
+    assert sorted(bool(a.get_json().get("repeat")) for a in answers) == [False] + [True] * (copies - 1)
+    with handle.app.app_context():
+        assert att.Punch.query.filter(att.Punch.client_ref.like("%page-ref-rush")).count() == 1
