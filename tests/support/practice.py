@@ -39,3 +39,17 @@ def build_places(orgs, admins, now):
     db.session.flush()
     return {"centre": centre, "institute": institute, "station": station, "sibling_institute": sibling,
             "other_centre": other}
+
+
+def practice_city(now) -> dict:
+    """``build_tree``'s orgs, the place tree above and each admin bound as ``o-<key>``, committed: the ids
+    ``{"places": {key: id}, "orgs": {key: id}, "admins": {key: id}}``."""
+    from models import db
+    from tests.support.orgs import bind_admins, build_tree
+
+    orgs, admins = build_tree(now)
+    tree = build_places(orgs, admins, now)
+    bind_admins(admins)
+    db.session.commit()
+    return {"places": {k: p.id for k, p in tree.items()}, "orgs": {k: o.id for k, o in orgs.items()},
+            "admins": {k: a.id for k, a in admins.items()}}
