@@ -37,11 +37,7 @@ def post(client, path: str, data: dict, page: str | None = None):
 
 @pytest.fixture
 def city(app_lite):
-    """Orgs, places and bound admins ``o-<key>`` (``practice_city``); the clock stopped at NOW + 1 hour."""
-    with app_lite.clock_at(NOW + timedelta(hours=1)):
-        with app_lite.app.app_context():
-            ids = practice_city(NOW)
-        yield app_lite, ids
+    yield from practice_city(app_lite)
 
 
 def sms_code(handle, client, phone: str) -> str:
