@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from tests.browser.conftest import PHONE, WECHAT_UA, screenshot
 from tests.support.orgs import build_tree, make_volunteer
+from tests.support.people import bind
 
 
 def person(browser, app, openid: str, auto_image: bool = False):
@@ -44,9 +45,7 @@ def test_publish_approve_claim_complete_confirm(phone, browser):
         from models import db
 
         _orgs, admins = build_tree()
-        from models import Binding
-
-        db.session.add(Binding(account="demo", openid="o_e2e_admin", volunteer_id=admins["district"].id))
+        bind(admins["district"], "o_e2e_admin")
         make_volunteer("李助人", account="demo", openid="o_e2e_helper")
         db.session.commit()
     base = app.base_url
