@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 
 from sqlalchemy import update
 
-from .base import RuleViolation, db, insert_unique, label_of, won
+from .base import RuleViolation, check_length, db, insert_unique, label_of, won
 from .organization import ACTIVE, Organization, admin_org_of
 from .volunteer import Volunteer
 
@@ -114,12 +114,7 @@ def written_by(volunteer_id: int) -> list[Article]:
 
 # ---------------------------------------------------------------------------------- writing
 def _check_length(key: str, label: str, text: str) -> str:
-    low, high = LIMITS[key]
-    if len(text) < low:
-        raise RuleViolation(f"article_{key}_too_short", f"{label}至少{low}个字。")
-    if len(text) > high:
-        raise RuleViolation(f"article_{key}_too_long", f"{label}不能超过{high}个字。")
-    return text
+    return check_length(f"article_{key}", label, text, LIMITS[key])
 
 
 def check_article(values: dict) -> dict:

@@ -84,6 +84,17 @@ def get_or_refuse(model, row_id, code: str, message: str):
     return row
 
 
+def check_length(code: str, label: str, text: str, limits: tuple[int, int]) -> str:
+    """``text`` when it has ``limits`` = (fewest, most) characters, else ``RuleViolation`` ``{code}_too_short`` or
+    ``{code}_too_long`` saying so with the field's ``label``."""
+    low, high = limits
+    if len(text) < low:
+        raise RuleViolation(f"{code}_too_short", f"{label}至少{low}个字。")
+    if len(text) > high:
+        raise RuleViolation(f"{code}_too_long", f"{label}不能超过{high}个字。")
+    return text
+
+
 def utcnow() -> datetime:
     """Now in UTC, naive: the database stores UTC without a zone on every engine."""
     return datetime.now(UTC).replace(tzinfo=None)

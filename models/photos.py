@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import update
 
 from . import media
-from .base import RuleViolation, db, won
+from .base import RuleViolation, db, label_of, won
 from .organization import Organization
 from .project import APPROVED as PROJECT_APPROVED
 from .project import RUNNING, Project, can_manage_project, get_project
@@ -53,9 +53,7 @@ class ProjectPhoto(db.Model):
     volunteer = db.relationship(Volunteer, foreign_keys=[volunteer_id])
     item = db.relationship(media.MediaItem)
 
-    @property
-    def state_label(self) -> str:
-        return STATE_LABELS[self.state]
+    state_label = label_of("state", STATE_LABELS)
 
 
 @media.when_failed(PHOTO)

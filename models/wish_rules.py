@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from . import identity, media, regions
-from .base import RuleViolation, db, get_or_refuse
+from .base import RuleViolation, check_length, db, get_or_refuse
 from .notification import notify, notify_many
 from .organization import OrgAdmin, admin_org_of
 from .volunteer import Binding, Volunteer
@@ -57,14 +57,9 @@ from .wish import (
 def _text(fields: dict, key: str) -> str:
     value = fields.get(key)
     value = "" if value is None else str(value).strip()
-    low, high = LIMITS[key]
     if not value:
         raise RuleViolation(f"wish_{key}_missing", f"请填写{LABELS[key]}。")
-    if len(value) < low:
-        raise RuleViolation(f"wish_{key}_too_short", f"{LABELS[key]}至少{low}个字。")
-    if len(value) > high:
-        raise RuleViolation(f"wish_{key}_too_long", f"{LABELS[key]}不能超过{high}个字。")
-    return value
+    return check_length(f"wish_{key}", LABELS[key], value, LIMITS[key])
 
 
 # --------------------------------------------------------------------------------- helpers

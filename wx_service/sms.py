@@ -11,7 +11,9 @@ import collections
 import logging
 
 import requests
-from flask import current_app
+from flask import current_app, jsonify
+
+from models import db
 
 from . import config
 
@@ -54,3 +56,15 @@ def sender():
 
 def send_code(phone: str, code: str) -> None:
     sender().send(phone, f"【江海志愿】您的验证码是{code}，30分钟内有效。如非本人操作请忽略。")
+
+
+def limits() -> dict:
+    """What the code rules (``models.sms_code``) count codes with: the shared store and the daily cap."""
+    return {"store": current_app.extensions["wx_store"], "daily_cap": config.settings().sms.daily_limit}
+
+
+def code_sent(phone: str, code: str):
+    """The JSON answer of a 获取验证码 call: the code is committed first, then sent (never one not stored)."""
+    db.session.commit()
+    send_code(phone, code)
+    return jsonify(code="sent", message="验证码已发送，30分钟内有效。")

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import String, literal, select
 
 from .. import media
-from ..base import db
+from ..base import db, label_of
 from ..photos import APPROVED, ProjectPhoto
 from ..project import APPROVED as PROJECT_APPROVED
 from ..project import Project
@@ -42,9 +42,7 @@ class Shot:
     place_id: int | None = None
     project_id: int | None = None
 
-    @property
-    def kind_label(self) -> str:
-        return KIND_LABELS[self.kind]
+    kind_label = label_of("kind", KIND_LABELS)
 
 
 @dataclass(frozen=True)

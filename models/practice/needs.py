@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import update
 
 from .. import identity, media, regions, sms_code
-from ..base import RuleViolation, db
+from ..base import RuleViolation, db, get_or_refuse
 from ..project import Project
 from . import places, telling
 from .tables import (
@@ -65,10 +65,7 @@ def text_of(value, key: str) -> str:
 
 
 def get_need(need_id) -> Need:
-    need = db.session.get(Need, need_id) if need_id else None
-    if need is None:
-        raise RuleViolation("need_not_found", "需求不存在。", 404)
-    return need
+    return get_or_refuse(Need, need_id, "need_not_found", "需求不存在。")
 
 
 def _link(need: Need) -> str:
@@ -164,9 +161,7 @@ def report(actor, need_id: int, *, note: str = "", now) -> Need:
     """上报: hand a need this place cannot serve to the parent place, where it waits again."""
     need = get_need(need_id)
     _open_here(need, actor)
-    parent = need.place.parent
-    if parent is None:
-        raise RuleViolation("need_no_parent", "实践中心没有上级阵地，请直接处理。", 409)
+    parent = places.report_target(need.place, "need_no_parent", "实践中心没有上级阵地，请直接处理。")
     note = " ".join((note or "").split())[:200]
     _move(need, {"state": NEED_REPORTED, "place_id": parent.id})
     telling.log("need", need.id, "reported", place_id=parent.id, actor_id=actor.id, note=note, now=now)

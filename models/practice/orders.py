@@ -16,7 +16,7 @@ from datetime import date
 from sqlalchemy import update
 
 from .. import identity, permissions
-from ..base import RuleViolation, db
+from ..base import RuleViolation, db, get_or_refuse
 from ..organization import ACTIVE, OrgAdmin, Organization, admin_org_of
 from ..project import FINISHED, Project
 from . import places, telling
@@ -39,10 +39,7 @@ MAX_OPEN_PER_PLAN = 1  # one live order per person and plan
 
 
 def get_order(order_id) -> Order:
-    order = db.session.get(Order, order_id) if order_id else None
-    if order is None:
-        raise RuleViolation("order_not_found", "点单不存在。", 404)
-    return order
+    return get_or_refuse(Order, order_id, "order_not_found", "点单不存在。")
 
 
 def find(order_id) -> Order | None:
@@ -119,9 +116,7 @@ def report(actor, order_id: int, *, note: str = "", now) -> Order:
     """上报: the parent place coordinates the order."""
     order = get_order(order_id)
     _open_here(actor, order)
-    parent = order.place.parent
-    if parent is None:
-        raise RuleViolation("order_no_parent", "实践中心没有上级阵地，请直接派单。", 409)
+    parent = places.report_target(order.place, "order_no_parent", "实践中心没有上级阵地，请直接派单。")
     _move(order, ORDER_OPEN, {"state": ORDER_REPORTED, "place_id": parent.id})
     telling.log("order", order.id, "reported", place_id=parent.id, actor_id=actor.id,
                 note=" ".join((note or "").split())[:200], now=now)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from .. import identity, regions
-from ..base import RuleViolation, db
+from ..base import RuleViolation, db, get_or_refuse
 from ..notification import notify_many
 from ..organization import ACTIVE, OrgAdmin, Organization, admin_org_of
 from ..positions import Position, distance_m
@@ -28,10 +28,7 @@ LABELS = {"name": "场所名称", "intro": "场所介绍", "phone": "联系电�
 
 
 def get_place(place_id) -> Place:
-    place = db.session.get(Place, place_id) if place_id else None
-    if place is None:
-        raise RuleViolation("place_not_found", "实践阵地不存在。", 404)
-    return place
+    return get_or_refuse(Place, place_id, "place_not_found", "实践阵地不存在。")
 
 
 def subtree_of(place: Place, include_self: bool = True):
@@ -73,6 +70,13 @@ def can_manage(volunteer, place: Place) -> bool:
 def require_manage(volunteer, place: Place) -> None:
     if not can_manage(volunteer, place):
         raise RuleViolation("forbidden", "您不是该实践阵地的管理员。", 403)
+
+
+def report_target(place: Place, code: str, message: str) -> Place:
+    """Where 上报 sends a need or an order: the parent place; a 实践中心 has none (``message``, 409)."""
+    if place.parent is None:
+        raise RuleViolation(code, message, 409)
+    return place.parent
 
 
 def managed_places(volunteer) -> list[Place]:

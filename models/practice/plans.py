@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import or_, select
 
 from .. import regions
-from ..base import RuleViolation, db
+from ..base import RuleViolation, db, get_or_refuse
 from . import places
 from .tables import CATEGORIES, Place, Plan
 
@@ -24,10 +24,7 @@ MAX_SESSIONS = 1000
 
 
 def get_plan(plan_id) -> Plan:
-    plan = db.session.get(Plan, plan_id) if plan_id else None
-    if plan is None:
-        raise RuleViolation("plan_not_found", "活动计划不存在。", 404)
-    return plan
+    return get_or_refuse(Plan, plan_id, "plan_not_found", "活动计划不存在。")
 
 
 def _checked(fields: dict) -> dict:

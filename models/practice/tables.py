@@ -11,7 +11,7 @@ org, whose admins are the place's admins.  The rules that change these rows stan
 from __future__ import annotations
 
 from .. import media, personal_data
-from ..base import db, utcnow
+from ..base import db, label_of, utcnow
 from ..organization import Organization
 from ..volunteer import Volunteer
 
@@ -67,9 +67,7 @@ class Place(db.Model):
     org = db.relationship(Organization)
     parent = db.relationship("Place", remote_side=[id])
 
-    @property
-    def level_label(self) -> str:
-        return LEVEL_LABELS[self.level]
+    level_label = label_of("level", LEVEL_LABELS)
 
     @property
     def has_point(self) -> bool:
@@ -168,9 +166,7 @@ class Need(_Contact, db.Model):
     recorder = db.relationship(Volunteer, foreign_keys=[recorded_by_id])
     photo = db.relationship(media.MediaItem)
 
-    @property
-    def state_label(self) -> str:
-        return NEED_STATE_LABELS[self.state]
+    state_label = label_of("state", NEED_STATE_LABELS)
 
     @property
     def kind_label(self) -> str:
@@ -249,9 +245,7 @@ class Order(_Contact, db.Model):
     place = db.relationship(Place)
     team_org = db.relationship(Organization)
 
-    @property
-    def state_label(self) -> str:
-        return ORDER_STATE_LABELS[self.state]
+    state_label = label_of("state", ORDER_STATE_LABELS)
 
 
 class Target(db.Model):

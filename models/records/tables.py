@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from ..base import db
+from ..base import db, label_of
 
 # certificate kinds and states
 PROJECT, PERIOD = "project", "period"
@@ -60,9 +60,7 @@ class Certificate(db.Model):
     def content(self) -> dict:
         return json.loads(self.content_json)
 
-    @property
-    def kind_label(self) -> str:
-        return KINDS[self.kind]
+    kind_label = label_of("kind", KINDS)
 
 
 class CertificateCycle(db.Model):
@@ -109,9 +107,7 @@ class RecordEntry(db.Model):
 
     org = db.relationship("Organization")
 
-    @property
-    def kind_label(self) -> str:
-        return ENTRY_KINDS[self.kind]
+    kind_label = label_of("kind", ENTRY_KINDS)
 
 
 class NationalNumber(db.Model):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.browser.conftest import screenshot
-from tests.browser.test_wishes_e2e import person
+from tests.browser.test_wishes_e2e import phones
 from tests.support.gifts import gift_values, give_points
 from tests.support.orgs import build_tree, make_volunteer
 
@@ -29,10 +29,8 @@ def test_home_grid_then_redeem_and_hand_over(phone, browser):
         give_points(volunteer.id, 30, now=now)
         db.session.commit()
     base = app.base_url
-    contexts = []
-    try:
-        ctx, page = person(browser, app, "o_e2e_gifts")
-        contexts.append(ctx)
+    with phones(browser, app) as open_phone:
+        page = open_phone("o_e2e_gifts")
         page.goto(base + "/m/?account=demo")
         labels = page.locator(".grid-menu__item span").all_inner_texts()
         assert [label for label in labels if label in GRID] == GRID
@@ -53,8 +51,7 @@ def test_home_grid_then_redeem_and_hand_over(phone, browser):
         assert page.locator("img.pickup-qrcode").evaluate("img => img.complete && img.naturalWidth > 0")
         screenshot(page, "gift-pickup-code")
 
-        ctx, admin = person(browser, app, "o_e2e_gifts_admin")
-        contexts.append(ctx)
+        admin = open_phone("o_e2e_gifts_admin")
         admin.goto(base + "/m/?account=demo")
         admin.locator(".admin-tiles .grid-menu__item", has_text="礼品核销").click()
         admin.locator("form.pickup-code-form input[name=pickup]").fill(code)
@@ -65,6 +62,3 @@ def test_home_grid_then_redeem_and_hand_over(phone, browser):
 
         page.goto(base + "/m/me/redemptions?account=demo")
         assert page.locator(".redemption-item .redemption-state").inner_text() == "已领取"
-    finally:
-        for context in contexts:
-            context.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tests.browser.conftest import screenshot
-from tests.browser.test_wishes_e2e import person
+from tests.browser.test_wishes_e2e import phones
 from tests.support.orgs import NOW, build_tree, make_volunteer
 from tests.support.projects import publish
 
@@ -25,11 +25,8 @@ def test_a_photo_from_the_phone_reaches_the_wall(phone, browser):
         db.session.commit()
         project_id = project.id
         running = datetime.combine(project.start_date, project.daily_start) - timedelta(hours=8, minutes=-30)
-    app.app.config["CLOCK_NOW"] = running
-    contexts = []
-    try:
-        ctx, page = person(browser, app, "o_e2e_photo", auto_image=True)
-        contexts.append(ctx)
+    with app.clock_at(running), phones(browser, app) as open_phone:
+        page = open_phone("o_e2e_photo", auto_image=True)
         page.goto(f"{app.base_url}/m/projects/{project_id}?account=demo")
         page.locator("a.photo-link").click()
         page.click("#choose-photo")
@@ -41,8 +38,7 @@ def test_a_photo_from_the_phone_reaches_the_wall(phone, browser):
         assert app.drain_jobs()
         screenshot(page, "photos-album")
 
-        ctx, admin = person(browser, app, "o_e2e_photo_admin")
-        contexts.append(ctx)
+        admin = open_phone("o_e2e_photo_admin")
         admin.goto(f"{app.base_url}/m/admin/projects/{project_id}/photos?account=demo")
         admin.locator("button.photo-approve").click()
         admin.locator(".flash", has_text="已审核 1 张照片").wait_for()
@@ -53,7 +49,3 @@ def test_a_photo_from_the_phone_reaches_the_wall(phone, browser):
         assert image.evaluate("img => img.complete && img.naturalWidth > 0")
         assert "崇川区志愿者协会" in page.locator(".photo-card").inner_text()
         screenshot(page, "photos-wall")
-    finally:
-        app.app.config.pop("CLOCK_NOW", None)
-        for context in contexts:
-            context.close()

@@ -5,7 +5,7 @@ pipeline stores them, and a resident sees them on the centre's 微主页 and its
 from __future__ import annotations
 
 from tests.browser.conftest import screenshot
-from tests.browser.test_wishes_e2e import person
+from tests.browser.test_wishes_e2e import phones
 from tests.support.orgs import NOW, build_tree
 from tests.support.practice import build_places
 
@@ -20,10 +20,8 @@ def test_place_photos_from_the_phone_reach_the_gallery(phone, browser):
         db.session.add(Binding(account="demo", openid="o_e2e_centre_admin", volunteer_id=admins["district"].id))
         db.session.commit()
         centre = tree["centre"].id
-    contexts = []
-    try:
-        ctx, admin = person(browser, app, "o_e2e_centre_admin", auto_image=True)
-        contexts.append(ctx)
+    with phones(browser, app) as open_phone:
+        admin = open_phone("o_e2e_centre_admin", auto_image=True)
         admin.goto(f"{app.base_url}/m/practice/places/{centre}?account=demo")
         admin.locator("a.place-photos-link").click()
         admin.wait_for_url("**/photos?account=demo")
@@ -42,8 +40,7 @@ def test_place_photos_from_the_phone_reach_the_gallery(phone, browser):
         admin.reload()
         assert admin.locator(".place-photo-state", has_text="已展示").count() == 3
 
-        ctx, resident = person(browser, app, "o_e2e_gallery_resident")
-        contexts.append(ctx)
+        resident = open_phone("o_e2e_gallery_resident")
         resident.goto(f"{app.base_url}/m/practice/centres/{centre}?account=demo")
         cards = resident.locator(".centre-gallery .gallery-card img")
         cards.first.wait_for()
@@ -56,6 +53,3 @@ def test_place_photos_from_the_phone_reach_the_gallery(phone, browser):
                                    ".every(img => img.complete && img.naturalWidth > 0)")
         assert "阵地风貌" in resident.locator(".gallery-card").first.inner_text()
         screenshot(resident, "practice-gallery")
-    finally:
-        for context in contexts:
-            context.close()

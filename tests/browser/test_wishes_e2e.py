@@ -3,8 +3,11 @@ and completes with a photo (JS-SDK chooseImage/uploadImage stand-in), the publis
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from tests.browser.conftest import PHONE, WECHAT_UA, screenshot
 from tests.support.orgs import build_tree, make_volunteer
+from tests.support.people import bind
 
 
 def person(browser, app, openid: str, auto_image: bool = False):
@@ -18,23 +21,37 @@ def person(browser, app, openid: str, auto_image: bool = False):
     return context, context.new_page()
 
 
+@contextmanager
+def phones(browser, app):
+    """Hands out a phone per person, ``open_phone(openid, auto_image=False)`` → its page (see ``person``);
+    every phone is closed after the block, whatever happened in it."""
+    contexts = []
+
+    def open_phone(openid: str, auto_image: bool = False):
+        context, page = person(browser, app, openid, auto_image)
+        contexts.append(context)
+        return page
+
+    try:
+        yield open_phone
+    finally:
+        for context in contexts:
+            context.close()
+
+
 def test_publish_approve_claim_complete_confirm(phone, browser):
     app = phone.app
     with app.app.app_context():
         from models import db
 
         _orgs, admins = build_tree()
-        from models import Binding
-
-        db.session.add(Binding(account="demo", openid="o_e2e_admin", volunteer_id=admins["district"].id))
+        bind(admins["district"], "o_e2e_admin")
         make_volunteer("李助人", account="demo", openid="o_e2e_helper")
         db.session.commit()
     base = app.base_url
-    contexts = []
-    try:
+    with phones(browser, app) as open_phone:
         # 1. someone who is no volunteer publishes a wish (图3-15), choosing district then street
-        ctx, elder = person(browser, app, "o_e2e_elder")
-        contexts.append(ctx)
+        elder = open_phone("o_e2e_elder")
         elder.goto(base + "/m/wishes?account=demo")
         elder.click("a.wish-new")
         form = elder.locator("form.wish-form")
@@ -53,16 +70,14 @@ def test_publish_approve_claim_complete_confirm(phone, browser):
         wish_url = elder.url.split("?")[0]
 
         # 2. the district admin approves it on the review page
-        ctx, admin = person(browser, app, "o_e2e_admin")
-        contexts.append(ctx)
+        admin = open_phone("o_e2e_admin")
         admin.goto(base + "/m/admin/wishes?account=demo")
         admin.locator("a.admin-wish", has_text="收音机").click()
         admin.locator("form.wish-approve-form button").click()
         admin.locator(".flash", has_text="审核通过").wait_for()
 
         # 3. a volunteer finds it in the list and claims it with a plan
-        ctx, helper = person(browser, app, "o_e2e_helper", auto_image=True)
-        contexts.append(ctx)
+        helper = open_phone("o_e2e_helper", auto_image=True)
         helper.goto(base + "/m/wishes?account=demo")
         item = helper.locator("a.wish-item", has_text="收音机")
         assert "张*林" in item.inner_text() and "0513-85123456" not in helper.content()
@@ -102,6 +117,3 @@ def test_publish_approve_claim_complete_confirm(phone, browser):
         elder.goto(base + "/m/wishes/mine?account=demo")
         assert "已完成" in elder.locator("a.wish-item").inner_text()
         screenshot(elder, "wishes-mine")
-    finally:
-        for ctx in contexts:
-            ctx.close()

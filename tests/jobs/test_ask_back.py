@@ -11,20 +11,18 @@ import pytest
 
 from jobs.reminders import send_activity_reminders, send_attendance_asks
 from jobs.schedule import PERIODIC
-from models import Binding, Notification, ask_back, db
+from models import Notification, ask_back, db
 from models.signup import ACCEPTED, WAITLISTED, Signup, sign_up
-from tests.support.orgs import NOW, build_tree, make_volunteer
+from tests.support.orgs import NOW, make_volunteer
 from tests.support.people import csrf_token, sign_in
-from tests.support.projects import publish
+from tests.support.projects import district_project
 
 
 @pytest.fixture
 def project(any_app):
     handle = any_app
     with handle.app.app_context():
-        _orgs, admins = build_tree()
-        db.session.add(Binding(account="demo", openid="o-district", volunteer_id=admins["district"].id))
-        project = publish(admins["district"], needs_review="0", recruit_count=2)
+        project = district_project(recruit_count=2)
         people = [make_volunteer(f"参加{i}", account="demo", openid=f"o-go{i}") for i in range(3)]
         for person in people[:2]:
             sign_up(person, project.id, now=NOW)

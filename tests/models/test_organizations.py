@@ -44,18 +44,6 @@ from models.organization import admin_org_of, search_orgs, suborgs, subtree_of
 from tests.support.orgs import FIELDS, NOW, build_tree, make_volunteer, org_typed
 
 
-@pytest.fixture
-def ctx(app_lite):
-    with app_lite.app.app_context():
-        yield app_lite
-        db.session.rollback()
-
-
-@pytest.fixture
-def tree(ctx):
-    return build_tree()
-
-
 def code_of(func, *args, **kwargs) -> str:
     with pytest.raises(RuleViolation) as info:
         func(*args, **kwargs)

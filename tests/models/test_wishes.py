@@ -16,18 +16,6 @@ from tests.support.wishes import WISH_FIELDS as GOOD
 from tests.support.wishes import wish_typed
 
 
-@pytest.fixture
-def ctx(app_lite):
-    with app_lite.app.app_context():
-        yield app_lite
-        db.session.rollback()
-
-
-@pytest.fixture
-def tree(ctx):
-    return build_tree()
-
-
 def publish(openid="o_pub", now=NOW, **changes):
     return wish_rules.publish("demo", openid, wish_typed({**GOOD, **changes}), now=now)
 

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 POINTS = {"centre": (32.0100, 120.8600), "institute": (32.0200, 120.8700), "station": (32.0210, 120.8710),
           "sibling_institute": (32.0400, 120.9000), "other_centre": (31.9000, 121.1700)}
@@ -39,3 +39,21 @@ def build_places(orgs, admins, now):
     db.session.flush()
     return {"centre": centre, "institute": institute, "station": station, "sibling_institute": sibling,
             "other_centre": other}
+
+
+def practice_city(handle):
+    """A ``city`` fixture's body (``yield from practice_city(app_lite)``): ``build_tree``'s orgs, the place tree
+    above and each admin bound as ``o-<key>``, committed; then ``(handle, ids)`` with the clock stopped an hour
+    after NOW.  ``ids``: ``{"places": {key: id}, "orgs": {key: id}, "admins": {key: id}}``."""
+    from models import db
+    from tests.support.orgs import NOW, bind_admins, build_tree
+
+    with handle.clock_at(NOW + timedelta(hours=1)):
+        with handle.app.app_context():
+            orgs, admins = build_tree(NOW)
+            tree = build_places(orgs, admins, NOW)
+            bind_admins(admins)
+            db.session.commit()
+            ids = {"places": {k: p.id for k, p in tree.items()}, "orgs": {k: o.id for k, o in orgs.items()},
+                   "admins": {k: a.id for k, a in admins.items()}}
+        yield handle, ids

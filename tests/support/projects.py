@@ -38,6 +38,16 @@ def single_fields(**overrides) -> dict:
                      **overrides})
 
 
+def district_project(**overrides):
+    """``build_tree``'s orgs, the district's admin bound as ``o-district`` and a project of the district published
+    without review (``overrides`` to ``fields``), flushed: the project."""
+    from tests.support.orgs import bind_admins, build_tree
+
+    _orgs, admins = build_tree()
+    bind_admins({"district": admins["district"]})
+    return publish(admins["district"], **{"needs_review": "0", **overrides})
+
+
 def publish(actor, now=NOW, **overrides):
     from models.project_rules import publish_project
 

@@ -8,14 +8,13 @@ Thin: the rules are in ``models.practice``; the forms' strings are typed here by
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from models import db, regions
+from models import regions
 from models.practice import gallery, needs, orders, place_photos, places, plans, stats, telling
 from models.practice.tables import CATEGORIES
 
 from .. import clock, sms
-from ..config import settings
 from ..wechat.binding import bound_volunteer
 from ..wechat.oauth import person_required
 from . import bp
@@ -114,20 +113,14 @@ def practice_place(place_id):
 
 
 # ----------------------------------------------------------------------------- 需求征集
-def _sms_limits() -> dict:
-    return {"store": current_app.extensions["wx_store"], "daily_cap": settings().sms.daily_limit}
-
-
 @bp.post("/api/practice/need-code")
 @person_required
 def practice_need_code():
     """获取验证码 for the need form (JSON)."""
     data = json_fields(phone=TEXT)
     phone, code = needs.request_code(data["phone"] or "", request.remote_addr or "unknown", clock.now(),
-                                     **_sms_limits())
-    db.session.commit()
-    sms.send_code(phone, code)
-    return jsonify(code="sent", message="验证码已发送，30分钟内有效。")
+                                     **sms.limits())
+    return sms.code_sent(phone, code)
 
 
 @bp.route("/practice/needs/new", methods=["GET", "POST"])

@@ -110,8 +110,7 @@ def admin_practice_place_new():
 @practice_admin_required
 def admin_practice_place_edit(place_id):
     place = places.get_place(place_id)
-    if not places.can_manage(g.volunteer, place):
-        return render_template("error.html", message="您不是该实践阵地的管理员。", status=403), 403
+    places.require_manage(g.volunteer, place)
     error, form = None, request.form
     if request.method == "POST":
         _done, error = attempt(lambda: places.edit_place(g.volunteer, place.id, parse(PLACE_FORM, request.form)))
@@ -128,8 +127,7 @@ def admin_practice_place_edit(place_id):
 def admin_practice_place_photos(place_id):
     """场所图片: keep, replace and add the place's photos (JS-SDK serverIds, the one media pipeline)."""
     place = places.get_place(place_id)
-    if not places.can_manage(g.volunteer, place):
-        return render_template("error.html", message="您不是该实践阵地的管理员。", status=403), 403
+    places.require_manage(g.volunteer, place)
     error = None
     if request.method == "POST":
         f = request.form

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 
 from models import RuleViolation, accounts, db, identity
 
@@ -25,11 +25,6 @@ def _date(value: str | None) -> date | None:
 
 def _client_ip() -> str:
     return request.remote_addr or "unknown"
-
-
-def _sms_limits() -> dict:
-    return {"store": current_app.extensions["wx_store"],
-            "daily_cap": settings().sms.daily_limit}
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -65,11 +60,8 @@ def register():
 def send_sms_code():
     """Send a registration code to a phone (JSON; the register page calls it)."""
     data = json_fields(phone=TEXT)
-    phone, code = accounts.request_register_code(data["phone"] or "", _client_ip(), clock.now(),
-                                                 **_sms_limits())
-    db.session.commit()
-    sms.send_code(phone, code)
-    return jsonify(code="sent", message="验证码已发送，30分钟内有效。")
+    phone, code = accounts.request_register_code(data["phone"] or "", _client_ip(), clock.now(), **sms.limits())
+    return sms.code_sent(phone, code)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -82,7 +74,7 @@ def forgot_password():
         try:
             if step == "identify":
                 matched = accounts.request_reset_code(f.get("id_number", ""), f.get("name", ""), _client_ip(),
-                                                      clock.now(), **_sms_limits())
+                                                      clock.now(), **sms.limits())
                 db.session.commit()
                 if matched:
                     volunteer, code = matched

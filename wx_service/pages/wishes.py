@@ -13,6 +13,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from models import RuleViolation, db, regions, wish_rules
 from models import wish as wishes
+from models.base import check_length
 
 from .. import clock
 from ..config import settings
@@ -31,16 +32,7 @@ STATE_FILTERS = [("open", "待认领"), ("claimed", "已认领"), ("done", "已�
 # ----------------------------------------------------------------------------- the publish form (图3-15)
 def _length(key: str):
     """The check of a text of ``wishes.LIMITS[key]`` characters (an unanswered one is refused before)."""
-    low, high = wishes.LIMITS[key]
-    label = wishes.LABELS[key]
-
-    def check(text: str) -> None:
-        if len(text) < low:
-            raise RuleViolation(f"wish_{key}_too_short", f"{label}至少{low}个字。")
-        if len(text) > high:
-            raise RuleViolation(f"wish_{key}_too_long", f"{label}不能超过{high}个字。")
-
-    return check
+    return lambda text: check_length(f"wish_{key}", wishes.LABELS[key], text, wishes.LIMITS[key])
 
 
 def _age(text: str) -> int:

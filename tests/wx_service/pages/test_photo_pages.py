@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 import pytest
 from PIL import Image
 
-from models import Binding, db
+from models import db
 from models import photos as ph
 from models.signup import sign_up
-from tests.support.orgs import NOW, build_tree, make_volunteer
+from tests.support.orgs import NOW, make_volunteer
 from tests.support.people import csrf_token, sign_in
-from tests.support.projects import publish
+from tests.support.projects import district_project
 
 DEMO = "wxdemo0000000001"
 
@@ -36,9 +36,7 @@ def text(response) -> str:
 def running(app_lite):
     handle = app_lite
     with handle.app.app_context():
-        _orgs, admins = build_tree()
-        db.session.add(Binding(account="demo", openid="o-district", volunteer_id=admins["district"].id))
-        project = publish(admins["district"], needs_review="0")
+        project = district_project()
         taker = make_volunteer("随手拍", account="demo", openid="o-taker")
         make_volunteer("旁观者", account="demo", openid="o-bystander")
         sign_up(taker, project.id, now=NOW)

@@ -14,12 +14,12 @@ from datetime import date, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from models import Binding, Notification, db
+from models import Notification, db
 from models.practice import plans as plan_rules
 from models.practice.tables import Need, Order, Plan, PracticeLog
 from tests.support import wechat
 from tests.support.orgs import NOW, build_tree
-from tests.support.practice import PLAN_FIELDS, build_places
+from tests.support.practice import PLAN_FIELDS, build_places, practice_city
 from tests.support.settings import override
 from tests.wx_service.pages.test_wish_pages import client_for, text
 
@@ -37,19 +37,7 @@ def post(client, path: str, data: dict, page: str | None = None):
 
 @pytest.fixture
 def city(app_lite):
-    """Orgs, places and bound admins ``o-<key>``; the clock stopped at NOW + 1 day."""
-    handle = app_lite
-    handle.app.config["CLOCK_NOW"] = NOW + timedelta(hours=1)
-    with handle.app.app_context():
-        orgs, admins = build_tree()
-        tree = build_places(orgs, admins, NOW)
-        for key, admin in admins.items():
-            db.session.add(Binding(account="demo", openid=f"o-{key}", volunteer_id=admin.id))
-        db.session.commit()
-        ids = {"places": {k: p.id for k, p in tree.items()}, "orgs": {k: o.id for k, o in orgs.items()},
-               "admins": {k: a.id for k, a in admins.items()}}
-    yield handle, ids
-    handle.app.config.pop("CLOCK_NOW", None)
+    yield from practice_city(app_lite)
 
 
 def sms_code(handle, client, phone: str) -> str:

@@ -11,15 +11,15 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from models import Binding, Organization, Volunteer, db, media, project_rules
+from models import Organization, Volunteer, db, media, project_rules
 from models import photos as ph
 from models.closure import ClosurePhoto
 from models.practice import gallery
 from models.practice import projects as practice_projects
 from models.practice.tables import Need, PlacePhoto
 from models.project import APPROVED, PENDING, TOPIC_PRACTICE
-from tests.support.orgs import NOW, build_tree, make_volunteer
-from tests.support.practice import build_places
+from tests.support.orgs import NOW, make_volunteer
+from tests.support.practice import practice_city
 from tests.wx_service.pages.test_photo_pages import jpeg
 from tests.wx_service.pages.test_practice_pages import NEED, post, sms_code, submit_need
 from tests.wx_service.pages.test_wish_pages import client_for, text
@@ -31,17 +31,7 @@ IMG = re.compile(r'<img src="([^"]+)"')
 
 @pytest.fixture
 def city(app_lite):
-    handle = app_lite
-    handle.app.config["CLOCK_NOW"] = NOW + timedelta(hours=1)
-    with handle.app.app_context():
-        orgs, admins = build_tree()
-        tree = build_places(orgs, admins, NOW)
-        for key, admin in admins.items():
-            db.session.add(Binding(account="demo", openid=f"o-{key}", volunteer_id=admin.id))
-        db.session.commit()
-        ids = {"places": {k: p.id for k, p in tree.items()}, "admins": {k: a.id for k, a in admins.items()}}
-    yield handle, ids
-    handle.app.config.pop("CLOCK_NOW", None)
+    yield from practice_city(app_lite)
 
 
 def server_ids(handle, n: int) -> list[str]:

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from models import Binding, Notification, Wish, WishPhoto, db
-from tests.support.orgs import build_tree, make_volunteer
+from models import Notification, Wish, WishPhoto, db
+from tests.support.orgs import bind_admins, build_tree, make_volunteer
 
 DEMO = "wxdemo0000000001"
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
@@ -48,8 +48,7 @@ def city(app_lite):
     """The org tree with bound admins (``o-district`` …), two bound helpers, nothing else."""
     with app_lite.app.app_context():
         _orgs, admins = build_tree()
-        for key, admin in admins.items():
-            db.session.add(Binding(account="demo", openid=f"o-{key}", volunteer_id=admin.id))
+        bind_admins(admins)
         helpers = [make_volunteer("李助人", account="demo", openid="o-helper").id,
                    make_volunteer("王热心", account="demo", openid="o-helper2").id]
         db.session.commit()
