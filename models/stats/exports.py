@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
 
-from .. import permissions
+from .. import permissions, personal_data
 from ..attendance.tables import COUNTED, CYCLE_LABELS, Cycle
 from ..base import db
 from ..exports import Export, ExportKind, Sheet, forget, register
 from ..organization import Organization, get_org, subtree_of
 from ..project import DEFAULT_TZ, Project, local_now
 from ..volunteer import Volunteer
-from .periods import ALL, months_between
-from .reads import member_condition, member_rows, month_range
-from .tables import OrgPeriod, money
+from .periods import ALL, months_between, year_key
+from .reads import member_condition, month_range
+from .rollup import MEMBERSHIP
+from .tables import OrgPeriod, VolunteerPeriod, money
 
 
 def _requested_org(actor, params: dict, now):
@@ -52,20 +54,48 @@ def _count_members(export: Export) -> int:
     return db.session.scalar(select(db.func.count()).select_from(_members_query(export).subquery()))
 
 
+def _member_columns(export: Export, year: str):
+    """The export's columns as plain values (no mapped objects): the volunteer's, their all-time and year rows."""
+    total, in_year = aliased(VolunteerPeriod), aliased(VolunteerPeriod)
+    id_number = Volunteer.id_number_encrypted if export.whole_ids else Volunteer.id_number_masked
+    return (select(Volunteer.id, Volunteer.name, Volunteer.number, id_number, Volunteer.gender, Volunteer.phone_masked,
+                   Volunteer.created_at, total.hours, total.cycles, in_year.hours, in_year.cycles)
+            .outerjoin(total, and_(total.volunteer_id == Volunteer.id, total.period == ALL))
+            .outerjoin(in_year, and_(in_year.volunteer_id == Volunteer.id, in_year.period == year)))
+
+
 def _member_batches(export: Export, size: int):
-    today = local_now(export.created_at, DEFAULT_TZ).date()
-    last_id = 0
-    while True:
-        volunteers = db.session.scalars(_members_query(export).where(Volunteer.id > last_id)
-                                        .order_by(Volunteer.id).limit(size)).all()
-        if not volunteers:
-            return
-        yield [(v.name, v.number, _id_number(v, export), "男" if v.gender == "M" else "女", v.phone_masked,
-                local_now(v.created_at, DEFAULT_TZ).strftime("%Y-%m-%d"), float(r.total[0]), r.total[1],
-                float(r.year[0]), r.year[1])
-               for v, r in zip(volunteers, member_rows(volunteers, today=today), strict=True)]
-        last_id = volunteers[-1].id
-        forget(volunteers)
+    """The members a batch at a time, by volunteer id, each batch read from one window of ids.
+
+    The window bounds the membership side of the query too, so a batch costs the window whatever its
+    place in the export (a keyset ``id > last`` alone lets the planner read every membership below
+    ``last`` again, batch after batch).  Windows are sized from the org's member count, about ``size``
+    members each; a window holding more is read on from its last id, never more than ``size`` at once.
+    """
+    org = db.session.get(Organization, export.org_id)
+    condition = member_condition(org, export.params.get("children", True))
+    year = year_key(local_now(export.created_at, DEFAULT_TZ).date())
+    columns = _member_columns(export, year)
+    top = db.session.scalar(select(db.func.max(Volunteer.id))) or 0
+    members = export.rows_total if export.rows_total is not None else _count_members(export)
+    width = max(size, top * size // max(members, 1))
+    last = 0
+    while last < top:
+        end = last + width
+        rows = db.session.execute(columns.where(
+            Volunteer.id > last, Volunteer.id <= end,
+            condition.where(MEMBERSHIP.c.volunteer_id > last, MEMBERSHIP.c.volunteer_id <= end))
+            .order_by(Volunteer.id).limit(size)).all()
+        if rows:
+            yield [_member_row(row, export.whole_ids) for row in rows]
+        last = rows[-1].id if len(rows) == size else end
+
+
+def _member_row(row, whole_ids: bool) -> tuple:
+    id_number = personal_data.decrypt(row[3]) if whole_ids else row[3]
+    return (row.name, row.number, id_number, "男" if row.gender == "M" else "女", row.phone_masked,
+            local_now(row.created_at, DEFAULT_TZ).date().isoformat(), float(money(row[7])), row[8] or 0,
+            float(money(row[9])), row[10] or 0)
 
 
 MEMBERS = register(ExportKind(
