@@ -87,15 +87,11 @@ def _member_batches(export: Export, size: int):
             condition.where(MEMBERSHIP.c.volunteer_id > last, MEMBERSHIP.c.volunteer_id <= end))
             .order_by(Volunteer.id).limit(size)).all()
         if rows:
-            yield [_member_row(row, export.whole_ids) for row in rows]
+            id_numbers = personal_data.decrypt_many([r[3] for r in rows]) if export.whole_ids else [r[3] for r in rows]
+            yield [(row.name, row.number, id_number, "男" if row.gender == "M" else "女", row.phone_masked,
+                    local_now(row.created_at, DEFAULT_TZ).date().isoformat(), float(money(row[7])), row[8] or 0,
+                    float(money(row[9])), row[10] or 0) for row, id_number in zip(rows, id_numbers, strict=True)]
         last = rows[-1].id if len(rows) == size else end
-
-
-def _member_row(row, whole_ids: bool) -> tuple:
-    id_number = personal_data.decrypt(row[3]) if whole_ids else row[3]
-    return (row.name, row.number, id_number, "男" if row.gender == "M" else "女", row.phone_masked,
-            local_now(row.created_at, DEFAULT_TZ).date().isoformat(), float(money(row[7])), row[8] or 0,
-            float(money(row[9])), row[10] or 0)
 
 
 MEMBERS = register(ExportKind(
