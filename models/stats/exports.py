@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 from .. import permissions, personal_data
 from ..attendance.tables import COUNTED, CYCLE_LABELS, Cycle
 from ..base import db
-from ..exports import Export, ExportKind, Sheet, forget, register
+from ..exports import Export, ExportKind, Sheet, register
 from ..organization import Organization, get_org, subtree_of
 from ..project import DEFAULT_TZ, Project, local_now
 from ..volunteer import Volunteer
@@ -35,10 +35,6 @@ def _hours_params(actor, params, now):
     org = _requested_org(actor, params, now)
     month_range(params.get("first"), params.get("last"), local_now(now, DEFAULT_TZ).date())
     return org
-
-
-def _id_number(volunteer: Volunteer, export: Export) -> str:
-    return volunteer.id_number if export.whole_ids else volunteer.id_number_masked
 
 
 # --------------------------------------------------------------------------------- members
@@ -101,13 +97,13 @@ MEMBERS = register(ExportKind(
 
 
 # ----------------------------------------------------------------------------------- hours
-def _hours_query(export: Export):
+def _hours_query(export: Export, *columns):
     org = db.session.get(Organization, export.org_id)
     months = months_between(export.params["first"], export.params["last"])
     first_day = date(int(months[0][:4]), int(months[0][5:]), 1)
     year, month = int(months[-1][:4]), int(months[-1][5:])
     after_last = date(year + (month == 12), month % 12 + 1, 1)
-    return (select(Cycle, Project, Volunteer).join(Project, Project.id == Cycle.project_id)
+    return (select(*(columns or (Cycle.id,))).join(Project, Project.id == Cycle.project_id)
             .join(Volunteer, Volunteer.id == Cycle.volunteer_id)
             .where(Project.org_id.in_(select(Organization.id).where(subtree_of(org))), Cycle.state.in_(COUNTED),
                    Cycle.day >= first_day, Cycle.day < after_last))
@@ -118,18 +114,24 @@ def _count_hours(export: Export) -> int:
 
 
 def _hours_batches(export: Export, size: int):
+    id_number = Volunteer.id_number_encrypted if export.whole_ids else Volunteer.id_number_masked
+    query = _hours_query(export, Cycle.id, Project.name, Volunteer.name, Volunteer.number, id_number, Cycle.day,
+                         Cycle.signed_in_at, Cycle.signed_out_at, Cycle.hours, Cycle.mode, Cycle.state)
     last_id = 0
     while True:
-        rows = db.session.execute(_hours_query(export).where(Cycle.id > last_id).order_by(Cycle.id).limit(size)).all()
+        rows = db.session.execute(query.where(Cycle.id > last_id).order_by(Cycle.id).limit(size)).all()
         if not rows:
             return
-        yield [(p.name, v.name, v.number, _id_number(v, export), c.day.isoformat(),
-                local_now(c.signed_in_at, DEFAULT_TZ).strftime("%H:%M") if c.signed_in_at else "",
-                local_now(c.signed_out_at, DEFAULT_TZ).strftime("%H:%M") if c.signed_out_at else "",
-                float(money(c.hours)), "单签" if c.mode == "single" else "双签", CYCLE_LABELS[c.state])
-               for c, p, v in rows]
-        last_id = rows[-1][0].id
-        forget(obj for row in rows for obj in row)
+        ids = personal_data.decrypt_many([r[4] for r in rows]) if export.whole_ids else [r[4] for r in rows]
+        yield [(project, name, number, id_no, day.isoformat(), _clock(signed_in), _clock(signed_out),
+                float(money(hours)), "单签" if mode == "single" else "双签", CYCLE_LABELS[state])
+               for (_, project, name, number, _, day, signed_in, signed_out, hours, mode, state), id_no
+               in zip(rows, ids, strict=True)]
+        last_id = rows[-1][0]
+
+
+def _clock(moment) -> str:
+    return local_now(moment, DEFAULT_TZ).strftime("%H:%M") if moment else ""
 
 
 HOURS = register(ExportKind(
