@@ -44,14 +44,17 @@ def free_port() -> int:
 
 @contextmanager
 def service_stack(workdir: Path, *, base_url: str = "http://127.0.0.1:1", api_base: str | None = None,
-                  settings: dict | None = None, seed: str | None = None, seed_timeout: float = 120):
+                  settings: dict | None = None, seed: str | None = None, seed_timeout: float = 120,
+                  keep: bool = False):
     """A database of its own (dropped afterwards), the config TOML, the schema, a bound volunteer.
 
     ``base_url``: the service's own address (links, and the sandbox unless ``api_base`` says where the
     WeChat stand-in runs); ``settings``: sections merged into the config (e.g. ``{"notifications": {...}}``);
     ``seed``: Python run after the schema with ``app`` created and an app context pushed (as ``seed_*``
-    code: commit yourself).  Yields the environment of the service's processes (``WX_SERVICE_CONFIG``…),
-    with ``BENCH_DB`` (the psycopg URL of the database) and ``BENCH_CONFIG`` added.
+    code: commit yourself); ``keep``: leave the database (and Redis keys) in place afterwards, for a later
+    run to measure again (the caller drops it with ``drop_database``).  Yields the environment of the
+    service's processes (``WX_SERVICE_CONFIG``…), with ``BENCH_DB`` (the psycopg URL of the database),
+    ``BENCH_DB_NAME`` and ``BENCH_CONFIG`` added.
     """
     name = f"wx_bench_{uuid.uuid4().hex[:8]}"
     admin = PG_ADMIN.replace("postgresql+psycopg://", "postgresql://")
@@ -83,15 +86,22 @@ def service_stack(workdir: Path, *, base_url: str = "http://127.0.0.1:1", api_ba
             if done.returncode:
                 raise RuntimeError("seed failed:\n" + done.stderr[-3000:])
         yield {**env, "WX_SERVICE_NO_AUTO_UPGRADE": "1", "BENCH_DB": f"{admin.rsplit('/', 1)[0]}/{name}",
-               "BENCH_CONFIG": str(config_path)}
+               "BENCH_DB_NAME": name, "BENCH_CONFIG": str(config_path)}
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        import redis
+        if not keep:
+            drop_database(name)
 
-        client = redis.Redis.from_url(REDIS_URL)
-        for key in client.scan_iter(f"{name}*", count=1000):
-            client.delete(key)
+
+def drop_database(name: str) -> None:
+    """Drop a bench database and its Redis keys (``service_stack`` does this itself unless told to keep)."""
+    admin = PG_ADMIN.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{name}*", count=1000):
+        client.delete(key)
 
 
 @contextmanager

@@ -1,9 +1,12 @@
 """City-scale statistics: generate a city on PostgreSQL, build the roll-ups, time the statistics pages'
-reads side by side with the direct SQL recount, and an export of ~120,000 members with its memory.
+reads side by side with the direct SQL recount, and an export of the org nearest 120,000 members with its memory.
 
     python bench/stats_scale.py                                   # the full city: 2 M / 20 M / 20,000 orgs
     python bench/stats_scale.py --volunteers 200000 --records 2000000 --orgs 20000
     python bench/stats_scale.py --volunteers 3000 --records 30000 --orgs 300 --check   # roll-up == recount
+    python bench/stats_scale.py --volunteers 200000 --records 2000000 --keep   # build once, keep the database
+    python bench/stats_scale.py --reuse /tmp/wx_bench_…/stack.json             # measure it again (migrated first)
+    python bench/stats_scale.py --drop /tmp/wx_bench_…/stack.json              # and drop it when done
 
 The database is the bench's own (``common.service_stack``: created, migrated, dropped afterwards).
 The tree (5 levels, ~12 children each) is written with COPY; volunteers, memberships, projects and
@@ -16,8 +19,10 @@ Every volunteer is a member of one level-5 org; records spread over 24 months; h
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -27,7 +32,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import rss_kib, service_stack, tempdir  # noqa: E402
+from common import ROOT, drop_database, rss_kib, service_stack, tempdir  # noqa: E402
 
 BASE_DAY = date(2025, 1, 1)
 DAYS = 730
@@ -271,12 +276,13 @@ def measure(env: dict, url: str, first_leaf: int) -> dict:
         out["成员服务概况 first page (direct SQL)"] = timed(lambda: conn.execute(DIRECT_MEMBERS_PAGE).fetchall(), 2)
         out["排行榜 volunteers year, city (direct SQL)"] = timed(lambda: conn.execute(DIRECT_RANKING).fetchall(), 2)
     with app.app_context():
-        # the level-2 org nearest 120,000 members, exported by its admin (a stand-in row: no login here)
+        # the org nearest 120,000 members (at 200 k volunteers the root, at 2 M a district), exported by its
+        # admin (a stand-in row: no login here)
         from models.stats.tables import OrgPeriod
 
         org_id, members = min(db.session.execute(
-            db.select(OrgPeriod.org_id, OrgPeriod.members).join(Organization, Organization.id == OrgPeriod.org_id)
-            .where(Organization.level == 2, OrgPeriod.period == "*")).all(), key=lambda r: abs(r[1] - 120_000))
+            db.select(OrgPeriod.org_id, OrgPeriod.members).where(OrgPeriod.period == "*")).all(),
+            key=lambda r: abs(r[1] - 120_000))
         for fmt in ("csv", "xlsx"):
             export = Export(kind="members", fmt=fmt, org_id=org_id, params={"org_id": org_id, "children": True},
                             whole_ids=True, requested_by_id=None, state=ex.QUEUED, created_at=utcnow())
@@ -315,38 +321,66 @@ def check(env: dict) -> None:
             assert not differing, part
 
 
+def build(env: dict, args: argparse.Namespace) -> dict:
+    """Generate the city and its roll-ups in the stack's database; what ``measure`` needs of it."""
+    url = env["BENCH_DB"]
+    os.environ.update(env)
+    from models import personal_data
+    from wx_service import create_app
+
+    with create_app().app_context():
+        id_cipher, phone_cipher = personal_data.encrypt("320602199001010011"), personal_data.encrypt("13900000000")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(HASHINT)
+        conn.execute("TRUNCATE volunteer, binding, organization CASCADE")  # the stack's bound volunteer
+    started = time.perf_counter()
+    made = generate(url, args.volunteers, args.records, args.orgs, id_cipher, phone_cipher)
+    log(f"generated in {time.perf_counter() - started:.0f}s; building roll-ups")
+    step = time.perf_counter()
+    build_rollups(url)
+    log(f"roll-ups in {time.perf_counter() - step:.0f}s")
+    with psycopg.connect(url) as conn:
+        size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]
+    log(f"database size {size}")
+    if args.check:
+        check(env)
+    return made
+
+
+def report(env: dict, first_leaf: int) -> None:
+    for name, figures in measure(env, env["BENCH_DB"], first_leaf).items():
+        print(f"{name:48s} {figures}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--volunteers", type=int, default=2_000_000)
     parser.add_argument("--records", type=int, default=20_000_000)
     parser.add_argument("--orgs", type=int, default=20_000)
     parser.add_argument("--check", action="store_true", help="compare the SQL-built roll-ups with models' recount")
+    parser.add_argument("--keep", action="store_true", help="keep the database; its stack.json is printed")
+    parser.add_argument("--reuse", type=Path, help="stack.json of a kept database: migrate it, measure again")
+    parser.add_argument("--drop", type=Path, help="stack.json of a kept database: drop it")
     args = parser.parse_args()
+    if args.drop or args.reuse:
+        stack = json.loads((args.drop or args.reuse).read_text())
+        if args.drop:
+            drop_database(stack["env"]["BENCH_DB_NAME"])
+            return
+        env = {**os.environ, **stack["env"], "PYTHONPATH": str(ROOT)}
+        subprocess.run([sys.executable, "-m", "flask", "--app", "wx_service", "db", "upgrade"], env=env, check=True,
+                       cwd=ROOT, capture_output=True, timeout=600)
+        report(env, stack["first_leaf"])
+        return
     work = tempdir()
-    with service_stack(work) as env:
-        url = env["BENCH_DB"]
-        os.environ.update(env)
-        from models import personal_data
-        from wx_service import create_app
-
-        with create_app().app_context():
-            id_cipher, phone_cipher = personal_data.encrypt("320602199001010011"), personal_data.encrypt("13900000000")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(HASHINT)
-            conn.execute("TRUNCATE volunteer, binding, organization CASCADE")  # the stack's bound volunteer
-        started = time.perf_counter()
-        made = generate(url, args.volunteers, args.records, args.orgs, id_cipher, phone_cipher)
-        log(f"generated in {time.perf_counter() - started:.0f}s; building roll-ups")
-        step = time.perf_counter()
-        build_rollups(url)
-        log(f"roll-ups in {time.perf_counter() - step:.0f}s")
-        with psycopg.connect(url) as conn:
-            size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]
-        log(f"database size {size}")
-        if args.check:
-            check(env)
-        for name, figures in measure(env, url, made["first_leaf"]).items():
-            print(f"{name:48s} {figures}", flush=True)
+    with service_stack(work, keep=args.keep) as env:
+        made = build(env, args)
+        if args.keep:
+            stack = work / "stack.json"
+            kept = {k: v for k, v in env.items() if k.startswith(("BENCH_", "WX_SERVICE_"))}
+            stack.write_text(json.dumps({"env": kept, "first_leaf": made["first_leaf"]}))
+            log(f"kept: --reuse {stack}  (drop it with --drop {stack})")
+        report(env, made["first_leaf"])
 
 
 if __name__ == "__main__":

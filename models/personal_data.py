@@ -14,14 +14,18 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 
 @dataclass(frozen=True)
 class Keys:
-    """The Fernet key that encrypts, and the key of the lookup hash derived from it."""
+    """The Fernet key that encrypts, and the key of the lookup hash derived from it; the Fernet key's two
+    halves (signing, encryption) for ``decrypt_many``."""
 
     fernet: Fernet
     lookup: bytes
+    signing: bytes = b""
+    encryption: bytes = b""
 
 
 def keys_from(data_key: str, secret_key: str) -> Keys:
@@ -29,7 +33,8 @@ def keys_from(data_key: str, secret_key: str) -> Keys:
     start without it) a key derived from the app's secret key."""
     fernet_key = data_key.encode() if data_key else base64.urlsafe_b64encode(
         hashlib.sha256(secret_key.encode()).digest())
-    return Keys(Fernet(fernet_key), hashlib.sha256(b"lookup:" + fernet_key).digest())
+    raw = base64.urlsafe_b64decode(fernet_key)
+    return Keys(Fernet(fernet_key), hashlib.sha256(b"lookup:" + fernet_key).digest(), raw[:16], raw[16:])
 
 
 # The keys in use.  ``create_app`` makes its app's keys the active ones in each of its app contexts,
@@ -58,6 +63,40 @@ def decrypt(token: str) -> str:
         return _keys().fernet.decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise ValueError("personal data cannot be decrypted with the configured key") from exc
+
+
+_VERSION, _HEAD, _MAC, _BLOCK = 0x80, 9, 32, 16  # a Fernet token: version, timestamp (8), IV, ciphertext, HMAC
+
+
+def decrypt_many(tokens: list[str]) -> list[str]:
+    """``decrypt`` of many tokens, the same values, for exports (Fernet's setup per token is most of its cost).
+
+    Each token's HMAC is checked as Fernet checks it (no time limit, as ``decrypt``), then all are decrypted in
+    one AES-CBC pass over IV₁ C₁ IV₂ C₂ …: CBC decrypts each block with the block before it, so every token's
+    ciphertext meets its own IV; the blocks the pass makes of the IVs are dropped.
+    """
+    keys = _keys()
+    stream, sizes = [], []
+    for token in tokens:
+        try:
+            data = base64.urlsafe_b64decode(token)
+        except (TypeError, ValueError) as exc:
+            raise ValueError("personal data cannot be decrypted with the configured key") from exc
+        body, mac = data[:-_MAC], data[-_MAC:]
+        if len(data) < _HEAD + 2 * _BLOCK + _MAC or data[0] != _VERSION or (len(body) - _HEAD) % _BLOCK \
+                or not hmac.compare_digest(hmac.digest(keys.signing, body, "sha256"), mac):
+            raise ValueError("personal data cannot be decrypted with the configured key")
+        stream.append(body[_HEAD:])
+        sizes.append(len(body) - _HEAD)
+    if not stream:
+        return []
+    decryptor = Cipher(algorithms.AES(keys.encryption), modes.CBC(bytes(_BLOCK))).decryptor()
+    plain, values, at = decryptor.update(b"".join(stream)) + decryptor.finalize(), [], 0
+    for size in sizes:
+        padded = plain[at + _BLOCK:at + size]  # the IV's block dropped
+        values.append(padded[:-padded[-1]].decode())  # PKCS7 (the HMAC vouches for it)
+        at += size
+    return values
 
 
 def lookup_hash(value: str) -> str:

@@ -115,6 +115,8 @@ def extension(export: Export) -> str:
 
 def neutralise(value):
     """A cell value safe for a spreadsheet: numbers as they are, text never read as a formula."""
+    if value.__class__ is str:  # most cells: the test below, without the others first
+        return "'" + value if value.startswith(_FORMULA_START) else value
     if value is None:
         return ""
     if isinstance(value, bool | int | float):

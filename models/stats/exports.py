@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
 
-from .. import permissions
+from .. import permissions, personal_data
 from ..attendance.tables import COUNTED, CYCLE_LABELS, Cycle
 from ..base import db
-from ..exports import Export, ExportKind, Sheet, forget, register
+from ..exports import Export, ExportKind, Sheet, register
 from ..organization import Organization, get_org, subtree_of
 from ..project import DEFAULT_TZ, Project, local_now
 from ..volunteer import Volunteer
-from .periods import ALL, months_between
-from .reads import member_condition, member_rows, month_range
-from .tables import OrgPeriod, money
+from .periods import ALL, months_between, year_key
+from .reads import member_condition, month_range
+from .rollup import MEMBERSHIP
+from .tables import OrgPeriod, VolunteerPeriod, money
 
 
 def _requested_org(actor, params: dict, now):
@@ -33,10 +35,6 @@ def _hours_params(actor, params, now):
     org = _requested_org(actor, params, now)
     month_range(params.get("first"), params.get("last"), local_now(now, DEFAULT_TZ).date())
     return org
-
-
-def _id_number(volunteer: Volunteer, export: Export) -> str:
-    return volunteer.id_number if export.whole_ids else volunteer.id_number_masked
 
 
 # --------------------------------------------------------------------------------- members
@@ -52,20 +50,44 @@ def _count_members(export: Export) -> int:
     return db.session.scalar(select(db.func.count()).select_from(_members_query(export).subquery()))
 
 
+def _member_columns(export: Export, year: str):
+    """The export's columns as plain values (no mapped objects): the volunteer's, their all-time and year rows."""
+    total, in_year = aliased(VolunteerPeriod), aliased(VolunteerPeriod)
+    id_number = Volunteer.id_number_encrypted if export.whole_ids else Volunteer.id_number_masked
+    return (select(Volunteer.id, Volunteer.name, Volunteer.number, id_number, Volunteer.gender, Volunteer.phone_masked,
+                   Volunteer.created_at, total.hours, total.cycles, in_year.hours, in_year.cycles)
+            .outerjoin(total, and_(total.volunteer_id == Volunteer.id, total.period == ALL))
+            .outerjoin(in_year, and_(in_year.volunteer_id == Volunteer.id, in_year.period == year)))
+
+
 def _member_batches(export: Export, size: int):
-    today = local_now(export.created_at, DEFAULT_TZ).date()
-    last_id = 0
-    while True:
-        volunteers = db.session.scalars(_members_query(export).where(Volunteer.id > last_id)
-                                        .order_by(Volunteer.id).limit(size)).all()
-        if not volunteers:
-            return
-        yield [(v.name, v.number, _id_number(v, export), "男" if v.gender == "M" else "女", v.phone_masked,
-                local_now(v.created_at, DEFAULT_TZ).strftime("%Y-%m-%d"), float(r.total[0]), r.total[1],
-                float(r.year[0]), r.year[1])
-               for v, r in zip(volunteers, member_rows(volunteers, today=today), strict=True)]
-        last_id = volunteers[-1].id
-        forget(volunteers)
+    """The members a batch at a time, by volunteer id, each batch read from one window of ids.
+
+    The window bounds the membership side of the query too, so a batch costs the window whatever its
+    place in the export (a keyset ``id > last`` alone lets the planner read every membership below
+    ``last`` again, batch after batch).  Windows are sized from the org's member count, about ``size``
+    members each; a window holding more is read on from its last id, never more than ``size`` at once.
+    """
+    org = db.session.get(Organization, export.org_id)
+    condition = member_condition(org, export.params.get("children", True))
+    year = year_key(local_now(export.created_at, DEFAULT_TZ).date())
+    columns = _member_columns(export, year)
+    top = db.session.scalar(select(db.func.max(Volunteer.id))) or 0
+    members = export.rows_total if export.rows_total is not None else _count_members(export)
+    width = max(size, top * size // max(members, 1))
+    last = 0
+    while last < top:
+        end = last + width
+        rows = db.session.execute(columns.where(
+            Volunteer.id > last, Volunteer.id <= end,
+            condition.where(MEMBERSHIP.c.volunteer_id > last, MEMBERSHIP.c.volunteer_id <= end))
+            .order_by(Volunteer.id).limit(size)).all()
+        if rows:
+            id_numbers = personal_data.decrypt_many([r[3] for r in rows]) if export.whole_ids else [r[3] for r in rows]
+            yield [(row.name, row.number, id_number, "男" if row.gender == "M" else "女", row.phone_masked,
+                    local_now(row.created_at, DEFAULT_TZ).date().isoformat(), float(money(row[7])), row[8] or 0,
+                    float(money(row[9])), row[10] or 0) for row, id_number in zip(rows, id_numbers, strict=True)]
+        last = rows[-1].id if len(rows) == size else end
 
 
 MEMBERS = register(ExportKind(
@@ -75,13 +97,13 @@ MEMBERS = register(ExportKind(
 
 
 # ----------------------------------------------------------------------------------- hours
-def _hours_query(export: Export):
+def _hours_query(export: Export, *columns):
     org = db.session.get(Organization, export.org_id)
     months = months_between(export.params["first"], export.params["last"])
     first_day = date(int(months[0][:4]), int(months[0][5:]), 1)
     year, month = int(months[-1][:4]), int(months[-1][5:])
     after_last = date(year + (month == 12), month % 12 + 1, 1)
-    return (select(Cycle, Project, Volunteer).join(Project, Project.id == Cycle.project_id)
+    return (select(*(columns or (Cycle.id,))).join(Project, Project.id == Cycle.project_id)
             .join(Volunteer, Volunteer.id == Cycle.volunteer_id)
             .where(Project.org_id.in_(select(Organization.id).where(subtree_of(org))), Cycle.state.in_(COUNTED),
                    Cycle.day >= first_day, Cycle.day < after_last))
@@ -92,18 +114,24 @@ def _count_hours(export: Export) -> int:
 
 
 def _hours_batches(export: Export, size: int):
+    id_number = Volunteer.id_number_encrypted if export.whole_ids else Volunteer.id_number_masked
+    query = _hours_query(export, Cycle.id, Project.name, Volunteer.name, Volunteer.number, id_number, Cycle.day,
+                         Cycle.signed_in_at, Cycle.signed_out_at, Cycle.hours, Cycle.mode, Cycle.state)
     last_id = 0
     while True:
-        rows = db.session.execute(_hours_query(export).where(Cycle.id > last_id).order_by(Cycle.id).limit(size)).all()
+        rows = db.session.execute(query.where(Cycle.id > last_id).order_by(Cycle.id).limit(size)).all()
         if not rows:
             return
-        yield [(p.name, v.name, v.number, _id_number(v, export), c.day.isoformat(),
-                local_now(c.signed_in_at, DEFAULT_TZ).strftime("%H:%M") if c.signed_in_at else "",
-                local_now(c.signed_out_at, DEFAULT_TZ).strftime("%H:%M") if c.signed_out_at else "",
-                float(money(c.hours)), "单签" if c.mode == "single" else "双签", CYCLE_LABELS[c.state])
-               for c, p, v in rows]
-        last_id = rows[-1][0].id
-        forget(obj for row in rows for obj in row)
+        ids = personal_data.decrypt_many([r[4] for r in rows]) if export.whole_ids else [r[4] for r in rows]
+        yield [(project, name, number, id_no, day.isoformat(), _clock(signed_in), _clock(signed_out),
+                float(money(hours)), "单签" if mode == "single" else "双签", CYCLE_LABELS[state])
+               for (_, project, name, number, _, day, signed_in, signed_out, hours, mode, state), id_no
+               in zip(rows, ids, strict=True)]
+        last_id = rows[-1][0]
+
+
+def _clock(moment) -> str:
+    return local_now(moment, DEFAULT_TZ).strftime("%H:%M") if moment else ""
 
 
 HOURS = register(ExportKind(

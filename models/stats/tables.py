@@ -41,7 +41,6 @@ class OrgPeriod(db.Model):
     """One org's subtree figures for one period ('2026-11', '2026' or '*')."""
 
     __tablename__ = "stat_org_period"
-    __table_args__ = (db.Index("ix_stat_org_period_period_own_projects", "period", "own_projects"),)
 
     org_id = db.Column(db.Integer, db.ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True)
     period = db.Column(db.String(7), primary_key=True)
@@ -61,12 +60,18 @@ class VolunteerPeriod(db.Model):
     """One volunteer's counted hours and cycles in one period."""
 
     __tablename__ = "stat_volunteer_period"
-    __table_args__ = (db.Index("ix_stat_volunteer_period_period_hours", "period", "hours"),)
 
     volunteer_id = db.Column(db.Integer, db.ForeignKey("volunteer.id", ondelete="CASCADE"), primary_key=True)
     period = db.Column(db.String(7), primary_key=True)
     hours = db.Column(db.Numeric(12, 2), nullable=False, default=0)
     cycles = db.Column(db.Integer, nullable=False, default=0)
+
+
+# 排行榜 reads the ten first entries of these, in the order they are kept (most first, then by id), and stops.
+db.Index("ix_stat_volunteer_period_ranking", VolunteerPeriod.period, VolunteerPeriod.hours.desc(),
+         VolunteerPeriod.volunteer_id, postgresql_where=VolunteerPeriod.cycles > 0, sqlite_where=VolunteerPeriod.cycles > 0)
+db.Index("ix_stat_org_period_ranking", OrgPeriod.period, OrgPeriod.own_projects.desc(), OrgPeriod.org_id,
+         postgresql_where=OrgPeriod.own_projects > 0, sqlite_where=OrgPeriod.own_projects > 0)
 
 
 class OrgChain(db.Model):

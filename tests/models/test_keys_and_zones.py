@@ -3,7 +3,10 @@ of a message is the caller's ``tz``; nothing in models/ reads the Flask app."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
+from cryptography.fernet import Fernet
 
 from models import db, personal_data, wish_rules
 from tests.models.test_wishes import notes, open_wish
@@ -31,6 +34,25 @@ def test_personal_data_with_given_keys_and_no_app(keys_back):
     personal_data.use(None)
     with pytest.raises(RuntimeError):
         personal_data.encrypt("13962805656")
+
+
+@pytest.mark.parametrize("data_key", ["", Fernet.generate_key().decode()])
+def test_decrypt_many_gives_what_decrypt_gives_and_refuses_what_it_refuses(keys_back, data_key):
+    personal_data.use(personal_data.keys_from(data_key, "secret-of-chongchuan"))
+    values = ["", "1", "13962805656", "320602194503121234", "a" * 15, "b" * 16, "c" * 17, "d" * 32, "香港居民身份证 A123456(7)"]
+    tokens = [personal_data.encrypt(v) for v in values]
+    assert personal_data.decrypt_many(tokens) == [personal_data.decrypt(t) for t in tokens] == values
+    assert personal_data.decrypt_many([]) == []
+    raw = bytearray(base64.urlsafe_b64decode(tokens[3]))
+    raw[30] ^= 1  # one bit of the ciphertext
+    for bad in (base64.urlsafe_b64encode(bytes(raw)).decode(), "not-a-token", tokens[3][:-8]):
+        with pytest.raises(ValueError):
+            personal_data.decrypt(bad)
+        with pytest.raises(ValueError):
+            personal_data.decrypt_many([tokens[0], bad])
+    personal_data.use(personal_data.keys_from("", "secret-of-如东"))
+    with pytest.raises(ValueError):
+        personal_data.decrypt_many(tokens[:1])
 
 
 def test_each_app_context_has_its_app_keys(app_lite, monkeypatch):

@@ -232,6 +232,32 @@ def test_member_export_is_a_job_audited_masked_and_neutralised(pg_city, app, fmt
     assert root.get(f"/m/api/exports/{street_export}?account=demo").status_code == 404  # someone else's
 
 
+@pytest.mark.parametrize("estimate", [None, 1, 10**6])
+def test_member_export_rows_are_the_overviews_however_the_batches_fall(city, estimate):
+    """Each member of the subtree once (张亚林 is in two of its orgs), with 成员服务概况's figures, in volunteer order;
+    the same rows in batches of two, whether the member count the windows are sized from is right, far too small
+    (one window holding them all, read on from its last id) or far too large (windows of two ids)."""
+    from models import Export
+    from models import exports as ex
+
+    root = city["orgs"]["root"]
+    export = Export(kind="members", fmt="csv", org_id=root.id, params={"org_id": root.id, "children": True},
+                    whole_ids=True, state=ex.QUEUED, created_at=NOW, rows_total=estimate)
+    db.session.add(export)
+    db.session.flush()
+    sheet = ex.KINDS["members"].sheets[0]
+    batches = list(sheet.batches(export, 2))
+    assert all(len(batch) <= 2 for batch in batches)
+    people = sorted(city["people"], key=lambda v: v.id)
+    expected = [(v.name, v.number, v.id_number, "男" if v.gender == "M" else "女", v.phone_masked,
+                 pr.local_now(v.created_at).date().isoformat(), float(r.total[0]), r.total[1], float(r.year[0]),
+                 r.year[1]) for v, r in zip(people, reads.member_rows(people, today=NOW.date()), strict=True)]
+    assert [row for batch in batches for row in batch] == expected
+    assert [row[6:8] for row in expected][:3] == [(3.5, 2), (2.0, 1), (2.0, 1)]  # the figures are there
+    export.whole_ids = False
+    assert [row[2] for batch in sheet.batches(export, 2000) for row in batch] == [v.id_number_masked for v in people]
+
+
 def test_hours_export_and_a_refused_request(pg_city, app):
     client = sign_in(app.client(), "o_stats_street")
     token = csrf_token(client, "/m/admin/exports?account=demo")
