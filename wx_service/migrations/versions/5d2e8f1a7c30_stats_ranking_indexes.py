@@ -1,7 +1,7 @@
 """排行榜 indexes in ranking order: (period, hours DESC, volunteer_id) and (period, own_projects DESC, org_id), partial
 
 Revision ID: 5d2e8f1a7c30
-Revises: b7c41d2e9a60
+Revises: c5d8e1f3a7b2
 Create Date: 2026-12-01 17:10:00.000000
 
 The rankings read ``ORDER BY hours DESC, volunteer_id LIMIT 10`` (and the orgs' by own_projects); the indexes on
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5d2e8f1a7c30'
-down_revision = 'b7c41d2e9a60'
+down_revision = 'c5d8e1f3a7b2'
 branch_labels = None
 depends_on = None
 
