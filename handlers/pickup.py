@@ -19,7 +19,7 @@ def on_pickup_scan(incoming, scanned: str) -> str:
         return "无法识别该兑换码，请让志愿者在“我的兑换”中重新打开兑换二维码。"
     try:
         with db.session.begin_nested():
-            gift_rules.hand_over(actor, redemption.id, now=incoming.now)
+            gift_rules.hand_over(actor, redemption.id, proof=redemption.token, now=incoming.now)
     except RuleViolation as exc:
         return compose("“{gift}”核销未成功。{why}", gift=redemption.gift.name, why=exc.message)
     return compose("{name}兑换的“{gift}”已确认领取。", name=redemption.volunteer.masked_name,

@@ -15,6 +15,7 @@ points and its stock.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from datetime import date, datetime
 from decimal import Decimal
@@ -274,11 +275,14 @@ def find_by_code(actor: Volunteer, code: str, *, store, now: datetime) -> Redemp
     return found
 
 
-def hand_over(actor: Volunteer, redemption_id: int, *, now: datetime) -> Redemption:
-    """确认领取: the offering org's admin hands the gift over, once."""
+def hand_over(actor: Volunteer, redemption_id: int, *, proof: str, now: datetime) -> Redemption:
+    """确认领取: the offering org's admin hands the gift over, once, on the volunteer's proof — the number they
+    show or the token of their QR code — so that a row id alone hands nothing over."""
     redemption = db.session.get(Redemption, redemption_id)
-    if redemption is None:
-        raise RuleViolation("redemption_not_found", "没有找到这条兑换记录。", 404)
+    proof = "".join((proof or "").split())
+    if redemption is None or not any(hmac.compare_digest(proof.encode(), secret.encode())
+                                     for secret in (redemption.code, redemption.token)):
+        raise RuleViolation("redemption_not_found", "没有找到这条兑换记录，请重新输入兑换码或扫码。", 404)
     require_gift_admin(actor, redemption.gift, now=now)
     if not won(update(Redemption).where(Redemption.id == redemption.id, Redemption.state == RESERVED)
                .values(state=HANDED, handed_at=now, handed_by_id=actor.id)):

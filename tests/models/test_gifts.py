@@ -101,7 +101,7 @@ def test_only_the_offering_org_and_above_hand_over_and_only_once(shop):
     made = gift_rules.redeem(volunteer, gift.id, now=NOW)
     db.session.commit()
     with pytest.raises(RuleViolation) as sibling:
-        gift_rules.hand_over(admins["sibling_district"], made.id, now=NOW)
+        gift_rules.hand_over(admins["sibling_district"], made.id, proof=made.code, now=NOW)
     assert sibling.value.status == 403
     with pytest.raises(RuleViolation) as elsewhere:  # typed at another org's desk: not theirs to hand over
         gift_rules.find_by_code(admins["sibling_district"], made.code, store=store(), now=NOW)
@@ -109,9 +109,14 @@ def test_only_the_offering_org_and_above_hand_over_and_only_once(shop):
     assert gift_rules.find_by_code(admins["district"], f" {made.code[:4]} {made.code[4:]} ", store=store(),
                                    now=NOW).id == made.id
     assert gift_rules.find_by_scan(made.qr_payload).id == made.id
-    gift_rules.hand_over(admins["root"], made.id, now=NOW)
+    with pytest.raises(RuleViolation) as bare_id:  # the row's id alone, or a wrong number, hands nothing over
+        gift_rules.hand_over(admins["root"], made.id, proof="", now=NOW)
+    assert bare_id.value.code == "redemption_not_found"
+    with pytest.raises(RuleViolation):
+        gift_rules.hand_over(admins["root"], made.id, proof="0" * 8 if made.code != "0" * 8 else "1" * 8, now=NOW)
+    gift_rules.hand_over(admins["root"], made.id, proof=made.code, now=NOW)
     with pytest.raises(RuleViolation) as again:
-        gift_rules.hand_over(admins["district"], made.id, now=NOW)
+        gift_rules.hand_over(admins["district"], made.id, proof=made.token, now=NOW)
     assert again.value.code == "already_handed"
     with pytest.raises(RuleViolation) as late:
         gift_rules.cancel_redemption(volunteer, made.id, now=NOW)

@@ -86,5 +86,6 @@ def admin_pickup():
 @bp.post("/admin/pickup/<int:redemption_id>")
 @org_admin_required
 def admin_hand_over(redemption_id: int):
-    return act(lambda: gift_rules.hand_over(g.volunteer, redemption_id, now=clock.now()),
+    return act(lambda: gift_rules.hand_over(g.volunteer, redemption_id, proof=request.form.get("pickup", ""),
+                                           now=clock.now()),
                "已确认领取。", url_for("pages.admin_pickup", account=g.account))

@@ -91,11 +91,15 @@ def test_offer_redeem_type_the_code_hand_over_once(shop):
     found = admin.get(f"/m/admin/pickup?account=demo&pickup={code}")
     assert found.status_code == 200 and "确认领取" in text(found)
     redemption_id = int(re.search(r"/m/admin/pickup/(\d+)", text(found)).group(1))
+    bare = admin.post(f"/m/admin/pickup/{redemption_id}?account=demo",  # the row id without the number
+                      data={"csrf_token": csrf_token(admin, "/m/admin/gifts/new?account=demo")}, follow_redirects=True)
+    assert "请重新输入兑换码" in text(bare)
     hand = admin.post(f"/m/admin/pickup/{redemption_id}?account=demo",
-                      data={"csrf_token": csrf_token(admin, "/m/admin/gifts/new?account=demo")})
+                      data={"csrf_token": csrf_token(admin, "/m/admin/gifts/new?account=demo"), "pickup": code})
     assert hand.status_code == 302
     again = admin.post(f"/m/admin/pickup/{redemption_id}?account=demo",
-                       data={"csrf_token": csrf_token(admin, "/m/admin/gifts/new?account=demo")}, follow_redirects=True)
+                       data={"csrf_token": csrf_token(admin, "/m/admin/gifts/new?account=demo"), "pickup": code},
+                       follow_redirects=True)
     assert "不能重复领取" in text(again)
     assert "已领取" in text(volunteer.get("/m/me/redemptions?account=demo"))
     with handle.app.app_context():
