@@ -20,7 +20,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select, update
@@ -54,6 +54,8 @@ PERIOD_ISSUERS = (BY_RECORDING_ORG, BY_LEVEL1_ORG)
 
 _NUMBER_RE = re.compile(r"^[A-Z2-7]{16}$")
 PERIOD_MAX_DAYS = 366 * 10
+#: new certificates a volunteer may have issued in a day (see ``_require_issuing_allowed``)
+NEW_PER_DAY = 20
 
 
 # --------------------------------------------------------------------------------- numbers
@@ -165,6 +167,16 @@ def _valid_with(key: str) -> Certificate | None:
     return Certificate.query.filter_by(scope_key=key, state=VALID).one_or_none()
 
 
+def _require_issuing_allowed(volunteer_id: int, now: datetime) -> None:
+    """At most ``NEW_PER_DAY`` new certificates a volunteer a day: each period is its own certificate, so
+    without a bound one person could have millions drawn and stored (asking again for one is free)."""
+    issued = db.session.scalar(select(db.func.count()).select_from(Certificate).where(
+        Certificate.volunteer_id == volunteer_id, Certificate.issued_at > now - timedelta(days=1)))
+    if issued >= NEW_PER_DAY:
+        raise RuleViolation("certificates_too_many", f"今天已开具{NEW_PER_DAY}份证明，请明天再开具新的证明；"
+                                                     "已开具的证明可在“我的证书”中随时查看。", 429)
+
+
 def _issue(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, kind: str, project_id=None,
            period=None, combined: bool = False, thresholds, now: datetime, tz: str) -> Certificate:
     cycle_ids = {c.id for line in lines for c in line.cycles}
@@ -172,6 +184,7 @@ def _issue(volunteer: Volunteer, issuer: Organization, lines: list[Line], *, kin
     found = _valid_with(key)
     if found is not None:
         return found
+    _require_issuing_allowed(volunteer.id, now)
     content = _content(volunteer, issuer, lines, kind=kind, period=period, combined=combined, thresholds=thresholds,
                        local_today=local_now(now, tz).date())
     for _attempt in range(5):

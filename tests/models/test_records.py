@@ -112,6 +112,24 @@ def test_a_cancellation_after_issue_supersedes_and_never_appears_again(record):
     assert certs.status_of(again) == VALID
 
 
+def test_new_certificates_are_bounded_per_day_asking_again_is_free(record):
+    """Each period is its own certificate, drawn and stored: a volunteer gets NEW_PER_DAY new ones a day."""
+    v = record["volunteer"]
+    end = TODAY + timedelta(days=2)
+    starts = [TODAY - timedelta(days=30 + n) for n in range(certs.NEW_PER_DAY)]
+    made = [certs.issue_for_period(v, s, end, mode=certs.BY_LEVEL1_ORG, thresholds=STARS, now=LATER, tz=TZ)[0]
+            for s in starts]
+    assert len({c.id for c in made}) == certs.NEW_PER_DAY
+    refused = violation(certs.issue_for_period, v, TODAY - timedelta(days=200), end, mode=certs.BY_LEVEL1_ORG,
+                        thresholds=STARS, now=LATER, tz=TZ)
+    assert (refused.code, refused.status) == ("certificates_too_many", 429)
+    again = certs.issue_for_period(v, starts[0], end, mode=certs.BY_LEVEL1_ORG, thresholds=STARS, now=LATER, tz=TZ)
+    assert again[0].id == made[0].id  # one already issued is given back, limit or not
+    later = certs.issue_for_period(v, TODAY - timedelta(days=200), end, mode=certs.BY_LEVEL1_ORG, thresholds=STARS,
+                                   now=LATER + timedelta(days=1, minutes=1), tz=TZ)
+    assert later[0].id not in {c.id for c in made}
+
+
 def test_revoking_by_the_issuer_or_above(record):
     cert = project_cert(record)
     admins = record["admins"]
