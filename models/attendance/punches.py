@@ -194,7 +194,7 @@ def _punch_row(cycle, kind, now, position, site=None, distance=None, by_id=None,
                   site_id=site.id if site else None, fix_age_s=extras.fix_age_s, onsite_code_at=code_at,
                   received_at=extras.received_at, client_ref=extras.client_ref)
     db.session.add(punch)
-    if position is not None:
+    if position is not None or (code_at is not None and extras.received_at is not None):
         from ..integrity.flags import record_flags  # stands above attendance: imported when first needed
 
         db.session.flush()

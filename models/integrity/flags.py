@@ -7,7 +7,9 @@ The H5 position is whatever the client posts, so the service looks at the story 
 - identical coordinates: the very same latitude and longitude (to the last digit) as a punch of another
   volunteer, or of the same volunteer on another day — real fixes scatter, replayed ones do not (the
   repeat is flagged, the first one is not);
-- accuracy worse than the project's punch radius: the fix cannot tell whether they were there.
+- accuracy worse than the project's punch radius: the fix cannot tell whether they were there;
+- an on-site code that arrives long after it was on the screen (an offline punch): a screenshot forwarded
+  to someone at home passes the code's own window, so the admin is shown how late it came.
 
 The rules (``speed_kmh``, ``speed_flag``, ``accuracy_flag``) take plain values; ``record_flags``
 applies them to a punch as it is written; ``flags_for_project`` and ``flags_for_orgs`` list them
@@ -17,7 +19,7 @@ applies them to a punch as it is written; ``flags_for_project`` and ``flags_for_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -27,11 +29,12 @@ from ..base import db
 from ..organization import Organization, subtree_of
 from ..project import Project
 from ..volunteer import Volunteer
-from .tables import FLAG_ACCURACY, FLAG_LABELS, FLAG_SAME_SPOT, FLAG_SPEED, PunchFlag
+from .tables import FLAG_ACCURACY, FLAG_LABELS, FLAG_LATE_CODE, FLAG_SAME_SPOT, FLAG_SPEED, PunchFlag
 
 #: Faster than this between two punches is impossible on a city's roads (high-speed rail is ~300).
 IMPOSSIBLE_KMH = 200
 SAME_SPOT_LIMIT = 20  # other punches looked at for one repeated coordinate
+LATE_CODE_AFTER = timedelta(minutes=2)  # an on-site code sent later than this after it was shown is flagged
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,14 @@ def same_spot_flag(others_volunteers: int, other_days: int) -> str | None:
 
 
 # ------------------------------------------------------------------------------- recording
+def late_code_flag(code_at: datetime | None, received_at: datetime | None) -> str | None:
+    """An on-site code that reached the service more than ``LATE_CODE_AFTER`` after it was on the screen."""
+    if code_at is None or received_at is None or received_at - code_at <= LATE_CODE_AFTER:
+        return None
+    minutes = int((received_at - code_at).total_seconds() // 60)
+    return f"现场签到码显示{minutes}分钟后才上传（离线打卡），可能是转发的截图，请核实。"
+
+
 def _fix(row) -> Fix:
     return Fix(row.at, row.latitude, row.longitude, row.accuracy)
 
@@ -122,14 +133,18 @@ def signals(punch: Punch, volunteer_id: int, radius: int | None, tz_day) -> dict
 
 
 def record_flags(punch: Punch, cycle: Cycle, radius: int | None, tz_day) -> None:
-    """Flag ``punch`` (just written and flushed) by the three signals.
+    """Flag ``punch`` (just written and flushed) by the location signals and a late on-site code.
 
     Only the new punch is flagged (the repeat, the move that could not be made): flags are never
     written on other rows, so concurrent punches never wait on each other here.
     ``tz_day(moment)`` is the local day of a moment (the rules' zone)."""
-    if punch.latitude is None or punch.longitude is None:
-        return
-    for kind, detail in signals(punch, cycle.volunteer_id, radius, tz_day).items():
+    found = {}
+    late = late_code_flag(punch.onsite_code_at, punch.received_at)
+    if late:
+        found[FLAG_LATE_CODE] = late
+    if punch.latitude is not None and punch.longitude is not None:
+        found.update(signals(punch, cycle.volunteer_id, radius, tz_day))
+    for kind, detail in found.items():
         db.session.add(PunchFlag(punch_id=punch.id, cycle_id=cycle.id, project_id=cycle.project_id,
                                  volunteer_id=cycle.volunteer_id, kind=kind, at=punch.at, detail=detail[:200]))
 

@@ -7,7 +7,9 @@ The server judges it by the time the page recorded, not by its arrival, and mark
 - never more than the grace window (``Rules.offline_grace``, ``[attendance] offline_grace_minutes``)
   before it: older ones are refused (补签 is the remedy), so a lie buys at most that window;
 - when an on-site code was scanned with it, the code's own 30-second window must contain the recorded
-  time — the code cannot be made in advance, so the time is pinned to the minute;
+  time — the code cannot be made in advance, so the time is pinned to the minute; but a screenshot of it
+  can be forwarded, so a code that arrives more than two minutes late is flagged for the admin
+  (``flags.late_code_flag``, 时长清单);
 - every rule of an ordinary punch (the day's window, 30 minutes between sign-in and sign-out, the
   radius, the one open sign-in) is applied at the recorded time.
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from ..base import db
 
 # --------------------------------------------------------------------------- location flags
-FLAG_SPEED, FLAG_SAME_SPOT, FLAG_ACCURACY = "speed", "same_spot", "accuracy"
-FLAG_LABELS = {FLAG_SPEED: "移动速度异常", FLAG_SAME_SPOT: "坐标完全重复", FLAG_ACCURACY: "定位精度差于打卡范围"}
+FLAG_SPEED, FLAG_SAME_SPOT, FLAG_ACCURACY, FLAG_LATE_CODE = "speed", "same_spot", "accuracy", "late_code"
+FLAG_LABELS = {FLAG_SPEED: "移动速度异常", FLAG_SAME_SPOT: "坐标完全重复", FLAG_ACCURACY: "定位精度差于打卡范围",
+               FLAG_LATE_CODE: "现场码延迟上传"}
 
 # ------------------------------------------------------------------------------ admin actions
 A_MAKEUP_APPROVED, A_OBJECTION_UPHELD, A_SCAN_ASSIST, A_DESK_PUNCH, A_REMOVAL, A_RESTORE = (

@@ -26,6 +26,7 @@ from models.integrity.tables import (
     FLAG_ACCURACY,
     FLAG_SAME_SPOT,
     FLAG_SPEED,
+    PunchFlag,
 )
 from models.positions import Position
 from tests.models.test_attendance import SITE, accepted, at, live, violation
@@ -169,6 +170,9 @@ def test_an_offline_punch_with_the_on_site_code_is_pinned_to_the_code(city):
     cycle, _ = offline.punch_offline(v, double.id, "sign_in", SITE, at(10, 0) + timedelta(seconds=20), "ref-1002",
                                      now=at(10, 10), extras=extras)
     assert cycle.signed_in_at == at(10, 0) + timedelta(seconds=20)
+    # ... but arriving ten minutes after the code was shown (a forwarded screenshot?) it is flagged
+    flagged = {f.kind: f.detail for f in PunchFlag.query.filter_by(cycle_id=cycle.id)}
+    assert "现场签到码显示10分钟后才上传" in flagged["late_code"]
 
 
 # --------------------------------------------------------------------------- desk mode
