@@ -350,6 +350,14 @@ def _changed(where: str, current, values: dict):
     return _completed(where, dataclasses.replace(current, **typed))
 
 
+# (key, lowest, highest) of the numbers a section's type cannot bound by itself
+_RANGES = {
+    AttendanceSettings: (("offline_grace_minutes", 0, 24 * 60), ("points_expire_years", 0, 100)),
+    ProjectSettings: (("ask_back_hours", 0, 7 * 24), ("message_every_minutes", 1, 7 * 24 * 60)),
+    StatsSettings: (("monthly_target_hours", 0.5, 24 * 31),),
+}
+
+
 def _completed(where: str, section):
     """The checks of one section that its types cannot say, and the values it completes."""
     if isinstance(section, AppSettings):
@@ -360,6 +368,10 @@ def _completed(where: str, section):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ConfigError(f"app.timezone {section.timezone!r} is not a known time zone") from exc
         return dataclasses.replace(section, media_dir=os.path.abspath(section.media_dir))
+    for key, low, high in _RANGES.get(type(section), ()):
+        value = getattr(section, key)
+        if not low <= value <= high:
+            raise ConfigError(f"{where}.{key} must be between {low} and {high}, not {value}")
     if isinstance(section, MediaSettings):
         if section.backend == "s3" and not section.bucket:
             raise ConfigError("media.bucket must be set when media.backend is \"s3\"")

@@ -44,13 +44,14 @@ def store_image(upload, folder: str, *, what: str, max_bytes: int, side: int, sq
 
 @contextmanager
 def removed_if_refused(*paths: str | None):
-    """Pictures stored before a rule has decided, removed again when it refuses: a refused form keeps nothing.
+    """Pictures stored before a rule has decided, removed again when it refuses (or anything else fails on the
+    way: the store, the database): a refused form keeps nothing.
 
     Yields the list of the stored paths; a block that stores more pictures adds them to it."""
     stored = [path for path in paths if path]
     try:
         yield stored
-    except RuleViolation:
+    except Exception:
         for path in stored:
             storage().delete(path)
         raise

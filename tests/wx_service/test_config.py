@@ -145,3 +145,16 @@ def test_the_embedded_default_loads_the_sandboxs_jssdk_stand_in(tmp_path):
     settings = cfg.load(cfg.development_default(tmp_path))
     assert settings.app.jssdk_url == "/sandbox/static/jweixin.js"
     assert cfg.load(BASE).app.jssdk_url.startswith("https://res.wx.qq.com/")  # a file of one's own: WeChat's
+
+
+@pytest.mark.parametrize("section, key, bad", [
+    ("attendance", "offline_grace_minutes", -5), ("attendance", "offline_grace_minutes", 100_000),
+    ("projects", "message_every_minutes", 0), ("projects", "ask_back_hours", -1),
+    ("stats", "monthly_target_hours", 0), ("attendance", "points_expire_years", -1),
+])
+def test_numbers_out_of_their_range_stop_start_up_naming_the_key(section, key, bad):
+    """A negative grace window, a message every 0 minutes, everyone 达标 at 0 hours: refused, not silently used."""
+    settings = cfg.load(BASE)
+    with pytest.raises(cfg.ConfigError, match=rf"{section}\.{key} must be between"):
+        settings.replace(section, **{key: bad})
+    assert settings.replace(section, **{key: getattr(getattr(settings, section), key)})  # the default passes

@@ -34,6 +34,10 @@ def value(name: str, **labels) -> float:
 def test_only_the_allowed_addresses_or_the_token_read_it(app_lite, monkeypatch):
     client = app_lite.client()
     assert client.get("/metrics").status_code == 200  # loopback is allowed by default
+    # nginx on the same host with [app] proxy_hops left at 0: the address is nginx's loopback, not the client's
+    proxied = client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                         headers={"X-Forwarded-For": "203.0.113.9"})
+    assert proxied.status_code == 404
     assert client.get("/metrics", environ_base=OUTSIDE).status_code == 404
     override(app_lite.app, monkeypatch, "metrics", token="s3cret-scrape", allow=["10.0.0.0/8"])
     assert client.get("/metrics").status_code == 404  # loopback no longer listed

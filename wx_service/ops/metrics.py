@@ -64,6 +64,8 @@ def _allowed() -> bool:
     header = request.headers.get("Authorization", "")
     if conf.token and header.startswith("Bearer "):
         return hmac.compare_digest(header[len("Bearer "):].encode(), conf.token.encode())
+    if request.headers.get("X-Forwarded-For") and not config.settings().app.proxy_hops:
+        return False  # through a proxy the service does not trust ([app] proxy_hops = 0): the address is the proxy's
     try:
         client = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:

@@ -3,9 +3,7 @@ number), and cancelling an unclaimed redemption.  Every rule is in ``models.gift
 
 from __future__ import annotations
 
-import io
-
-from flask import abort, flash, g, redirect, render_template, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 
 from models import RuleViolation
 from models import gifts as gift_rules
@@ -16,7 +14,7 @@ from ..config import settings
 from . import bp
 from .forms import act, attempt, page_arg
 from .guards import volunteer_required
-from .me import qr_png
+from .me import qr_png_response
 from .media_files import send_picture
 
 
@@ -85,7 +83,7 @@ def my_redemption(redemption_id: int):
 @volunteer_required
 def my_redemption_qr(redemption_id: int):
     redemption = _mine_or_404(redemption_id)
-    return send_file(io.BytesIO(qr_png(redemption.qr_payload)), mimetype="image/png")
+    return qr_png_response(redemption.qr_payload)
 
 
 @bp.post("/me/redemptions/<int:redemption_id>/cancel")
