@@ -50,6 +50,15 @@ def _in_subtree(org: Organization):
     return AdminAction.org_id.in_(select(Organization.id).where(subtree_of(org)))
 
 
+#: admins of orgs at this level or above (市, 区县) read the audit of their subtree
+AUDIT_MAX_LEVEL = 2
+
+
+def may_audit(org: Organization | None) -> bool:
+    """Whether the admins of ``org`` read the audit: who did what to whose hours, from which address."""
+    return org is not None and org.level <= AUDIT_MAX_LEVEL
+
+
 def actions_for(org: Organization, start: datetime, end: datetime, limit: int = 500) -> list[AdminAction]:
     """The actions on projects of ``org``'s subtree in [start, end), newest first."""
     return (AdminAction.query.filter(_in_subtree(org), AdminAction.at >= start, AdminAction.at < end)

@@ -184,7 +184,7 @@ def _range():
 def admin_audit():
     """A level-1/2 admin's subtree: admin actions on hours, admins whose 补签 approvals stand out, and the
     no-shows per org."""
-    if g.admin_org.level > 2:
+    if not audit_log.may_audit(g.admin_org):
         return render_template("error.html", message="审计记录仅限区县级（二级）及以上组织管理员查看。", status=403), 403
     days, start, end = _range()
     actions = audit_log.actions_for(g.admin_org, start, end)

@@ -9,7 +9,7 @@ from flask import abort, flash, g, redirect, render_template, request, send_file
 
 from jobs.storage import storage
 from models import RuleViolation, accounts, db, identity, volunteer_qr
-from models.integrity import codes
+from models.integrity import audit_log, codes
 from models.organization import ACTIVE, admin_org_of
 from models.records import national, stars
 
@@ -37,6 +37,7 @@ def me():
                            star=stars.standing(g.volunteer.id, settings().records.star_hours),
                            may_export_national=national.may_export(g.volunteer, settings().records.export_max_level)
                            is not None,
+                           may_audit=audit_log.may_audit(admin_org),
                            genders=identity.GENDERS, admin_org=admin_org if admin_org and admin_org.status == ACTIVE
                            else None)
 
