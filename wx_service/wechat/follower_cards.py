@@ -96,10 +96,12 @@ def drop_changed(notes: dict[str, list]) -> None:
     changed = sorted({*rebound, *(key(account, openid) for account, openid in pairs)})
     if not changed:
         return
-    store = current_app.extensions["wx_store"]
-    try:
-        for card_key in rebound:
-            store.incr(generation_key(card_key), GENERATION_TTL)
-        store.delete_many(changed)
-    except (RedisError, DBAPIError):
-        log.warning("could not drop follower cards; they expire within %d s", CARD_TTL)
+    extensions = current_app.extensions
+    # both stores: while Redis is away callbacks keep cards in the database's, read again at the next outage
+    for store in dict.fromkeys((extensions["wx_store"], extensions["wx_db_store"])):
+        try:
+            for card_key in rebound:
+                store.incr(generation_key(card_key), GENERATION_TTL)
+            store.delete_many(changed)
+        except (RedisError, DBAPIError):
+            log.warning("could not drop follower cards in one store; they expire within %d s", CARD_TTL)

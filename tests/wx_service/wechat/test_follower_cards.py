@@ -228,3 +228,17 @@ def test_marks_left_in_the_database_while_redis_was_down_are_written_too(app_pg)
         app_pg.app.extensions["wx_db_store"].mark(*seen_mark("demo", "o_fallback", first + timedelta(hours=3)))
         assert record_last_seen() == 1
         assert Follower.query.filter_by(openid="o_fallback").one().last_seen_at == first + timedelta(hours=3)
+
+
+def test_a_binding_change_drops_the_card_kept_in_the_database_during_an_outage_too(app_pg):
+    """A card a callback left in the database store while Redis was away is dropped with the Redis one."""
+    with app_pg.app.app_context():
+        v = make_volunteer(password="cardpass1")
+        number = v.id_number
+        db_store = app_pg.app.extensions["wx_db_store"]
+        kept = follower_cards.key("demo", "o_card_outage")
+        db_store.set(kept, "stale card", follower_cards.CARD_TTL)  # as _handle puts it while Redis is down
+        accounts.bind("demo", "o_card_outage", number, "cardpass1", now=utcnow(),
+                      store=app_pg.app.extensions["wx_store"])
+        db.session.commit()
+        assert db_store.get(kept) is None
