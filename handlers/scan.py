@@ -44,9 +44,7 @@ def read_scan_link_token(token: str, actor_id: int) -> int | None:
 
 
 def _rules(settings) -> att_punches.Rules:
-    attendance = settings.attendance
-    return att_punches.rules_from(settings.app.timezone, attendance.rounding, attendance.points_per_hour,
-                                  attendance.offline_grace_minutes)
+    return att_punches.rules_of(settings)
 
 
 @router.route("event", "scancode_waitmsg", keys.SCAN_CHECKIN)

@@ -507,3 +507,10 @@ def rules_from(tz: str, rounding: str, points_per_hour: float,
     """``Rules`` from the configured zone and the ``[attendance]`` keys (a float of points made exact)."""
     return Rules(tz=tz, rounding=rounding, points_per_hour=Decimal(str(points_per_hour)),
                  offline_grace=timedelta(minutes=offline_grace_minutes))
+
+
+def rules_of(settings) -> Rules:
+    """``Rules`` of a ``Settings`` (the faces pass theirs in: the models never read the configuration)."""
+    attendance = settings.attendance
+    return rules_from(settings.app.timezone, attendance.rounding, attendance.points_per_hour,
+                      attendance.offline_grace_minutes)

@@ -42,9 +42,7 @@ from .punch_context import extras
 
 
 def rules() -> att_punches.Rules:
-    conf = settings()
-    return att_punches.rules_from(conf.app.timezone, conf.attendance.rounding, conf.attendance.points_per_hour,
-                                  conf.attendance.offline_grace_minutes)
+    return att_punches.rules_of(settings())
 
 
 def _position(data, *, required: bool = False):
