@@ -33,6 +33,10 @@ IMAGE_EXTENSIONS = {"image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png",
                     "image/webp": "webp"}
 PHOTO_SIDE = 2560  # the largest edge of a stored photo
 THUMBNAIL_SIDE = 480  # the largest edge of its thumbnail (lists, grids)
+#: WeChat keeps temporary media of at most 10 MB (image) and 2 MB (voice): anything larger is not WeChat's
+#: and is neither decoded nor handed to ffmpeg
+MAX_BYTES = {IMAGE: 10 * 1024 * 1024}
+MAX_VOICE_BYTES = 4 * 1024 * 1024  # a 60 s voice, speex 16 kHz included, is far below
 
 
 class MediaFailure(Exception):
@@ -59,6 +63,9 @@ def fetch(account: str, media_id: str, *, kind: str) -> tuple[bytes, str]:
         raise MediaFailure(f"errcode {exc.errcode}", exc.errcode in GONE_MEDIA_ERRORS, exc) from exc
     except (RequestException, OSError) as exc:
         raise MediaFailure(exc.__class__.__name__, False, exc) from exc
+    most = MAX_BYTES.get(kind, MAX_VOICE_BYTES)
+    if len(data) > most:
+        raise MediaFailure(f"larger than {most // (1024 * 1024)} MB", True)
     return data, (content_type or "").split(";")[0].strip().lower()
 
 

@@ -124,6 +124,15 @@ def test_non_image_media_is_refused(ctx):
     assert photos(wish_id)[0][1] == "failed"
 
 
+def test_media_larger_than_wechat_keeps_fails_for_good_undecoded(ctx, monkeypatch):
+    huge = ctx.sandbox.add_media(PNG + b"\0" * (10 * 1024 * 1024), "image/png", jssdk=True, appid=DEMO)
+    wish_id = completed_wish([huge])
+    decoded = []
+    monkeypatch.setattr("jobs.media.checked_image", lambda data: decoded.append(data))
+    assert fetch_media(item_ids(wish_id)[0]) == "failed"
+    assert decoded == [] and db.session.get(MediaItem, item_ids(wish_id)[0]).reason == "larger than 10 MB"
+
+
 def test_a_transient_error_leaves_the_photo_for_a_retry(ctx):
     good = ctx.sandbox.add_media(PNG, "image/png", jssdk=True, appid=DEMO)
     wish_id = completed_wish([good])
