@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import permissions
-from .base import RuleViolation, db, label_of, utcnow
+from .base import RuleViolation, db, label_of, utcnow, won
 from .hours import hours_by_volunteer as counted_hours_by_volunteer
 from .notification import notify
 from .organization import ACTIVE, Organization, get_org, subtree_of
@@ -171,7 +171,13 @@ def leave_org(volunteer: Volunteer, org_id: int, *, now) -> Membership:
         if not others:
             raise RuleViolation("last_org", "志愿者至少要加入一个志愿组织，不能退出唯一的组织。")
     was_member = membership.state == APPROVED
-    membership.state, membership.slot, membership.ended_at = LEFT, None, now
+    # conditional on the state just read: an admin removing, approving or refusing at the same moment does
+    # not lock the volunteer, so only one of the two changes wins and is counted
+    if not won(update(Membership).where(Membership.id == membership.id, Membership.state == membership.state)
+               .values(state=LEFT, slot=None, ended_at=now)):
+        db.session.expire(membership)
+        raise RuleViolation("membership_changed", "您在该组织的成员状态刚刚被管理员更改，请刷新后查看。", 409)
+    db.session.expire(membership)
     _drop_from_groups(org_id, [volunteer.id])
     if was_member:
         rollup.membership_changed(volunteer.id, org_id, joined=False, registered_at=volunteer.created_at)

@@ -141,3 +141,53 @@ def test_chain_links_count_each_volunteer_once_in_any_range():
         expected = int(any(first <= m <= last for m in months))
         assert sum(1 for m, prev in links if first <= m <= last and prev < first) == expected
     assert periods.months_between("2026-11", "2027-02") == ["2026-11", "2026-12", "2027-01", "2027-02"]
+
+
+def test_leaving_while_an_admin_removes_is_counted_once_on_postgres(app_pg):
+    """退出组织 and 移出本组织 of one member at the same moment, on real connections: the roll-up still equals
+    the recount (the leave used to write from its own read and count the member out a second time)."""
+    import threading
+
+    from models import Volunteer
+
+    app = app_pg.app
+    with app.app_context():
+        orgs, admins = build_tree()
+        people = [make_volunteer(f"双退{n}") for n in range(6)]
+        for person in people:
+            for key in ("street", "sibling_street"):
+                ms.join_org(person, orgs[key].id, now=NOW)
+                ms.approve_members(admins["root"], orgs[key].id, [person.id], now=NOW)
+        db.session.commit()
+        org_id, admin_id, ids = orgs["street"].id, admins["root"].id, [p.id for p in people]
+    outcomes = []
+
+    def attempt(fn):
+        with app.app_context():
+            try:
+                fn()
+                db.session.commit()
+                outcomes.append("ok")
+            except RuleViolation as exc:
+                db.session.rollback()
+                outcomes.append(exc.code)
+
+    for volunteer_id in ids:
+        barrier = threading.Barrier(2)
+
+        def leave(v=volunteer_id, barrier=barrier):
+            barrier.wait(10)
+            ms.leave_org(db.session.get(Volunteer, v), org_id, now=NOW)
+
+        def remove(v=volunteer_id, barrier=barrier):
+            barrier.wait(10)
+            ms.remove_members(db.session.get(Volunteer, admin_id), org_id, [v], now=NOW)
+
+        threads = [threading.Thread(target=attempt, args=(fn,)) for fn in (leave, remove)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    with app.app_context():
+        assert recount.rollup_snapshot() == recount.recount()
+        assert ms.Membership.query.filter_by(org_id=org_id, state=ms.APPROVED).count() == 0
