@@ -153,7 +153,10 @@ def answer(volunteer: Volunteer, ask: AttendanceAsk, reply: str, *, now: datetim
     else:
         if ask.signup.state != ACCEPTED:
             raise RuleViolation("not_accepted", "您已不在该项目的录取名单中。", 409)
-        ask.answer, ask.answered_at = YES, now
+        if not won(update(AttendanceAsk).where(AttendanceAsk.id == ask.id,
+                                               or_(AttendanceAsk.answer.is_(None), AttendanceAsk.answer == YES))
+                   .values(answer=YES, answered_at=now)):  # a 不能参加 sent at the same moment stands
+            raise RuleViolation("already_declined", "您已回复不能参加，报名已取消。", 409)
     db.session.flush()
     db.session.expire(ask)
     return ask

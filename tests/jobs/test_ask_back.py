@@ -11,7 +11,7 @@ import pytest
 
 from jobs.reminders import send_activity_reminders, send_attendance_asks
 from jobs.schedule import PERIODIC
-from models import Notification, ask_back, db
+from models import Notification, RuleViolation, ask_back, db
 from models.signup import ACCEPTED, WAITLISTED, Signup, sign_up
 from tests.support.orgs import NOW, make_volunteer
 from tests.support.people import csrf_token, sign_in
@@ -115,3 +115,26 @@ def test_one_message_to_everyone_accepted_rate_limited_with_the_count(project):
     assert volunteer.get(path).status_code == 403
     with handle.app.app_context():
         assert Signup.query.filter_by(project_id=ids["project"], state=WAITLISTED).count() == 1
+
+
+def test_a_yes_never_overwrites_a_no_answered_at_the_same_moment(project):
+    """The 不能参加 of another tab lands between this request's read and its write: it stands."""
+    from sqlalchemy import update
+
+    from models import Volunteer
+
+    handle, ids = project
+    with handle.app.app_context():
+        send_attendance_asks(now=ids["opens"] - timedelta(hours=23))
+        db.session.commit()
+        ask = ask_back.AttendanceAsk.query.join(Signup).filter(Signup.volunteer_id == ids["people"][0]).one()
+        assert ask.answer is None  # what this request read
+        db.session.execute(update(ask_back.AttendanceAsk).where(ask_back.AttendanceAsk.id == ask.id)
+                           .values(answer=ask_back.NO).execution_options(synchronize_session=False))
+        with pytest.raises(RuleViolation) as refused:
+            ask_back.answer(db.session.get(Volunteer, ids["people"][0]), ask, ask_back.YES,
+                            now=ids["opens"] - timedelta(hours=20))
+        assert refused.value.code == "already_declined"
+        db.session.expire_all()
+        assert db.session.get(ask_back.AttendanceAsk, ask.id).answer == ask_back.NO
+        db.session.rollback()
