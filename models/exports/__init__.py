@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 
 from ..base import RuleViolation, db, won
 from ..organization import ACTIVE, admin_org_of
@@ -27,6 +27,8 @@ FORMATS = {"csv": "CSV", "xlsx": "Excel"}
 #: Admins of orgs at this level or above (市, 区县) see whole ID numbers in exports; others masked.
 WHOLE_ID_LEVEL = 2
 BATCH = 2000
+#: a run still "running" this long after it started lost its worker (killed, out of memory): it may start again
+ABANDONED_AFTER = timedelta(hours=1)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -174,9 +176,11 @@ def exports_of(actor, limit: int = 20, *, kind: str | None = None) -> list[Expor
 
 
 def start(export_id: int, now: datetime) -> bool:
-    """queued → running (or a failed run retried); False when another run has it or it is done."""
-    return won(update(Export).where(Export.id == export_id, Export.state.in_((QUEUED, FAILED)))
-               .values(state=RUNNING, started_at=now, rows_done=0, error=None))
+    """queued → running (or a failed run retried, or a run whose worker died: still "running" after
+    ``ABANDONED_AFTER``); False when another run has it or it is done."""
+    return won(update(Export).where(Export.id == export_id, or_(
+        Export.state.in_((QUEUED, FAILED)), and_(Export.state == RUNNING, Export.started_at < now - ABANDONED_AFTER)))
+        .values(state=RUNNING, started_at=now, rows_done=0, error=None))
 
 
 def record_download(export: Export, now: datetime) -> None:

@@ -325,3 +325,19 @@ def test_an_export_file_lives_in_the_media_store(pg_city, app, moto_s3):  # noqa
         assert on_disk() == before
     finally:
         app.app.extensions[media_storage.EXTENSION] = local
+
+
+def test_an_export_whose_worker_died_runs_again_after_an_hour(city):
+    """A worker killed mid-export leaves the row "running": the abandoned-job take-up may start it again, once."""
+    from models import Export
+    from models import exports as ex
+
+    root = city["orgs"]["root"]
+    export = Export(kind="members", fmt="csv", org_id=root.id, params={"org_id": root.id, "children": True},
+                    whole_ids=False, state=ex.RUNNING, created_at=NOW, started_at=NOW)
+    db.session.add(export)
+    db.session.flush()
+    assert not ex.start(export.id, NOW + timedelta(minutes=30))  # another worker may still be writing it
+    assert ex.start(export.id, NOW + ex.ABANDONED_AFTER + timedelta(seconds=1))
+    assert not ex.start(export.id, NOW + ex.ABANDONED_AFTER + timedelta(seconds=2))  # started again: only once
+    db.session.rollback()
