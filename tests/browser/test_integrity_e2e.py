@@ -145,7 +145,7 @@ def test_an_offline_punch_is_kept_and_sent_when_back_online(city, browser):
         ctx.set_offline(True)
         page.click("#punch-button")
         page.locator("#punch-result", has_text="已保存在手机上").wait_for()
-        assert page.evaluate("JSON.parse(localStorage.getItem('wx_offline_punches')).length") == 1
+        assert page.evaluate(f"JSON.parse(localStorage.getItem('wx_offline_punches_{ids['people'][1]}')).length") == 1
         assert "1 次离线打卡等待上传" in page.locator("#offline-queue").inner_text()
         screenshot(page, "integrity-offline-kept")
         with app.app_context():
@@ -153,7 +153,7 @@ def test_an_offline_punch_is_kept_and_sent_when_back_online(city, browser):
         # twenty minutes later the signal is back (the server's clock says 9:40)
         ctx.set_offline(False)
         page.locator("#punch-result", has_text="离线打卡已补传").wait_for()
-        assert page.evaluate("JSON.parse(localStorage.getItem('wx_offline_punches') || '[]').length") == 0
+        assert page.evaluate(f"JSON.parse(localStorage.getItem('wx_offline_punches_{ids['people'][1]}') || '[]').length") == 0
         with app.app_context():
             cycle = att.Cycle.query.filter_by(project_id=ids["single"], volunteer_id=ids["people"][1]).one()
             punch = att.Punch.query.filter_by(cycle_id=cycle.id).one()
