@@ -18,16 +18,21 @@ def welcome(incoming) -> str:
     return join(lines)
 
 
+def _subscribe(incoming) -> None:
+    if not incoming.new_follower:  # a row made by this callback was made following
+        incoming.follower.subscribe(incoming.now)
+
+
 @router.route("event", "subscribe")
 def on_subscribe(incoming):
-    incoming.follower.subscribe(incoming.now)
+    _subscribe(incoming)
     return welcome(incoming)
 
 
 @router.route("event", "subscribe_scan")
 def on_subscribe_scan(incoming):
     """A ``qrscene_`` key: following through a parametric QR code is handled like SCAN."""
-    incoming.follower.subscribe(incoming.now)
+    _subscribe(incoming)
     return on_scan(incoming) or welcome(incoming)
 
 

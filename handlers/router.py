@@ -29,6 +29,9 @@ class Incoming:
     load_follower: Callable[[], object]  # -> models.Follower
     load_volunteer: Callable[[], object | None]  # -> the bound volunteer, if any
     volunteer_id: int | None = None  # known without a query
+    # The follower row was made by this very callback (``models.Follower.first_sight``): following
+    # already when the callback is a subscribe.
+    new_follower: bool = False
     # The typed configuration (``wx_service.config.Settings``) the callback read: handlers read it here.
     settings: object = None
     extra: dict = field(default_factory=dict)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +53,14 @@ def insert_unique(row) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def insert_of(model):
+    """The dialect's INSERT for ``model`` (its ``on_conflict_do_nothing``/``…_do_update``: PostgreSQL and
+    SQLite spell them alike)."""
+    if db.session.get_bind(mapper=model.__mapper__).dialect.name == "postgresql":
+        return postgresql.insert(model.__table__)
+    return sqlite.insert(model.__table__)
 
 
 def flush_or_roll_back() -> bool:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, literal, select, update
 
-from .base import after_commit, db, utcnow
+from .base import after_commit, db, insert_of, utcnow
 from .volunteer import Binding, Volunteer
 
 SEEN_RESOLUTION = timedelta(minutes=1)
@@ -73,6 +73,32 @@ class Follower(db.Model):
         elif follower.last_seen_at is None or now - follower.last_seen_at >= SEEN_RESOLUTION:
             follower.last_seen_at = now
         return follower
+
+    @classmethod
+    def first_sight(cls, account: str, openid: str, now, *, subscribing: bool) -> tuple[bool, int | None]:
+        """Who is behind (account, openid), making its row when there is none: (whether the row was made
+        now, the bound volunteer's id or None) — on PostgreSQL in one statement, in Core.
+
+        The callback runs this for a person the follower cards do not know, instead of loading rows:
+        a QR campaign's thousands of first contacts then cost one INSERT … ON CONFLICT and its COMMIT
+        each.  A row made for a subscribe is made following.  ``WHERE NOT EXISTS`` spends no id of the
+        sequence on a person already known; ``ON CONFLICT`` settles two first callbacks at once.
+        """
+        table, binding = cls.__table__, Binding.__table__
+        known = select(table.c.id).where(table.c.account == account, table.c.openid == openid).exists()
+        row = select(literal(account), literal(openid), literal(subscribing),
+                     literal(now if subscribing else None, table.c.subscribed_at.type),
+                     literal(now, table.c.last_seen_at.type)).where(~known)
+        make = (insert_of(cls).from_select(["account", "openid", "following", "subscribed_at", "last_seen_at"], row)
+                .on_conflict_do_nothing(index_elements=["account", "openid"]).returning(table.c.id))
+        bound = select(binding.c.volunteer_id).where(binding.c.account == account, binding.c.openid == openid)
+        if db.session.get_bind(mapper=cls.__mapper__).dialect.name == "postgresql":
+            made = make.cte("made")
+            made_id, volunteer_id = db.session.execute(
+                select(select(made.c.id).scalar_subquery(), bound.scalar_subquery())).one()
+        else:  # SQLite: no INSERT inside a WITH
+            made_id, volunteer_id = db.session.execute(make).scalar(), db.session.execute(bound).scalar()
+        return made_id is not None, volunteer_id
 
     @classmethod
     def with_volunteer(cls, account: str, openid: str):

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 
 from . import clock
-from .base import after_commit, db
+from .base import after_commit, db, insert_of
 from .follower import Follower
 from .notification_kinds import KNOWN_KINDS
 from .volunteer import Binding
@@ -247,15 +247,8 @@ def _note_for_delivery(ids) -> None:
 
 def _insert_ignoring_duplicates(rows: list[dict]) -> list[int]:
     """INSERT … ON CONFLICT (key) DO NOTHING RETURNING id, on PostgreSQL and SQLite alike."""
-    dialect = db.session.get_bind(mapper=Notification.__mapper__).dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the service runs on PostgreSQL or SQLite only
-        raise RuntimeError(f"unsupported database {dialect}")
     t = Notification.__table__
-    statement = insert(t).values(rows).on_conflict_do_nothing(index_elements=[t.c.key]).returning(t.c.id)
+    statement = insert_of(Notification).values(rows).on_conflict_do_nothing(index_elements=[t.c.key]).returning(t.c.id)
     return list(db.session.execute(statement).scalars())
 
 

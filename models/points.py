@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from .attendance.tables import TWO, Cycle
-from .base import RuleViolation, db
+from .base import RuleViolation, db, insert_of
 from .project import DEFAULT_TZ, local_now, to_utc
 from .volunteer import Volunteer
 
@@ -56,13 +56,8 @@ class PointEntry(db.Model):
 
 # ---------------------------------------------------------------------------------- points
 def _insert_ignoring(row: dict, conflict: list[str]) -> bool:
-    dialect = db.session.get_bind(mapper=PointEntry.__mapper__).dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     t = PointEntry.__table__
-    result = db.session.execute(insert(t).values(**row).on_conflict_do_nothing(
+    result = db.session.execute(insert_of(PointEntry).values(**row).on_conflict_do_nothing(
         index_elements=[t.c[c] for c in conflict]))
     return result.rowcount == 1
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from .base import RuleViolation, db, label_of
+from .base import RuleViolation, db, insert_of, label_of
 from .hours import total_hours
 from .membership import APPROVED as MEMBER
 from .membership import Membership, group_member_ids, member_ids
@@ -432,13 +432,8 @@ def invite_group(actor: Volunteer, project_id: int, group, *, now: datetime, tz:
 # ---------------------------------------------------------------------------------- reminders
 def _insert_reminders(rows: list[dict]) -> list[int]:
     """INSERT … ON CONFLICT (signup_id, day) DO NOTHING RETURNING signup_id."""
-    dialect = db.session.get_bind(mapper=ActivityReminder.__mapper__).dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     t = ActivityReminder.__table__
-    statement = (insert(t).values(rows).on_conflict_do_nothing(index_elements=[t.c.signup_id, t.c.day])
+    statement = (insert_of(ActivityReminder).values(rows).on_conflict_do_nothing(index_elements=[t.c.signup_id, t.c.day])
                  .returning(t.c.signup_id))
     return list(db.session.execute(statement).scalars())
 

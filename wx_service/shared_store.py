@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar, NamedTuple
 
 import redis as redis_lib
 from sqlalchemy import Integer, Text, delete, insert, select, update
@@ -21,6 +23,35 @@ from models import SharedValue, utcnow
 
 class LockTimeout(Exception):
     """Another process held the lock for longer than we were willing to wait."""
+
+
+class GuardedSet(NamedTuple):
+    """``set(key, value, ttl)`` only while ``guard`` holds ``expected`` (None: absent): see ``set_if``."""
+
+    key: str
+    value: str
+    ttl: int
+    guard: str
+    expected: str | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What ``claim`` found: ``state`` FIRST (the guard was free and is now held; ``added``: whether the key
+    was added; ``found``: the values of the reads), AGAIN (the guard held this digest: ``found`` is the
+    key's value) or OTHER (it held another digest)."""
+
+    FIRST: ClassVar[str] = "first"
+    AGAIN: ClassVar[str] = "again"
+    OTHER: ClassVar[str] = "other"
+
+    state: str
+    added: bool
+    found: tuple[str | None, ...]
+
+
+def _text(value: bytes | None) -> str | None:
+    return value.decode() if value is not None else None
 
 
 class RedisStore:
@@ -39,18 +70,25 @@ class RedisStore:
         value = self.redis.get(self._k(key))
         return value.decode() if value is not None else None
 
-    def add_and_get(self, key: str, value: str, ttl: int, others: tuple[str, ...],
-                    mark: tuple[str, str, str] | None = None) -> tuple[bool, list[str | None]]:
-        """``add(key)`` and ``get`` of each of ``others`` in one round trip (the callback's dedup, card
-        and card generation), with ``mark(*mark)`` in the same round trip when given (the last-seen time)."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self._k(key), value, nx=True, ex=ttl)
-        for other in others:
-            pipe.get(self._k(other))
-        if mark:
-            pipe.hset(self._k(mark[0]), mark[1], mark[2])
-        added, *found = pipe.execute()
-        return bool(added), [v.decode() if v is not None else None for v in found[:len(others)]]
+    _CLAIM = ("local kept = redis.call('get', KEYS[1]) "
+              "if kept then if kept ~= ARGV[1] then return {0} end return {1, redis.call('get', KEYS[2])} end "
+              "redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) "
+              "local added = redis.call('set', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[4]) "
+              "if ARGV[5] ~= '' then redis.call('hset', KEYS[5], ARGV[5], ARGV[6]) end "
+              "return {2, added and 1 or 0, redis.call('get', KEYS[3]), redis.call('get', KEYS[4])}")
+
+    def claim(self, guard: str, digest: str, guard_ttl: int, key: str, value: str, ttl: int,
+              reads: tuple[str, str], mark: tuple[str, str, str] | None = None) -> Claim:
+        """Hold ``guard = digest``, ``add(key)``, ``get`` both ``reads`` and ``mark(*mark)``, atomically and in
+        one round trip (the callback's nonce pair, dedup key, follower card and its generation, last-seen
+        time) — unless ``guard`` is held already: then nothing is written (see ``Claim``)."""
+        guard_key, card_key, generation_key = self._k(guard), self._k(reads[0]), self._k(reads[1])
+        marks, field, noted = (self._k(mark[0]), mark[1], mark[2]) if mark else (guard_key, "", "")
+        answer = self.redis.eval(self._CLAIM, 5, guard_key, self._k(key), card_key, generation_key, marks,
+                                 digest, guard_ttl, value, ttl, field, noted)
+        if answer[0] == 2:
+            return Claim(Claim.FIRST, bool(answer[1]), tuple(_text(v) for v in answer[2:]))
+        return Claim(Claim.AGAIN if answer[0] == 1 else Claim.OTHER, False, tuple(_text(v) for v in answer[1:]))
 
     def mark(self, name: str, field: str, value: str) -> None:
         """Note ``field = value`` in the set of marks ``name`` (a later note of one field replaces it)."""
@@ -71,13 +109,18 @@ class RedisStore:
         """``set(key)`` only while ``guard`` still holds ``expected`` (None: absent), atomically; whether set."""
         return bool(self.redis.eval(self._SET_IF, 2, self._k(key), self._k(guard), value, ttl, expected or ""))
 
-    def add_or_get(self, key: str, value: str, ttl: int) -> tuple[bool, str]:
-        """``add(key)``, and the value the key holds afterwards, in one round trip: (created, value)."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self._k(key), value, nx=True, ex=ttl)
-        pipe.get(self._k(key))
-        added, found = pipe.execute()
-        return bool(added), value if added or found is None else found.decode()
+    _SET_AND_SET_IF = ("redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) "
+                       "local g = redis.call('get', KEYS[3]) if (g == false and ARGV[5] == '') or g == ARGV[5] then "
+                       "redis.call('set', KEYS[2], ARGV[3], 'EX', ARGV[4]) end return 0")
+
+    def set_and_set_if(self, key: str, value: str, ttl: int, guarded: GuardedSet | None) -> None:
+        """``set(key)`` and, when given, ``set_if(*guarded)``, in one round trip (the callback's reply and the
+        follower card it read)."""
+        if guarded is None:
+            self.set(key, value, ttl)
+            return
+        self.redis.eval(self._SET_AND_SET_IF, 3, self._k(key), self._k(guarded.key), self._k(guarded.guard),
+                        value, ttl, guarded.value, guarded.ttl, guarded.expected or "")
 
     def delete_many(self, keys) -> None:
         if keys:
@@ -143,11 +186,27 @@ class DatabaseStore:
         except IntegrityError:
             return False
 
-    def add_and_get(self, key: str, value: str, ttl: int, others: tuple[str, ...],
-                    mark: tuple[str, str, str] | None = None) -> tuple[bool, list[str | None]]:
-        if mark:
-            self.mark(*mark)
-        return self.add(key, value, ttl), [self.get(other) for other in others]
+    def claim(self, guard: str, digest: str, guard_ttl: int, key: str, value: str, ttl: int,
+              reads: tuple[str, str], mark: tuple[str, str, str] | None = None) -> Claim:
+        """As ``RedisStore.claim``, in steps: a guard held and a key not yet added is undone when a step fails."""
+        if not self.add(guard, digest, guard_ttl):
+            kept = self.get(guard)
+            if kept is not None and kept != digest:
+                return Claim(Claim.OTHER, False, (kept,))
+            return Claim(Claim.AGAIN, False, (self.get(key),))
+        try:
+            if mark:
+                self.mark(*mark)
+            return Claim(Claim.FIRST, self.add(key, value, ttl), tuple(self.get(read) for read in reads))
+        except Exception:
+            with suppress(Exception):
+                self.delete(guard)
+            raise
+
+    def set_and_set_if(self, key: str, value: str, ttl: int, guarded: GuardedSet | None) -> None:
+        self.set(key, value, ttl)
+        if guarded is not None:
+            self.set_if(*guarded)
 
     MARK_TTL = 7 * 24 * 3600  # a mark nobody took (no scheduler running) is purged with the expired rows
 
@@ -172,12 +231,6 @@ class DatabaseStore:
             return False
         self.set(key, value, ttl)
         return True
-
-    def add_or_get(self, key: str, value: str, ttl: int) -> tuple[bool, str]:
-        if self.add(key, value, ttl):
-            return True, value
-        found = self.get(key)
-        return False, value if found is None else found
 
     def delete_many(self, keys) -> None:
         for key in keys:

@@ -18,10 +18,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import column, select, table, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..base import db
+from ..base import db, insert_of
 from ..organization import Organization
 from ..project import DEFAULT_TZ, SINGLE, local_now
 from .periods import ALL, chain_links, is_month, keys_of
@@ -35,8 +33,7 @@ APPROVED_MEMBER = "approved"  # models.membership.APPROVED
 def _ensure(model, keys: list[dict]) -> None:
     if not keys:
         return
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(insert(model).values(keys).on_conflict_do_nothing())
+    db.session.execute(insert_of(model).values(keys).on_conflict_do_nothing())
 
 
 def _add(model, where, deltas: dict) -> None:

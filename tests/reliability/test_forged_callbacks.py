@@ -58,6 +58,20 @@ def test_a_leaked_url_replayed_with_a_forged_voice_opens_nothing(any_app):
         assert Follower.query.filter_by(openid="o_stranger").count() == 0
 
 
+def test_a_forged_body_under_a_seen_pair_does_not_take_the_dedup_key_of_the_message_it_names(any_app):
+    """Events are deduplicated by sender, time, Event and EventKey, all guessable: a forged body under a
+    leaked pair must write nothing, or the real event, when it comes, would be answered as a repeat."""
+    client, leaked = any_app.client(), signed_query()
+    assert client.post("/wechat/demo", query_string=leaked, data=wechat.event_xml("o_first_user", "CLICK", "CONTACT"),
+                       content_type="text/xml").status_code == 200
+    coming = wechat.event_xml("o_next_user", "subscribe", create_time=int(time.time()) + 5)
+    assert client.post("/wechat/demo", query_string=leaked, data=coming, content_type="text/xml").status_code == 403
+    real = client.post("/wechat/demo", query_string=signed_query(), data=coming, content_type="text/xml")
+    assert real.status_code == 200 and "欢迎关注江海志愿" in real.get_data(as_text=True)
+    with any_app.app.app_context():
+        assert Follower.query.filter_by(openid="o_next_user").one().following
+
+
 def test_wechat_retrying_the_whole_request_gets_the_first_reply(any_app):
     client, query = any_app.client(), signed_query()
     xml = wechat.event_xml("o_retry", "CLICK", "CONTACT")

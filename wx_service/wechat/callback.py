@@ -31,7 +31,6 @@ from wechatpy.events import EVENT_TYPES
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.messages import MESSAGE_TYPES, UnknownMessage
 from wechatpy.replies import BaseReply, create_reply
-from werkzeug.exceptions import HTTPException
 
 import handlers
 from models import Follower, chat_text, db
@@ -39,6 +38,7 @@ from models.follower import seen_mark
 
 from .. import clock, config
 from ..ops.metrics import refuse
+from ..shared_store import Claim
 from . import follower_cards
 
 bp = Blueprint("callback", __name__)
@@ -289,39 +289,37 @@ def receive(name):
     if len(key) > 120:  # shared_value.key holds 200 characters
         key = "h:" + hashlib.sha1(key.encode()).hexdigest()
     key = f"dedup:{name}:{key}"
-    pair_store, pair_key, seen = _claim_pair(name, timestamp, nonce, plain)
-    if seen:
+    now = clock.now()
+    store, claim, pair_key = _claim(name, timestamp, nonce, plain, key, message.source, now)
+    if claim.state == Claim.OTHER:
+        refuse(403, "replayed_nonce")
+    if claim.state == Claim.AGAIN:
         # This very request came before: WeChat retrying (the first reply), or a replay after the
         # dedup key expired (no effect, nothing to wait for).
-        if _get_reply(key) is None:
+        if claim.found[0] is None:
             g.log_handler = "replay"
             return _respond(account, "success", nonce)
+        return _respond(account, _wait_for_first_reply(key, claim.found[0]), nonce)
+    if not claim.added:
         return _respond(account, _wait_for_first_reply(key), nonce)
-    now = clock.now()
-    try:
-        store, (card, generation) = _claim(key, follower_cards.key(name, message.source),
-                                           seen_mark(name, message.source, now))
-    except HTTPException:
-        _forget(pair_store, pair_key)  # not handled: WeChat's retry must be
-        raise
-    if store is None:
-        return _respond(account, _wait_for_first_reply(key), nonce)
+    card, generation = claim.found
     try:
         try:
-            xml = _handle(name, message, follower_cards.Card.decode(card), generation, store, now)
+            xml, card_read = _handle(name, message, follower_cards.Card.decode(card), now)
         except IntegrityError:
             # Two first callbacks of one person at once both create its follower row; the loser's
             # transaction was rolled back whole, and on a second try it finds the row.
-            xml = _handle(name, message, None, generation, store, now)
+            xml, card_read = _handle(name, message, None, now)
     except DBAPIError:
         # The database is down: forget the keys so WeChat's retry is processed, and say 503.
         _forget(store, key)
-        _forget(pair_store, pair_key)
+        _forget(store, pair_key)
         log.error("database unavailable while handling a callback")
         abort(503)
+    card_write = follower_cards.guarded(name, message.source, card_read, generation) if card_read else None
     try:
-        store.set(key, xml, DEDUP_TTL)
-    except RedisError:
+        store.set_and_set_if(key, xml, DEDUP_TTL, card_write)
+    except (RedisError, DBAPIError):
         log.warning("could not keep the reply beside the dedup key")
     return _respond(account, xml, nonce)
 
@@ -331,52 +329,33 @@ def _stores():
     return current_app.extensions["wx_store"], current_app.extensions["wx_db_store"]
 
 
-def _claim_pair(name: str, timestamp: str, nonce: str, body: bytes):
-    """Remember the (timestamp, nonce) pair with the body's digest: (the store, the key, whether it came before).
+def _claim(name: str, timestamp: str, nonce: str, body: bytes, key: str, openid: str, now):
+    """In one round trip: remember the (timestamp, nonce) pair with the body's digest, SET NX the dedup
+    key, read the person's card (and its generation) and mark them seen.
 
-    The pair with another body is refused (403).  In safe mode the digest is of the decrypted
-    message: a retry encrypted afresh is the same message.
+    Returns (the store that answered, its ``Claim``, the pair's key).  A pair held already writes
+    nothing: the same body is this request again (``AGAIN``), another body is refused by the caller
+    (``OTHER``) — so a forged body under a seen pair cannot take the dedup key of a message to come.
+    In safe mode the digest is of the decrypted message: a retry encrypted afresh is the same message.
     """
-    key = f"pair:{name}:{timestamp}:{nonce}"
-    if len(key) > 120:
-        key = f"pair:{name}:h:" + hashlib.sha1(f"{timestamp}\n{nonce}".encode()).hexdigest()
+    pair_key = f"pair:{name}:{timestamp}:{nonce}"
+    if len(pair_key) > 120:
+        pair_key = f"pair:{name}:h:" + hashlib.sha1(f"{timestamp}\n{nonce}".encode()).hexdigest()
     digest = hashlib.sha256(body).hexdigest()[:32]
-    ttl = max(PAIR_TTL, 2 * config.settings().app.max_clock_skew)
+    pair_ttl = max(PAIR_TTL, 2 * config.settings().app.max_clock_skew)
+    card_key = follower_cards.key(name, openid)
     primary, fallback = _stores()
     for store in (primary, fallback) if primary is not fallback else (primary,):
         try:
-            added, kept = store.add_or_get(key, digest, ttl)
-        except RedisError:
-            log.warning("Redis unreachable, remembering the nonce in the database")
-            continue
-        except DBAPIError:
-            log.error("database unreachable for the nonce check")
-            abort(503)
-        if kept != digest:
-            refuse(403, "replayed_nonce")
-        return store, key, not added
-    abort(503)
-
-
-def _claim(key, card_key, mark):
-    """SET NX the dedup key, reading the person's card (and its generation) and marking them seen in
-    the same round trip.
-
-    Returns (the store that took the key, or None when this is a repeat; (the card text, the card's
-    generation), each None when absent).
-    """
-    primary, fallback = _stores()
-    for store in (primary, fallback) if primary is not fallback else (primary,):
-        try:
-            added, found = store.add_and_get(key, PENDING, DEDUP_TTL,
-                                             (card_key, follower_cards.generation_key(card_key)), mark)
-            return (store if added else None), tuple(found)
+            claim = store.claim(pair_key, digest, pair_ttl, key, PENDING, DEDUP_TTL,
+                                (card_key, follower_cards.generation_key(card_key)), seen_mark(name, openid, now))
+            return store, claim, pair_key
         except RedisError:
             log.warning("Redis unreachable, deduplicating in the database")
         except DBAPIError:
             log.error("database unreachable for deduplication")
             abort(503)
-    return None, (None, None)
+    abort(503)
 
 
 def _forget(store, key):
@@ -397,11 +376,11 @@ def _get_reply(key):
     return None
 
 
-def _wait_for_first_reply(key) -> str:
-    """A repeat gets the first delivery's reply; if that is still being made, wait briefly."""
+def _wait_for_first_reply(key, stored: str | None = None) -> str:
+    """A repeat gets the first delivery's reply (``stored``, when already read); if that is still being
+    made, wait briefly."""
     deadline = time.monotonic() + REPEAT_WAIT
     while True:
-        stored = _get_reply(key)
         if stored and stored != PENDING:
             g.log_handler = "repeat"
             return stored
@@ -409,12 +388,13 @@ def _wait_for_first_reply(key) -> str:
             g.log_handler = "repeat-pending"
             return "success"
         time.sleep(0.05)
+        stored = _get_reply(key)
 
 
 class _Rows:
     """The follower row and bound volunteer of one callback, read by (account, openid) — never by the
     card's ids — when a handler first asks; the follower is then marked seen in the handler's
-    transaction (it writes anyway).  Read at once when there is no card."""
+    transaction (it writes anyway)."""
 
     def __init__(self, account: str, openid: str, now):
         self.account, self.openid, self.now = account, openid, now
@@ -427,7 +407,7 @@ class _Rows:
 
     def follower(self):
         follower, volunteer = self.read()
-        follower = Follower.seen(follower, self.account, self.openid, self.now)  # made on first sight
+        follower = Follower.seen(follower, self.account, self.openid, self.now)
         self._read = follower, volunteer
         return follower
 
@@ -435,7 +415,11 @@ class _Rows:
         return self.read()[1]
 
 
-def _handle(name: str, message, card, generation, store, now) -> str:
+SUBSCRIBING = ("subscribe", "subscribe_scan")  # wechatpy's event names of a follow (``_message_class``)
+
+
+def _handle(name: str, message, card, now) -> tuple[str, follower_cards.Card | None]:
+    """The reply, and the card to keep when the store had none (None when a handler failed)."""
     settings = config.settings()
     openid = message.source
     event = getattr(message, "event", None)
@@ -443,12 +427,10 @@ def _handle(name: str, message, card, generation, store, now) -> str:
     g.log_handler = func.__name__ if func else "none"
     try:
         rows = _Rows(name, openid, now)
+        new_follower = False
         if card is None:
             # Not known to the store: who it is, once; a first contact's follower row is made now.
-            follower, volunteer = rows.read()
-            volunteer_id = volunteer.id if volunteer else None
-            if follower is None:
-                rows.follower()
+            new_follower, volunteer_id = Follower.first_sight(name, openid, now, subscribing=event in SUBSCRIBING)
         else:
             volunteer_id = card.volunteer_id
         reply = None
@@ -456,19 +438,17 @@ def _handle(name: str, message, card, generation, store, now) -> str:
             reply = func(handlers.Incoming(account=name, message=message, now=now,
                                            base_url=settings.app.base_url, load_follower=rows.follower,
                                            load_volunteer=rows.volunteer, volunteer_id=volunteer_id,
-                                           settings=settings))
+                                           new_follower=new_follower, settings=settings))
         if _rows_touched():
             db.session.commit()
-        if card is None:
-            follower_cards.put(store, name, openid, follower_cards.Card(volunteer_id), generation)
-        return _render(reply, message)
+        return _render(reply, message), follower_cards.Card(volunteer_id) if card is None else None
     except DBAPIError:
         db.session.rollback()
         raise
     except Exception:
         db.session.rollback()
         log.exception("handler %s failed", g.log_handler)
-        return "success"
+        return "success", None
 
 
 def _rows_touched() -> bool:

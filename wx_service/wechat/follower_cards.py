@@ -15,7 +15,7 @@ the memory of people who stopped coming.
 A card made from a binding read just before a binding change must not be put back after the drop:
 the drop first counts up a short-lived generation beside the card's key; the callback reads the
 generation with the card, and puts its card only while the generation is still the one it read
-(``put``).  The last-seen time is not written by the callback either: it is marked in the store
+(``guarded``: the write the callback makes beside its reply).  The last-seen time is not written by the callback either: it is marked in the store
 in the same round trip (``models.follower.SEEN_MARKS``) and written for many followers at once by
 ``jobs.followers``.
 """
@@ -36,12 +36,14 @@ from models.follower import FOLLOW_CHANGES, SEEN_MARKS
 from models.organization import ADMIN_CHANGES
 from models.volunteer import BINDING_CHANGES
 
+from ..shared_store import GuardedSet
+
 log = logging.getLogger(__name__)
 CARD_TTL = 7 * 24 * 3600
 # Longer than a callback may take from reading the card to putting one (WeChat waits 5 s).
 GENERATION_TTL = 60
 
-__all__ = ["CARD_TTL", "SEEN_MARKS", "Card", "drop_changed", "generation_key", "key", "put"]
+__all__ = ["CARD_TTL", "SEEN_MARKS", "Card", "drop_changed", "generation_key", "guarded", "key"]
 
 
 def key(account: str, openid: str) -> str:
@@ -71,13 +73,11 @@ class Card:
             return None
 
 
-def put(store, account: str, openid: str, card: Card, generation: str | None) -> None:
-    """Keep the card, unless the binding changed since ``generation`` was read with the (missing) card."""
+def guarded(account: str, openid: str, card: Card, generation: str | None) -> GuardedSet:
+    """The store's write of the card, to be refused if the binding changed since ``generation`` was read
+    with the (missing) card."""
     card_key = key(account, openid)
-    try:
-        store.set_if(card_key, card.encode(), CARD_TTL, generation_key(card_key), generation)
-    except (RedisError, DBAPIError):
-        log.warning("could not keep a follower card")
+    return GuardedSet(card_key, card.encode(), CARD_TTL, generation_key(card_key), generation)
 
 
 def drop_changed(notes: dict[str, list]) -> None:
