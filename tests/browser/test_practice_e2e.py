@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from tests.browser.conftest import screenshot
-from tests.browser.test_wishes_e2e import person
+from tests.browser.test_wishes_e2e import phone_of
 from tests.support.orgs import NOW, build_tree
 from tests.support.practice import PLAN_FIELDS, build_places
 
@@ -28,8 +28,7 @@ def _city(app):
 def test_need_from_the_phone(phone, browser):
     app = phone.app
     _city(app)
-    ctx, resident = person(browser, app, "o_e2e_resident")
-    try:
+    with phone_of(browser, app, "o_e2e_resident") as resident:
         resident.add_init_script("window.__wxStandin = {location: {latitude: 32.0201, longitude: 120.8701}};")
         resident.goto(app.base_url + "/m/practice?account=demo")
         resident.click("a.tile-need")
@@ -54,15 +53,12 @@ def test_need_from_the_phone(phone, browser):
         form.locator("button[type=submit]").click()
         resident.locator(".need-state", has_text="待处理").wait_for()
         assert "和平桥街道新时代文明实践所" in resident.content()
-    finally:
-        ctx.close()
 
 
 def test_order_from_the_phone(phone, browser):
     app = phone.app
     _city(app)
-    ctx, resident = person(browser, app, "o_e2e_orderer")
-    try:
+    with phone_of(browser, app, "o_e2e_orderer") as resident:
         resident.goto(app.base_url + "/m/practice?account=demo")
         resident.click("a.tile-order")
         resident.locator("select[name=category]").select_option("教育服务")
@@ -76,5 +72,3 @@ def test_order_from_the_phone(phone, browser):
         resident.locator(".order-state", has_text="待处理").wait_for()
         resident.goto(app.base_url + "/m/practice/plans?account=demo")
         assert "剩余9场" in resident.locator("a.plan-item").first.inner_text()
-    finally:
-        ctx.close()

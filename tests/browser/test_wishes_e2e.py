@@ -22,6 +22,16 @@ def person(browser, app, openid: str, auto_image: bool = False):
 
 
 @contextmanager
+def phone_of(browser, app, openid: str, auto_image: bool = False):
+    """``person``'s page for ``openid``; its phone is closed after the block, whatever happened in it."""
+    context, page = person(browser, app, openid, auto_image)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@contextmanager
 def phones(browser, app):
     """Hands out a phone per person, ``open_phone(openid, auto_image=False)`` → its page (see ``person``);
     every phone is closed after the block, whatever happened in it."""
