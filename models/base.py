@@ -63,6 +63,14 @@ def insert_of(model):
     return sqlite.insert(model.__table__)
 
 
+def insert_or_refuse(row, code: str, message: str):
+    """``row``, inserted as ``insert_unique`` does; ``RuleViolation(code, message, 409)`` when a unique constraint
+    refuses it (the same row exists already, or a concurrent request inserted it first)."""
+    if not insert_unique(row):
+        raise RuleViolation(code, message, 409)
+    return row
+
+
 def flush_or_roll_back() -> bool:
     """Flush the session; when a constraint refuses it (a concurrent insert won), roll the transaction back: False."""
     try:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from . import media
-from .base import RuleViolation, db, insert_unique
+from .base import RuleViolation, db, insert_or_refuse
 from .notification import notify_many
 from .organization import OrgAdmin
 from .project import APPROVED, DOUBLE, SINGLE, Project, get_project, require_project
@@ -86,8 +86,7 @@ def close_project(actor, project_id: int, summary: str, media_ids: list[str], *,
     media_ids = media.clean_ids(media_ids, code="closure_photo", least=0, most=MAX_PHOTOS)
     summary = check_closure(project, summary, media_ids, now=now)
     closure = ProjectClosure(project_id=project.id, summary=summary, closed_by_id=actor.id, closed_at=now)
-    if not insert_unique(closure):
-        raise RuleViolation("already_closed", "该项目已结项。", 409)
+    insert_or_refuse(closure, "already_closed", "该项目已结项。")
     db.session.add_all(ClosurePhoto(project_id=project.id, media_item_id=item.id)
                        for item in media.receive_many(account, media_ids, PHOTO, now=now))
     checked_in = db.session.scalar(select(Project.first_checkin_at).where(Project.id == project.id))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from sqlalchemy import Column, String, Text
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,15 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def sealed_columns(masked_length: int, *, unique: bool) -> tuple[Column, Column, Column]:
+    """The three columns ``seal`` fills, declared in a model as
+    ``phone_encrypted, phone_hash, phone_masked = personal_data.sealed_columns(20, unique=True)``;
+    a hash that is not unique is indexed (it serves lookups)."""
+    lookup = {"unique": True} if unique else {"index": True}
+    return (Column(Text, nullable=False), Column(String(64), nullable=False, **lookup),
+            Column(String(masked_length), nullable=False))
 
 
 def seal(row, field: str, value: str, mask) -> None:

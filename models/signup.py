@@ -281,18 +281,20 @@ def cancel_signup(volunteer: Volunteer, project_id: int, *, now: datetime) -> Si
 
 
 # ---------------------------------------------------------------------------------- 报名审核
-def _selected(project_id: int, signup_ids) -> list[Signup]:
+def _to_review(actor: Volunteer, project_id: int, signup_ids, now: datetime) -> tuple[Project, list[Signup]]:
+    """The project, once ``actor`` may review its signups, and the selected signups of it, first applied first."""
+    project = get_project(project_id)
+    require_project(actor, project, "review_signups", now=now)
     ids = sorted({int(s) for s in signup_ids})
     if not ids:
         raise RuleViolation("nothing_selected", "请先选择志愿者。")
-    return Signup.query.filter(Signup.project_id == project_id, Signup.id.in_(ids)).order_by(Signup.applied_at,
-                                                                                              Signup.id).all()
+    return project, Signup.query.filter(Signup.project_id == project.id, Signup.id.in_(ids)).order_by(
+        Signup.applied_at, Signup.id).all()
 
 
-def _project_to_review(actor: Volunteer, project_id: int, now: datetime) -> Project:
-    project = get_project(project_id)
-    require_project(actor, project, "review_signups", now=now)
-    return project
+def _reason(reason: str | None, default: str) -> str:
+    """The admin's reason, cut to the 200 characters a reason column holds, or ``default`` when none is given."""
+    return (reason or "").strip()[:200] or default
 
 
 def _settled(done: int) -> int:
@@ -305,9 +307,9 @@ def _settled(done: int) -> int:
 
 def approve_signups(actor: Volunteer, project_id: int, signup_ids, *, now: datetime) -> int:
     """同意 (one or a batch): pending → accepted while places last; refused when none is left."""
-    project = _project_to_review(actor, project_id, now)
+    project, signups = _to_review(actor, project_id, signup_ids, now)
     done = 0
-    for signup in _selected(project.id, signup_ids):
+    for signup in signups:
         if signup.state != PENDING:
             continue
         if not _take_place(project.id):
@@ -324,10 +326,10 @@ def approve_signups(actor: Volunteer, project_id: int, signup_ids, *, now: datet
 
 def reject_signups(actor: Volunteer, project_id: int, signup_ids, *, now: datetime, reason: str = "") -> int:
     """拒绝 (one or a batch): pending or waitlisted → rejected."""
-    project = _project_to_review(actor, project_id, now)
-    reason = (reason or "").strip()[:200] or "未通过报名审核"
+    project, signups = _to_review(actor, project_id, signup_ids, now)
+    reason = _reason(reason, "未通过报名审核")
     done = 0
-    for signup in _selected(project.id, signup_ids):
+    for signup in signups:
         if _move(signup.id, (PENDING, WAITLISTED), state=REJECTED, decided_at=now, decided_by_id=actor.id):
             _note("signup_rejected", signup.id, signup.volunteer_id, project, now, reason=reason)
             done += 1
@@ -336,10 +338,10 @@ def reject_signups(actor: Volunteer, project_id: int, signup_ids, *, now: dateti
 
 def cancel_accepted(actor: Volunteer, project_id: int, signup_ids, *, now: datetime, reason: str = "") -> int:
     """取消 (已录用): the admin cancels accepted signups (not after a check-in); places go to the waitlist."""
-    project = _project_to_review(actor, project_id, now)
-    reason = (reason or "").strip()[:200] or "管理员取消"
+    project, signups = _to_review(actor, project_id, signup_ids, now)
+    reason = _reason(reason, "管理员取消")
     done = 0
-    for signup in _selected(project.id, signup_ids):
+    for signup in signups:
         if signup.first_checkin_at is not None:
             raise RuleViolation("already_checked_in", f"{signup.volunteer.masked_name}已签到，不能取消。", 409)
         if _move(signup.id, (ACCEPTED,), state=CANCELLED, cancelled_at=now, cancel_reason=reason,

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from .. import hours as hour_rules
 from .. import media, permissions
-from ..base import RuleViolation, db, get_or_refuse, insert_unique
+from ..base import RuleViolation, db, get_or_refuse, insert_or_refuse
 from ..integrity import audit_log
 from ..integrity.tables import A_MAKEUP_APPROVED
 from ..notification import notify
@@ -173,9 +173,7 @@ def submit_makeup(volunteer: Volunteer, project_id: int, fields: dict, *, accoun
                             sign_in_at=sign_in_at, sign_out_at=sign_out_at, reason=reason, photo_id=photo.id,
                             state=M_PENDING, submitted_at=now,
                             target_cycle_id=target.id if target else None)
-    if not insert_unique(request):
-        raise RuleViolation("makeup_exists", "该日已提交过补签申请，补签申请只能提交一次。", 409)
-    return request
+    return insert_or_refuse(request, "makeup_exists", "该日已提交过补签申请，补签申请只能提交一次。")
 
 
 def get_makeup(makeup_id) -> MakeupRequest:

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from .. import permissions
-from ..base import RuleViolation, db, get_or_refuse, insert_unique, won
+from ..base import RuleViolation, db, get_or_refuse, insert_or_refuse, won
 from ..integrity import audit_log
 from ..integrity.tables import A_OBJECTION_UPHELD
 from ..notification import notify
@@ -63,9 +63,7 @@ def object_to(volunteer: Volunteer, cycle_id: int, reason: str, *, now: datetime
         raise RuleViolation("reason_required", f"请填写异议理由（{REASON_MIN}至{REASON_MAX}字）。")
     objection = Objection(cycle_id=cycle.id, volunteer_id=volunteer.id, reason=reason, state=O_PENDING,
                           created_at=now)
-    if not insert_unique(objection):
-        raise RuleViolation("already_objected", "您已对该时长记录提出过异议。", 409)
-    return objection
+    return insert_or_refuse(objection, "already_objected", "您已对该时长记录提出过异议。")
 
 
 def get_objection(objection_id) -> Objection:

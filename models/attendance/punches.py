@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from .. import closure, positions
 from .. import hours as hour_rules
-from ..base import RuleViolation, db, insert_unique, won
+from ..base import RuleViolation, db, insert_or_refuse, insert_unique, won
 from ..integrity import audit_log, codes
 from ..integrity.tables import A_DESK_PUNCH, A_SCAN_ASSIST
 from ..organization import ACTIVE, Organization, admin_org_of, subtree_of
@@ -290,8 +290,7 @@ def punch_single(volunteer: Volunteer, project_id: int, position: positions.Posi
     cycle = new_cycle(project, volunteer.id, day, now, mode=SINGLE, source=source, state=RECORDED,
                        signed_in_at=now, hours=hours, single_day=day)
     _enter_publicity(cycle, now, rules.tz)
-    if not insert_unique(cycle):
-        raise RuleViolation("already_punched", "今天已经打过卡了（单签项目每天打卡一次）。", 409)
+    insert_or_refuse(cycle, "already_punched", "今天已经打过卡了（单签项目每天打卡一次）。")
     _punch_row(cycle, PUNCH_SINGLE, now, position, site, distance, by.id if by else None, source, extras, code_at,
                rules)
     mark_first_checkin(project, signup, now)

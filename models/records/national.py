@@ -18,7 +18,7 @@ from sqlalchemy import select, union
 
 from .. import exports
 from ..attendance.tables import COUNTED, CYCLE_LABELS, SOURCE_LABELS, Cycle
-from ..base import RuleViolation, db, get_or_refuse, insert_unique
+from ..base import RuleViolation, db, get_or_refuse, insert_or_refuse
 from ..exports import Export, Sheet
 from ..identity import GENDERS, ID_TYPES
 from ..membership import APPROVED, Membership
@@ -43,8 +43,7 @@ def set_national_number(actor: Volunteer, volunteer_id: int, number: str, *, now
     row = db.session.get(NationalNumber, volunteer_id)
     if row is None:
         row = NationalNumber(volunteer_id=volunteer_id, number=number, recorded_at=now, recorded_by_id=actor.id)
-        if not insert_unique(row):
-            raise RuleViolation("national_number_taken", "该统一编号已登记给其他志愿者。", 409)
+        insert_or_refuse(row, "national_number_taken", "该统一编号已登记给其他志愿者。")
     else:
         row.number, row.recorded_at, row.recorded_by_id = number, now, actor.id
     db.session.add(RecordAudit(actor_id=actor.id, action="national_number_set", target=str(volunteer_id),

@@ -12,7 +12,7 @@ from models import attendance as att
 from models import hours as service_hours
 from models import project as pr
 from tests.browser.conftest import screenshot
-from tests.browser.test_wishes_e2e import person
+from tests.browser.test_wishes_e2e import phone_of, phones
 from tests.support.orgs import build_tree
 from tests.support.projects import TODAY, running_today
 from tests.support.sandbox_phone import city_on
@@ -44,9 +44,8 @@ def city(phone):
 def test_too_far_then_closer_sign_in_sign_out_and_publicity(city, browser):
     handle, app, (project_id, walker_id) = city
     app.config["CLOCK_NOW"] = at(9, 10)
-    ctx, page = person(browser, handle, "o-e2e-walker")
-    try:
-        ctx.add_init_script(WHERE)
+    with phone_of(browser, handle, "o-e2e-walker") as page:
+        page.context.add_init_script(WHERE)
         base = handle.base_url
         page.goto(base + "/m/checkin?account=demo")
         page.locator("a.checkin-project", has_text="滨江公园").click()
@@ -82,17 +81,13 @@ def test_too_far_then_closer_sign_in_sign_out_and_publicity(city, browser):
             punches = att.Punch.query.filter_by(cycle_id=cycle.id).order_by(att.Punch.id).all()
             assert [p.kind for p in punches] == ["in", "out"] and punches[0].accuracy == 15
             assert abs(punches[0].latitude - 32.0101) < 1e-9  # gcj02 as sent, not converted
-    finally:
-        ctx.close()
 
 
 def test_makeup_with_a_photo_then_approved(city, browser):
     handle, app, (project_id, walker_id) = city
     app.config["CLOCK_NOW"] = at(12, 30)
-    contexts = []
-    try:
-        ctx, page = person(browser, handle, "o-e2e-walker", auto_image=True)
-        contexts.append(ctx)
+    with phones(browser, handle) as open_phone:
+        page = open_phone("o-e2e-walker", auto_image=True)
         base = handle.base_url
         page.goto(base + f"/m/checkin/{project_id}/makeup?account=demo")
         form = page.locator("form.makeup-form")
@@ -109,8 +104,7 @@ def test_makeup_with_a_photo_then_approved(city, browser):
         page.locator(".flash", has_text="补签申请已提交").wait_for()
         assert "待审核" in page.locator(".makeup-state").inner_text()
         handle.drain_jobs()
-        ctx, admin = person(browser, handle, "o-e2e-admin")
-        contexts.append(ctx)
+        admin = open_phone("o-e2e-admin")
         admin.goto(base + "/m/admin/makeups?account=demo")
         admin.locator("a.admin-makeup", has_text="周*远").click()
         admin.locator(".makeup-photo img").wait_for()
@@ -120,6 +114,3 @@ def test_makeup_with_a_photo_then_approved(city, browser):
         assert "1.50" in page.locator(".publicity-row").first.inner_text()
         with app.app_context():
             assert service_hours.total_hours(walker_id) == 1.5
-    finally:
-        for ctx in contexts:
-            ctx.close()

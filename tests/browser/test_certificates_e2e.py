@@ -11,7 +11,7 @@ from PIL import Image
 
 from models import db
 from tests.browser.conftest import ARTIFACTS, screenshot
-from tests.browser.test_wishes_e2e import person
+from tests.browser.test_wishes_e2e import phone_of
 from tests.support.projects import TODAY
 from tests.support.records import at, served
 
@@ -24,8 +24,7 @@ def test_from_my_activities_to_a_saved_certificate_image(phone, browser):
         db.session.commit()
     handle.drain_jobs()
     app.config["CLOCK_NOW"] = at(12, 0, TODAY + timedelta(days=2))
-    ctx, page = person(browser, handle, "o-e2e-cert")
-    try:
+    with phone_of(browser, handle, "o-e2e-cert") as page:
         page.goto(handle.base_url + "/m/me?account=demo")
         page.get_by_text("我的活动", exact=True).click()
         page.get_by_text("已完成").click()
@@ -53,8 +52,6 @@ def test_from_my_activities_to_a_saved_certificate_image(phone, browser):
             assert opened.format == "PNG" and opened.width == 1080
         verify = page.get_by_text("查看核验页面").get_attribute("href")
         assert verify.endswith(number)
-    finally:
-        ctx.close()
     stranger = browser.new_context(locale="zh-CN")
     try:
         check = stranger.new_page()

@@ -16,7 +16,7 @@ from models import attendance as att
 from models import signup as su
 from tests.browser.conftest import screenshot
 from tests.browser.test_attendance_e2e import at
-from tests.browser.test_wishes_e2e import person
+from tests.browser.test_wishes_e2e import phone_of, phones
 from tests.support.orgs import NOW, build_tree, make_volunteer
 from tests.support.projects import TODAY, fields, typed
 from tests.support.sandbox_phone import city_on
@@ -59,10 +59,8 @@ def city(phone):
 def test_on_site_code_scanned_from_the_admins_screen_and_a_stale_screenshot(city, browser):
     handle, app, ids = city
     app.config["CLOCK_NOW"] = at(9, 10)
-    admin_ctx, admin = person(browser, handle, "o-int-admin")
-    v_ctx, volunteer = person(browser, handle, "o-int-0")
-    friend_ctx, friend = person(browser, handle, "o-int-1")
-    try:
+    with phones(browser, handle) as open_phone:
+        admin, volunteer, friend = open_phone("o-int-admin"), open_phone("o-int-0"), open_phone("o-int-1")
         base = handle.base_url
         admin.goto(base + f"/m/admin/projects/{ids['double']}/attendance?account=demo")
         admin.click("text=现场签到码")
@@ -74,8 +72,8 @@ def test_on_site_code_scanned_from_the_admins_screen_and_a_stale_screenshot(city
         assert shown.startswith("JHZY-C1:")
         screenshot(admin, "integrity-onsite-code")
         # the volunteer taps 签到: the page opens the scanner (WeChat's scanQRCode) and punches with the code
-        for ctx in (v_ctx, friend_ctx):
-            ctx.add_init_script(f"window.__wxStandin = {{location: {NEAR}, scanResult: {shown!r}}};")
+        for scanner in (volunteer, friend):
+            scanner.context.add_init_script(f"window.__wxStandin = {{location: {NEAR}, scanResult: {shown!r}}};")
         volunteer.goto(base + f"/m/checkin/{ids['double']}?account=demo")
         volunteer.locator(".onsite-required").wait_for()
         volunteer.click("#punch-button")
@@ -95,16 +93,12 @@ def test_on_site_code_scanned_from_the_admins_screen_and_a_stale_screenshot(city
             assert [(c.volunteer_id, c.state) for c in cycles] == [(ids["people"][0], att.OPEN)]
             punch = att.Punch.query.filter_by(cycle_id=cycles[0].id).one()
             assert punch.onsite_code_at is not None and punch.accuracy == 15
-    finally:
-        for ctx in (admin_ctx, v_ctx, friend_ctx):
-            ctx.close()
 
 
 def test_desk_mode_for_a_volunteer_without_a_smartphone(city, browser):
     handle, app, ids = city
     app.config["CLOCK_NOW"] = at(9, 30)
-    ctx, desk = person(browser, handle, "o-int-admin")
-    try:
+    with phone_of(browser, handle, "o-int-admin") as desk:
         desk.goto(handle.base_url + "/m/me?account=demo")
         desk.click("a.desk-link")
         desk.locator(".desk-projects a", has_text="文明交通劝导").click()
@@ -129,15 +123,13 @@ def test_desk_mode_for_a_volunteer_without_a_smartphone(city, browser):
             punch = att.Punch.query.filter_by(cycle_id=cycle.id).one()
             assert (cycle.source, punch.source, punch.by_id) == (att.SOURCE_DESK, att.SOURCE_DESK, admin_id)
             assert Binding.query.filter_by(volunteer_id=ids["elder"]).count() == 0
-    finally:
-        ctx.close()
 
 
 def test_an_offline_punch_is_kept_and_sent_when_back_online(city, browser):
     handle, app, ids = city
     app.config["CLOCK_NOW"] = at(9, 40)
-    ctx, page = person(browser, handle, "o-int-1")
-    try:
+    with phone_of(browser, handle, "o-int-1") as page:
+        ctx = page.context
         ctx.add_init_script(f"window.__wxStandin = {{location: {NEAR}}};")
         page.clock.install(time=at(9, 20).replace(tzinfo=UTC))  # the phone's clock: no signal since 9:20
         page.goto(handle.base_url + f"/m/checkin/{ids['single']}?account=demo")
@@ -159,5 +151,3 @@ def test_an_offline_punch_is_kept_and_sent_when_back_online(city, browser):
             punch = att.Punch.query.filter_by(cycle_id=cycle.id).one()
             assert punch.received_at == at(9, 40) and at(9, 20) <= punch.at < at(9, 21)
             assert cycle.signed_in_at == punch.at and cycle.hours == 2
-    finally:
-        ctx.close()

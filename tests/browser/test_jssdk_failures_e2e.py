@@ -11,7 +11,7 @@ import json
 from models import db
 from tests.browser.conftest import screenshot
 from tests.browser.test_attendance_e2e import at
-from tests.browser.test_wishes_e2e import person
+from tests.browser.test_wishes_e2e import phone_of
 from tests.support.help import build_help
 from tests.support.orgs import build_tree
 from tests.support.projects import running_today
@@ -20,7 +20,7 @@ from tests.support.projects import running_today
 def _elder_page(browser, handle):
     with handle.app.app_context():
         build_help(1, seeker_openid="o_e2e_elder_nowx")
-    return person(browser, handle, "o_e2e_elder_nowx")
+    return phone_of(browser, handle, "o_e2e_elder_nowx")
 
 
 def _calls(page, name):
@@ -28,8 +28,7 @@ def _calls(page, name):
 
 
 def test_the_elders_button_says_so_when_the_jssdk_script_does_not_load(phone, browser):
-    ctx, page = _elder_page(browser, phone.app)
-    try:
+    with _elder_page(browser, phone.app) as page:
         page.route("**/sandbox/static/jweixin.js", lambda route: route.abort())
         page.goto(phone.app.base_url + "/m/help?account=demo")
         page.locator("#help-status", has_text="微信功能没有加载成功").wait_for()
@@ -39,26 +38,20 @@ def test_the_elders_button_says_so_when_the_jssdk_script_does_not_load(phone, br
         screenshot(page, "help-no-jssdk")
         page.locator("#help-mic").dispatch_event("pointerdown")  # pressed anyway: told again, nothing breaks
         page.locator("#help-sub", has_text="请家人或志愿者帮忙").wait_for()
-    finally:
-        ctx.close()
 
 
 def test_the_elders_button_says_so_when_wx_config_is_refused(phone, browser):
-    ctx, page = _elder_page(browser, phone.app)
-
     def forged(route):
         answer = json.loads(route.fetch().text())
         answer["signature"] = "0" * 40
         route.fulfill(json=answer)
 
-    try:
+    with _elder_page(browser, phone.app) as page:
         page.route("**/m/jssdk-config*", forged)
         page.goto(phone.app.base_url + "/m/help?account=demo")
         page.locator("#help-status", has_text="微信功能初始化失败").wait_for()
         assert "invalid signature" in page.locator("#help-status").inner_text()
         assert _calls(page, "startRecord") == 0
-    finally:
-        ctx.close()
 
 
 def test_the_checkin_page_says_so_when_wechat_never_answers(phone, browser):
@@ -67,8 +60,7 @@ def test_the_checkin_page_says_so_when_wechat_never_answers(phone, browser):
         _orgs, admins = build_tree()
         project_id = running_today(admins["district"], "季红梅", "o-e2e-nowx")[0].id
         db.session.commit()
-    ctx, page = person(browser, handle, "o-e2e-nowx")
-    try:
+    with phone_of(browser, handle, "o-e2e-nowx") as page:
         page.clock.install()
         page.route("**/sandbox/phone/api/jssdk-verify", lambda route: None)  # never answered
         page.goto(handle.base_url + f"/m/checkin/{project_id}?account=demo")
@@ -78,8 +70,6 @@ def test_the_checkin_page_says_so_when_wechat_never_answers(phone, browser):
         page.click("#punch-button")
         page.locator("#punch-result.error", has_text="微信功能长时间没有准备好").wait_for()
         assert _calls(page, "getLocation") == 0
-    finally:
-        ctx.close()
 
 
 def test_a_tap_made_before_the_jssdk_is_ready_runs_once_it_is(phone, browser):
@@ -90,11 +80,9 @@ def test_a_tap_made_before_the_jssdk_is_ready_runs_once_it_is(phone, browser):
         _orgs, admins = build_tree()
         project_id = running_today(admins["district"], "顾早到", "o-e2e-early")[0].id
         db.session.commit()
-    handle.app.config["CLOCK_NOW"] = at(9, 10)
-    ctx, page = person(browser, handle, "o-e2e-early")
     held = []
-    try:
-        ctx.add_init_script("window.__wxStandin = {location: {latitude: 32.0101, longitude: 120.8600, accuracy: 15}};")
+    with handle.clock_at(at(9, 10)), phone_of(browser, handle, "o-e2e-early") as page:
+        page.context.add_init_script("window.__wxStandin = {location: {latitude: 32.0101, longitude: 120.8600, accuracy: 15}};")
         page.route("**/sandbox/phone/api/jssdk-verify", lambda route: held.append(route))  # wx.config waits until we let it go
         page.goto(handle.base_url + f"/m/checkin/{project_id}?account=demo")
         page.locator("#punch-button").wait_for()
@@ -109,6 +97,3 @@ def test_a_tap_made_before_the_jssdk_is_ready_runs_once_it_is(phone, browser):
         with handle.app.app_context():
             from models.attendance.tables import Punch
             assert Punch.query.count() == 1
-    finally:
-        handle.app.config.pop("CLOCK_NOW", None)
-        ctx.close()

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, PHONE, WECHAT_UA, screenshot
+from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.browser.test_wishes_e2e import phone_of
 from tests.support.help import build_help
 from tests.support.orgs import build_tree, make_volunteer
 from tests.support.sandbox_phone import fill_identity
@@ -53,15 +54,6 @@ TEXT_ZOOM = """factor => {  // Android WebView's text zoom: every computed font 
   const sizes = all.map(el => parseFloat(getComputedStyle(el).fontSize));
   all.forEach((el, i) => el.style.setProperty('font-size', (sizes[i] * factor) + 'px', 'important'));
 }"""
-
-
-def person(browser, app, openid: str):
-    """A phone of its own for ``openid`` (the sandbox's OAuth page answers at once for it)."""
-    context = browser.new_context(user_agent=WECHAT_UA, viewport=PHONE, is_mobile=True, has_touch=True,
-                                  locale="zh-CN")
-    context.set_default_timeout(15000)
-    context.add_cookies([{"name": "sandbox_openid", "value": openid, "url": app.base_url}])
-    return context, context.new_page()
 
 
 def open_at_scale(page, url: str, scale: float) -> None:
@@ -113,8 +105,7 @@ def _screen(page, name: str) -> None:
 
 
 def _metrics(browser, app, openid: str, path: str, scale: float, zoom: float = 1.0) -> dict:
-    context, page = person(browser, app, openid)
-    try:
+    with phone_of(browser, app, openid) as page:
         open_at_scale(page, app.base_url + path, scale)
         if zoom != 1.0:
             page.evaluate(TEXT_ZOOM, zoom)
@@ -122,8 +113,6 @@ def _metrics(browser, app, openid: str, path: str, scale: float, zoom: float = 1
         if scale != 1.0:
             _screen(page, "looks-" + re.sub(r"\W+", "-", f"{openid}{path.split('?')[0]}").strip("-") + "-150")
         return page.evaluate(TEXT_METRICS)
-    finally:
-        context.close()
 
 
 def test_elder_pages_have_17px_text_that_follows_the_font_size_and_never_overflows(elder_pages, browser):
@@ -147,8 +136,7 @@ def test_elder_pages_have_17px_text_that_follows_the_font_size_and_never_overflo
 
 def test_pages_allow_pinch_zoom_and_carry_the_favicon_and_weui_link_colour(phone, browser):
     app = phone.app
-    context, page = person(browser, app, FAMILY)
-    try:
+    with phone_of(browser, app, FAMILY) as page:
         page.goto(app.base_url + "/m/bind?account=demo")
         viewport = page.locator("meta[name=viewport]").get_attribute("content")
         assert "user-scalable=no" not in viewport.replace(" ", "") and "maximum-scale" not in viewport
@@ -159,14 +147,11 @@ def test_pages_allow_pinch_zoom_and_carry_the_favicon_and_weui_link_colour(phone
         answer = page.request.get(app.base_url + icon)
         assert answer.ok and answer.headers["content-type"].startswith("image/svg+xml")
         assert page.evaluate("getComputedStyle(document.documentElement).webkitTextSizeAdjust") != "none"
-    finally:
-        context.close()
 
 
 def test_the_sms_button_counts_down_and_a_wrong_code_stays_typed(phone, browser):
     app = phone.app
-    context, page = person(browser, app, "o_looks_register")
-    try:
+    with phone_of(browser, app, "o_looks_register") as page:
         page.clock.install()
         page.goto(app.base_url + "/m/register?account=demo")
         # Paused: the countdown moves only by run_for, however slow the machine is between the steps.
@@ -193,8 +178,6 @@ def test_the_sms_button_counts_down_and_a_wrong_code_stays_typed(phone, browser)
         page.locator(".form-error").wait_for()
         assert page.locator("input[name=sms_code]").input_value() == "000000"
         assert page.locator(".form-error").evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
-    finally:
-        context.close()
 
 
 def test_unbinding_asks_first(phone, browser):
@@ -204,15 +187,13 @@ def test_unbinding_asks_first(phone, browser):
         from models import db
 
         db.session.commit()
-    context, page = person(browser, app, "o_looks_qian")
-
     def bound() -> int:
         with app.app.app_context():
             from models import Binding
 
             return Binding.query.filter_by(account="demo", openid="o_looks_qian").count()
 
-    try:
+    with phone_of(browser, app, "o_looks_qian") as page:
         page.goto(app.base_url + "/m/bind?account=demo")
         dialog = page.locator("#unbind-confirm")
         page.locator("form.unbind-form button[type=submit]").click()
@@ -226,8 +207,6 @@ def test_unbinding_asks_first(phone, browser):
         dialog.locator(".unbind-yes").click()
         page.locator(".flash", has_text="已解除绑定").wait_for()
         assert bound() == 0
-    finally:
-        context.close()
 
 
 def test_staff_answer_a_message_from_the_contact_page(phone, browser):
@@ -241,8 +220,7 @@ def test_staff_answer_a_message_from_the_contact_page(phone, browser):
         contact.record_message(follower, "我想参加重阳节的活动，怎么报名？", datetime.utcnow())
         db.session.commit()
     app.sandbox.follow("wxdemo0000000001", ELDER)
-    context, page = person(browser, app, "o_looks_staff")
-    try:
+    with phone_of(browser, app, "o_looks_staff") as page:
         open_at_scale(page, app.base_url + "/m/admin/contact?account=demo", 1.5)
         page.locator("a.contact-row", has_text="重阳节").click()
         page.locator("textarea[name=content]").fill("您好，重阳节活动在首页“做志愿”里报名，名额还有 20 个。")
@@ -253,8 +231,6 @@ def test_staff_answer_a_message_from_the_contact_page(phone, browser):
         assert page.locator(".contact-entry_out", has_text="名额还有 20 个").is_visible()
         [sent] = app.sandbox.custom_messages
         assert sent["touser"] == ELDER and "名额还有 20 个" in sent["text"]["content"]
-    finally:
-        context.close()
 
 
 def test_the_elders_button_says_a_failure_in_red_not_in_the_green_of_success(phone, browser):
@@ -263,16 +239,13 @@ def test_the_elders_button_says_a_failure_in_red_not_in_the_green_of_success(pho
     app = phone.app
     with app.app.app_context():
         build_help(1, seeker_openid=ELDER)
-    context, page = person(browser, app, ELDER)
-    try:
+    with phone_of(browser, app, ELDER) as page:
         page.goto(app.base_url + "/m/help?account=demo")
         page.wait_for_function("window.wx && window.__wxStandin.calls.some(c => c.name === 'onVoiceRecordEnd')")
         _hold(page, "#help-mic", 250)  # too short: discarded, with a hint
         status = page.locator("#help-status", has_text="说话时间太短")
         status.wait_for()
         assert status.evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
-    finally:
-        context.close()
 
 
 
@@ -288,11 +261,8 @@ def test_labels_do_not_wrap_inside_a_word_at_large_text(phone, browser):
     })"""
     for path, selector in (("/m/register?account=demo", ".weui-label"), ("/m/wishes/new?account=demo", ".weui-label"),
                            ("/m/?account=demo", ".grid-menu__item span:last-child")):
-        context, page = person(browser, app, FAMILY)
-        try:
+        with phone_of(browser, app, FAMILY) as page:
             page.goto(app.base_url + path)
             page.evaluate(TEXT_ZOOM, 1.5)
             labels = page.eval_on_selector_all(selector, lines)
             assert labels and all(n == 1 for _text, n in labels), (path, labels)
-        finally:
-            context.close()

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 
 from tests.browser.conftest import screenshot
-from tests.browser.test_wishes_e2e import person
+from tests.browser.test_wishes_e2e import phone_of
 from tests.support.orgs import NOW, build_tree
 from tests.support.practice import PLAN_FIELDS, build_places
+from tests.support.sandbox_phone import fill_in
 
 
 def _city(app):
@@ -28,8 +29,7 @@ def _city(app):
 def test_need_from_the_phone(phone, browser):
     app = phone.app
     _city(app)
-    ctx, resident = person(browser, app, "o_e2e_resident")
-    try:
+    with phone_of(browser, app, "o_e2e_resident") as resident:
         resident.add_init_script("window.__wxStandin = {location: {latitude: 32.0201, longitude: 120.8701}};")
         resident.goto(app.base_url + "/m/practice?account=demo")
         resident.click("a.tile-need")
@@ -41,40 +41,31 @@ def test_need_from_the_phone(phone, browser):
         first.locator("a", has_text="提需求").click()
         form = resident.locator("form.need-form")
         assert form.locator("select[name=place_id] option:checked").inner_text() == "和平桥街道新时代文明实践所"
-        form.locator("input[name=title]").fill("小区需要防诈骗讲座")
-        form.locator("input[name=name]").fill("张亚林")
+        fill_in(form, title="小区需要防诈骗讲座", name="张亚林")
         form.locator("select[name=region]").select_option("崇川区")
-        form.locator("input[name=phone]").fill("13912345678")
+        fill_in(form, phone="13912345678")
         resident.click("#send_code")
         resident.locator("#sms_tip", has_text="验证码已发送").wait_for()
         code = re.search(r"验证码是(\d{6})", app.app.extensions["wx_sms"].last_to("13912345678")).group(1)
-        form.locator("input[name=sms_code]").fill(code)
-        form.locator("textarea[name=content]").fill("老人多，最近常接到诈骗电话，希望来讲一讲。")
+        fill_in(form, sms_code=code, content="老人多，最近常接到诈骗电话，希望来讲一讲。")
         screenshot(resident, "practice-need")
         form.locator("button[type=submit]").click()
         resident.locator(".need-state", has_text="待处理").wait_for()
         assert "和平桥街道新时代文明实践所" in resident.content()
-    finally:
-        ctx.close()
 
 
 def test_order_from_the_phone(phone, browser):
     app = phone.app
     _city(app)
-    ctx, resident = person(browser, app, "o_e2e_orderer")
-    try:
+    with phone_of(browser, app, "o_e2e_orderer") as resident:
         resident.goto(app.base_url + "/m/practice?account=demo")
         resident.click("a.tile-order")
         resident.locator("select[name=category]").select_option("教育服务")
         resident.locator("a.plan-item", has_text="家庭教育讲学志愿服务").click()
         form = resident.locator("form.order-form")
-        form.locator("input[name=name]").fill("赵点单")
-        form.locator("input[name=phone]").fill("13900000009")
-        form.locator("textarea[name=wish]").fill("想给孩子听家庭教育讲座")
+        fill_in(form, name="赵点单", phone="13900000009", wish="想给孩子听家庭教育讲座")
         screenshot(resident, "practice-order")
         form.locator("button[type=submit]").click()
         resident.locator(".order-state", has_text="待处理").wait_for()
         resident.goto(app.base_url + "/m/practice/plans?account=demo")
         assert "剩余9场" in resident.locator("a.plan-item").first.inner_text()
-    finally:
-        ctx.close()

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from tests.browser.conftest import PHONE, WECHAT_UA, screenshot
 from tests.support.orgs import build_tree, make_volunteer
 from tests.support.people import bind
+from tests.support.sandbox_phone import fill_in
 
 
 def person(browser, app, openid: str, auto_image: bool = False):
@@ -19,6 +20,16 @@ def person(browser, app, openid: str, auto_image: bool = False):
     if auto_image:
         context.add_init_script("window.__wxStandin = {autoImage: true};")
     return context, context.new_page()
+
+
+@contextmanager
+def phone_of(browser, app, openid: str, auto_image: bool = False):
+    """``person``'s page for ``openid``; its phone is closed after the block, whatever happened in it."""
+    context, page = person(browser, app, openid, auto_image)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 @contextmanager
@@ -55,15 +66,13 @@ def test_publish_approve_claim_complete_confirm(phone, browser):
         elder.goto(base + "/m/wishes?account=demo")
         elder.click("a.wish-new")
         form = elder.locator("form.wish-form")
-        form.locator("input[name=name]").fill("张亚林")
+        fill_in(form, name="张亚林")
         form.locator("select[name=district]").select_option("崇川区")
         form.locator("select[name=street]").select_option("和平桥街道")
-        form.locator("input[name=age]").fill("76")
+        fill_in(form, age="76")
         form.locator("input[name=gender][value=M]").check()
-        form.locator("input[name=phone]").fill("0513-85123456")
-        form.locator("input[name=address]").fill("和平桥新村12幢301室")
-        form.locator("textarea[name=situation]").fill("独居老人，腿脚不便")
-        form.locator("textarea[name=content]").fill("希望有人帮忙修一修家里的收音机")
+        fill_in(form, phone="0513-85123456", address="和平桥新村12幢301室", situation="独居老人，腿脚不便",
+                content="希望有人帮忙修一修家里的收音机")
         screenshot(elder, "wishes-publish")
         form.locator("button[type=submit]").click()
         elder.locator(".wish-status-note", has_text="等待审核").wait_for()

@@ -42,12 +42,7 @@ from models.org_rules import (
 )
 from models.organization import admin_org_of, search_orgs, suborgs, subtree_of
 from tests.support.orgs import FIELDS, NOW, build_tree, make_volunteer, org_typed
-
-
-def code_of(func, *args, **kwargs) -> str:
-    with pytest.raises(RuleViolation) as info:
-        func(*args, **kwargs)
-    return info.value.code
+from tests.support.rules import code_of
 
 
 def member_of(org, admin):

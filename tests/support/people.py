@@ -168,3 +168,12 @@ def csrf_token(client, path: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, f"no CSRF token on {path}"
     return match.group(1)
+
+
+def post_form(client, path: str, data: dict, page: str | None = None):
+    """POST ``data`` to ``path`` as the form of ``page`` (default ``path``) does: with the session's CSRF token."""
+    return client.post(path, data={"csrf_token": csrf_token(client, page or path), **data})
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)

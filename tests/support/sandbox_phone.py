@@ -27,6 +27,12 @@ def phone_as(context, base_url: str, openid: str):
     return page
 
 
+def fill_in(form, **fields: str) -> None:
+    """Type each of ``fields`` into the form's text box of that name (an input or a textarea), in that order."""
+    for name, value in fields.items():
+        form.locator(f"input[name={name}], textarea[name={name}]").fill(value)
+
+
 def fill_identity(form, *, birth: str, name: str, password: str, gender: str = "F") -> None:
     """The register form's 证件 (a mainland ID number born ``birth``, no other test's), name, gender and password."""
     form.locator("select[name=id_type]").select_option("mainland_id")

@@ -88,6 +88,12 @@ def post(client, path, tok, body):
     ).get_json()
 
 
+def tag_members(client, tok, action: str, tagid: int) -> int:
+    """The errcode of ``cgi-bin/tags/members/<action>`` (batchtagging, batchuntagging) for o_demo_admin."""
+    body = {"openid_list": ["o_demo_admin"], "tagid": tagid}
+    return post(client, f"cgi-bin/tags/members/{action}", tok, body)["errcode"]
+
+
 @pytest.mark.parametrize("path", ["cgi-bin/message/template/send", "cgi-bin/message/custom/send",
                                   "cgi-bin/tags/members/batchtagging", "cgi-bin/tags/members/batchuntagging"])
 def test_a_body_that_is_not_a_json_object_is_refused_as_wechat_does(client, path):
@@ -244,21 +250,8 @@ def test_tags_flow_and_conditional_menu(client, state):
     tag = post(client, "cgi-bin/tags/create", tok, {"tag": {"name": "管理员"}})["tag"]
     assert tag["id"] >= 100
     assert post(client, "cgi-bin/tags/create", tok, {"tag": {"name": "管理员"}})["errcode"] == 45157
-    assert (
-        post(
-            client,
-            "cgi-bin/tags/members/batchtagging",
-            tok,
-            {"openid_list": ["o_demo_admin"], "tagid": tag["id"]},
-        )["errcode"]
-        == 0
-    )
-    assert (
-        post(
-            client, "cgi-bin/tags/members/batchtagging", tok, {"openid_list": ["o_demo_admin"], "tagid": 999}
-        )["errcode"]
-        == 45159
-    )
+    assert tag_members(client, tok, "batchtagging", tag["id"]) == 0
+    assert tag_members(client, tok, "batchtagging", 999) == 45159
     assert post(client, "cgi-bin/tags/getidlist", tok, {"openid": "o_demo_admin"})["tagid_list"] == [
         tag["id"]
     ]
@@ -284,15 +277,7 @@ def test_tags_flow_and_conditional_menu(client, state):
         == 40048
     )
 
-    assert (
-        post(
-            client,
-            "cgi-bin/tags/members/batchuntagging",
-            tok,
-            {"openid_list": ["o_demo_admin"], "tagid": tag["id"]},
-        )["errcode"]
-        == 0
-    )
+    assert tag_members(client, tok, "batchuntagging", tag["id"]) == 0
     assert post(client, "cgi-bin/tags/getidlist", tok, {"openid": "o_demo_admin"})["tagid_list"] == []
     assert post(client, "cgi-bin/tags/getidlist", tok, {"openid": "o_ghost"})["errcode"] == 40003
 

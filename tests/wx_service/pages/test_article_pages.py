@@ -14,13 +14,9 @@ from PIL import Image
 from models import Binding, db
 from models import articles as art
 from tests.support.orgs import NOW, build_tree
-from tests.support.people import csrf_token, sign_in
+from tests.support.people import csrf_token, sign_in, text
 
 BODY = "三月五日是学雷锋纪念日，崇川区各街道组织志愿者走进社区，为老人义务理发、量血压。\n[图1]\n活动持续到中午。"
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def png(width=1000, height=900) -> io.BytesIO:

@@ -17,16 +17,12 @@ from models import gifts as gift_rules
 from models import points as ledger
 from tests.support.gifts import give_points
 from tests.support.orgs import NOW, build_tree, make_volunteer
-from tests.support.people import csrf_token, sign_in
+from tests.support.people import csrf_token, sign_in, text
 from tests.support.projects import TODAY
 from tests.support.wechat import message_xml, post
 
 FORM = {"name": "爱心保温杯", "cost": "10", "stock": "3", "valid_from": TODAY.isoformat(),
         "valid_until": (TODAY + timedelta(days=30)).isoformat(), "place": "协会服务台", "description": "不锈钢"}
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def picture() -> io.BytesIO:

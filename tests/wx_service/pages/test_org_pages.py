@@ -11,15 +11,8 @@ from models import Membership, OrgAdmin, Organization, db
 from models.membership import approve_members, join_org
 from models.org_rules import found_suborg, register_org
 from tests.support.orgs import FIELDS, NOW, bind_admins, build_tree, make_volunteer
-from tests.support.people import csrf_token, sign_in
-
-
-def post(client, path: str, data: dict, page: str | None = None):
-    return client.post(path, data={"csrf_token": csrf_token(client, page or path), **data})
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
+from tests.support.people import csrf_token, sign_in, text
+from tests.support.people import post_form as post
 
 
 @pytest.fixture
@@ -43,10 +36,10 @@ def test_unbound_person_is_told_to_bind(city):
     for path in ("/m/me/orgs", "/m/orgs/new", "/m/admin/members", "/m/admin/suborgs"):
         response = client.get(path)
         assert response.status_code == 403, path
-        assert "请先绑定志愿者账号" in text_of(response) and "/m/bind?account=demo" in text_of(response)
+        assert "请先绑定志愿者账号" in text(response) and "/m/bind?account=demo" in text(response)
     # the list and the detail are open to everyone; the detail offers binding instead of joining
-    assert "崇川区志愿者协会" in text_of(client.get("/m/orgs"))
-    detail = text_of(client.get(f"/m/orgs/{ids['street']}"))
+    assert "崇川区志愿者协会" in text(client.get("/m/orgs"))
+    detail = text(client.get(f"/m/orgs/{ids['street']}"))
     assert "绑定志愿者账号后申请加入" in detail and "申请加入</button>" not in detail
 
 
@@ -59,18 +52,18 @@ def test_signed_out_browser_goes_through_oauth(city):
 def test_find_orgs_filters_and_pages(city):
     handle, ids, _, _ = city
     client = sign_in(handle.client(), "o-person")
-    page = text_of(client.get("/m/orgs?region=海门区"))
+    page = text(client.get("/m/orgs?region=海门区"))
     assert "海门区志愿者协会" in page and "崇川区志愿者协会" not in page
-    page = text_of(client.get("/m/orgs?level=3&keyword=和平"))
+    page = text(client.get("/m/orgs?level=3&keyword=和平"))
     assert "和平桥街道志愿服务支队" in page and "城东街道" not in page
     with handle.app.app_context():
         for i in range(20):
             found_suborg(_root_admin(ids["root"]), ids["root"],
                          {**FIELDS, "name": f"测试组织{i:02d}"}, now=NOW)
         db.session.commit()
-    first = text_of(client.get("/m/orgs"))
+    first = text(client.get("/m/orgs"))
     assert "共 26 个组织" in first and "下一页" in first and "1 / 2" in first
-    second = text_of(client.get("/m/orgs?page=2"))
+    second = text(client.get("/m/orgs?page=2"))
     assert "上一页" in second and second.count('class="weui-media-box weui-media-box_appmsg org-item"') == 11
 
 
@@ -87,24 +80,24 @@ def test_join_approve_and_see_it_in_my_orgs(city):
     detail = f"/m/orgs/{ids['street']}"
     response = post(volunteer, f"/m/orgs/{ids['street']}/join", {}, page=detail)
     assert response.status_code == 302
-    page = text_of(volunteer.get(detail))
+    page = text(volunteer.get(detail))
     assert "已提交申请" in page and "撤回申请" in page
-    assert "待审核" in text_of(volunteer.get("/m/me/orgs"))
+    assert "待审核" in text(volunteer.get("/m/me/orgs"))
 
-    pending = text_of(admin.get("/m/admin/members?tab=pending"))
+    pending = text(admin.get("/m/admin/members?tab=pending"))
     assert "王*明" in pending and "王小明" not in pending and "139****" in pending
-    profile = text_of(admin.get(f"/m/admin/members/{person_id}"))
+    profile = text(admin.get(f"/m/admin/members/{person_id}"))
     assert "王*明" in profile and "3206" in profile and "**" in profile and "王小明" not in profile
     response = post(admin, "/m/admin/members", {"org_id": ids["street"], "action": "approve", "vid": [person_id]},
                     page="/m/admin/members?tab=pending")
-    assert response.status_code == 302, text_of(response)
-    assert "已审核通过 1 人" in text_of(admin.get(response.location))
-    mine = text_of(volunteer.get("/m/me/orgs"))
+    assert response.status_code == 302, text(response)
+    assert "已审核通过 1 人" in text(admin.get(response.location))
+    mine = text(volunteer.get("/m/me/orgs"))
     assert "和平桥街道志愿服务支队" in mine and "已加入" in mine
-    assert "退出组织" in text_of(volunteer.get(detail))
+    assert "退出组织" in text(volunteer.get(detail))
     # the only org: leaving is refused with the rule's message
     post(volunteer, f"/m/orgs/{ids['street']}/leave", {}, page=detail)
-    assert "不能退出唯一的组织" in text_of(volunteer.get(detail))
+    assert "不能退出唯一的组织" in text(volunteer.get(detail))
 
 
 def test_batch_reject_remove_and_search(city):
@@ -119,9 +112,9 @@ def test_batch_reject_remove_and_search(city):
     listing = f"/m/admin/members?org={ids['street']}&tab=pending"
     post(admin, "/m/admin/members", {"org_id": ids["street"], "action": "approve", "vid": pids[:2]}, page=listing)
     post(admin, "/m/admin/members", {"org_id": ids["street"], "action": "reject", "vid": pids[2:]}, page=listing)
-    approved = text_of(admin.get(f"/m/admin/members?org={ids['street']}&tab=approved"))
+    approved = text(admin.get(f"/m/admin/members?org={ids['street']}&tab=approved"))
     assert "张*丰" in approved and "李*光" in approved and "王*常" not in approved
-    found = text_of(admin.get(f"/m/admin/members?org={ids['street']}&q=李"))
+    found = text(admin.get(f"/m/admin/members?org={ids['street']}&q=李"))
     assert "李*光" in found and "张*丰" not in found
     post(admin, "/m/admin/members", {"org_id": ids["street"], "action": "remove", "vid": pids[:2]}, page=listing)
     with handle.app.app_context():
@@ -136,7 +129,7 @@ def test_members_of_another_branch_are_out_of_reach(city):
     token = csrf_token(admin, "/m/admin/members")
     admin.post("/m/admin/members", data={"csrf_token": token, "org_id": ids["street"], "action": "approve",
                                          "vid": ["1"]})
-    assert "没有管理该组织的权限" in text_of(admin.get("/m/admin/members"))
+    assert "没有管理该组织的权限" in text(admin.get("/m/admin/members"))
     plain = sign_in(handle.client(), "o-person")
     assert plain.get("/m/admin/members").status_code == 403
 
@@ -154,24 +147,24 @@ def test_register_org_and_review_it(city):
             "service_domains": ["社区服务", "助老助残"], "intro": "青年志愿者", "latitude": "32.01",
             "longitude": "120.86"}
     bad = post(applicant, "/m/orgs/new", {**form, "org_type": "协会"})
-    assert bad.status_code == 400 and "请选择组织类型" in text_of(bad) and "和平桥青年志愿服务队" in text_of(bad)
+    assert bad.status_code == 400 and "请选择组织类型" in text(bad) and "和平桥青年志愿服务队" in text(bad)
     response = post(applicant, "/m/orgs/new", form)
     assert response.status_code == 302 and response.location.endswith("/m/me/orgs")
-    mine = text_of(applicant.get("/m/me/orgs"))
+    mine = text(applicant.get("/m/me/orgs"))
     assert "和平桥青年志愿服务队" in mine and "待审核" in mine
-    assert "您已是" in text_of(applicant.get("/m/orgs/new"))
+    assert "您已是" in text(applicant.get("/m/orgs/new"))
     with handle.app.app_context():
         org = Organization.query.filter_by(name="和平桥青年志愿服务队").one()
         assert org.service_domains == ["社区服务", "助老助残"] and org.latitude == 32.01
         org_id = org.id
 
-    pending = text_of(parent_admin.get("/m/admin/suborgs?tab=pending"))
+    pending = text(parent_admin.get("/m/admin/suborgs?tab=pending"))
     assert "和平桥青年志愿服务队" in pending
     page = f"/m/admin/suborgs/{org_id}"
     post(parent_admin, f"{page}/review", {"decision": "approve"}, page=page)
     with handle.app.app_context():
         assert db.session.get(Organization, org_id).status == "active"
-    assert "成员管理" in text_of(applicant.get("/m/me/orgs"))
+    assert "成员管理" in text(applicant.get("/m/me/orgs"))
 
 
 def test_suborg_powers(city):
@@ -182,15 +175,15 @@ def test_suborg_powers(city):
         number = db.session.get(Volunteer, person_id).number
     district = sign_in(handle.client(), "o-district")
     page = f"/m/admin/suborgs/{ids['street']}"
-    listing = text_of(district.get("/m/admin/suborgs"))
+    listing = text(district.get("/m/admin/suborgs"))
     assert "和平桥街道志愿服务支队" in listing and "百花社区志愿服务队" in listing and "海门区" not in listing
-    assert "设置活动免审" in text_of(district.get(page))
+    assert "设置活动免审" in text(district.get(page))
     post(district, f"{page}/exempt", {"exempt": "1"}, page=page)
-    assert "取消活动免审" in text_of(district.get(page))
+    assert "取消活动免审" in text(district.get(page))
     post(district, f"{page}/admin-add", {"number": number}, page=page)
-    assert "王*明" in text_of(district.get(page))
+    assert "王*明" in text(district.get(page))
     reset = post(district, f"{page}/reset-password", {"volunteer_id": person_id}, page=page)
-    password = re.search(r"<strong>(\w+)</strong>", text_of(reset)).group(1)
+    password = re.search(r"<strong>(\w+)</strong>", text(reset)).group(1)
     with handle.app.app_context():
         from models import Volunteer
 
@@ -207,9 +200,9 @@ def test_suborg_powers(city):
     # the root (level 1) sees no 免审 button and is refused if it tries
     root = sign_in(handle.client(), "o-root")
     community = f"/m/admin/suborgs/{ids['community']}"
-    assert "活动免审" not in text_of(root.get(community))
+    assert "活动免审" not in text(root.get(community))
     post(root, f"{community}/exempt", {"exempt": "1"}, page=community)
-    assert "没有管理该组织的权限" in text_of(root.get(community))
+    assert "没有管理该组织的权限" in text(root.get(community))
     # a street admin cannot open its parent
     street_admin = sign_in(handle.client(), "o-sibling_street")
     assert street_admin.get(f"/m/admin/suborgs/{ids['district']}").status_code == 403
@@ -220,13 +213,13 @@ def test_own_org_change_goes_to_review(city):
     own, parent = sign_in(handle.client(), "o-street"), sign_in(handle.client(), "o-district")
     post(own, "/m/admin/org", {"name": "和平桥街道新时代文明实践志愿服务支队", "org_type": "民间公益",
                                "region": "崇川区", "intro": "新简介"})
-    page = text_of(own.get("/m/admin/org"))
+    page = text(own.get("/m/admin/org"))
     assert "待上级审核的变更" in page and "和平桥街道新时代文明实践志愿服务支队" in page
-    assert "和平桥街道志愿服务支队" in text_of(own.get(f"/m/orgs/{ids['street']}"))
-    changes = text_of(parent.get("/m/admin/suborgs?tab=changes"))
+    assert "和平桥街道志愿服务支队" in text(own.get(f"/m/orgs/{ids['street']}"))
+    changes = text(parent.get("/m/admin/suborgs?tab=changes"))
     change_id = re.search(r"/m/admin/changes/(\d+)/review", changes).group(1)
     post(parent, f"/m/admin/changes/{change_id}/review", {"decision": "approve"}, page="/m/admin/suborgs?tab=changes")
-    assert "新时代文明实践" in text_of(own.get(f"/m/orgs/{ids['street']}"))
+    assert "新时代文明实践" in text(own.get(f"/m/orgs/{ids['street']}"))
 
 
 def test_join_limit_holds_under_concurrent_requests(app_pg):
@@ -303,13 +296,13 @@ def test_showing_a_members_whole_phone_is_audited(city):
         whole = person.phone
     client = sign_in(handle.client(), "o-street")
     page = f"/m/admin/members/{person_id}?org={ids['street']}"
-    assert whole not in text_of(client.get(page))
+    assert whole not in text(client.get(page))
     shown = post(client, f"/m/admin/members/{person_id}/phone?org={ids['street']}", {}, page=page)
-    assert shown.status_code == 200 and whole in text_of(shown)
+    assert shown.status_code == 200 and whole in text(shown)
     outsider = sign_in(handle.client(), "o-sibling_street")
     refused = outsider.post(f"/m/admin/members/{person_id}/phone?org={ids['street']}",
                             data={"csrf_token": csrf_token(outsider, "/m/me/profile")})
-    assert refused.status_code == 403 and whole not in text_of(refused)
+    assert refused.status_code == 403 and whole not in text(refused)
     with handle.app.app_context():
         [row] = PhoneView.query.all()
         assert (row.viewer_id, row.volunteer_id) == (admin_ids["street"], person_id)
@@ -328,14 +321,14 @@ def test_the_admin_uploads_a_logo_shown_on_the_org_page(city):
     res = client.post("/m/admin/org", data={"csrf_token": csrf_token(client, "/m/admin/org"), "intro": "社区服务",
                                              "logo": (buffer, "logo.png")}, content_type="multipart/form-data")
     assert res.status_code == 302
-    page = text_of(client.get(f"/m/orgs/{ids['street']}"))
+    page = text(client.get(f"/m/orgs/{ids['street']}"))
     assert "org-logo" in page
     logo = client.get(f"/m/orgs/{ids['street']}/logo")
     assert logo.mimetype == "image/jpeg" and Image.open(io.BytesIO(logo.data)).size == (256, 256)
     bad = client.post("/m/admin/org", data={"csrf_token": csrf_token(client, "/m/admin/org"),
                                              "logo": (io.BytesIO(b"GIF89a..."), "x.gif")}, content_type="multipart/form-data")
     assert bad.status_code == 302
-    assert "只支持JPG或PNG" in text_of(client.get("/m/admin/org"))
+    assert "只支持JPG或PNG" in text(client.get("/m/admin/org"))
 
 
 def test_member_groups_on_the_phone(city):
@@ -349,22 +342,22 @@ def test_member_groups_on_the_phone(city):
         db.session.commit()
         number = person.number
     client = sign_in(handle.client(), "o-street")
-    page = text_of(client.get("/m/admin/groups"))
+    page = text(client.get("/m/admin/groups"))
     assert "历史无时长成员" in page and "活跃成员" in page
     post(client, "/m/admin/groups", {"op": "create", "name": "周末服务队"})
     with handle.app.app_context():
         group_id = MemberGroup.query.filter_by(name="周末服务队").one().id
     post(client, f"/m/admin/groups/{group_id}/members", {"op": "add", "numbers": number}, page="/m/admin/groups")
-    assert "王*明" in text_of(client.get(f"/m/admin/groups/{group_id}"))
+    assert "王*明" in text(client.get(f"/m/admin/groups/{group_id}"))
     post(client, "/m/admin/groups", {"op": "create", "name": "骨干"})
     with handle.app.app_context():
         backbone = MemberGroup.query.filter_by(name="骨干").one().id
     post(client, "/m/admin/groups", {"op": "copy", "source": str(group_id), "target_id": str(backbone)})
-    assert "王*明" in text_of(client.get(f"/m/admin/groups/{backbone}"))
+    assert "王*明" in text(client.get(f"/m/admin/groups/{backbone}"))
     post(client, f"/m/admin/groups/{group_id}/members", {"op": "remove", "vid": str(person_id)}, page="/m/admin/groups")
-    assert "王*明" not in text_of(client.get(f"/m/admin/groups/{group_id}"))
+    assert "王*明" not in text(client.get(f"/m/admin/groups/{group_id}"))
     post(client, "/m/admin/groups", {"op": "delete", "group_id": str(group_id)})
-    assert "周末服务队" not in text_of(client.get("/m/admin/groups"))
-    assert "王*明" in text_of(client.get("/m/admin/groups/no_hours_ever"))
+    assert "周末服务队" not in text(client.get("/m/admin/groups"))
+    assert "王*明" in text(client.get("/m/admin/groups/no_hours_ever"))
     outsider = sign_in(handle.client(), "o-sibling_street")
-    assert "王*明" not in text_of(outsider.get(f"/m/admin/groups/{backbone}"))
+    assert "王*明" not in text(outsider.get(f"/m/admin/groups/{backbone}"))

@@ -16,7 +16,7 @@ from models import db
 from models import photos as ph
 from models.signup import sign_up
 from tests.support.orgs import NOW, make_volunteer
-from tests.support.people import csrf_token, sign_in
+from tests.support.people import csrf_token, sign_in, text
 from tests.support.projects import district_project
 
 DEMO = "wxdemo0000000001"
@@ -26,10 +26,6 @@ def jpeg(colour=(200, 120, 40)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (1200, 900), colour).save(out, "JPEG")
     return out.getvalue()
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 @pytest.fixture

@@ -19,20 +19,14 @@ from models.practice import plans as plan_rules
 from models.practice.tables import Need, Order, Plan, PracticeLog
 from tests.support import wechat
 from tests.support.orgs import NOW, build_tree
+from tests.support.people import csrf_token as token
+from tests.support.people import post_form as post
 from tests.support.practice import PLAN_FIELDS, build_places, practice_city
 from tests.support.settings import override
 from tests.wx_service.pages.test_wish_pages import client_for, text
 
 DEMO = "wxdemo0000000001"
 NEED = {"title": "小区需要防诈骗讲座", "name": "张亚林", "region": "崇川区", "content": "老人多，最近常接到诈骗电话。"}
-
-
-def token(client, path: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', text(client.get(path))).group(1)
-
-
-def post(client, path: str, data: dict, page: str | None = None):
-    return client.post(path, data={"csrf_token": token(client, page or path), **data})
 
 
 @pytest.fixture

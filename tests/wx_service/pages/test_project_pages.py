@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import timedelta
 
@@ -13,29 +12,10 @@ from models import project as pr
 from models import signup as su
 from models.membership import approve_members, join_org
 from tests.support.orgs import bind_admins, build_tree, make_volunteer
+from tests.support.people import csrf_token, sign_in, text
+from tests.support.people import post_form as post
 from tests.support.projects import fields, typed
 from tests.support.settings import override
-
-
-def sign_in(client, openid: str):
-    with client.session_transaction() as s:
-        s["openids"] = {"demo": openid}
-        s["account"] = "demo"
-    return client
-
-
-def csrf(client, path: str) -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def post(client, path: str, data, page: str):
-    data = dict(data) if isinstance(data, dict) else data
-    return client.post(path, data={"csrf_token": csrf(client, page), **data})
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def live_fields(**overrides) -> dict:
@@ -199,7 +179,7 @@ def test_200_concurrent_signups_for_10_places_accept_exactly_10(app_pg):
     clients = []
     for openid in openids:
         client = sign_in(app.test_client(), openid)
-        clients.append((client, csrf(client, f"/m/projects/{project_id}")))
+        clients.append((client, csrf_token(client, f"/m/projects/{project_id}")))
     barrier = threading.Barrier(len(clients))
     statuses: list[int] = []
 

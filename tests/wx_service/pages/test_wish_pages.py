@@ -10,6 +10,7 @@ import pytest
 
 from models import Notification, Wish, WishPhoto, db
 from tests.support.orgs import bind_admins, build_tree, make_volunteer
+from tests.support.people import sign_in, text
 
 DEMO = "wxdemo0000000001"
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
@@ -19,11 +20,7 @@ FORM = {"name": "张亚林", "district": "崇川区", "street": "和平桥街道
 
 
 def client_for(handle, openid: str):
-    client = handle.client()
-    with client.session_transaction() as s:
-        s["openids"] = {"demo": openid}
-        s["account"] = "demo"
-    return client
+    return sign_in(handle.client(), openid)
 
 
 def csrf(client, path: str) -> str:
@@ -37,10 +34,6 @@ def csrf(client, path: str) -> str:
 
 def post(client, path: str, data: dict, page: str):
     return client.post(path, data={"csrf_token": csrf(client, page), **data})
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 @pytest.fixture
