@@ -55,6 +55,18 @@ def insert_unique(row) -> bool:
     return True
 
 
+# The engine (a bind of ``db``, on PostgreSQL) for single statements whose commit need not wait for the disk:
+# in autocommit, so a statement is its own transaction; a crash of the database server may lose the last
+# fraction of a second of them (never half of one).  Only rows the service makes again when they are
+# missing go there (``Follower.first_sight``).
+ASYNC_COMMIT = "async_commit"
+
+
+def async_commit_engine():
+    """The engine of ``ASYNC_COMMIT``; on SQLite, which has no such setting, the default one."""
+    return db.engines.get(ASYNC_COMMIT) or db.engine
+
+
 def insert_of(model):
     """The dialect's INSERT for ``model`` (its ``on_conflict_do_nothing``/``…_do_update``: PostgreSQL and
     SQLite spell them alike)."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from .base import after_commit, db, insert_of, utcnow
+from .base import after_commit, async_commit_engine, db, utcnow
 from .volunteer import Binding, Volunteer
 
 SEEN_RESOLUTION = timedelta(minutes=1)
@@ -77,27 +79,25 @@ class Follower(db.Model):
     @classmethod
     def first_sight(cls, account: str, openid: str, now, *, subscribing: bool) -> tuple[bool, int | None]:
         """Who is behind (account, openid), making its row when there is none: (whether the row was made
-        now, the bound volunteer's id or None) — on PostgreSQL in one statement, in Core.
+        now, the bound volunteer's id or None).
 
-        The callback runs this for a person the follower cards do not know, instead of loading rows:
-        a QR campaign's thousands of first contacts then cost one INSERT … ON CONFLICT and its COMMIT
-        each.  A row made for a subscribe is made following.  ``WHERE NOT EXISTS`` spends no id of the
-        sequence on a person already known; ``ON CONFLICT`` settles two first callbacks at once.
+        The callback runs this for a person the follower cards do not know, instead of loading rows: a
+        QR campaign's thousands of first contacts then cost one statement each on PostgreSQL, on a
+        connection of its own in autocommit whose commit does not wait for the disk
+        (``base.ASYNC_COMMIT``: no BEGIN or COMMIT round trip, no fsync wait; a row made for a follower
+        is right whatever the handler does next, and one a database crash loses is made again by the
+        next callback or page that needs it).  A row made for a subscribe is made following.
         """
-        table, binding = cls.__table__, Binding.__table__
-        known = select(table.c.id).where(table.c.account == account, table.c.openid == openid).exists()
-        row = select(literal(account), literal(openid), literal(subscribing),
-                     literal(now if subscribing else None, table.c.subscribed_at.type),
-                     literal(now, table.c.last_seen_at.type)).where(~known)
-        make = (insert_of(cls).from_select(["account", "openid", "following", "subscribed_at", "last_seen_at"], row)
-                .on_conflict_do_nothing(index_elements=["account", "openid"]).returning(table.c.id))
-        bound = select(binding.c.volunteer_id).where(binding.c.account == account, binding.c.openid == openid)
-        if db.session.get_bind(mapper=cls.__mapper__).dialect.name == "postgresql":
-            made = make.cte("made")
-            made_id, volunteer_id = db.session.execute(
-                select(select(made.c.id).scalar_subquery(), bound.scalar_subquery())).one()
-        else:  # SQLite: no INSERT inside a WITH
-            made_id, volunteer_id = db.session.execute(make).scalar(), db.session.execute(bound).scalar()
+        engine = async_commit_engine()
+        statements = _first_sight_statements(engine.dialect.name)
+        values = {"account": account, "openid": openid, "following": subscribing,
+                  "subscribed_at": now if subscribing else None, "now": now}
+        with engine.begin() as connection:  # on PostgreSQL in autocommit: brackets the connection's use only
+            if len(statements) == 1:
+                made_id, volunteer_id = connection.execute(statements[0], values).one()
+            else:  # SQLite: no INSERT inside a WITH
+                made_id = connection.execute(statements[0], values).scalar()
+                volunteer_id = connection.execute(statements[1], values).scalar()
         return made_id is not None, volunteer_id
 
     @classmethod
@@ -159,3 +159,23 @@ class Follower(db.Model):
         self.last_longitude = longitude
         self.last_precision = precision
         self.last_location_at = now
+
+
+@functools.cache
+def _first_sight_statements(dialect: str) -> tuple:
+    """``Follower.first_sight``'s statements, built once: the INSERT (``WHERE NOT EXISTS`` spends no id of
+    the sequence on a person already known; ``ON CONFLICT`` settles two first callbacks at once) and the
+    binding's volunteer — on PostgreSQL one statement, the INSERT in a WITH."""
+    table, binding = Follower.__table__, Binding.__table__
+    account, openid = bindparam("account"), bindparam("openid")
+    known = select(table.c.id).where(table.c.account == account, table.c.openid == openid).exists()
+    row = select(account, openid, bindparam("following"), bindparam("subscribed_at", type_=table.c.subscribed_at.type),
+                 bindparam("now", type_=table.c.last_seen_at.type)).where(~known)
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    make = (insert.from_select(["account", "openid", "following", "subscribed_at", "last_seen_at"], row)
+            .on_conflict_do_nothing(index_elements=["account", "openid"]).returning(table.c.id))
+    bound = select(binding.c.volunteer_id).where(binding.c.account == account, binding.c.openid == openid)
+    if dialect != "postgresql":
+        return make, bound
+    made = make.cte("made")
+    return (select(select(made.c.id).scalar_subquery(), bound.scalar_subquery()),)

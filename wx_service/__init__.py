@@ -23,6 +23,7 @@ from jobs import storage as media_storage
 from jobs.queue import InProcessBackend, RQBackend
 from models import clock as model_clock
 from models import db, personal_data
+from models.base import ASYNC_COMMIT
 from models.stats import tables as stats_tables
 
 from . import clock
@@ -51,6 +52,7 @@ def create_app(config=None) -> Flask:
         SQLALCHEMY_DATABASE_URI=settings.database.url,
         SQLALCHEMY_ECHO=settings.database.echo,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database.url),
+        SQLALCHEMY_BINDS=_async_commit_bind(settings.database.url),
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -147,6 +149,15 @@ def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, "pool_recycle": 1800}
+
+
+def _async_commit_bind(url: str) -> dict:
+    """On PostgreSQL, a small pool in autocommit whose commits do not wait for the disk
+    (``models.base.ASYNC_COMMIT``)."""
+    if url.startswith("sqlite"):
+        return {}
+    return {ASYNC_COMMIT: {"url": url, **_engine_options(url), "pool_size": 2, "max_overflow": 8,
+                           "isolation_level": "AUTOCOMMIT", "connect_args": {"options": "-c synchronous_commit=off"}}}
 
 
 @event.listens_for(Engine, "connect")

@@ -23,9 +23,10 @@ def count_sql(app):
         statements.append(statement)
 
     with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    return statements, lambda: event.remove(engine, "before_cursor_execute", record)
+        engines = set(db.engines.values())  # the default and, on PostgreSQL, the async-commit bind
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    return statements, lambda: [event.remove(engine, "before_cursor_execute", record) for engine in engines]
 
 
 def app_sql(handle, send):
@@ -267,3 +268,17 @@ def test_a_binding_change_drops_the_card_kept_in_the_database_during_an_outage_t
                       store=app_pg.app.extensions["wx_store"])
         db.session.commit()
         assert db_store.get(kept) is None
+
+
+def test_only_the_async_commit_bind_commits_without_waiting_for_the_disk(app_pg):
+    """First sights go to a pool of their own in autocommit with ``synchronous_commit = off``; every other
+    write still waits for the disk."""
+    from sqlalchemy import text
+
+    from models.base import ASYNC_COMMIT
+
+    with app_pg.app.app_context():
+        with db.engines[ASYNC_COMMIT].connect() as lossy, db.engine.connect() as default:
+            assert lossy.execute(text("SHOW synchronous_commit")).scalar() == "off"
+            assert default.execute(text("SHOW synchronous_commit")).scalar() == "on"
+            assert lossy.get_isolation_level() == "AUTOCOMMIT"
