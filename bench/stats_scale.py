@@ -245,9 +245,22 @@ DIRECT_RANKING = (
     " AND day >= date '2026-01-01' GROUP BY 1 ORDER BY 2 DESC LIMIT 10")
 
 
-def _sample_rss(samples: list, done: threading.Event) -> None:
+def _children_rss() -> int:
+    """The RSS of this process's children (the Excel writer of an XLSX export), KiB."""
+    pid = os.getpid()
+    total = 0
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            total += rss_kib(int(child))
+        except (FileNotFoundError, RuntimeError):  # ended meanwhile
+            pass
+    return total
+
+
+def _sample_rss(samples: list, writer_samples: list, done: threading.Event) -> None:
     while not done.is_set():
         samples.append(rss_kib(os.getpid()))
+        writer_samples.append(_children_rss())
         time.sleep(0.2)
 
 
@@ -289,9 +302,9 @@ def measure(env: dict, url: str, first_leaf: int) -> dict:
             db.session.add(export)
             db.session.commit()
             export_id = export.id
-            samples, done = [], threading.Event()
+            samples, writer_samples, done = [], [], threading.Event()
 
-            sampler = threading.Thread(target=_sample_rss, args=(samples, done))
+            sampler = threading.Thread(target=_sample_rss, args=(samples, writer_samples, done))
             before = rss_kib(os.getpid())
             sampler.start()
             started = time.perf_counter()
@@ -304,6 +317,9 @@ def measure(env: dict, url: str, first_leaf: int) -> dict:
             out[f"export {rows} members ({fmt})"] = {
                 "seconds": round(seconds, 1), "rss_before_mib": round(before / 1024, 1),
                 "rss_at_25pct_mib": round(quarter / 1024, 1), "rss_max_mib": round(max(samples or [before]) / 1024, 1),
+                "writer_rss_max_mib": round(max(writer_samples or [0]) / 1024, 1),
+                "writer_rss_at_25pct_mib": round((writer_samples[len(writer_samples) // 4] if writer_samples else 0)
+                                                 / 1024, 1),
                 "file_mib": round(size / 2**20, 1), "org_members": members}
     return out
 

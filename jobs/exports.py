@@ -2,8 +2,8 @@
 
 CSV is written with the csv module straight to the file (a kind of several sheets: straight into the members of a
 ZIP, one CSV per sheet); XLSX with openpyxl's write-only workbook, a sheet each, which streams rows to a temporary
-file: either way one batch is in memory.  The file is written to a local temporary file and put in
-the media store (``jobs.storage``: a shared directory or a bucket) when complete, so a download on any
+file, in a process of its own beside the reading (``jobs.xlsx_writer``): either way about one batch is in memory.
+The file is written to a local temporary file and put in the media store (``jobs.storage``: a shared directory or a bucket) when complete, so a download on any
 host finds it and never sees half a file; a second run of the same export (a retry) writes it again.
 """
 
@@ -16,10 +16,9 @@ import os
 import tempfile
 import zipfile
 
-from openpyxl import Workbook
-
 from jobs import job
 from jobs.storage import storage
+from jobs.xlsx_writer import XlsxWriter
 from models import clock, db
 from models import exports as ex
 from models.records import national as _national  # noqa: F401  (registers the national record's kind)
@@ -57,6 +56,8 @@ class _CsvWriter:
     def close(self):
         self.fh.close()
 
+    discard = close
+
 
 class _CsvZipWriter:
     """Several sheets: a ZIP of one CSV per sheet, each streamed into its member (one member open at a time)."""
@@ -83,29 +84,12 @@ class _CsvZipWriter:
         self._end_sheet()
         self.archive.close()
 
-
-class _XlsxWriter:
-    """A workbook with a sheet each."""
-
-    def __init__(self, path):
-        self.path = path
-        self.book = Workbook(write_only=True)
-
-    def sheet(self, title, header):
-        self.current = self.book.create_sheet(title[:31])  # Excel's limit for a sheet's name
-        self.current.append(header)
-
-    def rows(self, rows):
-        for row in rows:
-            self.current.append(row)
-
-    def close(self):
-        self.book.save(self.path)
+    discard = close
 
 
 def _writer(export, kind, path):
     if export.fmt == "xlsx":
-        return _XlsxWriter(path)
+        return XlsxWriter(path)
     return _CsvZipWriter(path) if len(kind.sheets) > 1 else _CsvWriter(path)
 
 
@@ -121,6 +105,7 @@ def run_export(export_id: int) -> int | None:
     target = export_path(export)
     handle, temp = tempfile.mkstemp(prefix=f"export-{export_id}-", suffix=".part")
     os.close(handle)
+    writer = None
     try:
         export.rows_total = kind.count(export)
         db.session.commit()
@@ -140,6 +125,8 @@ def run_export(export_id: int) -> int | None:
         db.session.commit()
         return done
     except Exception as exc:
+        if writer is not None:
+            writer.discard()
         db.session.rollback()
         db.session.execute(db.update(ex.Export).where(ex.Export.id == export_id).values(
             state=ex.FAILED, error=exc.__class__.__name__[:200], finished_at=clock.now()))
