@@ -324,36 +324,39 @@ def approve_signups(actor: Volunteer, project_id: int, signup_ids, *, now: datet
     return _settled(done)
 
 
+def _decide(signups, from_states, kind: str, project: Project, now: datetime, reason: str, **values) -> list[Signup]:
+    """Move each selected signup still in one of ``from_states`` (a conditional UPDATE: one handled meanwhile is
+    passed over) and tell its volunteer (``kind``, with the reason); the signups moved."""
+    moved = [signup for signup in signups if _move(signup.id, from_states, **values)]
+    for signup in moved:
+        _note(kind, signup.id, signup.volunteer_id, project, now, reason=reason)
+    return moved
+
+
 def reject_signups(actor: Volunteer, project_id: int, signup_ids, *, now: datetime, reason: str = "") -> int:
     """拒绝 (one or a batch): pending or waitlisted → rejected."""
     project, signups = _to_review(actor, project_id, signup_ids, now)
     reason = _reason(reason, "未通过报名审核")
-    done = 0
-    for signup in signups:
-        if _move(signup.id, (PENDING, WAITLISTED), state=REJECTED, decided_at=now, decided_by_id=actor.id):
-            _note("signup_rejected", signup.id, signup.volunteer_id, project, now, reason=reason)
-            done += 1
-    return _settled(done)
+    return _settled(len(_decide(signups, (PENDING, WAITLISTED), "signup_rejected", project, now, reason,
+                                state=REJECTED, decided_at=now, decided_by_id=actor.id)))
 
 
 def cancel_accepted(actor: Volunteer, project_id: int, signup_ids, *, now: datetime, reason: str = "") -> int:
     """取消 (已录用): the admin cancels accepted signups (not after a check-in); places go to the waitlist."""
     project, signups = _to_review(actor, project_id, signup_ids, now)
     reason = _reason(reason, "管理员取消")
-    done = 0
-    for signup in signups:
-        if signup.first_checkin_at is not None:
-            raise RuleViolation("already_checked_in", f"{signup.volunteer.masked_name}已签到，不能取消。", 409)
-        if _move(signup.id, (ACCEPTED,), state=CANCELLED, cancelled_at=now, cancel_reason=reason,
-                 decided_by_id=actor.id):
-            _note("signup_cancelled", signup.id, signup.volunteer_id, project, now, reason=reason)
-            _give_place(project.id)
-            done += 1
-    if not done:
+    checked_in = next((signup for signup in signups if signup.first_checkin_at is not None), None)
+    if checked_in is not None:
+        raise RuleViolation("already_checked_in", f"{checked_in.volunteer.masked_name}已签到，不能取消。", 409)
+    moved = _decide(signups, (ACCEPTED,), "signup_cancelled", project, now, reason,
+                    state=CANCELLED, cancelled_at=now, cancel_reason=reason, decided_by_id=actor.id)
+    if not moved:
         raise RuleViolation("not_accepted", "所选志愿者不在已录用名单中。", 409)
+    for _ in moved:
+        _give_place(project.id)
     promote_waitlist(project.id, now=now)
     db.session.expire_all()
-    return done
+    return len(moved)
 
 
 # ---------------------------------------------------------------------------------- 邀请/招募

@@ -21,9 +21,9 @@ from models import Binding, OrgAdmin, Volunteer, db, project_rules, utcnow
 from models import project as pr
 from tests.reliability.test_masking import get_paths, secrets_not_of
 from tests.support.orgs import bind_admins, build_tree, make_volunteer
-from tests.support.people import bind, id_number, sign_in
+from tests.support.people import bind, csrf_token, id_number, sign_in, text
 from tests.support.projects import typed
-from tests.wx_service.pages.test_project_pages import csrf, live_fields, text
+from tests.wx_service.pages.test_project_pages import live_fields
 from wx_service.dev.demo import seed_demo
 
 _phones = itertools.count(1)
@@ -68,7 +68,7 @@ def test_the_edit_page_shows_temporary_admins_masked_and_keeps_them_by_volunteer
         assert re.search(rf'name="temp_admin_vid" value="{vid}" checked', html)
 
     # keep 顾建华, drop 陆美珍, add 朱德兴 by his ID number; an id that is not a temporary admin adds no one
-    form = {**live_fields(name="滨江公园清洁", service_targets="社会公众"), "csrf_token": csrf(client, page),
+    form = {**live_fields(name="滨江公园清洁", service_targets="社会公众"), "csrf_token": csrf_token(client, page),
             "temp_admin_id_numbers": people["朱德兴"][1]}
     form_data = MultiDict([*form.items(), ("temp_admin_vid", str(people["顾建华"][0])), ("temp_admin_vid", "1")])
     res = client.post(page, data=form_data)
@@ -84,11 +84,11 @@ def test_a_refused_edit_does_not_echo_the_typed_id_number(project_with_helpers):
     handle, project_id, people = project_with_helpers
     client = sign_in(handle.client(), "o-root")
     page = f"/m/admin/projects/{project_id}/edit"
-    res = client.post(page, data={"csrf_token": csrf(client, page), "recruit_count": "-3",
+    res = client.post(page, data={"csrf_token": csrf_token(client, page), "recruit_count": "-3",
                                   "temp_admin_id_numbers": people["朱德兴"][1]})
     assert 400 <= res.status_code < 500
     assert people["朱德兴"][1] not in text(res)
-    res = client.post(page, data={"csrf_token": csrf(client, page), "temp_admin_id_numbers": "320602194706309999"})
+    res = client.post(page, data={"csrf_token": csrf_token(client, page), "temp_admin_id_numbers": "320602194706309999"})
     assert "320602194706309999" not in text(res)
 
 
