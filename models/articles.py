@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 from sqlalchemy import update
 
 from .base import RuleViolation, check_length, db, insert_unique, label_of, won
-from .organization import ACTIVE, Organization, admin_org_of
+from .organization import ACTIVE, Organization, admin_org_of, subtree_of
 from .volunteer import Volunteer
 
 READING, GUIDE = "reading", "guide"
@@ -103,7 +103,7 @@ def pending_for(reviewer: Volunteer) -> list[Article]:
     if org is None:
         return []
     return (Article.query.join(Organization, Organization.id == Article.org_id)
-            .filter(Article.state == PENDING, Organization.path.like(org.path + "%"))
+            .filter(Article.state == PENDING, subtree_of(org))
             .order_by(Article.created_at, Article.id).all())
 
 

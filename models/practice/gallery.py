@@ -21,7 +21,7 @@ from ..base import db, label_of
 from ..photos import APPROVED, ProjectPhoto
 from ..project import APPROVED as PROJECT_APPROVED
 from ..project import Project
-from .tables import Place, PlacePhoto, PracticeProject
+from .tables import Place, PlacePhoto, PracticeProject, place_subtree
 
 PLACE, SNAP = "place", "snap"
 KINDS = (PLACE, SNAP)
@@ -59,14 +59,14 @@ def _stored():
 def _practice_projects(within: Place | None):
     query = (select(PracticeProject.project_id).join(Place, Place.id == PracticeProject.place_id)
              .join(Project, Project.id == PracticeProject.project_id).where(Project.status == PROJECT_APPROVED))
-    return query.where(Place.path.like(within.path + "%")) if within is not None else query
+    return query.where(place_subtree(within)) if within is not None else query
 
 
 def _sources(within: Place | None):
     places = select(literal(PLACE, String).label("kind"), PlacePhoto.id.label("id"), PlacePhoto.created_at.label("at")
                     ).join(Place, Place.id == PlacePhoto.place_id).where(PlacePhoto.media_item_id.in_(_stored()))
     if within is not None:
-        places = places.where(Place.path.like(within.path + "%"))
+        places = places.where(place_subtree(within))
     snaps = select(literal(SNAP, String), ProjectPhoto.id, ProjectPhoto.created_at).where(
         ProjectPhoto.state == APPROVED, ProjectPhoto.project_id.in_(_practice_projects(within)))
     return places.union_all(snaps).subquery()

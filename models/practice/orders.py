@@ -17,7 +17,7 @@ from sqlalchemy import update
 
 from .. import identity, permissions
 from ..base import RuleViolation, db, get_or_refuse
-from ..organization import ACTIVE, OrgAdmin, Organization, admin_org_of
+from ..organization import ACTIVE, OrgAdmin, Organization, admin_org_of, subtree_of
 from ..project import FINISHED, Project
 from . import places, telling
 from .plans import get_plan
@@ -132,7 +132,7 @@ def report(actor, order_id: int, *, note: str = "", now) -> Order:
 def team_choices(order: Order) -> list[Organization]:
     """The orgs an order may be dispatched to: approved orgs of the handling place's org and below."""
     root = order.place.org
-    return (Organization.query.filter(Organization.status == ACTIVE, Organization.path.like(root.path + "%"))
+    return (Organization.query.filter(Organization.status == ACTIVE, subtree_of(root))
             .order_by(Organization.path).limit(300).all())
 
 

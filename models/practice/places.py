@@ -15,9 +15,9 @@ from sqlalchemy import select
 from .. import identity, regions
 from ..base import RuleViolation, db, get_or_refuse
 from ..notification import notify_many
-from ..organization import ACTIVE, OrgAdmin, Organization, admin_org_of
+from ..organization import ACTIVE, OrgAdmin, Organization, admin_org_of, subtree_of
 from ..positions import Position, distance_m
-from .tables import CENTRE, STATION, Place
+from .tables import CENTRE, STATION, Place, place_subtree
 
 EDITABLE = ("name", "intro", "phone", "address", "latitude", "longitude", "organiser", "leaders", "rules_text")
 LIMITS = {"name": (2, 100), "intro": (0, 2000), "phone": (0, 30), "address": (0, 200), "organiser": (0, 200),
@@ -29,11 +29,6 @@ LABELS = {"name": "场所名称", "intro": "场所介绍", "phone": "联系电�
 
 def get_place(place_id) -> Place:
     return get_or_refuse(Place, place_id, "place_not_found", "实践阵地不存在。")
-
-
-def subtree_of(place: Place, include_self: bool = True):
-    condition = Place.path.like(place.path + "%")
-    return condition if include_self else condition & (Place.id != place.id)
 
 
 def ancestors(place: Place) -> list[Place]:
@@ -86,7 +81,7 @@ def managed_places(volunteer) -> list[Place]:
     if is_city_admin(volunteer):
         return Place.query.order_by(Place.path).all()
     own = managed_root(volunteer)
-    return Place.query.filter(subtree_of(own)).order_by(Place.path).all() if own else []
+    return Place.query.filter(place_subtree(own)).order_by(Place.path).all() if own else []
 
 
 def admin_ids(place: Place) -> list[int]:
@@ -183,7 +178,7 @@ def org_choices(actor, parent: Place | None) -> list[Organization]:
     taken = select(Place.org_id)
     query = Organization.query.filter(Organization.status == ACTIVE, Organization.id.not_in(taken))
     if parent is not None:
-        query = query.filter(Organization.path.like(parent.org.path + "%"), Organization.id != parent.org_id)
+        query = query.filter(subtree_of(parent.org, include_self=False))
     return query.order_by(Organization.path).limit(200).all()
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from .. import regions
 from ..base import RuleViolation, db, get_or_refuse
 from . import places
-from .tables import CATEGORIES, Place, Plan
+from .tables import CATEGORIES, Place, Plan, place_subtree
 
 TEXTS = {"name": (2, 50), "audience": (0, 100), "organiser": (0, 100), "team": (0, 100), "activity_time": (0, 100),
          "location": (0, 200), "content": (2, 2000)}
@@ -86,7 +86,7 @@ def open_for_orders(today: date, *, region: str | None = None, category: str | N
     if category in CATEGORIES:
         query = query.where(Plan.category == category)
     if place is not None:
-        query = query.where(places.subtree_of(place))
+        query = query.where(place_subtree(place))
     query = query.order_by((Plan.ordered_count >= Plan.planned_sessions), Plan.valid_until, Plan.id)
     return db.paginate(query, page=max(int(page or 1), 1), per_page=per_page, error_out=False)
 

@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select
 
 from ..base import db
 from ..project import APPROVED, Project
-from .tables import LEVEL_LABELS, Place, PracticeProject, Target
+from .tables import LEVEL_LABELS, Place, PracticeProject, Target, place_subtree
 
 
 @dataclass
@@ -77,7 +77,7 @@ def done_by_place(months: list[tuple[int, int]], *, now: datetime, tz: str,
              .join(Project, Project.id == PracticeProject.project_id)
              .where(Project.status == APPROVED, Project.ends_at >= start, Project.ends_at < end))
     if within is not None:
-        query = query.join(Place, Place.id == PracticeProject.place_id).where(Place.path.like(within.path + "%"))
+        query = query.join(Place, Place.id == PracticeProject.place_id).where(place_subtree(within))
     query = query.group_by(PracticeProject.place_id, month)
     out = {}
     for place_id, index, count, people in db.session.execute(query):
@@ -101,7 +101,7 @@ def report(start: tuple[int, int], end: tuple[int, int], *, now: datetime, tz: s
     months = months_between(start, end)
     query = Place.query
     if within is not None:
-        query = query.filter(Place.path.like(within.path + "%"))
+        query = query.filter(place_subtree(within))
     all_places = query.order_by(Place.path).all()
     rows = {p.id: Row(p, by_month={ym: [0, 0] for ym in months}) for p in all_places}
     planned = planned_by_place(months)
@@ -152,6 +152,6 @@ def recent_activities(place: Place, *, now: datetime, limit: int = 10) -> list[P
     """资讯动态 of a 微主页: the approved practice activities of the place's subtree, latest first."""
     query = (select(Project).join(PracticeProject, PracticeProject.project_id == Project.id)
              .join(Place, Place.id == PracticeProject.place_id)
-             .where(Project.status == APPROVED, Place.path.like(place.path + "%"), Project.starts_at <= now)
+             .where(Project.status == APPROVED, place_subtree(place), Project.starts_at <= now)
              .order_by(Project.starts_at.desc(), Project.id.desc()).limit(limit))
     return list(db.session.scalars(query))

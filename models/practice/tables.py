@@ -74,6 +74,12 @@ class Place(db.Model):
         return self.latitude is not None and self.longitude is not None
 
 
+
+def place_subtree(place: Place, include_self: bool = True):
+    """The SQL condition "this place and every place below it" (one indexed prefix match)."""
+    condition = Place.path.like(place.path + "%")
+    return condition if include_self else condition & (Place.id != place.id)
+
 class PlacePhoto(db.Model):
     """场所图片 (part 4 §二.2(3)): one photo of a place, its media item; ``outside`` marks the 外部全景图."""
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from .. import permissions
 from ..base import RuleViolation, db, get_or_refuse
 from ..membership import APPROVED, Membership
-from ..organization import Organization
+from ..organization import Organization, subtree_of
 from ..volunteer import Volunteer
 from .tables import ENTRY_KINDS, RecordEntry
 
@@ -55,8 +55,7 @@ def entries_of(volunteer_id: int, *, by: Organization | None = None, below: bool
     [start, end]."""
     query = RecordEntry.query.filter(RecordEntry.volunteer_id == volunteer_id)
     if by is not None and below:
-        query = query.join(Organization, Organization.id == RecordEntry.org_id).filter(
-            Organization.path.like(by.path + "%"))
+        query = query.join(Organization, Organization.id == RecordEntry.org_id).filter(subtree_of(by))
     elif by is not None:
         query = query.filter(RecordEntry.org_id == by.id)
     if start is not None:
