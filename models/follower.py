@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from .base import after_commit, async_commit_engine, db, utcnow
 from .volunteer import Binding, Volunteer
@@ -92,13 +93,15 @@ class Follower(db.Model):
         statements = _first_sight_statements(engine.dialect.name)
         values = {"account": account, "openid": openid, "following": subscribing,
                   "subscribed_at": now if subscribing else None, "now": now}
-        with engine.begin() as connection:  # on PostgreSQL in autocommit: brackets the connection's use only
-            if len(statements) == 1:
-                made_id, volunteer_id = connection.execute(statements[0], values).one()
-            else:  # SQLite: no INSERT inside a WITH
-                made_id = connection.execute(statements[0], values).scalar()
-                volunteer_id = connection.execute(statements[1], values).scalar()
-        return made_id is not None, volunteer_id
+        try:
+            return _sight(engine, statements, values)
+        except DBAPIError as exc:
+            # That pool does not ping before each use (a round trip a first contact): a connection the
+            # database dropped (a restart) fails here once, the pool is renewed, and the statement —
+            # which did nothing on a dead connection — runs again.
+            if not exc.connection_invalidated:
+                raise
+            return _sight(engine, statements, values)
 
     @classmethod
     def with_volunteer(cls, account: str, openid: str):
@@ -159,6 +162,16 @@ class Follower(db.Model):
         self.last_longitude = longitude
         self.last_precision = precision
         self.last_location_at = now
+
+
+def _sight(engine, statements, values) -> tuple[bool, int | None]:
+    with engine.begin() as connection:  # on PostgreSQL in autocommit: brackets the connection's use only
+        if len(statements) == 1:
+            made_id, volunteer_id = connection.execute(statements[0], values).one()
+        else:  # SQLite: no INSERT inside a WITH
+            made_id = connection.execute(statements[0], values).scalar()
+            volunteer_id = connection.execute(statements[1], values).scalar()
+    return made_id is not None, volunteer_id
 
 
 @functools.cache

@@ -68,7 +68,7 @@ access_log = logging.getLogger("wx_service.access")
 def install_request_logging(app) -> None:
     @app.before_request
     def _start():
-        g.request_id = request.headers.get("X-Request-Id") or os.urandom(8).hex()
+        g.request_id = request.environ.get("HTTP_X_REQUEST_ID") or os.urandom(8).hex()  # the proxy's, if any
         g.started = time.perf_counter()
 
     @app.after_request

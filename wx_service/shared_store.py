@@ -7,8 +7,14 @@ back with) the transaction of the request that uses it.
 
 from __future__ import annotations
 
+import atexit
+import logging
+import os
+import queue
+import threading
 import time
 import uuid
+import weakref
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import SharedValue, utcnow
 
+log = logging.getLogger("wx_service.shared_store")
 
 class LockTimeout(Exception):
     """Another process held the lock for longer than we were willing to wait."""
@@ -58,6 +65,7 @@ class RedisStore:
     def __init__(self, client: redis_lib.Redis, prefix: str):
         self.redis = client
         self.prefix = prefix + ":"
+        self._soon = SoonWrites(self._write_batch)
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -109,18 +117,41 @@ class RedisStore:
         """``set(key)`` only while ``guard`` still holds ``expected`` (None: absent), atomically; whether set."""
         return bool(self.redis.eval(self._SET_IF, 2, self._k(key), self._k(guard), value, ttl, expected or ""))
 
-    _SET_AND_SET_IF = ("redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) "
-                       "local g = redis.call('get', KEYS[3]) if (g == false and ARGV[5] == '') or g == ARGV[5] then "
-                       "redis.call('set', KEYS[2], ARGV[3], 'EX', ARGV[4]) end return 0")
-
     def set_and_set_if(self, key: str, value: str, ttl: int, guarded: GuardedSet | None) -> None:
         """``set(key)`` and, when given, ``set_if(*guarded)``, in one round trip (the callback's reply and the
         follower card it read)."""
-        if guarded is None:
-            self.set(key, value, ttl)
-            return
-        self.redis.eval(self._SET_AND_SET_IF, 3, self._k(key), self._k(guarded.key), self._k(guarded.guard),
-                        value, ttl, guarded.value, guarded.ttl, guarded.expected or "")
+        self._write_batch([(key, value, ttl, guarded)])
+
+    def set_and_set_if_soon(self, key: str, value: str, ttl: int, guarded: GuardedSet | None) -> None:
+        """``set_and_set_if``, sent by the process's writer thread within a few milliseconds, with the others
+        of that moment in one command (see ``SoonWrites``); a failure is logged there."""
+        self._soon.put((key, value, ttl, guarded))
+
+    def flush(self) -> None:
+        """Wait until every ``…_soon`` write made so far by this process has been sent."""
+        self._soon.flush()
+
+    # Many ``set_and_set_if`` in one command: per write a flag (guarded or not), then key, value, ttl and,
+    # when guarded, the guarded key, its value and ttl and the guard's expected value (keys in KEYS).
+    _SET_AND_SET_IF_MANY = (
+        "local k, a = 1, 1 while a <= #ARGV do redis.call('set', KEYS[k], ARGV[a + 1], 'EX', ARGV[a + 2]) "
+        "if ARGV[a] == '1' then local g = redis.call('get', KEYS[k + 2]) "
+        "if (g == false and ARGV[a + 5] == '') or g == ARGV[a + 5] then "
+        "redis.call('set', KEYS[k + 1], ARGV[a + 3], 'EX', ARGV[a + 4]) end k, a = k + 3, a + 6 "
+        "else k, a = k + 1, a + 3 end end return 0")
+
+    def _write_batch(self, writes) -> None:
+        """A batch of ``set_and_set_if_soon`` writes, in one command (packing commands one by one would cost
+        the writer thread more than the round trip it saves)."""
+        keys, args = [], []
+        for key, value, ttl, guarded in writes:
+            keys.append(self._k(key))
+            if guarded is None:
+                args += ("0", value, ttl)
+            else:
+                keys += (self._k(guarded.key), self._k(guarded.guard))
+                args += ("1", value, ttl, guarded.value, guarded.ttl, guarded.expected or "")
+        self.redis.eval(self._SET_AND_SET_IF_MANY, len(keys), *keys, *args)
 
     def delete_many(self, keys) -> None:
         if keys:
@@ -208,6 +239,11 @@ class DatabaseStore:
         if guarded is not None:
             self.set_if(*guarded)
 
+    set_and_set_if_soon = set_and_set_if  # a database write gains nothing from waiting for others
+
+    def flush(self) -> None:
+        """Nothing waits: every write of this store is made at once."""
+
     MARK_TTL = 7 * 24 * 3600  # a mark nobody took (no scheduler running) is purged with the expired rows
 
     def mark(self, name: str, field: str, value: str) -> None:
@@ -293,6 +329,84 @@ class DatabaseStore:
             conn.exec_driver_sql("SELECT 1")
         return True
 
+
+
+class SoonWrites:
+    """Writes no request waits for, sent by one thread of the process a few milliseconds after the first
+    of them, together with every other that came meanwhile, through ``write_batch``.
+
+    The callback's reply and follower card are such writes: the reply is there for WeChat's retry,
+    which comes seconds later, and a card written a moment late only means one more database read.
+    Under a broadcast's rush the process then makes one Redis round trip a batch instead of one a
+    callback — each round trip also wakes Redis, which on a small machine costs more than the command.
+    A process that dies in those milliseconds loses its unsent writes: a retry of such a callback is
+    answered ``success`` (its first answer had been sent), and the card is made again when next needed.
+
+    The thread ends after ``IDLE`` seconds with nothing to write and is started again by the next write;
+    a forked child (a gunicorn worker) starts its own and never sends what its parent had queued.
+    """
+
+    LINGER = 0.01
+    IDLE = 30.0
+    MOST = 500  # writes a batch, at the most
+
+    def __init__(self, write_batch):
+        self._write_batch = write_batch
+        self._pid = None
+        _ALL.add(self)
+
+    def _start_afresh(self) -> None:
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = None
+
+    def put(self, write) -> None:
+        if self._pid != os.getpid():
+            self._start_afresh()
+        with self._lock:
+            self._queue.put(write)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="shared-store-writes", daemon=True)
+                self._thread.start()
+
+    def flush(self) -> None:
+        """Wait until every write put so far has been sent (or has failed and been logged)."""
+        if self._pid == os.getpid():
+            self._queue.join()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=self.IDLE)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
+            time.sleep(self.LINGER)
+            batch = [first]
+            with suppress(queue.Empty):
+                while len(batch) < self.MOST:
+                    batch.append(self._queue.get_nowait())
+            try:
+                self._write_batch(batch)
+            except Exception:
+                log.warning("could not send %d shared-store writes", len(batch), exc_info=True)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+
+_ALL: weakref.WeakSet[SoonWrites] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """A worker that stops (gunicorn's graceful restart) sends what it has queued first."""
+    for writes in list(_ALL):
+        writes.flush()
 
 
 @contextmanager

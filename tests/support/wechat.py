@@ -59,8 +59,11 @@ def post(client, account_config: dict, name: str, xml: str, safe: bool = False,
         enc = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]></Encrypt>", encrypted).group(1)
         args.update(encrypt_type="aes", msg_signature=sign(token, timestamp, nonce, enc))
         body = f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"
-    return client.post(f"/wechat/{name}", query_string=args, data=body.encode(),
-                       content_type="text/xml")
+    answer = client.post(f"/wechat/{name}", query_string=args, data=body.encode(), content_type="text/xml")
+    # As with WeChat, the test's next callback comes after this one's reply and card were kept (the
+    # store sends them a few milliseconds later: ``shared_store.SoonWrites``).
+    client.application.extensions["wx_store"].flush()
+    return answer
 
 
 def decrypt_reply(account_config: dict, name: str, reply_xml: str, nonce: str | None = None) -> str:

@@ -318,7 +318,7 @@ def receive(name):
         abort(503)
     card_write = follower_cards.guarded(name, message.source, card_read, generation) if card_read else None
     try:
-        store.set_and_set_if(key, xml, DEDUP_TTL, card_write)
+        store.set_and_set_if_soon(key, xml, DEDUP_TTL, card_write)
     except (RedisError, DBAPIError):
         log.warning("could not keep the reply beside the dedup key")
     return _respond(account, xml, nonce)

@@ -175,6 +175,28 @@ def test_repeat_delivery_is_applied_once_and_gets_the_same_reply(any_app):
         assert Follower.query.filter_by(openid="o_rep").one().subscribed_at == subscribed_at
 
 
+def test_a_repeat_that_comes_before_the_reply_is_kept_waits_for_it(app_pg, monkeypatch):
+    """The reply is kept a moment after it was sent (``SoonWrites``): WeChat's retry in that moment — or
+    the same message under another nonce — waits for it instead of being answered ``success``."""
+    from wx_service.shared_store import SoonWrites
+
+    monkeypatch.setattr(SoonWrites, "LINGER", 0.4)
+    client, xml = app_pg.client(), wechat.text_xml("o_rep_soon", "你好")
+    timestamp, nonce = str(int(time.time())), wechat.fresh_nonce()
+    query = {"signature": wechat.sign("demotoken", timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+    first = client.post("/wechat/demo", query_string=query, data=xml.encode(), content_type="text/xml")
+    store = app_pg.app.extensions["wx_store"]
+    with app_pg.app.app_context():
+        assert store.get(next(iter(_dedup_keys(store, "o_rep_soon")))) == "\x01pending"  # not kept yet
+    retry = client.post("/wechat/demo", query_string=query, data=xml.encode(), content_type="text/xml")
+    again = wechat.post(client, app_pg.config, "demo", xml)
+    assert b"o_rep_soon" in first.data and first.data == retry.data == again.data
+
+
+def _dedup_keys(store, openid):
+    return [key.decode()[len(store.prefix):] for key in store.redis.scan_iter(f"{store.prefix}dedup:*{openid}*")]
+
+
 def test_same_msgid_from_two_users_is_not_a_repeat(any_app):
     client = any_app.client()
     a = wechat.post(client, any_app.config, "demo", wechat.text_xml("o_a", "x", msg_id=1, create_time=100))

@@ -282,3 +282,23 @@ def test_only_the_async_commit_bind_commits_without_waiting_for_the_disk(app_pg)
             assert lossy.execute(text("SHOW synchronous_commit")).scalar() == "off"
             assert default.execute(text("SHOW synchronous_commit")).scalar() == "on"
             assert lossy.connection.dbapi_connection.autocommit and not default.connection.dbapi_connection.autocommit
+
+
+def test_a_first_contact_after_the_database_dropped_the_pools_connections_is_answered(app_pg):
+    """The async-commit pool does not ping before each use: a connection the database dropped (a restart)
+    fails once inside ``first_sight``, which runs the statement again on a new one — no 503."""
+    from sqlalchemy import text
+
+    from models.base import ASYNC_COMMIT
+
+    send_event(app_pg, "o_before_restart", "subscribe")
+    with app_pg.app.app_context():
+        lossy = db.engines[ASYNC_COMMIT]
+        with lossy.connect() as conn:
+            pooled = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with db.engine.connect() as admin:
+            assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pooled}).scalar()
+    answer = send_event(app_pg, "o_after_restart", "subscribe")
+    assert answer.status_code == 200 and "o_after_restart" in answer.get_data(as_text=True)
+    with app_pg.app.app_context():
+        assert Follower.query.filter_by(openid="o_after_restart").one().following

@@ -1,0 +1,137 @@
+"""The shared store's writes that no request waits for (``set_and_set_if_soon``), on the real Redis: sent in
+batches, one command each, by a thread of the process that ends when idle and that a fork does not inherit."""
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import uuid
+
+import pytest
+import redis as redis_lib
+
+from wx_service.shared_store import DatabaseStore, GuardedSet, RedisStore, SoonWrites
+
+
+@pytest.fixture
+def store(redis_url):
+    prefix = f"wx_test_soon_{uuid.uuid4().hex[:8]}"
+    client = redis_lib.Redis.from_url(redis_url)
+    yield RedisStore(client, prefix)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+
+
+def counting_batches(store, monkeypatch):
+    batches = []
+    write_batch = store._write_batch
+
+    def record(writes):
+        batches.append(len(writes))
+        write_batch(writes)
+
+    monkeypatch.setattr(store, "_soon", SoonWrites(record))
+    return batches
+
+
+def test_writes_made_together_go_in_one_command_and_keep_their_guards(store, monkeypatch):
+    batches = counting_batches(store, monkeypatch)
+    store.set("gen:held", "3", 60)
+    for n in range(40):
+        store.set_and_set_if_soon(f"reply:{n}", f"回复{n}", 60, None)
+    store.set_and_set_if_soon("reply:a", "甲", 60, GuardedSet("card:a", "volunteer 7", 60, "gen:held", "3"))
+    store.set_and_set_if_soon("reply:b", "乙", 60, GuardedSet("card:b", "volunteer 8", 60, "gen:held", "2"))
+    store.set_and_set_if_soon("reply:c", "丙", 60, GuardedSet("card:c", "nobody", 60, "gen:none", None))
+    assert store.get("reply:0") is None or len(batches) >= 1  # not waited for by the caller
+    store.flush()
+    assert sum(batches) == 43 and len(batches) <= 2  # within the linger: one command, two at worst
+    assert [store.get(f"reply:{n}") for n in (0, 39)] == ["回复0", "回复39"]
+    assert (store.get("reply:a"), store.get("card:a")) == ("甲", "volunteer 7")
+    assert (store.get("reply:b"), store.get("card:b")) == ("乙", None)  # the generation moved: no card
+    assert store.get("card:c") == "nobody"
+    assert 0 < store.ttl("card:a") <= 60
+
+
+def test_the_writer_thread_ends_when_idle_and_the_next_write_starts_another(store, monkeypatch):
+    monkeypatch.setattr(SoonWrites, "IDLE", 0.05)
+    store.set_and_set_if_soon("reply:1", "一", 60, None)
+    store.flush()
+    first = store._soon._thread
+    deadline = time.monotonic() + 5
+    while store._soon._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert store._soon._thread is None and not first.is_alive()
+    store.set_and_set_if_soon("reply:2", "二", 60, None)
+    store.flush()
+    assert store.get("reply:2") == "二"
+
+
+def test_a_failed_batch_is_logged_and_the_next_is_still_sent(store, monkeypatch, caplog):
+    calls = []
+    write_batch = store._write_batch
+
+    def failing_once(writes):
+        calls.append(len(writes))
+        if len(calls) == 1:
+            raise redis_lib.ConnectionError("Redis went away")
+        write_batch(writes)
+
+    monkeypatch.setattr(store, "_soon", SoonWrites(failing_once))
+    with caplog.at_level(logging.WARNING, logger="wx_service.shared_store"):
+        store.set_and_set_if_soon("reply:lost", "丢", 60, None)
+        store.flush()
+        store.set_and_set_if_soon("reply:kept", "留", 60, None)
+        store.flush()
+    assert "could not send 1 shared-store writes" in caplog.text
+    assert (store.get("reply:lost"), store.get("reply:kept")) == (None, "留")
+
+
+def _child_writes(prefix, url, done):
+    child = RedisStore(redis_lib.Redis.from_url(url), prefix)
+    child._soon = PARENT_SOON  # the parent's writer, as a forked worker inherits it
+    child.set_and_set_if_soon("reply:child", "子", 60, None)
+    child.flush()
+    done.put(True)
+
+
+PARENT_SOON = None
+
+
+def test_a_forked_child_sends_its_own_writes_and_never_its_parents(store, redis_url, monkeypatch):
+    global PARENT_SOON
+    release, parent = threading.Event(), os.getpid()
+    write_batch = store._write_batch
+
+    def held(writes):
+        if os.getpid() == parent:
+            release.wait(30)
+        write_batch(writes)
+
+    PARENT_SOON = SoonWrites(held)
+    monkeypatch.setattr(store, "_soon", PARENT_SOON)
+    store.set_and_set_if_soon("reply:parent", "父", 60, None)  # queued, its batch held
+    time.sleep(SoonWrites.LINGER * 3)
+    done = multiprocessing.get_context("fork").Queue()
+    child = multiprocessing.get_context("fork").Process(target=_child_writes,
+                                                        args=(store.prefix[:-1], redis_url, done))
+    child.start()
+    try:
+        # the child's writer is its own: the parent's batch, still held here, is not sent twice or lost
+        assert done.get(timeout=20)
+        child.join(20)
+        assert child.exitcode == 0
+        assert store.get("reply:child") == "子"
+        assert store.get("reply:parent") is None
+    finally:
+        release.set()
+        PARENT_SOON.flush()
+    assert store.get("reply:parent") == "父"
+
+
+def test_the_database_store_writes_at_once(app_lite):
+    db_store = app_lite.app.extensions["wx_db_store"]
+    assert isinstance(db_store, DatabaseStore)
+    with app_lite.app.app_context():
+        db_store.set_and_set_if_soon("reply:db", "库", 60, GuardedSet("card:db", "v", 60, "gen:db", None))
+        assert (db_store.get("reply:db"), db_store.get("card:db")) == ("库", "v")
