@@ -57,6 +57,17 @@ class Claim:
     found: tuple[str | None, ...]
 
 
+_forks = 0  # how many forks made this process: what a process inherited from before its fork is not its own
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 def _text(value: bytes | None) -> str | None:
     return value.decode() if value is not None else None
 
@@ -66,6 +77,20 @@ class RedisStore:
         self.redis = client
         self.prefix = prefix + ":"
         self._soon = SoonWrites(self._write_batch)
+        self._threads = threading.local()
+
+    def _own_client(self) -> redis_lib.Redis:
+        """A client on a connection this thread keeps, for the callback's one round trip (``claim``).
+
+        Taking a connection from the pool and giving it back — with the pool's fork check and its probe
+        that the connection has nothing left to read — cost the callback more CPU than the command
+        itself.  The connection goes back to the pool when the thread ends; a forked child makes its own.
+        """
+        own = getattr(self._threads, "client", None)
+        if own is None or self._threads.forks != _forks:
+            own = redis_lib.Redis(connection_pool=self.redis.connection_pool, single_connection_client=True)
+            self._threads.client, self._threads.forks = own, _forks
+        return own
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -92,7 +117,7 @@ class RedisStore:
         time) — unless ``guard`` is held already: then nothing is written (see ``Claim``)."""
         guard_key, card_key, generation_key = self._k(guard), self._k(reads[0]), self._k(reads[1])
         marks, field, noted = (self._k(mark[0]), mark[1], mark[2]) if mark else (guard_key, "", "")
-        answer = self.redis.eval(self._CLAIM, 5, guard_key, self._k(key), card_key, generation_key, marks,
+        answer = self._own_client().eval(self._CLAIM, 5, guard_key, self._k(key), card_key, generation_key, marks,
                                  digest, guard_ttl, value, ttl, field, noted)
         if answer[0] == 2:
             return Claim(Claim.FIRST, bool(answer[1]), tuple(_text(v) for v in answer[2:]))
@@ -352,17 +377,17 @@ class SoonWrites:
 
     def __init__(self, write_batch):
         self._write_batch = write_batch
-        self._pid = None
+        self._forks = None
         _ALL.add(self)
 
     def _start_afresh(self) -> None:
-        self._pid = os.getpid()
+        self._forks = _forks
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
         self._thread = None
 
     def put(self, write) -> None:
-        if self._pid != os.getpid():
+        if self._forks != _forks:
             self._start_afresh()
         with self._lock:
             self._queue.put(write)
@@ -372,7 +397,7 @@ class SoonWrites:
 
     def flush(self) -> None:
         """Wait until every write put so far has been sent (or has failed and been logged)."""
-        if self._pid == os.getpid():
+        if self._forks == _forks:
             self._queue.join()
 
     def _run(self) -> None:

@@ -1,6 +1,7 @@
 """The shared store's writes that no request waits for (``set_and_set_if_soon``), on the real Redis: sent in
 batches, one command each, by a thread of the process that ends when idle and that a fork does not inherit."""
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -135,3 +136,49 @@ def test_the_database_store_writes_at_once(app_lite):
     with app_lite.app.app_context():
         db_store.set_and_set_if_soon("reply:db", "库", 60, GuardedSet("card:db", "v", 60, "gen:db", None))
         assert (db_store.get("reply:db"), db_store.get("card:db")) == ("库", "v")
+
+
+def _claim_many(store, tag, count):
+    """``count`` claims, each checked: a connection shared with another process would cross the answers."""
+    for n in range(count):
+        claim = store.claim(f"pair:{tag}:{n}", f"digest-{tag}-{n}", 60, f"dedup:{tag}:{n}", "pending", 60,
+                            (f"card:{tag}", f"card:{tag}:gen"))
+        assert (claim.state, claim.added) == ("first", True)
+        again = store.claim(f"pair:{tag}:{n}", f"digest-{tag}-{n}", 60, f"dedup:{tag}:{n}", "pending", 60,
+                            (f"card:{tag}", f"card:{tag}:gen"))
+        assert (again.state, again.found) == ("again", ("pending",))
+
+
+def _child_claims(done):
+    try:
+        _claim_many(FORKED_STORE, "child", 300)
+        done.put("ok")
+    except BaseException as exc:  # noqa: BLE001 - the parent reports it
+        done.put(repr(exc))
+
+
+FORKED_STORE = None
+
+
+def test_a_forked_child_claims_on_a_connection_of_its_own(store):
+    global FORKED_STORE
+    FORKED_STORE = store
+    _claim_many(store, "parent-before", 5)  # the parent's thread now keeps a connection
+    context = multiprocessing.get_context("fork")
+    done = context.Queue()
+    child = context.Process(target=_child_claims, args=(done,))
+    child.start()
+    _claim_many(store, "parent", 300)  # at the same time as the child
+    assert done.get(timeout=30) == "ok"
+    child.join(20)
+
+
+def test_a_thread_gives_its_connection_back_when_it_ends(store):
+    pool = store.redis.connection_pool
+    worker = threading.Thread(target=_claim_many, args=(store, "thread", 3))
+    worker.start()
+    worker.join()
+    gc.collect()
+    assert len(pool._in_use_connections) == 0
+    _claim_many(store, "main", 3)
+    assert len(pool._in_use_connections) == 1  # this thread's, kept
