@@ -384,6 +384,7 @@ class SoonWrites:
         self._forks = _forks
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
+        self._hurry = threading.Event()
         self._thread = None
 
     def put(self, write) -> None:
@@ -396,9 +397,13 @@ class SoonWrites:
                 self._thread.start()
 
     def flush(self) -> None:
-        """Wait until every write put so far has been sent (or has failed and been logged)."""
+        """Send every write put so far without lingering, and wait until it is sent (or failed and was logged)."""
         if self._forks == _forks:
-            self._queue.join()
+            self._hurry.set()
+            try:
+                self._queue.join()
+            finally:
+                self._hurry.clear()
 
     def _run(self) -> None:
         while True:
@@ -410,7 +415,7 @@ class SoonWrites:
                         self._thread = None
                         return
                 continue
-            time.sleep(self.LINGER)
+            self._hurry.wait(self.LINGER)
             batch = [first]
             with suppress(queue.Empty):
                 while len(batch) < self.MOST:

@@ -5,14 +5,28 @@ import gc
 import logging
 import multiprocessing
 import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 import redis as redis_lib
 
 from wx_service.shared_store import DatabaseStore, GuardedSet, RedisStore, SoonWrites
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -182,3 +196,48 @@ def test_a_thread_gives_its_connection_back_when_it_ends(store):
     assert len(pool._in_use_connections) == 0
     _claim_many(store, "main", 3)
     assert len(pool._in_use_connections) == 1  # this thread's, kept
+
+
+GRACEFUL_APP = '''
+import os
+
+import redis
+
+from wx_service.shared_store import RedisStore, SoonWrites
+
+SoonWrites.LINGER = 120  # far beyond gunicorn's graceful timeout: only the flush at exit can send it
+store = RedisStore(redis.Redis.from_url(os.environ["SOON_REDIS"]), os.environ["SOON_PREFIX"])
+
+
+def app(environ, start_response):
+    store.set_and_set_if_soon("reply:graceful", "好", 60, None)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+'''
+
+
+def test_a_gunicorn_worker_that_stops_gracefully_sends_what_it_had_queued(store, redis_url, tmp_path):
+    (tmp_path / "graceful_app.py").write_text(GRACEFUL_APP)
+    port = free_port()
+    env = {**os.environ, "SOON_REDIS": redis_url, "SOON_PREFIX": store.prefix[:-1],
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
+                               "--graceful-timeout", "20", "graceful_app:app"], env=env, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
+                    assert answer.read() == b"ok"
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "gunicorn did not start"
+                time.sleep(0.2)
+        assert store.get("reply:graceful") is None  # lingering
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert store.get("reply:graceful") == "好"

@@ -34,23 +34,19 @@ REFUSAL_BY_STATUS = {400: "malformed", 403: "signature", 404: "unknown_account",
 
 
 def install(app) -> None:
-    """``/metrics``, and the callback's own hooks: in the callback blueprint's scope (``callback``), so that
-    no other request runs them and the callback need not ask which blueprint it is."""
+    """``/metrics``, and the callback's own hook: in the callback blueprint's scope (``callback``), so that no
+    other request runs it and the callback need not ask which blueprint it is.  The latency runs from the
+    request's start as the access log takes it (``logs.install_request_logging``: ``g.started``)."""
     app.register_blueprint(bp)
-    app.before_request_funcs.setdefault("callback", []).append(_callback_started)
     app.after_request_funcs.setdefault("callback", []).append(_callback_answered)
-
-
-def _callback_started():
-    g.callback_started = time.perf_counter()
 
 
 def _callback_answered(response):
     if response.status_code >= 400:
         reason = g.get("callback_refusal") or REFUSAL_BY_STATUS.get(response.status_code, "other")
         CALLBACKS_REFUSED.labels(reason).inc()
-    elif request.method == "POST" and "callback_started" in g:
-        CALLBACK_SECONDS.labels(g.get("message_type", "unknown")).observe(time.perf_counter() - g.callback_started)
+    elif request.method == "POST" and "started" in g:
+        CALLBACK_SECONDS.labels(g.get("message_type", "unknown")).observe(time.perf_counter() - g.started)
     return response
 
 

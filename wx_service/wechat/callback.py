@@ -59,8 +59,8 @@ MAX_OPENID = 64  # the width of follower.openid; WeChat's openids have 28 charac
 PAIR_TTL = 24 * 3600  # how long a used (timestamp, nonce) pair is remembered, at the least
 
 
-def _account(name):
-    account = config.settings().accounts.get(name)
+def _account(name, settings):
+    account = settings.accounts.get(name)
     if account is None:
         abort(404)
     g.log_account = name
@@ -73,12 +73,12 @@ def signature_ok(token: str, signature: str, timestamp: str, nonce: str) -> bool
     return hmac.compare_digest(expected.encode(), signature.encode())
 
 
-def _verify(account):
+def _verify(account, settings):
     args = request.args
     signature, timestamp, nonce = args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", "")
     if not signature_ok(account.token, signature, timestamp, nonce):
         abort(403)
-    skew = config.settings().app.max_clock_skew
+    skew = settings.app.max_clock_skew
     if skew:
         try:
             if abs(time.time() - int(timestamp)) > skew:
@@ -90,8 +90,8 @@ def _verify(account):
 
 @bp.get("/wechat/<name>")
 def echo(name):
-    account = _account(name)
-    _verify(account)
+    settings = config.settings()
+    _verify(_account(name, settings), settings)
     return request.args.get("echostr", ""), 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
@@ -274,8 +274,9 @@ def _respond(account, xml: str, nonce: str):
 
 @bp.post("/wechat/<name>")
 def receive(name):
-    account = _account(name)
-    timestamp, nonce = _verify(account)
+    settings = config.settings()  # read once: each read goes through Flask's context-local proxy
+    account = _account(name, settings)
+    timestamp, nonce = _verify(account, settings)
     body = _read_body()
     root = _safe_xml(body)
     plain = _decrypt(account, root, body, timestamp, nonce)
@@ -290,7 +291,7 @@ def receive(name):
         key = "h:" + hashlib.sha1(key.encode()).hexdigest()
     key = f"dedup:{name}:{key}"
     now = clock.now()
-    store, claim, pair_key = _claim(name, timestamp, nonce, plain, key, message.source, now)
+    store, claim, pair_key = _claim(name, timestamp, nonce, plain, key, message.source, now, settings)
     if claim.state == Claim.OTHER:
         refuse(403, "replayed_nonce")
     if claim.state == Claim.AGAIN:
@@ -305,11 +306,11 @@ def receive(name):
     card, generation = claim.found
     try:
         try:
-            xml, card_read = _handle(name, message, follower_cards.Card.decode(card), now)
+            xml, card_read = _handle(name, message, follower_cards.Card.decode(card), now, settings)
         except IntegrityError:
             # Two first callbacks of one person at once both create its follower row; the loser's
             # transaction was rolled back whole, and on a second try it finds the row.
-            xml, card_read = _handle(name, message, None, now)
+            xml, card_read = _handle(name, message, None, now, settings)
     except DBAPIError:
         # The database is down: forget the keys so WeChat's retry is processed, and say 503.
         _forget(store, key)
@@ -329,7 +330,7 @@ def _stores():
     return current_app.extensions["wx_store"], current_app.extensions["wx_db_store"]
 
 
-def _claim(name: str, timestamp: str, nonce: str, body: bytes, key: str, openid: str, now):
+def _claim(name: str, timestamp: str, nonce: str, body: bytes, key: str, openid: str, now, settings):
     """In one round trip: remember the (timestamp, nonce) pair with the body's digest, SET NX the dedup
     key, read the person's card (and its generation) and mark them seen.
 
@@ -342,7 +343,7 @@ def _claim(name: str, timestamp: str, nonce: str, body: bytes, key: str, openid:
     if len(pair_key) > 120:
         pair_key = f"pair:{name}:h:" + hashlib.sha1(f"{timestamp}\n{nonce}".encode()).hexdigest()
     digest = hashlib.sha256(body).hexdigest()[:32]
-    pair_ttl = max(PAIR_TTL, 2 * config.settings().app.max_clock_skew)
+    pair_ttl = max(PAIR_TTL, 2 * settings.app.max_clock_skew)
     card_key = follower_cards.key(name, openid)
     primary, fallback = _stores()
     for store in (primary, fallback) if primary is not fallback else (primary,):
@@ -418,9 +419,8 @@ class _Rows:
 SUBSCRIBING = ("subscribe", "subscribe_scan")  # wechatpy's event names of a follow (``_message_class``)
 
 
-def _handle(name: str, message, card, now) -> tuple[str, follower_cards.Card | None]:
+def _handle(name: str, message, card, now, settings) -> tuple[str, follower_cards.Card | None]:
     """The reply, and the card to keep when the store had none (None when a handler failed)."""
-    settings = config.settings()
     openid = message.source
     event = getattr(message, "event", None)
     func = handlers.router.resolve(message.type, event, getattr(message, "key", None))
