@@ -1,6 +1,6 @@
 """Callback throughput: the service against the bare Flask + wechatpy ceiling, same load, alternating runs.
 
-    python bench/callback_throughput.py [--seconds 10] [--rounds 2] [--cases click,idle_click,...]
+    python bench/callback_throughput.py [--seconds 10] [--rounds 2] [--cases click,idle_click,...] [--cpu]
 
 Both under gunicorn with 2 workers; wrk with 32 connections and 2 threads replays pre-signed requests
 (bench/requests.lua), every request distinct (own CreateTime, own nonce) so deduplication never
@@ -24,12 +24,25 @@ import sys
 import time
 import tomllib
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import redis  # noqa: E402
-from common import ENV, REDIS_URL, ROOT, gunicorn, service_stack, tempdir, write_requests, wrk  # noqa: E402
+from common import (  # noqa: E402
+    ENV,
+    REDIS_URL,
+    ROOT,
+    cpu_per_request,
+    gunicorn,
+    processes_named,
+    service_stack,
+    tempdir,
+    workers_of,
+    write_requests,
+    wrk,
+)
 from follower_seed import idle_openid  # noqa: E402
 
 # case -> (ratio of bare, p99 in ms): the targets of issues 10 and 18
@@ -46,6 +59,8 @@ def main() -> None:
     parser.add_argument("--cases", default=",".join(TARGETS), help="comma-separated, of: " + ", ".join(TARGETS))
     parser.add_argument("--threads", type=int, default=1,
                         help="threads per gunicorn worker (gthread) for BOTH apps; 1 = sync workers")
+    parser.add_argument("--cpu", action="store_true",
+                        help="also print the CPU a request cost the app's workers, Redis, PostgreSQL and wrk")
     args = parser.parse_args()
     cases = [c for c in args.cases.split(",") if c]
     workdir = tempdir()
@@ -53,8 +68,9 @@ def main() -> None:
     results: dict[tuple[str, str], list[dict]] = {}
     try:
         with service_stack(workdir) as env:
-            with gunicorn("wx_service:create_app()", env, threads=args.threads) as (service_url, _), \
-                    gunicorn("bench.bare_app:app", ENV, threads=args.threads) as (bare_url, _):
+            with gunicorn("wx_service:create_app()", env, threads=args.threads) as (service_url, service), \
+                    gunicorn("bench.bare_app:app", ENV, threads=args.threads) as (bare_url, bare):
+                masters = {service_url: service.pid, bare_url: bare.pid}
                 offset = 0
                 for url in (service_url, bare_url):  # each worker's first request pays for its lazy start-up
                     first_requests(url, write_requests("click", 8, offset := offset + 10**6, workdir / "first.txt"))
@@ -76,7 +92,9 @@ def main() -> None:
                                 lines, senders = per_run, range(10**6, 10**6 + per_run)  # never seeded
                             requests = write_requests(case, lines, offset := offset + 10**6, workdir / "req.txt",
                                                       senders=senders)
-                            result = wrk(url, requests, args.seconds)
+                            groups = {"workers": workers_of(masters[url]), "redis": processes_named("redis-server"),
+                                      "postgres": processes_named("postgres")}
+                            result, split = cpu_per_request(groups, partial(wrk, url, requests, args.seconds))
                             if result["requests"] > lines:
                                 print(f"  (wrk sent {result['requests']} requests, more than the {lines} written: "
                                       "repeats were measured too)", flush=True)
@@ -84,6 +102,9 @@ def main() -> None:
                             print(f"{case:16} {label:8} {result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.1f} ms  "
                                   f"p99 {result['p99_ms']:6.1f} ms  max {result['max_ms']:7.1f} ms  "
                                   f"non-2xx {result['errors']} {result['socket_errors']}", flush=True)
+                            if args.cpu:
+                                print(" " * 26 + "CPU µs a request: " + ", ".join(
+                                    f"{name} {value:.0f}" for name, value in split.items()), flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report(cases, results)

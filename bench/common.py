@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import psycopg
@@ -148,6 +148,35 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def processes_named(name: str) -> list[int]:
+    """The pids of every process called ``name`` (``redis-server``, ``postgres``: its backends too)."""
+    out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def cpu_per_request(groups: dict[str, list[int]], run) -> tuple[dict, dict[str, float]]:
+    """``run()`` (a ``wrk`` call), and the CPU each group of processes used meanwhile, in µs per request
+    answered; ``wrk`` is this process's children (wrk itself).  On a machine whose cores are all busy
+    this, not the wall clock, shows where a request's cost lies."""
+
+    def used(pids):
+        total = 0.0
+        for pid in pids:
+            with suppress(OSError):  # a backend that ended meanwhile
+                total += cpu_seconds(pid)
+        return total
+
+    before = {name: used(pids) for name, pids in groups.items()}
+    children = os.times()
+    result = run()
+    after_children = os.times()
+    answered = max(result["requests"], 1)
+    split = {name: (used(pids) - before[name]) / answered * 1e6 for name, pids in groups.items()}
+    split["wrk"] = (after_children.children_user + after_children.children_system
+                    - children.children_user - children.children_system) / answered * 1e6
+    return result, split
 
 
 def write_requests(case: str, count: int, offset: int, path: Path, senders=None) -> Path:
