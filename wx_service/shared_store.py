@@ -60,9 +60,13 @@ class Claim:
 _forks = 0  # how many forks made this process: what a process inherited from before its fork is not its own
 
 
+_starting = threading.Lock()  # a writer's queue and thread are made once a process, by one thread
+
+
 def _forked() -> None:
-    global _forks
+    global _forks, _starting
     _forks += 1
+    _starting = threading.Lock()  # a lock some thread of the parent held at the fork stays held here
 
 
 os.register_at_fork(after_in_child=_forked)
@@ -381,15 +385,17 @@ class SoonWrites:
         _ALL.add(self)
 
     def _start_afresh(self) -> None:
-        self._forks = _forks
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
         self._hurry = threading.Event()
         self._thread = None
+        self._forks = _forks  # last: a thread that sees it current finds the rest made
 
     def put(self, write) -> None:
         if self._forks != _forks:
-            self._start_afresh()
+            with _starting:
+                if self._forks != _forks:
+                    self._start_afresh()
         with self._lock:
             self._queue.put(write)
             if self._thread is None:

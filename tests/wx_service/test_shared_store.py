@@ -241,3 +241,20 @@ def test_a_gunicorn_worker_that_stops_gracefully_sends_what_it_had_queued(store,
         if server.poll() is None:
             server.kill()
     assert store.get("reply:graceful") == "好"
+
+
+def test_request_threads_that_write_first_at_once_share_one_writer(store):
+    """A gthread worker: its threads' first writes come together; none is lost to a second queue."""
+    ready = threading.Barrier(16)
+
+    def first_write(n):
+        ready.wait()
+        store.set_and_set_if_soon(f"reply:t{n}", f"线程{n}", 60, None)
+
+    threads = [threading.Thread(target=first_write, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store.flush()
+    assert [store.get(f"reply:t{n}") for n in range(16)] == [f"线程{n}" for n in range(16)]
