@@ -85,6 +85,10 @@ def close_project(actor, project_id: int, summary: str, media_ids: list[str], *,
     require_project(actor, project, "close_project", now=now)
     media_ids = media.clean_ids(media_ids, code="closure_photo", least=0, most=MAX_PHOTOS)
     summary = check_closure(project, summary, media_ids, now=now)
+    # The project's row, locked until commit: a first check-in at this moment (``punches.mark_first_checkin``,
+    # an UPDATE of that row) then either commits before the read below sees it, or waits and finds this
+    # closure — a closed 双签 project with a check-in counts once, never zero times.
+    db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
     closure = ProjectClosure(project_id=project.id, summary=summary, closed_by_id=actor.id, closed_at=now)
     insert_or_refuse(closure, "already_closed", "该项目已结项。")
     db.session.add_all(ClosurePhoto(project_id=project.id, media_item_id=item.id)

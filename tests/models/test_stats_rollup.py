@@ -191,3 +191,57 @@ def test_leaving_while_an_admin_removes_is_counted_once_on_postgres(app_pg):
     with app.app_context():
         assert recount.rollup_snapshot() == recount.recount()
         assert ms.Membership.query.filter_by(org_id=org_id, state=ms.APPROVED).count() == 0
+
+
+def test_closing_at_the_moment_of_the_first_check_in_counts_the_project_once_on_postgres(app_pg):
+    """发布小结 of a 双签 project and its first 签到 at the same moment, on real connections: the project
+    counts in the statistics once (each used to miss the other's uncommitted row, and it counted nowhere)."""
+    import threading
+
+    from models import Volunteer
+
+    app = app_pg.app
+    day = DAYS["march"]
+    with app.app_context():
+        _orgs, admins = build_tree()
+        projects = [project(admins["district"], day, "double", f"同时结项双签活动{n}") for n in range(10)]
+        people = [make_volunteer(f"同时签到志愿者{n}") for n in range(len(projects))]
+        for p, person in zip(projects, people, strict=True):
+            su.sign_up(person, p.id, now=NOW)
+        db.session.commit()
+        app_pg.drain_jobs()
+        admin_id = admins["district"].id
+        pairs = [(p.id, person.id) for p, person in zip(projects, people, strict=True)]
+    outcomes = []
+
+    def attempt(fn):
+        with app.app_context():
+            try:
+                fn()
+                db.session.commit()
+                outcomes.append("ok")
+            except RuleViolation as exc:
+                db.session.rollback()
+                outcomes.append(exc.code)
+
+    for project_id, person_id in pairs:
+        barrier = threading.Barrier(2)
+
+        def close(p=project_id, barrier=barrier):
+            barrier.wait(10)
+            closure.close_project(db.session.get(Volunteer, admin_id), p,
+                                  "本次活动组织有序，志愿者认真负责，群众满意度高，效果很好。", ["M1"], account="demo",
+                                  now=at(day + timedelta(days=3), 9))
+
+        def sign_in(p=project_id, v=person_id, barrier=barrier):
+            barrier.wait(10)
+            att_punches.sign_in(db.session.get(Volunteer, v), p, SITE, now=at(day, 9))
+
+        threads = [threading.Thread(target=attempt, args=(fn,)) for fn in (close, sign_in)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert outcomes.count("ok") == 2 * len(pairs), outcomes
+    with app.app_context():
+        assert recount.rollup_snapshot() == recount.recount()
