@@ -2,7 +2,8 @@
 
 Redis when ``[redis] url`` is set; otherwise rows of ``shared_value`` in the database.  Each
 operation runs on a connection of its own and commits at once, so it never joins (or is rolled
-back with) the transaction of the request that uses it.
+back with) the transaction of the request that uses it — except the ``…_soon`` writes, which on Redis
+a thread of the process sends a few milliseconds later, many at once (``SoonWrites``).
 """
 
 from __future__ import annotations
