@@ -4,7 +4,9 @@ sequences of punches, 补签, upheld objections, joins, leaves, removals and 结
 from __future__ import annotations
 
 import random
+import threading
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import pytest
 
@@ -143,11 +145,34 @@ def test_chain_links_count_each_volunteer_once_in_any_range():
     assert periods.months_between("2026-11", "2027-02") == ["2026-11", "2026-12", "2027-01", "2027-02"]
 
 
+def at_once(app, *actions) -> list[str]:
+    """Run ``actions`` on real connections at the same moment: each in a thread and an app context of its own,
+    released together by a barrier, then committed.  Their outcomes: "ok", or the refusal's code."""
+    barrier = threading.Barrier(len(actions))
+    outcomes = []
+
+    def attempt(action):
+        with app.app_context():
+            barrier.wait(10)
+            try:
+                action()
+                db.session.commit()
+                outcomes.append("ok")
+            except RuleViolation as exc:
+                db.session.rollback()
+                outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=attempt, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
 def test_leaving_while_an_admin_removes_is_counted_once_on_postgres(app_pg):
     """退出组织 and 移出本组织 of one member at the same moment, on real connections: the roll-up still equals
     the recount (the leave used to write from its own read and count the member out a second time)."""
-    import threading
-
     from models import Volunteer
 
     app = app_pg.app
@@ -160,34 +185,15 @@ def test_leaving_while_an_admin_removes_is_counted_once_on_postgres(app_pg):
                 ms.approve_members(admins["root"], orgs[key].id, [person.id], now=NOW)
         db.session.commit()
         org_id, admin_id, ids = orgs["street"].id, admins["root"].id, [p.id for p in people]
-    outcomes = []
 
-    def attempt(fn):
-        with app.app_context():
-            try:
-                fn()
-                db.session.commit()
-                outcomes.append("ok")
-            except RuleViolation as exc:
-                db.session.rollback()
-                outcomes.append(exc.code)
+    def leave(v):
+        ms.leave_org(db.session.get(Volunteer, v), org_id, now=NOW)
+
+    def remove(v):
+        ms.remove_members(db.session.get(Volunteer, admin_id), org_id, [v], now=NOW)
 
     for volunteer_id in ids:
-        barrier = threading.Barrier(2)
-
-        def leave(v=volunteer_id, barrier=barrier):
-            barrier.wait(10)
-            ms.leave_org(db.session.get(Volunteer, v), org_id, now=NOW)
-
-        def remove(v=volunteer_id, barrier=barrier):
-            barrier.wait(10)
-            ms.remove_members(db.session.get(Volunteer, admin_id), org_id, [v], now=NOW)
-
-        threads = [threading.Thread(target=attempt, args=(fn,)) for fn in (leave, remove)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        at_once(app, partial(leave, volunteer_id), partial(remove, volunteer_id))
     with app.app_context():
         assert recount.rollup_snapshot() == recount.recount()
         assert ms.Membership.query.filter_by(org_id=org_id, state=ms.APPROVED).count() == 0
@@ -196,8 +202,6 @@ def test_leaving_while_an_admin_removes_is_counted_once_on_postgres(app_pg):
 def test_closing_at_the_moment_of_the_first_check_in_counts_the_project_once_on_postgres(app_pg):
     """发布小结 of a 双签 project and its first 签到 at the same moment, on real connections: the project
     counts in the statistics once (each used to miss the other's uncommitted row, and it counted nowhere)."""
-    import threading
-
     from models import Volunteer
 
     app = app_pg.app
@@ -212,36 +216,17 @@ def test_closing_at_the_moment_of_the_first_check_in_counts_the_project_once_on_
         app_pg.drain_jobs()
         admin_id = admins["district"].id
         pairs = [(p.id, person.id) for p, person in zip(projects, people, strict=True)]
+
+    def close(p):
+        closure.close_project(db.session.get(Volunteer, admin_id), p, "本次活动组织有序，志愿者认真负责，群众满意度高，效果很好。",
+                              ["M1"], account="demo", now=at(day + timedelta(days=3), 9))
+
+    def sign_in(p, v):
+        att_punches.sign_in(db.session.get(Volunteer, v), p, SITE, now=at(day, 9))
+
     outcomes = []
-
-    def attempt(fn):
-        with app.app_context():
-            try:
-                fn()
-                db.session.commit()
-                outcomes.append("ok")
-            except RuleViolation as exc:
-                db.session.rollback()
-                outcomes.append(exc.code)
-
     for project_id, person_id in pairs:
-        barrier = threading.Barrier(2)
-
-        def close(p=project_id, barrier=barrier):
-            barrier.wait(10)
-            closure.close_project(db.session.get(Volunteer, admin_id), p,
-                                  "本次活动组织有序，志愿者认真负责，群众满意度高，效果很好。", ["M1"], account="demo",
-                                  now=at(day + timedelta(days=3), 9))
-
-        def sign_in(p=project_id, v=person_id, barrier=barrier):
-            barrier.wait(10)
-            att_punches.sign_in(db.session.get(Volunteer, v), p, SITE, now=at(day, 9))
-
-        threads = [threading.Thread(target=attempt, args=(fn,)) for fn in (close, sign_in)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        outcomes += at_once(app, partial(close, project_id), partial(sign_in, project_id, person_id))
     assert outcomes.count("ok") == 2 * len(pairs), outcomes
     with app.app_context():
         assert recount.rollup_snapshot() == recount.recount()
