@@ -3,13 +3,13 @@ member groups, and the admin tag job against the sandbox's recorded tagging call
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import select, text
 
-from models import Binding, Membership, Organization, RuleViolation, Volunteer, db
+from models import Binding, Membership, Organization, Volunteer, db
 from models import membership as ms
 from models import organization as orgs_mod
 from models.membership import (
@@ -42,7 +42,7 @@ from models.org_rules import (
 )
 from models.organization import admin_org_of, search_orgs, suborgs, subtree_of
 from tests.support.orgs import FIELDS, NOW, build_tree, make_volunteer, org_typed
-from tests.support.rules import code_of
+from tests.support.rules import at_once, code_of
 
 
 def member_of(org, admin):
@@ -327,26 +327,10 @@ def test_join_limit_race_on_postgresql(app_pg):
         volunteer_id = volunteer.id
         db.session.commit()
 
-    barrier = threading.Barrier(len(targets))
-    outcomes: list[str] = []
-
     def apply(org_id):
-        with app.app_context():
-            person = db.session.get(Volunteer, volunteer_id)
-            barrier.wait()
-            try:
-                join_org(person, org_id, now=NOW)
-                db.session.commit()
-                outcomes.append("joined")
-            except RuleViolation as exc:
-                db.session.rollback()
-                outcomes.append(exc.code)
+        join_org(db.session.get(Volunteer, volunteer_id), org_id, now=NOW)
 
-    threads = [threading.Thread(target=apply, args=(org_id,)) for org_id in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    outcomes = at_once(app, *(partial(apply, org_id) for org_id in targets), ok="joined")
     assert sorted(outcomes) == ["joined"] * 2 + ["too_many_orgs"] * 4
     with app.app_context():
         slots = db.session.scalars(select(Membership.slot).where(

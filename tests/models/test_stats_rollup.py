@@ -4,7 +4,6 @@ sequences of punches, 补签, upheld objections, joins, leaves, removals and 结
 from __future__ import annotations
 
 import random
-import threading
 from datetime import date, datetime, timedelta
 from functools import partial
 
@@ -21,6 +20,7 @@ from models.positions import Position
 from models.stats import periods, recount
 from tests.support.orgs import NOW, build_tree, make_volunteer
 from tests.support.projects import fields, typed
+from tests.support.rules import at_once
 
 SITE = Position(32.0100, 120.8600, 20)
 #: Projects in three months, so that the activity chains link months.
@@ -143,31 +143,6 @@ def test_chain_links_count_each_volunteer_once_in_any_range():
         expected = int(any(first <= m <= last for m in months))
         assert sum(1 for m, prev in links if first <= m <= last and prev < first) == expected
     assert periods.months_between("2026-11", "2027-02") == ["2026-11", "2026-12", "2027-01", "2027-02"]
-
-
-def at_once(app, *actions) -> list[str]:
-    """Run ``actions`` on real connections at the same moment: each in a thread and an app context of its own,
-    released together by a barrier, then committed.  Their outcomes: "ok", or the refusal's code."""
-    barrier = threading.Barrier(len(actions))
-    outcomes = []
-
-    def attempt(action):
-        with app.app_context():
-            barrier.wait(10)
-            try:
-                action()
-                db.session.commit()
-                outcomes.append("ok")
-            except RuleViolation as exc:
-                db.session.rollback()
-                outcomes.append(exc.code)
-
-    threads = [threading.Thread(target=attempt, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return outcomes
 
 
 def test_leaving_while_an_admin_removes_is_counted_once_on_postgres(app_pg):
