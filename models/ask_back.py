@@ -184,6 +184,10 @@ def message_accepted(actor: Volunteer, project_id: int, content: str, *, now: da
         raise RuleViolation("message_too_long", f"通知内容不能超过{MESSAGE_LIMIT}个字。")
     window = max(int(every_minutes), 1)
     since = now - timedelta(minutes=window)
+    # The project's row, locked until commit: two sends a moment apart on either side of a slot's edge (two
+    # slots, so the unique slot cannot stop the second) would each count no message yet.  The second waits
+    # here and then counts the first.
+    db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
     recent = db.session.scalar(select(db.func.count()).select_from(ProjectMessage).where(
         ProjectMessage.project_id == project.id, ProjectMessage.sent_at > since))
     slot = int(now.timestamp() // 60) // window

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -38,18 +39,32 @@ def keys_from(data_key: str, secret_key: str) -> Keys:
     return Keys(Fernet(fernet_key), hashlib.sha256(b"lookup:" + fernet_key).digest(), raw[:16], raw[16:])
 
 
-# The keys in use.  ``create_app`` makes its app's keys the active ones in each of its app contexts,
-# so two apps of one process (tests) each keep theirs; a context var, so each thread sees its own.
+# The keys in use: those given to ``use`` in this context (a context var, so each thread sees its own), else
+# those ``use_source``'s function finds — ``create_app`` installs one that answers the current app's, so two apps
+# of one process (tests) each keep theirs, with no work at all for a request that reads no personal data.
 _active: ContextVar[Keys | None] = ContextVar("personal_data_keys", default=None)
 
 
+def _no_source() -> Keys | None:
+    return None
+
+
+_source: Callable[[], Keys | None] = _no_source
+
+
 def use(keys: Keys | None) -> None:
-    """Make ``keys`` the keys of what follows in this context (None: no keys, nothing can be read)."""
+    """Make ``keys`` the keys of what follows in this context (None: those of the source, if any)."""
     _active.set(keys)
 
 
+def use_source(fn: Callable[[], Keys | None]) -> None:
+    """Where the keys are found when none were given to ``use``: ``fn()``, None when there are none."""
+    global _source
+    _source = fn
+
+
 def _keys() -> Keys:
-    keys = _active.get()
+    keys = _active.get() or _source()
     if keys is None:
         raise RuntimeError("personal data keys are not configured: run inside the app (create_app sets them)")
     return keys

@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import redis as redis_lib
-from flask import Flask, appcontext_popped, appcontext_pushed, current_app, has_app_context, request
+from flask import Flask, current_app, has_app_context, request
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
@@ -111,23 +111,21 @@ def create_app(config=None) -> Flask:
 
 
 def _use_personal_data_keys(app: Flask, settings) -> None:
-    """The models take the data keys (and the monthly 时长达标 target), never the app: each app context of
-    this app makes its own the active ones (``personal_data.use``), and leaving it gives back those of the
-    context below."""
-    keys = personal_data.keys_from(settings.security.data_key, settings.app.secret_key)
-    app.extensions["wx_personal_data"] = keys
-
-    @appcontext_pushed.connect_via(app)
-    def _use(sender, **_extra):
-        personal_data.use(keys)
-        stats_tables.use_monthly_target(config_module.settings(sender).stats.monthly_target_hours)
+    """The models take the data keys (and the monthly 时长达标 target), never the app: they read them from sources
+    that answer the current app's (``personal_data.use_source``, ``stats_tables.use_monthly_target``), as the
+    clock does.  Nothing is done per request: a request that reads no personal data pays nothing."""
+    app.extensions["wx_personal_data"] = personal_data.keys_from(settings.security.data_key, settings.app.secret_key)
+    personal_data.use_source(_app_keys)
+    stats_tables.use_monthly_target(_app_monthly_target)
 
 
-@appcontext_popped.connect
-def _restore_personal_data_keys(sender, **_extra):
-    personal_data.use(current_app.extensions.get("wx_personal_data") if has_app_context() else None)
-    stats_tables.use_monthly_target(config_module.settings().stats.monthly_target_hours if has_app_context()
-                                    else stats_tables.DEFAULT_MONTHLY_TARGET)
+def _app_keys():
+    return current_app.extensions.get("wx_personal_data") if has_app_context() else None
+
+
+def _app_monthly_target():
+    return config_module.settings().stats.monthly_target_hours if has_app_context() \
+        else stats_tables.DEFAULT_MONTHLY_TARGET
 
 
 SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "SAMEORIGIN"),

@@ -21,6 +21,8 @@ from werkzeug.routing import IntegerConverter, ValidationError
 
 from models import RuleViolation, db
 
+from .wechat.oauth import account_name, current_openid
+
 log = logging.getLogger(__name__)
 
 JSON_API = "/m/api/"
@@ -73,24 +75,22 @@ def respond(code: str, message: str, status: int):
 
 
 def register_edge(app) -> None:
-    """The checks that come before any other, CSRF included: they need nothing but the request."""
+    """The checks that come before any other, CSRF included: they need nothing but the request.  One hook, which
+    the WeChat callback leaves at once: it makes its own checks (``wechat.callback``) and runs at every message."""
 
     @app.before_request
-    def _no_nul_bytes():
-        """A NUL byte is in no legitimate value, and PostgreSQL refuses it in text: refused here, for all."""
-        if request.path.startswith("/wechat/"):
+    def _edge():
+        path = request.path
+        if path.startswith("/wechat/"):
             return None
+        # A NUL byte is in no legitimate value, and PostgreSQL refuses it in text: refused here, for all.
         if has_nul(request.args) or (request.method != "GET" and has_nul(request.form)):
             return respond("bad_value", "提交的内容含有无效字符。", 400)
-
-    @app.before_request
-    def _json_api_needs_a_person():
-        """Every ``/m/api/`` call is made by a page a person opened: without one it is a JSON 401, not a
-        redirect to WeChat's OAuth that a ``fetch`` would follow into an HTML page."""
-        from .wechat.oauth import account_name, current_openid
-
-        if request.path.startswith(JSON_API) and not current_openid(account_name()):
+        # Every ``/m/api/`` call is made by a page a person opened: without one it is a JSON 401, not a
+        # redirect to WeChat's OAuth that a ``fetch`` would follow into an HTML page.
+        if path.startswith(JSON_API) and not current_openid(account_name()):
             return respond("unauthenticated", "登录已过期，请从公众号菜单重新打开页面。", 401)
+        return None
 
 
 def register(app) -> None:

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from collections.abc import Callable
 from decimal import Decimal
 
 from ..base import db
@@ -19,18 +19,26 @@ from ..base import db
 ACTIVE_CHAIN, MET_CHAIN = "active", "met"
 
 #: 时长达标: a member reaches the target in a month with at least this many counted hours (``[stats]
-#: monthly_target_hours``; ``create_app`` makes its app's the active one in each of its app contexts, as it does
+#: monthly_target_hours``; ``create_app`` installs a source that reads the current app's setting, as it does for
 #: the personal data keys, so the rules that roll up need no app).
 DEFAULT_MONTHLY_TARGET = Decimal(2)
-_monthly_target: ContextVar[Decimal] = ContextVar("monthly_target_hours", default=DEFAULT_MONTHLY_TARGET)
 
 
-def use_monthly_target(hours) -> None:
-    _monthly_target.set(Decimal(str(hours)))
+def _default_target():
+    return DEFAULT_MONTHLY_TARGET
+
+
+_monthly_target: Callable[[], object] = _default_target
+
+
+def use_monthly_target(source: Callable[[], object] | None) -> None:
+    """Read the target (hours, any number) from ``source()`` from now on; None gives back the default."""
+    global _monthly_target
+    _monthly_target = source or _default_target
 
 
 def monthly_target() -> Decimal:
-    return _monthly_target.get()
+    return Decimal(str(_monthly_target()))
 
 
 ORG_COUNTERS = ("participations", "hours_single", "hours_double", "projects_single", "projects_double",

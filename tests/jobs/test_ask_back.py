@@ -138,3 +138,33 @@ def test_a_yes_never_overwrites_a_no_answered_at_the_same_moment(project):
         db.session.expire_all()
         assert db.session.get(ask_back.AttendanceAsk, ask.id).answer == ask_back.NO
         db.session.rollback()
+
+
+def test_two_sends_either_side_of_a_slot_edge_send_once_on_postgres(app_pg):
+    """一键通知 from two tabs at the same moment, 0.2 s apart across the edge of an hour's slot, on real
+    connections: one is sent, the other is told to wait (each used to count no message yet, and both went out)."""
+    from functools import partial
+
+    from models import Binding, Volunteer
+    from tests.support.rules import at_once
+
+    app = app_pg.app
+    with app.app_context():
+        project = district_project(recruit_count=2)
+        for n in range(2):
+            sign_up(make_volunteer(f"跨点通知{n}", account="demo", openid=f"o-edge{n}"), project.id, now=NOW)
+        db.session.commit()
+        project_id = project.id
+        admin_id = Binding.query.filter_by(openid="o-district").one().volunteer_id
+
+    def send(moment):
+        ask_back.message_accepted(db.session.get(Volunteer, admin_id), project_id, "明早8:30北门集合", now=moment)
+
+    hour_edge = (int(NOW.timestamp()) // 3600 + 1) * 3600  # ``slot`` counts hours of the naive time's timestamp
+    for hour in range(6):
+        edge = hour_edge + 2 * 3600 * hour
+        before, after = (datetime.fromtimestamp(edge + offset) for offset in (-0.1, 0.1))
+        assert sorted(at_once(app, partial(send, before), partial(send, after))) == ["message_too_soon", "ok"]
+    with app.app_context():
+        assert len(ask_back.messages_of(project_id)) == 6
+        assert Notification.query.filter_by(kind="project_message").count() == 12

@@ -63,7 +63,7 @@ class AppHandle:
         with self.app.app_context():
             return get_state()
 
-    def drain_jobs(self, timeout: float = 10.0) -> bool:
+    def drain_jobs(self, timeout: float = 30.0) -> bool:
         backend = self.app.extensions["wx_jobs"]
         if hasattr(backend, "drain"):
             return backend.drain(timeout)
@@ -78,7 +78,7 @@ class AppHandle:
         finally:
             self.app.config.pop("CLOCK_NOW", None)
 
-    def run_jobs(self, timeout: float = 10.0) -> None:
+    def run_jobs(self, timeout: float = 30.0) -> None:
         """Every queued job run to the end: drained in-process on the embedded backend, else by a burst of a
         real rq worker (PostgreSQL + Redis), as production runs them."""
         backend = self.app.extensions["wx_jobs"]

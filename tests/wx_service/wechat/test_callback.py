@@ -151,6 +151,37 @@ def test_body_over_one_megabyte_is_413(any_app):
     assert res.status_code == 413
 
 
+def _signed_query() -> dict:
+    ts, nonce = str(int(time.time())), wechat.fresh_nonce()
+    return {"signature": wechat.sign("demotoken", ts, nonce), "timestamp": ts, "nonce": nonce}
+
+
+def test_a_message_of_exactly_one_megabyte_is_read_whole(any_app):
+    """The limit is the body's length, not one byte less: a message padded to 1 MiB is answered."""
+    xml = wechat.event_xml("o_long_message", "CLICK", "CONTACT").encode()
+    body = xml[:-len(b"</xml>")] + b" " * (1024 * 1024 - len(xml)) + b"</xml>"
+    assert len(body) == 1024 * 1024
+    res = any_app.client().post("/wechat/demo", data=body, content_type="text/xml", query_string=_signed_query())
+    assert res.status_code == 200 and "江海志愿服务总站".encode() in res.data
+
+
+def test_a_streamed_body_without_a_length_is_413_once_it_passes_one_megabyte(any_app):
+    """A chunked body (no Content-Length; gunicorn says it ends the stream itself) is cut off while it is read."""
+    from io import BytesIO
+
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    body = b"<xml><Content>" + b"a" * (1024 * 1024) + b"</Content></xml>"
+    environ = EnvironBuilder(path="/wechat/demo", method="POST", query_string=_signed_query(),
+                             content_type="text/xml").get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ.update({"wsgi.input": BytesIO(body), "wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"})
+    _answer, status, _headers = run_wsgi_app(any_app.app, environ, buffered=True)
+    assert status.startswith("413")
+    with any_app.app.app_context():
+        assert Follower.query.count() == 0
+
+
 def test_wrong_aes_key_is_400(any_app):
     """A body encrypted with another key cannot be decrypted: a 4xx, not a 500."""
     import copy
