@@ -26,10 +26,9 @@ from models import db, personal_data
 from models.base import ASYNC_COMMIT
 from models.stats import tables as stats_tables
 
-from . import clock
+from . import clock, security_headers
 from . import config as config_module
 from .logs import configure_logging, install_request_logging
-from .sessions import PageSessionInterface
 from .shared_store import DatabaseStore, RedisStore
 from .wechat.api import WeChatClients
 
@@ -45,7 +44,6 @@ def create_app(config=None) -> Flask:
     settings = config_module.load(config)
     configure_logging(settings.app.log_level)
     app = Flask(__name__)
-    app.session_interface = PageSessionInterface()
     app.config.update(
         WX_SETTINGS=settings,
         SECRET_KEY=settings.app.secret_key,
@@ -64,6 +62,9 @@ def create_app(config=None) -> Flask:
         WTF_CSRF_SSL_STRICT=False,
         MEDIA_DIR=settings.app.media_dir,  # kept for tests that look at the stored files
     )
+    from .wechat.callback_front import CallbackFront
+
+    app.wsgi_app = CallbackFront(app, app.wsgi_app)  # the WeChat callback, answered in front of Flask's requests
     if settings.app.proxy_hops:
         hops = settings.app.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
@@ -87,12 +88,10 @@ def create_app(config=None) -> Flask:
 
     from . import cli, pages
     from .ops import health, metrics
-    from .wechat import callback, jssdk, oauth
+    from .wechat import jssdk, oauth
 
-    app.register_blueprint(callback.bp)
-    csrf.exempt(callback.bp)
     app.register_blueprint(health.bp)
-    metrics.install(app)  # /metrics, and the callback's latency and refusals
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(jssdk.bp)
     pages.register(app)
@@ -128,26 +127,8 @@ def _app_monthly_target():
         else stats_tables.DEFAULT_MONTHLY_TARGET
 
 
-SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "SAMEORIGIN"),
-                    ("Content-Security-Policy", "frame-ancestors 'self'"))
-
-
 def _security_headers(response):
-    """Headers every answer carries (unless it set its own), and ``no-store`` on the mobile pages, which show
-    personal data.
-
-    Framing is allowed from the same origin only: the sandbox phone shows the pages in an iframe.  The
-    headers present are read in one pass: werkzeug answers each lookup of a missing header by raising
-    (and catching) an HTTP exception, which cost more than the rest of this hook.
-    """
-    present = {name.lower() for name, _ in response.headers}
-    for name, value in SECURITY_HEADERS:
-        if name.lower() not in present:
-            response.headers.add(name, value)
-    if request.path.startswith("/m/"):
-        response.headers["Cache-Control"] = "no-store"
-        response.headers.pop("Expires", None)
-    return response
+    return security_headers.add(response, request.path)
 
 
 def _engine_options(url: str) -> dict:

@@ -66,31 +66,37 @@ access_log = logging.getLogger("wx_service.access")
 
 
 def install_request_logging(app) -> None:
+    """The pages' hooks; the WeChat callback, served in front of Flask (``wechat.callback_front``), calls
+    ``start_request`` and ``finish_request`` itself."""
+
     @app.before_request
     def _start():
-        # the proxy's, if any; else 64 random bits (an id to find log lines by, not a secret: no syscall)
-        g.request_id = request.environ.get("HTTP_X_REQUEST_ID") or f"{random.getrandbits(64):016x}"
-        g.started = time.perf_counter()
+        start_request(request.environ)
 
     @app.after_request
     def _finish(response):
-        if request.path.startswith(("/static/", "/sandbox/static/")):
-            return response
-        if access_log.isEnabledFor(logging.INFO):
-            _log_access(response)
-        response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        return finish_request(response, request.method, request.path)
+
+
+def start_request(environ) -> None:
+    # the proxy's, if any; else 64 random bits (an id to find log lines by, not a secret: no syscall)
+    g.request_id = environ.get("HTTP_X_REQUEST_ID") or f"{random.getrandbits(64):016x}"
+    g.started = time.perf_counter()
+
+
+def finish_request(response, method: str, path: str):
+    """The access line (when it will be written) and the ``X-Request-Id`` header of an answer."""
+    if path.startswith(("/static/", "/sandbox/static/")):
         return response
-
-
-def _log_access(response) -> None:
-    """The request's line; its fields are gathered only when the line will be written."""
-    method, path = request.method, request.path
-    access_log.info("%s %s", method, path, extra={
-        "request_id": getattr(g, "request_id", None),
-        "account": getattr(g, "log_account", None),
-        "handler": getattr(g, "log_handler", None),
-        "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
-        "status": response.status_code,
-        "method": method,
-        "path": path,
-    })
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info("%s %s", method, path, extra={
+            "request_id": g.get("request_id"),
+            "account": g.get("log_account"),
+            "handler": g.get("log_handler"),
+            "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+            "status": response.status_code,
+            "method": method,
+            "path": path,
+        })
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    return response

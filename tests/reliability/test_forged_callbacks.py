@@ -154,7 +154,9 @@ def test_production_has_a_five_minute_window_unless_told_otherwise():
 
 
 def _forget_dedup_keys(handle) -> None:
-    """What ten minutes do: the dedup keys (and the replies kept beside them) expire."""
+    """What ten minutes do: the dedup keys (and the replies kept beside them) expire — after the store has sent
+    the replies it keeps a few milliseconds late (``shared_store.SoonWrites``), as it has ten minutes later."""
+    handle.app.extensions["wx_store"].flush()
     connection = handle.app.extensions.get("wx_redis")
     if connection is not None:
         for key in connection.scan_iter(f"{handle.config['redis']['queue']}:dedup:*"):

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.people import csrf_token, make_volunteer, sign_in
 
-EXEMPT = ("/wechat/", "/sandbox/")
+EXEMPT = ("/sandbox/",)  # the WeChat callback is not in the URL map: wechat.callback_front answers it
 
 
 def post_routes(app):

@@ -33,21 +33,14 @@ REFUSAL_BY_STATUS = {400: "malformed", 403: "signature", 404: "unknown_account",
                      413: "too_large", 503: "unavailable"}
 
 
-def install(app) -> None:
-    """``/metrics``, and the callback's own hook: in the callback blueprint's scope (``callback``), so that no
-    other request runs it and the callback need not ask which blueprint it is.  The latency runs from the
-    request's start as the access log takes it (``logs.install_request_logging``: ``g.started``)."""
-    app.register_blueprint(bp)
-    app.after_request_funcs.setdefault("callback", []).append(_callback_answered)
-
-
-def _callback_answered(response):
-    if response.status_code >= 400:
-        reason = g.get("callback_refusal") or REFUSAL_BY_STATUS.get(response.status_code, "other")
+def callback_answered(status: int, method: str) -> None:
+    """Count a callback's answer: a refusal by its reason, a POST answered by its latency, which runs from the
+    request's start as the access log takes it (``logs.start_request``: ``g.started``)."""
+    if status >= 400:
+        reason = g.get("callback_refusal") or REFUSAL_BY_STATUS.get(status, "other")
         CALLBACKS_REFUSED.labels(reason).inc()
-    elif request.method == "POST" and "started" in g:
+    elif method == "POST" and "started" in g:
         CALLBACK_SECONDS.labels(g.get("message_type", "unknown")).observe(time.perf_counter() - g.started)
-    return response
 
 
 def refuse(status: int, reason: str):

@@ -1,5 +1,8 @@
 """``/wechat/<account>``: the WeChat callback.
 
+``echo`` (GET) and ``receive`` (POST) take a werkzeug request and answer a werkzeug response: they are served
+in an app context, in front of Flask's request machinery (``callback_front``).
+
 The order matters: signature and timestamp freshness first (403, body unread), then size, then the
 XML is parsed by defusedxml (no DTD, no entities) — the only parse of a plain body; the wechatpy
 message is built from that tree — then decryption (an account with an EncodingAESKey takes nothing
@@ -23,7 +26,7 @@ import time
 from xml.etree.ElementTree import TreeBuilder
 
 from defusedxml import ElementTree as SafeET
-from flask import Blueprint, abort, current_app, g, request
+from flask import abort, current_app, g
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from wechatpy.crypto import WeChatCrypto
@@ -31,6 +34,7 @@ from wechatpy.events import EVENT_TYPES
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.messages import MESSAGE_TYPES, UnknownMessage
 from wechatpy.replies import BaseReply, create_reply
+from werkzeug.wrappers import Request, Response
 
 import handlers
 from models import Follower, chat_text, db
@@ -41,7 +45,6 @@ from ..ops.metrics import refuse
 from ..shared_store import Claim
 from . import follower_cards
 
-bp = Blueprint("callback", __name__)
 log = logging.getLogger("wx_service.callback")
 
 MAX_BODY = 1024 * 1024
@@ -73,8 +76,7 @@ def signature_ok(token: str, signature: str, timestamp: str, nonce: str) -> bool
     return hmac.compare_digest(expected.encode(), signature.encode())
 
 
-def _verify(account, settings):
-    args = request.args
+def _verify(account, settings, args):
     signature, timestamp, nonce = args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", "")
     if not signature_ok(account.token, signature, timestamp, nonce):
         abort(403)
@@ -88,14 +90,14 @@ def _verify(account, settings):
     return timestamp, nonce
 
 
-@bp.get("/wechat/<name>")
-def echo(name):
+def echo(request: Request, name: str) -> Response:
+    """GET: WeChat's check of the URL when an admin saves it — the ``echostr`` back, under a good signature."""
     settings = config.settings()
-    _verify(_account(name, settings), settings)
-    return request.args.get("echostr", ""), 200, {"Content-Type": "text/plain; charset=utf-8"}
+    _verify(_account(name, settings), settings, request.args)
+    return Response(request.args.get("echostr", ""), 200, content_type="text/plain; charset=utf-8")
 
 
-def _read_body() -> bytes:
+def _read_body(request: Request) -> bytes:
     length = request.content_length
     if length is not None and length > MAX_BODY:
         abort(413)
@@ -205,7 +207,7 @@ def _message_class(fields: dict):
     return EVENT_TYPES.get(event_type, UnknownMessage)
 
 
-def _decrypt(account, root, body, timestamp, nonce) -> bytes:
+def _decrypt(account, root, body, timestamp, nonce, args) -> bytes:
     """The plain message: the body itself on a plaintext account, else the decrypted ``Encrypt``.
 
     An account with an EncodingAESKey is in safe or compatible mode; both send ``Encrypt`` under a
@@ -213,7 +215,7 @@ def _decrypt(account, root, body, timestamp, nonce) -> bytes:
     are ignored).  A body without ``Encrypt`` there is a downgrade, refused like a wrong signature.
     """
     if not account.safe_mode:
-        if request.args.get("encrypt_type") == "aes":
+        if args.get("encrypt_type") == "aes":
             abort(400)
         return body
     encrypted = root.findtext("Encrypt")
@@ -223,7 +225,7 @@ def _decrypt(account, root, body, timestamp, nonce) -> bytes:
         abort(400)
     crypto = WeChatCrypto(account.token, account.encoding_aes_key, account.app_id)
     try:
-        plain = crypto.decrypt_message({"Encrypt": encrypted}, request.args.get("msg_signature", ""),
+        plain = crypto.decrypt_message({"Encrypt": encrypted}, args.get("msg_signature", ""),
                                        timestamp, nonce)
     except InvalidSignatureException:
         abort(403)
@@ -265,21 +267,21 @@ def text_reply(content: str, message) -> str:
             f"<CreateTime>{int(time.time())}</CreateTime>\n</xml>")
 
 
-def _respond(account, xml: str, nonce: str):
-    if xml == "success" or not account.safe_mode:
-        return xml, 200, {"Content-Type": "application/xml; charset=utf-8"}
-    crypto = WeChatCrypto(account.token, account.encoding_aes_key, account.app_id)
-    return crypto.encrypt_message(xml, nonce), 200, {"Content-Type": "application/xml; charset=utf-8"}
+def _respond(account, xml: str, nonce: str) -> Response:
+    if xml != "success" and account.safe_mode:
+        xml = WeChatCrypto(account.token, account.encoding_aes_key, account.app_id).encrypt_message(xml, nonce)
+    return Response(xml, 200, content_type="application/xml; charset=utf-8")
 
 
-@bp.post("/wechat/<name>")
-def receive(name):
+def receive(request: Request, name: str) -> Response:
+    """POST: a message or event."""
     settings = config.settings()  # read once: each read goes through Flask's context-local proxy
     account = _account(name, settings)
-    timestamp, nonce = _verify(account, settings)
-    body = _read_body()
+    args = request.args
+    timestamp, nonce = _verify(account, settings, args)
+    body = _read_body(request)
     root = _safe_xml(body)
-    plain = _decrypt(account, root, body, timestamp, nonce)
+    plain = _decrypt(account, root, body, timestamp, nonce, args)
     plain_root = root if plain is body else _safe_xml(plain)
     message = _message(plain_root, plain)
     g.message_type = f"event.{message.event}" if message.type == "event" else message.type
