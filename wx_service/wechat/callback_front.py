@@ -2,7 +2,7 @@
 
 After a broadcast, thousands of followers tap the menu within minutes, and each tap is a callback.  Flask's
 request machinery — the request context and its proxies, URL matching over every page, the pages' hooks,
-the session, CSRF — cost about a fifth of a callback's CPU, and the callback uses none of it
+the session, CSRF — cost a tenth to a seventh of a callback's CPU, and the callback uses none of it
 (bench/README.md).  So the WSGI app takes every path under ``/wechat/`` itself: an app context (the
 database session, ``g``, the config), a werkzeug request, the view of ``wechat.callback``, and what every
 answer gets from the same functions the pages' hooks call — the access line and ``X-Request-Id``
