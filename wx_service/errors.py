@@ -56,6 +56,7 @@ MESSAGES = {
     413: "提交的内容过大。",
     415: "请求的内容类型不正确。",
     429: "操作过于频繁，请稍后再试。",
+    500: "系统出现错误，请稍后再试。",
     503: "服务暂时不可用，请稍后再试。",
 }
 
@@ -133,4 +134,4 @@ def register(app) -> None:
     def _any(exc):
         db.session.rollback()
         log.exception("unhandled error")
-        return respond("internal", "系统出现错误，请稍后再试。", 500)
+        return respond("internal", MESSAGES[500], 500)

@@ -8,7 +8,7 @@ database session, ``g``, the config), a werkzeug request, the view of ``wechat.c
 answer gets from the same functions the pages' hooks call — the access line and ``X-Request-Id``
 (``logs``), the callback's metrics, the security headers.  Every other path goes to Flask unchanged.
 
-A refusal is the status with its Chinese reason as plain text (``errors.MESSAGES``), as the pages say it.
+An error answer is the status with its Chinese reason as plain text (``errors.MESSAGES``), as the pages say it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,13 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, ServiceUnavailable
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+)
 from werkzeug.wrappers import Request, Response
 
 from .. import logs, security_headers
@@ -49,13 +55,13 @@ class CallbackFront:
             try:
                 response = _view(request.method, path)(request, path[len(PREFIX):])
             except HTTPException as exc:
-                response = _refusal(exc)
+                response = _error_answer(exc)
             except DBAPIError as exc:
                 log.error("database unavailable: %s", exc.__class__.__name__)
-                response = _refusal(ServiceUnavailable())
+                response = _error_answer(ServiceUnavailable())
             except Exception:
                 log.exception("unhandled error")
-                response = Response("系统出现错误，请稍后再试。", 500, content_type="text/plain; charset=utf-8")
+                response = _error_answer(InternalServerError())
             metrics.callback_answered(response.status_code, request.method)
             logs.finish_request(response, request.method, path)
             return security_headers.add(response, path)
@@ -70,7 +76,7 @@ def _view(method: str, path: str):
     return view
 
 
-def _refusal(exc: HTTPException) -> Response:
+def _error_answer(exc: HTTPException) -> Response:
     allow = [(name, value) for name, value in exc.get_headers() if name == "Allow"]
     return Response(MESSAGES.get(exc.code, exc.description), exc.code, allow,
                     content_type="text/plain; charset=utf-8")

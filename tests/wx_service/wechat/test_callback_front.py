@@ -70,3 +70,21 @@ def test_an_error_outside_the_handler_is_logged_and_answered_without_a_traceback
         answer = wechat.post(app_lite.client(), app_lite.config, "demo", wechat.text_xml("o_front_bug", "你好"))
     assert answer.status_code == 500 and answer.get_data(as_text=True) == "系统出现错误，请稍后再试。"
     assert any(r.exc_info and "a bug in the parse" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_a_database_error_outside_the_handler_is_a_503(app_lite, monkeypatch, caplog):
+    """The pages' rule (``errors``): a database outage is a clear 503, logged, never a 500."""
+    from sqlalchemy.exc import OperationalError
+
+    from wx_service.wechat import callback
+
+    def down(body):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    unavailable = _refused("unavailable")
+    monkeypatch.setattr(callback, "_safe_xml", down)
+    with caplog.at_level(logging.ERROR, logger="wx_service.callback"):
+        answer = wechat.post(app_lite.client(), app_lite.config, "demo", wechat.text_xml("o_front_down", "你好"))
+    assert answer.status_code == 503 and answer.get_data(as_text=True) == "服务暂时不可用，请稍后再试。"
+    assert _refused("unavailable") == unavailable + 1
+    assert any("database unavailable" in r.getMessage() for r in caplog.records)
