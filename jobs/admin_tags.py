@@ -3,7 +3,9 @@
 The tag sits on an openid, so the job is keyed by (account, openid): ``sync_openid_tag`` tags the
 openid when it is bound to the admin of an approved org and untags it otherwise — unbound, bound
 to someone else, a pending, rejected or deregistered org.  It reads committed state, so it is
-idempotent and order does not matter.  ``sync_admin_tag(volunteer_id)`` does the same for every
+idempotent and order does not matter; two jobs of one openid at once (two workers, after an add and a
+remove in quick succession) take turns on a lock of that openid, reading and calling WeChat inside it,
+so the later read is also the later call and the tag ends as the last commit says.  ``sync_admin_tag(volunteer_id)`` does the same for every
 WeChat a volunteer is bound to (the demo seed, a repair by hand).
 
 After a commit (``models.base.after_commit``), :func:`tags_to_move` submits one job per (account, openid):
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 #: WeChat answers these for an openid it no longer knows (unfollowed, wrong account): skip it.
 GONE_USER_ERRORS = (40003, 43004, 45159)
 TAG_RETRY = (3, [10, 60, 300])
+TAG_LOCK_WAIT = 20  # seconds a job waits for another of the same openid (its WeChat calls); then it is retried
 
 
 @job(retry=TAG_RETRY)
@@ -43,16 +46,17 @@ def sync_openid_tag(account: str, openid: str) -> bool | None:
     db.session.rollback()  # committed state, not a transaction a previous job of this worker left open
     if account not in settings().accounts:
         return None
-    binding = Binding.query.filter_by(account=account, openid=openid).one_or_none()
-    is_admin = binding is not None and is_active_admin(binding.volunteer_id)
-    db.session.rollback()
-    try:
-        set_admin_tag(current_app.extensions["wechat"].client(account), [openid], is_admin)
-    except WeChatClientException as exc:
-        if exc.errcode not in GONE_USER_ERRORS:
-            raise
-        log.info("admin tag not moved for %s on %s: errcode %s", openid, account, exc.errcode)
-        return None
+    with current_app.extensions["wx_store"].lock(f"admin_tag:{account}:{openid}", timeout=TAG_LOCK_WAIT):
+        binding = Binding.query.filter_by(account=account, openid=openid).one_or_none()
+        is_admin = binding is not None and is_active_admin(binding.volunteer_id)
+        db.session.rollback()
+        try:
+            set_admin_tag(current_app.extensions["wechat"].client(account), [openid], is_admin)
+        except WeChatClientException as exc:
+            if exc.errcode not in GONE_USER_ERRORS:
+                raise
+            log.info("admin tag not moved for %s on %s: errcode %s", openid, account, exc.errcode)
+            return None
     return is_admin
 
 

@@ -77,7 +77,28 @@ def _text(value: bytes | None) -> str | None:
     return value.decode() if value is not None else None
 
 
-class RedisStore:
+class Locks:
+    """``store.lock(name)``: a lock every process honours, built on the store's ``add``/``delete_if`` so
+    it works on both stores."""
+
+    @contextmanager
+    def lock(self, name: str, timeout: float = 10.0, hold: int = 30):
+        owner = uuid.uuid4().hex
+        key = f"lock:{name}"
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while not self.add(key, owner, hold):
+            if time.monotonic() > deadline:
+                raise LockTimeout(name)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        try:
+            yield
+        finally:
+            self.delete_if(key, owner)
+
+
+class RedisStore(Locks):
     def __init__(self, client: redis_lib.Redis, prefix: str):
         self.redis = client
         self.prefix = prefix + ":"
@@ -220,7 +241,7 @@ class RedisStore:
         return bool(self.redis.ping())
 
 
-class DatabaseStore:
+class DatabaseStore(Locks):
     """The same operations on the ``shared_value`` table (no Redis configured).
 
     Its expiries run on the real time (``models.utcnow``), not on ``clock.now()``: they stand in for
@@ -444,21 +465,3 @@ def _flush_at_exit() -> None:
     """A worker that stops (gunicorn's graceful restart) sends what it has queued first."""
     for writes in list(_ALL):
         writes.flush()
-
-
-@contextmanager
-def lock(store, name: str, timeout: float = 10.0, hold: int = 30):
-    """A lock every process honours, built on ``add``/``delete_if`` so it works on both stores."""
-    owner = uuid.uuid4().hex
-    key = f"lock:{name}"
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while not store.add(key, owner, hold):
-        if time.monotonic() > deadline:
-            raise LockTimeout(name)
-        time.sleep(delay)
-        delay = min(delay * 2, 0.1)
-    try:
-        yield
-    finally:
-        store.delete_if(key, owner)

@@ -7,9 +7,13 @@ all its jobs — and on SQLite with in-process jobs.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from flask import current_app
 
+import menus
+from jobs.admin_tags import sync_openid_tag
 from menus.sync import ADMIN_TAG
 from models import Binding, Volunteer, db
 from models import accounts as acc
@@ -202,3 +206,51 @@ def test_the_sandbox_refuses_tag_calls_wechat_refuses(world):
     with pytest.raises(WeChatClientException) as refused:
         set_admin_tag(client, ["o-follows"], False)
     assert refused.value.errcode == 40003
+
+
+def test_two_syncs_of_one_openid_at_once_end_as_the_last_commit_says(app_pg, monkeypatch):
+    """Two workers sync one openid's tag at once: one read "admin" and is slow to call WeChat, the admin is
+    then removed and the other reads "not an admin".  They take turns on the openid's lock, so the stale
+    tagging cannot land after the untagging (without the lock it does: the slow job's wait ends when the
+    other is done)."""
+    world = World(app_pg)
+    with world.step():
+        orgs, admins = build_tree()
+        person = make_volunteer("唐秀英", account="demo", openid="o-tang")
+        _follow(world, "o-tang")
+        add_admin(admins["district"], orgs["street"].id, person.number, now=NOW)
+        db.session.commit()
+        district_admin, street_id, person_id = admins["district"].id, orgs["street"].id, person.id
+    real = menus.set_admin_tag
+    first_calling, second_done = threading.Event(), threading.Event()
+
+    def set_admin_tag(client, openids, is_admin):
+        if threading.current_thread().name == "first":
+            first_calling.set()
+            second_done.wait(1.5)  # WeChat slow to answer the first job
+        return real(client, openids, is_admin)
+
+    monkeypatch.setattr(menus, "set_admin_tag", set_admin_tag)
+    results = {}
+
+    def sync(name):
+        with app_pg.app.app_context():
+            results[name] = sync_openid_tag("demo", "o-tang")
+        if name == "second":
+            second_done.set()
+
+    first = threading.Thread(target=sync, args=("first",), name="first")
+    first.start()
+    assert first_calling.wait(10)
+    with world.step():
+        remove_admin(db.session.get(Volunteer, district_admin), street_id, person_id, now=NOW)
+        db.session.commit()
+    second = threading.Thread(target=sync, args=("second",), name="second")
+    second.start()
+    first.join(20)
+    second.join(20)
+    assert results == {"first": True, "second": False}
+    calls = [c["endpoint"].rsplit("/", 1)[1] for c in world.handle.sandbox.calls
+             if c["endpoint"].startswith("cgi-bin/tags/members/") and c["errcode"] == 0]
+    assert calls == ["batchtagging", "batchuntagging"]
+    assert not world.tagged("o-tang")

@@ -22,7 +22,6 @@ from wechatpy.exceptions import WeChatClientException
 from jobs.metrics import TOKEN_REFRESHES, WECHAT_ERRORS
 
 from ..config import WECHAT_API_BASE, Account
-from ..shared_store import lock
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ class AccountClient(WeChatClient):
             return memo[0]
         token = self.store.get(self.token_key)
         if not token:
-            with lock(self.store, self.token_key + ":refresh", timeout=15):
+            with self.store.lock(self.token_key + ":refresh", timeout=15):
                 token = self.store.get(self.token_key) or self.fetch_access_token()["access_token"]
         self._token_memo = (token, time.monotonic() + TOKEN_MEMO_SECONDS)
         return token
@@ -118,7 +117,7 @@ class AccountClient(WeChatClient):
         ticket = self.store.get(self.ticket_key)
         if ticket:
             return ticket
-        with lock(self.store, self.ticket_key + ":refresh", timeout=15):
+        with self.store.lock(self.ticket_key + ":refresh", timeout=15):
             ticket = self.store.get(self.ticket_key)
             if ticket:
                 return ticket

@@ -30,7 +30,6 @@ from flask import Blueprint, abort, current_app, g, redirect, request, session, 
 
 from .. import clock
 from ..config import settings
-from ..shared_store import lock
 
 bp = Blueprint("oauth", __name__)
 log = logging.getLogger(__name__)
@@ -132,7 +131,7 @@ def _exchange(account: str, code: str, state: str) -> str:
         log.warning("oauth state already spent on another code")
         abort(400)
     key = f"oauth:code:{account}:{code}"
-    with lock(store, key, timeout=10):
+    with store.lock(key, timeout=10):
         known = store.get(key)
         if known:
             traded = json.loads(known)
