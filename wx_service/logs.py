@@ -78,9 +78,16 @@ def install_request_logging(app) -> None:
         return finish_request(response, request.method, request.path)
 
 
+# An ``X-Request-Id`` taken as it came: what proxies send (a UUID, nginx's 32 hex digits, a trace id).
+# Anything else — a client's own header through a proxy that passes it on, 8 KB of text, markup — is
+# not written into every log line and answer; such a request gets an id of ours.
+_PROXY_ID = re.compile(r"[0-9A-Za-z._:-]{1,64}")
+
+
 def start_request(environ) -> None:
     # the proxy's, if any; else 64 random bits (an id to find log lines by, not a secret: no syscall)
-    g.request_id = environ.get("HTTP_X_REQUEST_ID") or f"{random.getrandbits(64):016x}"
+    given = environ.get("HTTP_X_REQUEST_ID")
+    g.request_id = given if given and _PROXY_ID.fullmatch(given) else f"{random.getrandbits(64):016x}"
     g.started = time.perf_counter()
 
 
