@@ -4,7 +4,8 @@
 
 Both under gunicorn with 2 workers; wrk with 32 connections and 2 threads replays pre-signed requests
 (bench/requests.lua), every request distinct (own CreateTime, own nonce) so deduplication never
-short-circuits.  Cases:
+short-circuits.  The service logs as production does (``[app] log_level = INFO``: a JSON access line
+a callback, written to a file of the run).  Cases:
 (a) ``click`` — a CLICK from one bound volunteer again and again (seen within the minute: the warm path);
 (b) ``safe_text`` — a text message in safe mode (decrypt, handle, encrypt the reply);
 (c) ``idle_click`` — a broadcast's rush: every request another follower (bench/follower_seed.py: subscribed
@@ -59,6 +60,9 @@ def main() -> None:
     parser.add_argument("--cases", default=",".join(TARGETS), help="comma-separated, of: " + ", ".join(TARGETS))
     parser.add_argument("--threads", type=int, default=1,
                         help="threads per gunicorn worker (gthread) for BOTH apps; 1 = sync workers")
+    parser.add_argument("--log-level", default="INFO",
+                        help="the service's [app] log_level: INFO (production's default) writes its JSON access line "
+                             "for every callback, to a file of the run")
     parser.add_argument("--cpu", action="store_true",
                         help="also print the CPU a request cost the app's workers, Redis, PostgreSQL and wrk")
     args = parser.parse_args()
@@ -67,8 +71,9 @@ def main() -> None:
     per_run = LINES_PER_SECOND * args.seconds
     results: dict[tuple[str, str], list[dict]] = {}
     try:
-        with service_stack(workdir) as env:
-            with gunicorn("wx_service:create_app()", env, threads=args.threads) as (service_url, service), \
+        with service_stack(workdir, settings={"app": {"log_level": args.log_level}}) as env:
+            with gunicorn("wx_service:create_app()", env, threads=args.threads,
+                          log=workdir / "service.log") as (service_url, service), \
                     gunicorn("bench.bare_app:app", ENV, threads=args.threads) as (bare_url, bare):
                 masters = {service_url: service.pid, bare_url: bare.pid}
                 offset = 0

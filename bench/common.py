@@ -105,13 +105,18 @@ def drop_database(name: str) -> None:
 
 
 @contextmanager
-def gunicorn(app: str, env: dict, workers: int = 2, threads: int = 1, port: int | None = None):
-    """gunicorn on a free loopback port (or ``port``); ``threads`` > 1 uses the gthread worker (I/O overlaps)."""
+def gunicorn(app: str, env: dict, workers: int = 2, threads: int = 1, port: int | None = None,
+             log: Path | None = None):
+    """gunicorn on a free loopback port (or ``port``); ``threads`` > 1 uses the gthread worker (I/O overlaps);
+    ``log``: a file for the processes' output (the service's log lines), instead of the bench's own."""
     port = port or free_port()
     worker_class = ["-k", "gthread", "--threads", str(threads)] if threads > 1 else []
+    output = log.open("ab") if log else None
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), *worker_class,
                              "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
-                            env=env, cwd=ROOT, start_new_session=True)
+                            env=env, cwd=ROOT, start_new_session=True, stdout=output, stderr=output)
+    if output:
+        output.close()  # the child has its own descriptor
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -10,6 +10,7 @@ from datetime import UTC, timedelta
 import pytest
 import zxingcpp
 from PIL import Image
+from playwright.sync_api import TimeoutError as PageTimeout
 
 from models import Binding, db, project_rules
 from models import attendance as att
@@ -51,6 +52,18 @@ def decode_on_screen(page, selector) -> str:
     return found[0].text
 
 
+def wait_for_punch(page) -> None:
+    """签到成功 on the page; if it does not come, the failure says what the page showed instead."""
+    try:
+        page.locator(".flash", has_text="签到成功").wait_for()
+    except PageTimeout:
+        shown = page.evaluate("""() => ({
+            text: [...document.querySelectorAll('#punch-result, #punch-distance, #jssdk-notice, .flash')]
+                .map(e => (e.id || e.className) + ': ' + e.textContent.trim()),
+            calls: (window.__wxStandin && window.__wxStandin.calls || []).map(c => c.name)})""")
+        raise AssertionError(f"no 签到成功 on {page.url}: {shown}") from None
+
+
 @pytest.fixture
 def city(phone):
     yield from city_on(phone, setup_city)
@@ -77,7 +90,7 @@ def test_on_site_code_scanned_from_the_admins_screen_and_a_stale_screenshot(city
         volunteer.goto(base + f"/m/checkin/{ids['double']}?account=demo")
         volunteer.locator(".onsite-required").wait_for()
         volunteer.click("#punch-button")
-        volunteer.locator(".flash", has_text="签到成功").wait_for()
+        wait_for_punch(volunteer)
         # a friend at home gets a screenshot of it two minutes later: refused, with the reason
         app.config["CLOCK_NOW"] = at(9, 12)
         friend.goto(base + f"/m/checkin/{ids['double']}?account=demo")

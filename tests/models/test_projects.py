@@ -353,6 +353,43 @@ def test_reminders_an_hour_before_each_day_never_twice(tree):
     assert su.ActivityReminder.query.count() == 2
 
 
+def test_closure_reminders_the_day_before_and_one_and_seven_days_after_until_it_is_closed(tree):
+    """结项 reminders (manual part 2 §三.19) go to the admins of the project's org, each stage once; a
+    closed project gets none."""
+    from models.closure import close_project, remind_closures
+    from models.organization import OrgAdmin
+
+    _, admins = tree
+    dates = {"start_date": "2026-03-08", "end_date": "2026-03-09", "signup_end": "2026-03-07", "needs_review": "0"}
+    open_one, closed_one = publish(admins["district"], **dates), publish(admins["district"], **dates)
+    ends = open_one.ends_at
+    org_admins = set(db.session.scalars(select(OrgAdmin.volunteer_id).where(OrgAdmin.org_id == open_one.org_id)))
+    assert org_admins  # the district's admins
+    # 结项 of the second one, once it has ended (a summary of 20 characters and a photo)
+    close_project(admins["district"], closed_one.id, "劝导行人文明过马路，志愿者们认真负责，市民纷纷点赞。", ["M1"],
+                  account="demo", now=ends + timedelta(hours=1))
+
+    def reminded(now):
+        remind_closures(now)
+        return [(n.volunteer_id, n.link, n.data["note"]) for n in
+                Notification.query.filter_by(kind="closure_reminder").order_by(Notification.id)]
+
+    assert reminded(ends - timedelta(days=1, minutes=1)) == []  # more than a day before the end
+    before = reminded(ends - timedelta(hours=20))
+    assert {v for v, _, _ in before} == org_admins and all("明天结束" in note for _, _, note in before)
+    link = f"/m/admin/projects/{open_one.id}/closure"  # the closure page of the open one, never of the closed one
+    assert len(before) == len(org_admins) and all(to == link for _, to, _ in before)
+    assert reminded(ends - timedelta(hours=2)) == before  # once a stage
+    after_one = reminded(ends + timedelta(days=1, hours=3))[len(before):]
+    assert {v for v, _, _ in after_one} == org_admins and all("已结束1天" in note for _, _, note in after_one)
+    assert len(after_one) == len(org_admins) and all(to == link for _, to, _ in after_one)
+    assert reminded(ends + timedelta(days=3)) == before + after_one
+    after_seven = reminded(ends + timedelta(days=7, hours=3))[len(before) + len(after_one):]
+    assert {v for v, _, _ in after_seven} == org_admins and all("已结束7天" in note for _, _, note in after_seven)
+    assert len(after_seven) == len(org_admins) and all(to == link for _, to, _ in after_seven)
+    assert reminded(ends + timedelta(days=30)) == before + after_one + after_seven
+
+
 # ------------------------------------------------------- telling the volunteers signed up
 @pytest.fixture
 def city(any_app):
