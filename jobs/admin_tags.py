@@ -5,8 +5,9 @@ openid when it is bound to the admin of an approved org and untags it otherwise 
 to someone else, a pending, rejected or deregistered org.  It reads committed state, so it is
 idempotent and order does not matter; two jobs of one openid at once (two workers, after an add and a
 remove in quick succession) take turns on a lock of that openid, reading and calling WeChat inside it,
-so the later read is also the later call and the tag ends as the last commit says.  ``sync_admin_tag(volunteer_id)`` does the same for every
-WeChat a volunteer is bound to (the demo seed, a repair by hand).
+so the later read is also the later call and the tag ends as the last commit says.
+``sync_admin_tag(volunteer_id)`` does the same for every WeChat a volunteer is bound to (the demo seed,
+a repair by hand).
 
 After a commit (``models.base.after_commit``), :func:`tags_to_move` submits one job per (account, openid):
 - every binding of a volunteer whose admin power changed (``models.organization.note_admin_change``:

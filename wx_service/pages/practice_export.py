@@ -24,8 +24,8 @@ def stats_workbook(rows, start: tuple[int, int], end: tuple[int, int]) -> Respon
     sheet.append([f"月份起止：{start[0]}-{start[1]:02d} 至 {end[0]}-{end[1]:02d}"])
     sheet.append(list(HEADER))
     for n, row in enumerate(rows, start=1):
-        sheet.append([n, neutralise(row.place.name), neutralise(row.place.region), row.level_label, row.planned, row.done,
-                      row.rate_text, row.participants])
+        sheet.append([n, neutralise(row.place.name), neutralise(row.place.region), row.level_label, row.planned,
+                      row.done, row.rate_text, row.participants])
     out = io.BytesIO()
     book.save(out)
     name = f"场所数据统计_{start[0]}{start[1]:02d}-{end[0]}{end[1]:02d}.xlsx"
